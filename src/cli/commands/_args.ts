@@ -1,0 +1,26 @@
+/** Flag fragments shared by commands. */
+export const formatArgs = {
+  format: { type: "enum" as const, options: ["table", "json"], description: "Output format: table or json", default: "table" },
+  json: { type: "boolean" as const, description: "Same as --format json" },
+};
+
+export const quietArg = {
+  quiet: { type: "boolean" as const, alias: "q", description: "Print names only" },
+};
+
+/** Every value of a repeatable flag (`--label a=1 --label b=2`); citty itself keeps only the last. */
+export function repeated(rawArgs: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--") break;
+    if (a === `--${name}` && i + 1 < rawArgs.length) out.push(rawArgs[++i]!);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  }
+  return out;
+}
+
+/** Positionals after the command's own flags (citty puts them in `_`). */
+export function positionals(args: { _: string[] }): string[] {
+  return args._.filter((a) => a !== "--");
+}

@@ -1,0 +1,19 @@
+import { defineCommand } from "citty";
+import { formatArgs } from "./_args.ts";
+import { formatFrom, printJson } from "../output.ts";
+import { leaseService } from "../context.ts";
+
+export default defineCommand({
+  meta: { name: "detach", description: "Release an interface's address (the id keeps it if it attaches again)" },
+  args: {
+    network: { type: "positional", description: "Network name", required: true },
+    id: { type: "string", description: "Interface id", required: true },
+    "if-exists": { type: "boolean", description: "Succeed when there is no such attachment" },
+    ...formatArgs,
+  },
+  run({ args }) {
+    const a = leaseService().detach(args.network, args.id, { ifExists: args["if-exists"] });
+    if (formatFrom(args) === "json") printJson({ network: args.network, id: args.id, released: a !== null, address: a?.address ?? null });
+    else process.stdout.write(a ? `released ${a.address} (${a.id}) on ${a.network}\n` : `no attachment "${args.id}" on ${args.network}\n`);
+  },
+});

@@ -1,0 +1,18 @@
+import { defineCommand } from "citty";
+import { VERSION } from "../../build-info.ts";
+
+/** The command map. Every entry is a dynamic import so a command's code loads only when it runs. */
+export const commands = {
+  network: () => import("./network/index.ts").then((m) => m.default),
+  attach: () => import("./attach.ts").then((m) => m.default),
+  detach: () => import("./detach.ts").then((m) => m.default),
+  attachments: () => import("./attachments.ts").then((m) => m.default),
+  system: () => import("./system/index.ts").then((m) => m.default),
+  version: () => import("./version.ts").then((m) => m.default),
+  completion: () => import("./completion.ts").then((m) => m.default),
+};
+
+export const root = defineCommand({
+  meta: { name: "vmlan", version: VERSION, description: "Real networks for virtual machines and containers" },
+  subCommands: commands,
+});

@@ -1,0 +1,36 @@
+import { defineCommand } from "citty";
+import { formatArgs, repeated } from "../_args.ts";
+import { formatFrom, renderRecord, note } from "../../output.ts";
+import { networkService } from "../../context.ts";
+import { parseLabels } from "../../../core/resources/labels.ts";
+import { UsageError } from "../../../core/errors.ts";
+
+export default defineCommand({
+  meta: {
+    name: "create",
+    description: "Create a network (idempotent: an identical network is reported unchanged, exit 0)",
+  },
+  args: {
+    name: { type: "positional", description: "Network name (letters, digits, _ . -)", required: true },
+    subnet: { type: "string", description: "IPv4 subnet, e.g. 192.168.70.0/24 (default: next free /24 in 192.168.65-255)" },
+    "subnet-v6": { type: "string", description: "IPv6 prefix, /64 or shorter, e.g. fd00:70::/64" },
+    mode: { type: "enum", options: ["shared", "host"], description: "shared: NAT to the outside; host: host-only", default: "shared" },
+    label: { type: "string", description: "Label k=v (repeatable)" },
+    mtu: { type: "string", description: "MTU (576-65535)", default: "1500" },
+    replace: { type: "boolean", description: "Recreate if it exists with another configuration and nothing is attached" },
+    ...formatArgs,
+  },
+  async run({ args, rawArgs }) {
+    const mtu = Number(args.mtu);
+    if (!/^\d+$/.test(args.mtu)) throw new UsageError(`invalid MTU "${args.mtu}": expected a number from 576 to 65535`);
+    const svc = await networkService(true);
+    const { network, outcome } = await svc.create(
+      { name: args.name, mode: args.mode, subnet: args.subnet, subnetV6: args["subnet-v6"], mtu, labels: parseLabels(repeated(rawArgs, "label")) },
+      { replace: args.replace },
+    );
+    const format = formatFrom(args);
+    if (format === "json") return renderRecord({ ...network, outcome }, format);
+    note(`network "${network.name}" ${outcome}`);
+    renderRecord({ name: network.name, mode: network.mode, subnet: network.subnet, gateway: network.gateway, ipv6: network.subnetV6 ?? undefined, bridge: network.bridge }, format);
+  },
+});

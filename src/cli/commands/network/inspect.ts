@@ -1,0 +1,29 @@
+import { defineCommand } from "citty";
+import { formatArgs, positionals } from "../_args.ts";
+import { printJson } from "../../output.ts";
+import { networkService } from "../../context.ts";
+import { VmlanError } from "../../../core/errors.ts";
+import { LeaseService } from "../../../core/leases.ts";
+
+export default defineCommand({
+  meta: { name: "inspect", description: "Show networks in detail, with what the host kernel reports (JSON)" },
+  args: { name: { type: "positional", description: "Network name(s)", required: true }, ...formatArgs },
+  async run({ args }) {
+    const names = [args.name, ...positionals(args).slice(1)];
+    const svc = await networkService(process.platform === "linux");
+    const leases = new LeaseService(svc.store);
+    const out = [];
+    let failed: VmlanError | null = null;
+    for (const name of names) {
+      try {
+        out.push({ ...(await svc.inspect(name)), leases: leases.list(name) });
+      } catch (e) {
+        if (!(e instanceof VmlanError)) throw e;
+        process.stderr.write(`error: ${e.message}\n`);
+        failed = e;
+      }
+    }
+    printJson(out);
+    if (failed) process.exitCode = failed.exitCode;
+  },
+});

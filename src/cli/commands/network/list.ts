@@ -1,0 +1,14 @@
+import { defineCommand } from "citty";
+import { formatArgs, quietArg } from "../_args.ts";
+import { formatFrom, render } from "../../output.ts";
+import { networkService } from "../../context.ts";
+import { networkColumns } from "../../display/network.ts";
+
+export default defineCommand({
+  meta: { name: "list", alias: "ls", description: "List networks" },
+  args: { ...formatArgs, ...quietArg },
+  async run({ args }) {
+    const svc = await networkService(false);
+    render(svc.list(), networkColumns, { format: formatFrom(args), quiet: args.quiet, key: (n) => n.name });
+  },
+});

@@ -1,0 +1,15 @@
+import { defineCommand } from "citty";
+import { formatArgs } from "../_args.ts";
+import { formatFrom, printJson } from "../../output.ts";
+import { networkService } from "../../context.ts";
+
+export default defineCommand({
+  meta: { name: "prune", description: "Remove every network without active attachments (never the built-in default)" },
+  args: { ...formatArgs },
+  async run({ args }) {
+    const svc = await networkService(true);
+    const removed = await svc.prune();
+    if (formatFrom(args) === "json") printJson({ removed });
+    else process.stdout.write(removed.map((n) => `${n}\n`).join(""));
+  },
+});

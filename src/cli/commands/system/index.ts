@@ -1,0 +1,10 @@
+import { defineCommand } from "citty";
+
+export default defineCommand({
+  meta: { name: "system", description: "Bring all networks up or down, show their state" },
+  subCommands: {
+    start: () => import("./start.ts").then((m) => m.default),
+    status: () => import("./status.ts").then((m) => m.default),
+    stop: () => import("./stop.ts").then((m) => m.default),
+  },
+});

@@ -1,0 +1,23 @@
+import { Store } from "../core/store/store.ts";
+import { storePath } from "../core/store/paths.ts";
+import { NetworkService } from "../core/networks.ts";
+import { LeaseService } from "../core/leases.ts";
+import type { Platform } from "../platform/types.ts";
+
+/** Opens the store; the platform (native libraries) only for commands that touch the host. */
+export function openStore(): Store {
+  return new Store(storePath());
+}
+
+export async function loadPlatform(): Promise<Platform> {
+  const { hostPlatform } = await import("../platform/index.ts");
+  return hostPlatform();
+}
+
+export async function networkService(withHost: boolean): Promise<NetworkService> {
+  return new NetworkService(openStore(), withHost ? await loadPlatform() : null);
+}
+
+export function leaseService(): LeaseService {
+  return new LeaseService(openStore());
+}

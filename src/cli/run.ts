@@ -1,0 +1,105 @@
+import { runCommand, renderUsage, type CommandDef, type ArgsDef } from "citty";
+import { VmlanError, UsageError } from "../core/errors.ts";
+import { root } from "./commands/index.ts";
+
+type Cmd = CommandDef<ArgsDef>;
+const resolve = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> => (typeof v === "function" ? (v as () => T | Promise<T>)() : v);
+
+/** Walks the sub-command chain named by argv; returns the leaf, its parent and the leaf's own args. */
+async function resolveChain(argv: string[]): Promise<{ cmd: Cmd; parent?: Cmd; path: string[]; rest: string[] }> {
+  let cmd: Cmd = root;
+  let parent: Cmd | undefined;
+  const path: string[] = [];
+  let rest = argv;
+  for (;;) {
+    const subs = await resolve(cmd.subCommands ?? {});
+    const i = rest.findIndex((a) => !a.startsWith("-"));
+    if (i < 0 || rest.slice(0, i).includes("--")) break;
+    const name = rest[i]!;
+    let next = subs[name];
+    if (!next) {
+      for (const s of Object.values(subs)) {
+        const def = await resolve(s) as Cmd;
+        const meta = await resolve(def.meta ?? {});
+        if ([meta.alias].flat().includes(name)) next = def;
+      }
+    }
+    if (!next) break;
+    parent = cmd;
+    cmd = (await resolve(next)) as Cmd;
+    path.push(name);
+    rest = rest.slice(i + 1);
+  }
+  return { cmd, parent, path, rest };
+}
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** citty accepts unknown flags silently; a typo must be an error naming the flag instead. */
+async function checkFlags(cmd: Cmd, rest: string[], path: string[]): Promise<void> {
+  const args = (await resolve(cmd.args ?? {})) as ArgsDef;
+  const known = new Set<string>(["help", "h", "debug"]);
+  for (const [name, def] of Object.entries(args)) {
+    known.add(name);
+    known.add(camel(name));
+    for (const a of [def.type === "positional" ? [] : (def as { alias?: string | string[] }).alias ?? []].flat()) known.add(a);
+  }
+  for (const a of rest) {
+    if (a === "--") break;
+    if (!a.startsWith("-") || a === "-") continue;
+    const name = a.replace(/^--?/, "").split("=")[0]!.replace(/^no-/, "");
+    if (!known.has(name) && !known.has(camel(name))) {
+      throw new UsageError(`unknown option "${a.split("=")[0]}" for "vmlan ${path.join(" ")}"; see vmlan ${path.join(" ")} --help`.replace("vmlan  ", "vmlan "));
+    }
+  }
+}
+
+function wantsJson(argv: string[]): boolean {
+  const i = argv.indexOf("--format");
+  return argv.includes("--json") || argv.includes("--format=json") || (i >= 0 && argv[i + 1] === "json");
+}
+
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
+/** Runs the CLI: one `error: ...` line (or a JSON error) and a documented exit code on failure. */
+export async function run(argv: string[]): Promise<void> {
+  const debug = argv.includes("--debug") || process.env.VMLAN_DEBUG === "1";
+  const rawArgs = argv.filter((a) => a !== "--debug");
+  try {
+    const { cmd, parent, path, rest } = await resolveChain(rawArgs);
+    const dd = rawArgs.indexOf("--");
+    const flags = dd < 0 ? rawArgs : rawArgs.slice(0, dd);
+    if (flags.includes("--help") || flags.includes("-h") || rawArgs.length === 0 || (cmd.subCommands && !cmd.run && rest.filter((a) => !a.startsWith("-")).length === 0)) {
+      process.stdout.write(`${stripAnsiIfPiped(await renderUsage(cmd, parent))}\n`);
+      return;
+    }
+    if (!cmd.subCommands) await checkFlags(cmd, rest, path);
+    await runCommand(root, { rawArgs });
+  } catch (e) {
+    process.exitCode = report(e, wantsJson(rawArgs), debug);
+  }
+}
+
+function stripAnsiIfPiped(s: string): string {
+  return process.stdout.isTTY ? s : stripAnsi(s);
+}
+
+function report(e: unknown, json: boolean, debug: boolean): number {
+  let code = "EINTERNAL";
+  let exit = 1;
+  let message = e instanceof Error ? e.message : String(e);
+  let details: Record<string, unknown> | undefined;
+  if (e instanceof VmlanError) {
+    ({ code, exitCode: exit, details } = e);
+  } else if (e instanceof Error && e.name === "CLIError") {
+    code = (e as Error & { code?: string }).code ?? "EARG";
+    exit = 2;
+    message = stripAnsi(message);
+  } else {
+    message = `internal error: ${message}`;
+  }
+  if (json) process.stderr.write(`${JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } })}\n`);
+  else process.stderr.write(`error: ${message}\n`);
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return exit;
+}

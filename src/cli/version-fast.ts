@@ -1,0 +1,8 @@
+import { VERSION, COMMIT, TARGET } from "../build-info.ts";
+
+/** `vmlan version [--format json|--json]`: no dependencies, no native libraries. */
+export function printVersion(args: string[]): void {
+  const json = args.includes("--json") || args.join(" ").includes("--format json") || args.includes("--format=json");
+  const info = { version: VERSION, commit: COMMIT, target: TARGET, bun: Bun.version };
+  process.stdout.write(json ? `${JSON.stringify(info)}\n` : `vmlan ${VERSION} (${COMMIT}, ${TARGET}, bun ${Bun.version})\n`);
+}

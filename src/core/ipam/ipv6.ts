@@ -1,0 +1,14 @@
+import { bigToV6, type SubnetV6 } from "./subnet.ts";
+import { macBytes } from "./mac.ts";
+
+/** Modified EUI-64 interface identifier (RFC 4291 appendix A): flip the U/L bit, insert ff:fe. */
+export function eui64(mac: string): bigint {
+  const b = macBytes(mac);
+  const id = [b[0]! ^ 0x02, b[1]!, b[2]!, 0xff, 0xfe, b[3]!, b[4]!, b[5]!];
+  return id.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+}
+
+/** prefix + EUI-64(mac) */
+export function addressV6For(prefix: SubnetV6, mac: string): string {
+  return bigToV6(prefix.base | eui64(mac));
+}

@@ -1,0 +1,28 @@
+import { createHash } from "node:crypto";
+import { UsageError } from "../errors.ts";
+import { MAC_RE } from "../resources/attachment.ts";
+
+/**
+ * A stable MAC for (network, id): the first 6 bytes of sha256, with the locally administered
+ * bit set and the multicast bit cleared. Same inputs, same MAC, on every host and after restarts.
+ */
+export function macFor(network: string, id: string): string {
+  const h = createHash("sha256").update(`vmlan-mac\0${network}\0${id}`).digest();
+  const b = [...h.subarray(0, 6)];
+  b[0] = (b[0]! | 0x02) & 0xfe;
+  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+/** Validates and normalises a user-given MAC (lowercase, colon-separated, unicast, not zero). */
+export function parseMac(input: string): string {
+  const mac = input.trim().toLowerCase().replaceAll("-", ":");
+  if (!MAC_RE.test(mac)) throw new UsageError(`invalid MAC address "${input}": expected six hex pairs like 52:54:00:12:34:56`);
+  const first = parseInt(mac.slice(0, 2), 16);
+  if (first & 1) throw new UsageError(`invalid MAC address "${input}": it is a multicast address; the first byte must be even`);
+  if (mac === "00:00:00:00:00:00") throw new UsageError(`invalid MAC address "${input}": all zeros`);
+  return mac;
+}
+
+export function macBytes(mac: string): number[] {
+  return mac.split(":").map((x) => parseInt(x, 16));
+}

@@ -1,0 +1,60 @@
+import * as v from "valibot";
+import { NotFoundError, UsageError } from "./errors.ts";
+import { AttachRequest, type Attachment } from "./resources/attachment.ts";
+import type { Store } from "./store/store.ts";
+import { allocate, release, toAttachment } from "./ipam/allocator.ts";
+import type { Network } from "./resources/network.ts";
+
+/** Attach/detach: IPAM over the store, one transaction per change. No host objects are touched. */
+export class LeaseService {
+  constructor(readonly store: Store, readonly now: () => string = () => new Date().toISOString()) {}
+
+  #network(name: string): Network {
+    const n = this.store.getNetwork(name);
+    if (!n) throw new NotFoundError(`no network named "${name}"`);
+    return n;
+  }
+
+  attach(input: unknown): { attachment: Attachment; created: boolean } {
+    const parsed = v.safeParse(AttachRequest, input);
+    if (!parsed.success) throw new UsageError(parsed.issues[0].message);
+    const req = parsed.output;
+    return this.store.tx(() => {
+      const net = this.#network(req.network);
+      const { lease, created } = allocate(this.store, net, req, this.now());
+      return { attachment: toAttachment(net, lease), created };
+    });
+  }
+
+  detach(network: string, id: string, opts: { ifExists?: boolean } = {}): Attachment | null {
+    return this.store.tx(() => {
+      const net = this.#network(network);
+      try {
+        return toAttachment(net, release(this.store, net, id, this.now()));
+      } catch (e) {
+        if (opts.ifExists && e instanceof NotFoundError) return null;
+        throw e;
+      }
+    });
+  }
+
+  get(network: string, id: string): Attachment {
+    const net = this.#network(network);
+    const l = this.store.getLease(network, id);
+    if (!l || l.state !== "active") throw new NotFoundError(`no attachment "${id}" on network "${network}"`);
+    return toAttachment(net, l);
+  }
+
+  list(network?: string, includeReleased = false): Attachment[] {
+    const nets = new Map<string, Network>();
+    if (network) nets.set(network, this.#network(network));
+    return this.store.listLeases(network, includeReleased).map((l) => {
+      let net = nets.get(l.network);
+      if (!net) {
+        net = this.#network(l.network);
+        nets.set(l.network, net);
+      }
+      return toAttachment(net, l);
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import * as v from "valibot";
+import { UsageError } from "./errors.ts";
+import { Network, NetworkRequest, DEFAULT_MTU } from "./resources/network.ts";
+import { parseSubnetV4, parseSubnetV6, canonicalV4, gatewayV4, gatewayV6, intToV4, overlapsV4, overlapsV6 } from "./ipam/subnet.ts";
+import { bridgeNameFor } from "./resources/names.ts";
+import type { HostNetworkSpec } from "../platform/types.ts";
+
+/** Validates a create request; the first issue becomes a one-line UsageError naming the value. */
+export function parseRequest(input: unknown): v.InferOutput<typeof NetworkRequest> {
+  const out = v.safeParse(NetworkRequest, input);
+  if (!out.success) throw new UsageError(out.issues[0].message);
+  return out.output;
+}
+
+/** Builds the stored record for a validated request with a chosen subnet and bridge name. */
+export function buildNetwork(req: v.InferOutput<typeof NetworkRequest>, subnet: string, bridge: string, now: string, builtin = false): Network {
+  const s4 = parseSubnetV4(subnet);
+  const s6 = req.subnetV6 ? parseSubnetV6(req.subnetV6) : null;
+  return {
+    name: req.name, mode: req.mode, subnet: canonicalV4(s4), gateway: intToV4(gatewayV4(s4)),
+    subnetV6: s6?.cidr ?? null, gatewayV6: s6 ? gatewayV6(s6) : null, mtu: req.mtu ?? DEFAULT_MTU,
+    bridge, labels: req.labels, builtin, createdAt: now,
+  };
+}
+
+/** Names the stored network that overlaps `candidate` (v4 and v6 checked separately), or null. */
+export function findOverlap(candidate: { subnet: string; subnetV6: string | null }, existing: Network[]): string | null {
+  const c4 = parseSubnetV4(candidate.subnet);
+  const c6 = candidate.subnetV6 ? parseSubnetV6(candidate.subnetV6) : null;
+  for (const n of existing) {
+    if (overlapsV4(c4, parseSubnetV4(n.subnet))) return `subnet ${candidate.subnet} overlaps network "${n.name}" (${n.subnet})`;
+    if (c6 && n.subnetV6 && overlapsV6(c6, parseSubnetV6(n.subnetV6))) return `IPv6 prefix ${candidate.subnetV6} overlaps network "${n.name}" (${n.subnetV6})`;
+  }
+  return null;
+}
+
+/** Candidate /24s for networks created without --subnet: 192.168.65.0/24 .. 192.168.255.0/24 (64 is the default network's). */
+export function* autoSubnets(): Generator<string> {
+  for (let third = 65; third <= 255; third++) yield `192.168.${third}.0/24`;
+}
+
+/** A bridge name not used by another stored network. */
+export function uniqueBridge(name: string, taken: (bridge: string) => boolean): string {
+  for (let salt = 0; ; salt++) {
+    const b = bridgeNameFor(name, salt);
+    if (!taken(b)) return b;
+  }
+}
+
+/**
+ * What differs between an existing network and a create request, as "field: old -> new" parts.
+ * Subnets the user did not give are not compared (they were picked automatically).
+ */
+export function configDiff(existing: Network, req: v.InferOutput<typeof NetworkRequest>): string[] {
+  const diff: string[] = [];
+  if (existing.mode !== req.mode) diff.push(`mode: ${existing.mode} -> ${req.mode}`);
+  if (req.subnet !== undefined && existing.subnet !== canonicalV4(parseSubnetV4(req.subnet))) diff.push(`subnet: ${existing.subnet} -> ${req.subnet}`);
+  if (req.subnetV6 !== undefined && existing.subnetV6 !== parseSubnetV6(req.subnetV6).cidr) diff.push(`subnet-v6: ${existing.subnetV6 ?? "none"} -> ${req.subnetV6}`);
+  if ((req.mtu ?? DEFAULT_MTU) !== existing.mtu) diff.push(`mtu: ${existing.mtu} -> ${req.mtu}`);
+  const a = JSON.stringify(sortObj(existing.labels));
+  const b = JSON.stringify(sortObj(req.labels));
+  if (a !== b) diff.push(`labels: ${fmtLabels(existing.labels)} -> ${fmtLabels(req.labels)}`);
+  return diff;
+}
+
+const sortObj = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([x], [y]) => x.localeCompare(y)));
+const fmtLabels = (o: Record<string, string>) => Object.keys(o).length ? Object.entries(sortObj(o)).map(([k, val]) => `${k}=${val}`).join(",") : "{}";
+
+export function hostSpec(n: Network): HostNetworkSpec {
+  return { name: n.name, bridge: n.bridge, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnetV6: n.subnetV6, gatewayV6: n.gatewayV6, mtu: n.mtu };
+}

@@ -1,0 +1,199 @@
+import { ConflictError, NotFoundError, UsageError, VmlanError } from "./errors.ts";
+import type { Network } from "./resources/network.ts";
+import { DEFAULT_NETWORK } from "./resources/network.ts";
+import { LABEL_ROLE, ROLE_BUILTIN } from "./resources/labels.ts";
+import type { Platform, HostNetworkStatus } from "../platform/types.ts";
+import type { Store } from "./store/store.ts";
+import { parseRequest, buildNetwork, findOverlap, autoSubnets, uniqueBridge, configDiff, hostSpec } from "./network-config.ts";
+
+export type CreateOutcome = "created" | "unchanged" | "replaced";
+
+export interface NetworkView extends Network {
+  attachments: number;
+  host?: HostNetworkStatus;
+}
+
+/** Per-name result of commands that take several names (rm): one line per failure. */
+export interface ItemResult {
+  name: string;
+  ok: boolean;
+  outcome?: string;
+  error?: VmlanError;
+}
+
+/**
+ * The network service: what the CLI (and later the broker) call. It combines the store,
+ * IPAM and a platform passed in; `platform` is null where the host side is not managed
+ * (store-only commands, unit tests).
+ */
+export class NetworkService {
+  constructor(readonly store: Store, readonly platform: Platform | null, readonly now: () => string = () => new Date().toISOString()) {}
+
+  #host(): Platform {
+    if (!this.platform) throw new VmlanError("this command needs the host platform, which is not available here");
+    return this.platform;
+  }
+
+  get(name: string): Network {
+    const n = this.store.getNetwork(name);
+    if (!n) throw new NotFoundError(`no network named "${name}"`);
+    return n;
+  }
+
+  list(): NetworkView[] {
+    return this.store.listNetworks().map((n) => ({ ...n, attachments: this.store.countActive(n.name) }));
+  }
+
+  async inspect(name: string): Promise<NetworkView> {
+    const n = this.get(name);
+    const host = this.platform ? await this.platform.status(hostSpec(n)) : undefined;
+    return { ...n, attachments: this.store.countActive(n.name), ...(host ? { host } : {}) };
+  }
+
+  /**
+   * Creates a network, or confirms an identical one ("unchanged"), or with `replace` recreates
+   * a different one that nothing is attached to. The host side is brought up either way.
+   */
+  async create(input: unknown, opts: { replace?: boolean; builtin?: boolean } = {}): Promise<{ network: Network; outcome: CreateOutcome }> {
+    const req = parseRequest(input);
+    const existing = this.store.getNetwork(req.name);
+    if (existing) {
+      const diff = configDiff(existing, req);
+      if (diff.length === 0) {
+        if (this.platform) await this.platform.ensureNetwork(hostSpec(existing));
+        return { network: existing, outcome: "unchanged" };
+      }
+      if (!opts.replace) throw new UsageError(`network "${req.name}" exists with a different configuration (${diff.join("; ")}); use --replace to recreate it`);
+      if (existing.builtin) throw new UsageError(`network "${req.name}" is built in and cannot be replaced`);
+      await this.remove(req.name, {});
+    }
+    const host = this.#host();
+    host.checkPrivileges();
+    const subnet = req.subnet ?? (await this.#pickSubnet(uniqueBridge(req.name, (b) => this.store.networkWithBridge(b) !== null)));
+    const network = this.store.tx(() => {
+      if (this.store.getNetwork(req.name)) throw new ConflictError(`network "${req.name}" was created concurrently by another vmlan`);
+      const bridge = uniqueBridge(req.name, (b) => this.store.networkWithBridge(b) !== null);
+      const n = buildNetwork(req, subnet, bridge, this.now(), opts.builtin);
+      const overlap = findOverlap(n, this.store.listNetworks());
+      if (overlap) throw new ConflictError(overlap);
+      return n;
+    });
+    await host.checkSubnetFree(network.subnet, network.bridge);
+    if (network.subnetV6) await host.checkSubnetFree(network.subnetV6, network.bridge);
+    this.store.tx(() => {
+      const overlap = findOverlap(network, this.store.listNetworks());
+      if (overlap) throw new ConflictError(overlap);
+      this.store.insertNetwork(network);
+    });
+    try {
+      await host.ensureNetwork(hostSpec(network));
+    } catch (e) {
+      // Never leave a record whose host side failed: undo both, then report the cause.
+      await host.removeNetwork(hostSpec(network)).catch(() => {});
+      this.store.tx(() => this.store.deleteNetwork(network.name));
+      throw e;
+    }
+    return { network, outcome: existing ? "replaced" : "created" };
+  }
+
+  async #pickSubnet(bridge: string): Promise<string> {
+    const stored = this.store.listNetworks();
+    for (const candidate of autoSubnets()) {
+      if (findOverlap({ subnet: candidate, subnetV6: null }, stored)) continue;
+      try {
+        await this.#host().checkSubnetFree(candidate, bridge);
+        return candidate;
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+      }
+    }
+    throw new ConflictError("no free /24 left in 192.168.65.0-192.168.255.0; pass --subnet");
+  }
+
+  /** Removes a network: the host side first, then the record (a crash in between is repaired by rm or system start). */
+  async remove(name: string, opts: { force?: boolean; ifExists?: boolean }): Promise<"removed" | "absent"> {
+    const n = this.store.getNetwork(name);
+    if (!n) {
+      if (opts.ifExists) return "absent";
+      throw new NotFoundError(`no network named "${name}"`);
+    }
+    if (n.builtin) throw new UsageError(`network "${name}" is built in and cannot be removed`);
+    const active = this.store.countActive(name);
+    if (active > 0 && !opts.force) throw new ConflictError(`network "${name}" has ${active} active attachment(s); detach them or use --force`);
+    if (this.platform) await this.platform.removeNetwork(hostSpec(n));
+    this.store.tx(() => this.store.deleteNetwork(name));
+    return "removed";
+  }
+
+  async removeMany(names: string[], opts: { force?: boolean; ifExists?: boolean }): Promise<ItemResult[]> {
+    const out: ItemResult[] = [];
+    for (const name of names) {
+      try {
+        out.push({ name, ok: true, outcome: await this.remove(name, opts) });
+      } catch (e) {
+        if (!(e instanceof VmlanError)) throw e;
+        out.push({ name, ok: false, error: e });
+      }
+    }
+    return out;
+  }
+
+  /** Removes every network that is not built in and has no active attachment. */
+  async prune(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const n of this.store.listNetworks()) {
+      if (n.builtin || this.store.countActive(n.name) > 0) continue;
+      await this.remove(n.name, {});
+      removed.push(n.name);
+    }
+    return removed;
+  }
+
+  /** Creates the built-in default network (192.168.64.0/24, shared) if it is absent. */
+  async ensureDefault(): Promise<{ network: Network; outcome: CreateOutcome }> {
+    const existing = this.store.getNetwork(DEFAULT_NETWORK.name);
+    if (existing) return { network: existing, outcome: "unchanged" };
+    return this.create({ ...DEFAULT_NETWORK, labels: { [LABEL_ROLE]: ROLE_BUILTIN } }, { builtin: true });
+  }
+
+  /** `system start`: default network, then every stored network's host side. */
+  async startAll(): Promise<ItemResult[]> {
+    const host = this.#host();
+    host.checkPrivileges();
+    const def = await this.ensureDefault();
+    const out: ItemResult[] = [];
+    for (const n of this.store.listNetworks()) {
+      try {
+        if (!(n.name === def.network.name && def.outcome === "created")) await host.ensureNetwork(hostSpec(n));
+        out.push({ name: n.name, ok: true, outcome: "up" });
+      } catch (e) {
+        if (!(e instanceof VmlanError)) throw e;
+        out.push({ name: n.name, ok: false, error: e });
+      }
+    }
+    return out;
+  }
+
+  /** `system stop`: take every network's host side down; definitions and leases stay stored. */
+  async stopAll(): Promise<ItemResult[]> {
+    const host = this.#host();
+    host.checkPrivileges();
+    const out: ItemResult[] = [];
+    for (const n of this.store.listNetworks()) {
+      try {
+        await host.removeNetwork(hostSpec(n));
+        out.push({ name: n.name, ok: true, outcome: "down" });
+      } catch (e) {
+        if (!(e instanceof VmlanError)) throw e;
+        out.push({ name: n.name, ok: false, error: e });
+      }
+    }
+    return out;
+  }
+
+  async statusAll(): Promise<NetworkView[]> {
+    const out: NetworkView[] = [];
+    for (const n of this.store.listNetworks()) out.push(await this.inspect(n.name));
+    return out;
+  }
+}

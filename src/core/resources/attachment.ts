@@ -1,0 +1,37 @@
+import * as v from "valibot";
+import { NetworkName, InterfaceId, Hostname } from "./names.ts";
+
+export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+export const AttachmentState = v.picklist(["active", "released"]);
+
+/**
+ * An interface's lease on a network. Released leases stay in the store so the same id gets
+ * the same address back (sticky), until the pool needs the address for someone else.
+ */
+export const Attachment = v.object({
+  network: NetworkName,
+  id: InterfaceId,
+  mac: v.pipe(v.string(), v.regex(MAC_RE)),
+  /** IPv4 address without prefix */
+  address: v.string(),
+  prefixLength: v.number(),
+  gateway: v.string(),
+  addressV6: v.nullable(v.string()),
+  prefixLengthV6: v.nullable(v.number()),
+  hostname: Hostname,
+  mtu: v.number(),
+  state: AttachmentState,
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+export type Attachment = v.InferOutput<typeof Attachment>;
+
+export const AttachRequest = v.object({
+  network: NetworkName,
+  id: InterfaceId,
+  hostname: v.optional(Hostname),
+  ip: v.optional(v.string()),
+  mac: v.optional(v.string()),
+});
+export type AttachRequest = v.InferInput<typeof AttachRequest>;

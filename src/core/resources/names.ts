@@ -1,0 +1,49 @@
+import * as v from "valibot";
+
+/**
+ * Network names: what users type and what ends up (shortened) in a Linux interface name.
+ * First character alphanumeric, then alphanumerics, '_', '.', '-'; at most 64 bytes.
+ * Bridge names are derived from it (see bridgeNameFor) and checked unique by the store.
+ */
+export const NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+export const NetworkName = v.pipe(
+  v.string(),
+  v.regex(NETWORK_NAME_RE, (i) => `invalid network name "${i.input}": use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit`),
+);
+
+/** Interface ids: what a VM tool passes with --id (a UUID, a VM name, ...). */
+export const INTERFACE_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:@-]{0,127}$/;
+export const InterfaceId = v.pipe(
+  v.string(),
+  v.regex(INTERFACE_ID_RE, (i) => `invalid interface id "${i.input}": use 1-128 letters, digits, '_', '.', ':', '@', '-'`),
+);
+
+/** RFC 1123 host label, lowercase on the wire; at most 63 bytes. */
+export const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+export const Hostname = v.pipe(
+  v.string(),
+  v.regex(HOSTNAME_RE, (i) => `invalid hostname "${i.input}": use 1-63 letters, digits and '-', not starting or ending with '-'`),
+);
+
+/** Linux IFNAMSIZ is 16 including the terminating NUL. */
+export const IFNAME_MAX = 15;
+const BRIDGE_PREFIX = "vl-";
+
+/**
+ * The bridge (Linux) name for a network: "vl-<name>" when it fits in 15 bytes,
+ * else "vl-<first 6>-<5 hex of a hash>". Uniqueness is enforced by the store; `salt`
+ * lets the caller pick another hash on the (unlikely) collision.
+ */
+export function bridgeNameFor(name: string, salt = 0): string {
+  const plain = BRIDGE_PREFIX + name;
+  if (salt === 0 && plain.length <= IFNAME_MAX) return plain;
+  const h = Bun.hash.wyhash(`${name}#${salt}`).toString(16).padStart(5, "0").slice(-5);
+  return `${BRIDGE_PREFIX}${name.slice(0, 6)}-${h}`;
+}
+
+/** Default hostname for an interface id: the id reduced to a valid host label. */
+export function hostnameFor(id: string): string {
+  let h = id.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
+  if (!h) h = "vm";
+  return h;
+}

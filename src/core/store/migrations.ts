@@ -1,0 +1,40 @@
+/**
+ * Schema migrations, applied in order inside one transaction; PRAGMA user_version is the
+ * number of migrations applied. Never edit a shipped migration: add a new one.
+ */
+export const MIGRATIONS: string[] = [
+  // 1: networks, attachments (sticky leases), opaque backend serialization per network.
+  `
+  CREATE TABLE networks (
+    name TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    subnet TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    subnet_v6 TEXT,
+    gateway_v6 TEXT,
+    mtu INTEGER NOT NULL,
+    bridge TEXT NOT NULL UNIQUE,
+    labels TEXT NOT NULL,
+    builtin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    last_allocated INTEGER,
+    backend BLOB
+  ) STRICT;
+  CREATE TABLE attachments (
+    network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    addr INTEGER NOT NULL,
+    address_v6 TEXT,
+    hostname TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('active', 'released')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (network, id),
+    UNIQUE (network, addr)
+  ) STRICT;
+  CREATE UNIQUE INDEX attachments_active_mac ON attachments(network, mac) WHERE state = 'active';
+  CREATE INDEX attachments_released ON attachments(network, state, updated_at);
+  CREATE INDEX attachments_hostname ON attachments(network, hostname);
+  `,
+];

@@ -1,0 +1,60 @@
+import * as v from "valibot";
+import { StoreError } from "../errors.ts";
+import { Network } from "../resources/network.ts";
+import { InterfaceId, NetworkName, Hostname } from "../resources/names.ts";
+import { MAC_RE } from "../resources/attachment.ts";
+import type { LeaseRow } from "../ipam/allocator.ts";
+
+export interface NetworkRow {
+  name: string; mode: string; subnet: string; gateway: string; subnet_v6: string | null; gateway_v6: string | null;
+  mtu: number; bridge: string; labels: string; builtin: number; created_at: string;
+}
+
+export interface AttachmentRow {
+  network: string; id: string; mac: string; addr: number; address_v6: string | null; hostname: string;
+  state: string; created_at: string; updated_at: string;
+}
+
+/** Every row read from SQLite is validated; a bad row is a StoreError naming it, never a crash later. */
+export function networkFromRow(r: NetworkRow): Network {
+  let labels: unknown;
+  try {
+    labels = JSON.parse(r.labels);
+  } catch {
+    throw new StoreError(`stored network "${r.name}" has unreadable labels`);
+  }
+  const out = v.safeParse(Network, {
+    name: r.name, mode: r.mode, subnet: r.subnet, gateway: r.gateway, subnetV6: r.subnet_v6, gatewayV6: r.gateway_v6,
+    mtu: r.mtu, bridge: r.bridge, labels, builtin: r.builtin === 1, createdAt: r.created_at,
+  });
+  if (!out.success) throw new StoreError(`stored network "${r.name}" is invalid: ${out.issues[0].message}`);
+  return out.output;
+}
+
+export function networkToRow(n: Network): Record<string, string | number | null> {
+  return {
+    name: n.name, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnet_v6: n.subnetV6, gateway_v6: n.gatewayV6,
+    mtu: n.mtu, bridge: n.bridge, labels: JSON.stringify(n.labels), builtin: n.builtin ? 1 : 0, created_at: n.createdAt,
+  };
+}
+
+const LeaseSchema = v.object({
+  network: NetworkName,
+  id: InterfaceId,
+  mac: v.pipe(v.string(), v.regex(MAC_RE)),
+  addr: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  addressV6: v.nullable(v.string()),
+  hostname: Hostname,
+  state: v.picklist(["active", "released"]),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+
+export function leaseFromRow(r: AttachmentRow): LeaseRow {
+  const out = v.safeParse(LeaseSchema, {
+    network: r.network, id: r.id, mac: r.mac, addr: r.addr, addressV6: r.address_v6, hostname: r.hostname,
+    state: r.state, createdAt: r.created_at, updatedAt: r.updated_at,
+  });
+  if (!out.success) throw new StoreError(`stored attachment "${r.id}" on "${r.network}" is invalid: ${out.issues[0].message}`);
+  return out.output;
+}

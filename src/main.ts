@@ -1,0 +1,19 @@
+/**
+ * vmlan entry point. `version` and `completion` are answered here without loading citty,
+ * valibot or any native library, so scripts that call them stay fast; everything else goes
+ * through the citty runner, loaded on demand.
+ */
+const argv = process.argv.slice(2);
+const first = argv[0];
+
+if (first === "version" || first === "--version" || first === "-V") {
+  const { printVersion } = await import("./cli/version-fast.ts");
+  printVersion(argv.slice(1));
+} else if (first === "completion") {
+  const { printCompletion } = await import("./cli/completion.ts");
+  process.exitCode = printCompletion(argv.slice(1));
+} else {
+  const { run } = await import("./cli/run.ts");
+  await run(argv);
+}
+export {};

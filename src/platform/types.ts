@@ -1,0 +1,49 @@
+/**
+ * The one interface the core and the CLI use to touch the host's networking.
+ * Linux: bridges, TAPs and nftables (platform/linux). macOS: vmnet (platform/darwin, later).
+ * Every method is idempotent: "ensure" creates what is missing and keeps what is right,
+ * "remove" tolerates objects that are already gone.
+ */
+export interface HostNetworkSpec {
+  name: string;
+  /** Host-side interface name (bridge on Linux), <= 15 bytes, unique. */
+  bridge: string;
+  mode: "shared" | "host";
+  /** IPv4 network in CIDR form, e.g. "192.168.64.0/24" */
+  subnet: string;
+  /** subnet + 1, the host's address on the network */
+  gateway: string;
+  /** IPv6 prefix in CIDR form, or null */
+  subnetV6: string | null;
+  gatewayV6: string | null;
+  mtu: number;
+}
+
+export interface HostNetworkStatus {
+  name: string;
+  bridge: string;
+  /** host-side interface exists, is ours and is up */
+  up: boolean;
+  /** addresses the kernel reports on it, CIDR form */
+  addresses: string[];
+  /** NAT rules in place (shared mode) */
+  nat: boolean;
+  detail?: string;
+}
+
+export interface Platform {
+  readonly os: "linux" | "darwin";
+  /** Throws PermissionError (with a fix) when this process cannot manage host networking. */
+  checkPrivileges(): void;
+  /**
+   * Throws ConflictError naming the route when `cidr` overlaps a route on the host that is not
+   * on `bridge` (ours). Default routes (0/0, ::/0) are ignored.
+   */
+  checkSubnetFree(cidr: string, bridge: string): Promise<void>;
+  /** Creates or repairs the host side of a network: bridge, gateway addresses, up, NAT/isolation rules. */
+  ensureNetwork(spec: HostNetworkSpec): Promise<void>;
+  /** Removes the host side of a network. Refuses (ConflictError) to remove an interface that is not ours. */
+  removeNetwork(spec: HostNetworkSpec): Promise<void>;
+  /** What the kernel says about a network's host side. Never throws for a missing network. */
+  status(spec: HostNetworkSpec): Promise<HostNetworkStatus>;
+}
