@@ -1,6 +1,12 @@
-import { runCommand, renderUsage, type CommandDef, type ArgsDef } from "citty";
+import { defineCommand, runCommand, renderUsage, type CommandDef, type ArgsDef } from "citty";
 import { VmlanError, UsageError } from "../core/errors.ts";
-import { root } from "./commands/index.ts";
+import { commands } from "./commands/index.ts";
+import { VERSION } from "../build-info.ts";
+
+const root = defineCommand({
+  meta: { name: "vmlan", version: VERSION, description: "Real networks for virtual machines and containers" },
+  subCommands: commands,
+});
 
 type Cmd = CommandDef<ArgsDef>;
 const resolve = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> => (typeof v === "function" ? (v as () => T | Promise<T>)() : v);

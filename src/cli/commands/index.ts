@@ -1,6 +1,3 @@
-import { defineCommand } from "citty";
-import { VERSION } from "../../build-info.ts";
-
 /** The command map. Every entry is a dynamic import so a command's code loads only when it runs. */
 export const commands = {
   network: () => import("./network/index.ts").then((m) => m.default),
@@ -11,8 +8,3 @@ export const commands = {
   version: () => import("./version.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
 };
-
-export const root = defineCommand({
-  meta: { name: "vmlan", version: VERSION, description: "Real networks for virtual machines and containers" },
-  subCommands: commands,
-});

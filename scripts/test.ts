@@ -1,0 +1,138 @@
+/**
+ * `npm test`: host prerequisites, build, `bun test`, then one closing line for CI:
+ *   N passed, N failed[, N skipped]
+ * That line is always the last thing printed. Exit non-zero on any failure, or when no test ran.
+ *
+ *   bun scripts/test.ts [--skip-build] [bun test filters...]
+ *
+ * CI=true also builds all four targets, so test/scripts/build.test.ts checks the darwin binaries.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Host commands the tests need, and the Debian package that brings each one. */
+const PREREQUISITES: { command: string; debianPackage: string; why: string }[] = [
+  { command: "ip", debianPackage: "iproute2", why: "network namespaces, links" },
+  { command: "nft", debianPackage: "nftables", why: "NAT rules" },
+  { command: "gcc", debianPackage: "gcc", why: "struct layout test (test/ffi)" },
+];
+
+const ROOT = join(import.meta.dir, "..");
+// ip and nft live in /usr/sbin, which a non-root PATH often lacks.
+const SEARCH_PATH = `${process.env.PATH ?? ""}:/usr/local/sbin:/usr/sbin:/sbin`;
+
+class Failed extends Error {}
+
+/** Resolves once the bytes are handed to the OS, so the closing line cannot overtake bun's output. */
+function write(stream: NodeJS.WriteStream, data: string | Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
+}
+
+function sh(cmd: string[], env: Record<string, string | undefined> = process.env): number {
+  return Bun.spawnSync(cmd, { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] }).exitCode ?? 1;
+}
+
+function ensurePrerequisites(): void {
+  if (process.platform !== "linux") return; // the namespace tests are Linux-only
+  const missing = PREREQUISITES.filter((p) => !Bun.which(p.command, { PATH: SEARCH_PATH }));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((p) => p.debianPackage))];
+  const install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages];
+  const list = missing.map((p) => `${p.command} (${p.debianPackage}: ${p.why})`).join(", ");
+  if (process.getuid?.() !== 0 || !Bun.which("apt-get")) {
+    throw new Failed(`missing ${list}; install with:\n  sudo apt-get update && sudo ${install.join(" ")}`);
+  }
+  console.log(`missing ${list}; running: apt-get update && ${install.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (sh(["apt-get", "update", "-q"], env) !== 0) throw new Failed("apt-get update failed");
+  if (sh(install, env) !== 0) throw new Failed(`${install.join(" ")} failed`);
+}
+
+function buildBinaries(): void {
+  const args = process.env.CI === "true" ? ["--target", "all"] : ["--host"];
+  console.log(`$ bun scripts/build.ts ${args.join(" ")}`);
+  if (sh([process.execPath, join(ROOT, "scripts", "build.ts"), ...args]) !== 0) throw new Failed("build failed");
+}
+
+export type Counts = { tests: number; failed: number; skipped: number };
+
+/** Counts <testcase> elements in bun's JUnit XML; a case with <failure> or <error> failed. */
+export function countJunit(xml: string): Counts {
+  const counts: Counts = { tests: 0, failed: 0, skipped: 0 };
+  // A testcase is either self-closing or has a body up to </testcase>; bodies never nest.
+  for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+    counts.tests++;
+    const body = m[2] ?? "";
+    if (/<(failure|error)\b/.test(body)) counts.failed++;
+    else if (/<skipped\b/.test(body)) counts.skipped++;
+  }
+  return counts;
+}
+
+/** bun's own " N fail" summary line, which also counts errors outside any test (not in the XML). */
+export function consoleFailCount(text: string): number {
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, "");
+  const m = plain.match(/^\s*(\d+) fail\s*$/m);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Runs bun test, streaming its output while keeping a copy of stderr for the summary. */
+async function runBunTest(filters: string[], junitFile: string): Promise<{ exitCode: number; stderr: string }> {
+  const env: Record<string, string | undefined> = { ...process.env, VMLAN_BIN: join(ROOT, "dist", "vmlan") };
+  if (process.stderr.isTTY) env.FORCE_COLOR = "1"; // stderr is piped through us; keep colours for people
+  const cmd = [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${junitFile}`];
+  // With no filters, only test/ (not dist/ or .cache/); bun treats "./"-prefixed arguments as paths.
+  const proc = Bun.spawn([...cmd, ...(filters.length ? filters : ["./test/"])], {
+    cwd: ROOT, env, stdin: "ignore", stdout: "inherit", stderr: "pipe",
+  });
+  let stderr = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of proc.stderr) {
+    await write(process.stderr, chunk);
+    stderr += decoder.decode(chunk, { stream: true });
+  }
+  return { exitCode: await proc.exited, stderr };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const skipBuild = argv.includes("--skip-build");
+  const filters = argv.filter((a) => a !== "--skip-build");
+  ensurePrerequisites();
+  if (!skipBuild) buildBinaries();
+
+  const dir = mkdtempSync(join(tmpdir(), "vmlan-junit-"));
+  try {
+    const junitFile = join(dir, "junit.xml");
+    const { exitCode, stderr } = await runBunTest(filters, junitFile);
+    const xml = (await Bun.file(junitFile).exists()) ? await Bun.file(junitFile).text() : "";
+    const counts = countJunit(xml);
+    const failed = Math.max(counts.failed, consoleFailCount(stderr));
+    const passed = counts.tests - counts.failed - counts.skipped;
+    let code = 0;
+    if (exitCode !== 0) {
+      code = 1;
+      if (failed === 0) console.log(`bun test exited ${exitCode} without a failed test (see its output above)`);
+    }
+    if (failed > 0) code = 1;
+    if (counts.tests === 0) {
+      console.log("no test ran");
+      code = 1;
+    }
+    await write(process.stdout, `${passed} passed, ${failed} failed${counts.skipped > 0 ? `, ${counts.skipped} skipped` : ""}\n`);
+    return code;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (e) {
+    console.error(e instanceof Failed ? `error: ${e.message}` : e);
+    // The closing line CI reads, even when we never got to run a test.
+    await write(process.stdout, "0 passed, 1 failed\n");
+    process.exitCode = 1;
+  }
+}
