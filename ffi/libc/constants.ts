@@ -1,0 +1,55 @@
+/** libc / kernel numbers for Linux (x86-64 and arm64 agree on all of these). Header in each comment. */
+
+// <bits/socket.h>, <linux/socket.h>
+export const AF_UNSPEC = 0;
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const AF_PACKET = 17;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SOL_NETLINK = 270;
+/** <linux/netlink.h>: report errors with a message (struct nlmsgerr + NLMSGERR_ATTR_MSG). */
+export const NETLINK_EXT_ACK = 11;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
+
+// <asm-generic/fcntl.h>
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const FD_CLOEXEC = 1;
+
+// <poll.h>
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+
+// <linux/if.h> interface flags
+export const IFF_UP = 0x1;
+export const IFF_RUNNING = 0x40;
+export const IFNAMSIZ = 16;
+
+// <linux/if_tun.h>
+/** _IOW('T', 202, int) */
+export const TUNSETIFF = 0x400454ca;
+export const IFF_TUN = 0x0001;
+export const IFF_TAP = 0x0002;
+export const IFF_NO_PI = 0x1000;
+export const IFF_VNET_HDR = 0x4000;
+
+// <linux/sockios.h>
+export const SIOCGIFINDEX = 0x8933;
+export const SIOCGIFFLAGS = 0x8913;

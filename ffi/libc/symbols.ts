@@ -1,0 +1,58 @@
+/**
+ * libc symbols, data only. Signatures from the Linux man pages (section 2/3) for glibc x86-64/arm64.
+ * ssize_t returns use i64_fast (a number, not a BigInt; see native-facts D.1d).
+ * Variadic functions (ioctl, open, fcntl) are declared with their fixed integer arguments, which
+ * is ABI-safe for integer/pointer arguments on LP64.
+ */
+import { FFIType, type FFIFunction } from "bun:ffi";
+
+const { i32, u32, u64, ptr, i64_fast, cstring } = FFIType;
+/** size_t on LP64 */
+const usize = FFIType.u64;
+
+export const libcSymbols = {
+  /** int *__errno_location(void) — errno.h: the calling thread's errno. */
+  __errno_location: { args: [], returns: ptr },
+  /** int socket(int domain, int type, int protocol) — socket(2) */
+  socket: { args: [i32, i32, i32], returns: i32 },
+  /** int socketpair(int domain, int type, int protocol, int sv[2]) — socketpair(2) */
+  socketpair: { args: [i32, i32, i32, ptr], returns: i32 },
+  /** int bind(int fd, const struct sockaddr *addr, socklen_t len) — bind(2) */
+  bind: { args: [i32, ptr, u32], returns: i32 },
+  /** int getsockname(int fd, struct sockaddr *addr, socklen_t *len) — getsockname(2) */
+  getsockname: { args: [i32, ptr, ptr], returns: i32 },
+  /** ssize_t send(int fd, const void *buf, size_t len, int flags) — send(2) */
+  send: { args: [i32, ptr, usize, i32], returns: i64_fast },
+  /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen) */
+  sendto: { args: [i32, ptr, usize, i32, ptr, u32], returns: i64_fast },
+  /** ssize_t recv(int fd, void *buf, size_t len, int flags) — recv(2) */
+  recv: { args: [i32, ptr, usize, i32], returns: i64_fast },
+  /** ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen) */
+  recvfrom: { args: [i32, ptr, usize, i32, ptr, ptr], returns: i64_fast },
+  /** int recvmmsg(int fd, struct mmsghdr *msgvec, unsigned vlen, int flags, struct timespec *timeout) — recvmmsg(2) */
+  recvmmsg: { args: [i32, ptr, u32, i32, ptr], returns: i32 },
+  /** int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned vlen, int flags) — sendmmsg(2) */
+  sendmmsg: { args: [i32, ptr, u32, i32], returns: i32 },
+  /** int setsockopt(int fd, int level, int name, const void *val, socklen_t len) — setsockopt(2) */
+  setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+  /** int getsockopt(int fd, int level, int name, void *val, socklen_t *len) — getsockopt(2) */
+  getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
+  /** int close(int fd) — close(2) */
+  close: { args: [i32], returns: i32 },
+  /** int ioctl(int fd, unsigned long request, void *arg) — ioctl(2) */
+  ioctl: { args: [i32, u64, ptr], returns: i32 },
+  /** int open(const char *path, int flags, mode_t mode) — open(2) */
+  open: { args: [cstring, i32, u32], returns: i32 },
+  /** int fcntl(int fd, int cmd, int arg) — fcntl(2) */
+  fcntl: { args: [i32, i32, i32], returns: i32 },
+  /** ssize_t read(int fd, void *buf, size_t n) — read(2) */
+  read: { args: [i32, ptr, usize], returns: i64_fast },
+  /** ssize_t write(int fd, const void *buf, size_t n) — write(2) */
+  write: { args: [i32, ptr, usize], returns: i64_fast },
+  /** int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms) — poll(2) */
+  poll: { args: [ptr, u64, i32], returns: i32 },
+  /** unsigned if_nametoindex(const char *ifname) — if_nametoindex(3); 0 and errno on failure */
+  if_nametoindex: { args: [cstring], returns: u32 },
+  /** char *if_indextoname(unsigned ifindex, char *ifname) — if_indextoname(3); buffer of IF_NAMESIZE */
+  if_indextoname: { args: [u32, ptr], returns: ptr },
+} as const satisfies Record<string, FFIFunction>;

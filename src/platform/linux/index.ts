@@ -1,0 +1,86 @@
+/**
+ * The Linux platform: a network is a kernel bridge with the gateway addresses (netlink, via
+ * bun:ffi) plus one nftables table for NAT or isolation (the nft binary).
+ * Flow: ensureNetwork = ensureBridge → setupNat; removeNetwork = teardownNat → removeBridge.
+ */
+import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
+import { UsageError } from "../../core/errors.ts";
+import type { HostNetworkSpec, HostNetworkStatus, Platform } from "../types.ts";
+import { aliasFor, ensureBridge, removeBridge } from "./bridge.ts";
+import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
+import { getLink, listAddrs } from "./links.ts";
+import { natStatus, setupNat, teardownNat } from "./nat.ts";
+import { withNetlink } from "./netlink.ts";
+import { checkPrivileges } from "./privileges.ts";
+import { checkSubnetFree } from "./routes.ts";
+
+/** Gateway address with the subnet's prefix length, e.g. 192.168.64.1/24. */
+function gatewayCidr(gateway: string, subnet: string): Cidr {
+  const net = parseNetwork(subnet);
+  const gw = parseAddress(gateway);
+  const inside = gw.family === net.family && gw.bytes.every((b, i) => {
+    const bits = Math.max(0, Math.min(8, net.prefix - i * 8));
+    const mask = (0xff << (8 - bits)) & 0xff;
+    return (b & mask) === (net.bytes[i]! & mask);
+  });
+  if (!inside) throw new UsageError(`gateway ${gateway} is not in subnet ${subnet}`);
+  return { family: gw.family, bytes: gw.bytes, prefix: net.prefix, text: `${gateway}/${net.prefix}` };
+}
+
+function bridgeAddresses(spec: HostNetworkSpec): Cidr[] {
+  const out = [gatewayCidr(spec.gateway, spec.subnet)];
+  if (spec.subnetV6 && spec.gatewayV6) out.push(gatewayCidr(spec.gatewayV6, spec.subnetV6));
+  return out;
+}
+
+function natSpec(spec: HostNetworkSpec) {
+  return { bridge: spec.bridge, mode: spec.mode, subnet: spec.subnet, subnetV6: spec.subnetV6 };
+}
+
+async function ensureNetwork(spec: HostNetworkSpec): Promise<void> {
+  const addresses = bridgeAddresses(spec);
+  withNetlink((nl) => ensureBridge(nl, { name: spec.bridge, network: spec.name, mtu: spec.mtu, addresses }));
+  setupNat(natSpec(spec));
+}
+
+async function removeNetwork(spec: HostNetworkSpec): Promise<void> {
+  // Bridge first: a foreign interface with our name is refused before any rule is touched.
+  withNetlink((nl) => removeBridge(nl, spec.bridge, spec.name));
+  teardownNat(spec.bridge);
+}
+
+async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
+  const base = { name: spec.name, bridge: spec.bridge };
+  const link = withNetlink((nl) => {
+    const l = getLink(nl, spec.bridge);
+    return l ? { link: l, addrs: listAddrs(nl, l.index) } : null;
+  });
+  if (!link) return { ...base, up: false, addresses: [], nat: false, detail: `bridge ${spec.bridge} does not exist` };
+  if (link.link.alias !== aliasFor(spec.name)) {
+    return { ...base, up: false, addresses: [], nat: false, detail: `interface ${spec.bridge} is not vmlan's (alias ${link.link.alias ?? "none"})` };
+  }
+  const addresses = link.addrs
+    .filter((a) => !(a.family === AF_INET6 && a.address[0] === 0xfe && (a.address[1]! & 0xc0) === 0x80))
+    .map((a) => `${formatAddress(a.address)}/${a.prefixlen}`);
+  let nat = false;
+  let detail: string | undefined;
+  try {
+    const n = natStatus(spec.bridge);
+    nat = spec.mode === "shared" ? n.masquerade : false;
+    if (!n.present) detail = "nftables table missing";
+  } catch (e) {
+    detail = (e as Error).message;
+  }
+  return { ...base, up: (link.link.flags & IFF_UP) !== 0, addresses, nat, ...(detail ? { detail } : {}) };
+}
+
+export function createLinuxPlatform(): Platform {
+  return {
+    os: "linux",
+    checkPrivileges,
+    checkSubnetFree: async (cidr, bridge) => withNetlink((nl) => checkSubnetFree(nl, cidr, bridge)),
+    ensureNetwork,
+    removeNetwork,
+    status,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * NAT and isolation rules through the `nft` binary (`nft -f -`), one table per network:
+ * `table inet vmlan_<bridge>`. Each setup replaces the whole table in one transaction
+ * ("add table; delete table; table {...}"), so it is idempotent and never half-applied.
+ * nft(8) 1.0.6 syntax: a rule needs a newline or ';' before '}'.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { HostError, UsageError } from "../../core/errors.ts";
+import { checkIfname, parseNetwork } from "./ip.ts";
+
+export interface NatSpec {
+  bridge: string;
+  mode: "shared" | "host";
+  subnet: string;
+  subnetV6: string | null;
+}
+
+/** Every vmlan bridge starts with this; used to isolate networks from each other. */
+export const BRIDGE_WILDCARD = "vl-*";
+
+/** nft identifiers may contain '-' and '.' after the first letter, so the bridge name is kept as is (no collisions). */
+export function natTableName(bridge: string): string {
+  return `vmlan_${checkIfname(bridge)}`;
+}
+
+/** The nft script for a network. Every value is validated before it is interpolated. */
+export function natScript(spec: NatSpec): string {
+  if (spec.mode !== "shared" && spec.mode !== "host") throw new UsageError(`invalid network mode "${String(spec.mode)}": use shared or host`);
+  const t = natTableName(spec.bridge);
+  const b = `"${spec.bridge}"`;
+  const forward = [
+    "type filter hook forward priority filter; policy accept;",
+    // Frames between guests of the same network (seen here only with br_netfilter loaded).
+    `iifname ${b} oifname ${b} accept`,
+  ];
+  const lines = [`add table inet ${t}`, `delete table inet ${t}`, `table inet ${t} {`];
+  if (spec.mode === "shared") {
+    const v4 = parseNetwork(spec.subnet).text;
+    const nat = ["type nat hook postrouting priority srcnat; policy accept;", `ip saddr ${v4} ip daddr != ${v4} masquerade`];
+    if (spec.subnetV6) {
+      const v6 = parseNetwork(spec.subnetV6).text;
+      nat.push(`ip6 saddr ${v6} ip6 daddr != ${v6} masquerade`);
+    }
+    lines.push("  chain postrouting {", ...nat.map((l) => `    ${l}`), "  }");
+    forward.push(
+      `oifname ${b} ct state established,related accept`,
+      `oifname ${b} drop`, // new connections into the network from anywhere else
+      `iifname ${b} oifname "${BRIDGE_WILDCARD}" drop`, // networks are isolated from each other
+    );
+  } else {
+    parseNetwork(spec.subnet);
+    forward.push(`iifname ${b} drop`, `oifname ${b} drop`); // host only: nothing routed in or out
+  }
+  lines.push("  chain forward {", ...forward.map((l) => `    ${l}`), "  }", "}");
+  return `${lines.join("\n")}\n`;
+}
+
+export function teardownScript(bridge: string): string {
+  const t = natTableName(bridge);
+  return `add table inet ${t}\ndelete table inet ${t}\n`;
+}
+
+function nftPath(): string {
+  const found = Bun.which("nft", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+  if (!found) throw new HostError("nft not found: install nftables (apt-get install nftables)");
+  return found;
+}
+
+function runNft(args: string[], script?: string): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync([nftPath(), ...args], {
+    stdin: script === undefined ? "ignore" : Buffer.from(script),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function applyScript(script: string, what: string): void {
+  const r = runNft(["-f", "-"], script);
+  if (r.code !== 0) {
+    const first = r.stderr.split("\n").find((l) => l.includes("Error")) ?? r.stderr.trim().split("\n")[0] ?? "";
+    throw new HostError(`nft failed to ${what}: ${first.trim()}`, { details: { stderr: r.stderr, script } });
+  }
+}
+
+/** Writes "1" to a sysctl under /proc/sys when it is not 1 already (per network namespace). */
+function enableSysctl(path: string): void {
+  if (!existsSync(path)) return; // e.g. IPv6 disabled on this host
+  if (readFileSync(path, "utf8").trim() === "1") return;
+  try {
+    writeFileSync(path, "1\n");
+  } catch (cause) {
+    throw new HostError(`cannot enable forwarding in ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Installs (or replaces) the network's table; shared mode also turns on IP forwarding. */
+export function setupNat(spec: NatSpec): void {
+  const script = natScript(spec);
+  if (spec.mode === "shared") {
+    enableSysctl("/proc/sys/net/ipv4/ip_forward");
+    if (spec.subnetV6) enableSysctl("/proc/sys/net/ipv6/conf/all/forwarding");
+  }
+  applyScript(script, `install rules for ${spec.bridge}`);
+}
+
+/** Removes the network's table; a missing table is fine. Forwarding stays on: others may need it. */
+export function teardownNat(bridge: string): void {
+  applyScript(teardownScript(bridge), `remove rules for ${bridge}`);
+}
+
+/** Whether the table exists and whether it masquerades. Never throws when nft is present. */
+export function natStatus(bridge: string): { present: boolean; masquerade: boolean } {
+  const r = runNft(["list", "table", "inet", natTableName(bridge)]);
+  return { present: r.code === 0, masquerade: r.code === 0 && r.stdout.includes("masquerade") };
+}

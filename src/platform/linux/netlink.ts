@@ -1,0 +1,130 @@
+/**
+ * A small rtnetlink client: one AF_NETLINK/NETLINK_ROUTE socket, request/ack with sequence numbers,
+ * and dumps (multipart until NLMSG_DONE). Blocking and synchronous: the kernel answers rtnetlink
+ * requests inline, so a reply is already queued when send() returns.
+ */
+import { AF_NETLINK, MSG_TRUNC, NETLINK_EXT_ACK, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "../../../ffi/libc/constants.ts";
+import { libc } from "../../../ffi/libc/load.ts";
+import { sockaddr_nl } from "../../../ffi/libc/structs.ts";
+import { alloc, write } from "../../../ffi/layout.ts";
+import { check, retryEintr, syscallError } from "../../../ffi/errno.ts";
+import {
+  NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
+} from "../../../ffi/netlink/constants.ts";
+import { message, type NlMessage, parseError, parseMessages } from "../../../ffi/netlink/encode.ts";
+import { HostError, SyscallError } from "../../core/errors.ts";
+
+/** 64 KiB: larger than any single dump skb the kernel builds (it caps them at 32 KiB). */
+const RECV_BUF = 64 * 1024;
+/** Dumps interrupted by concurrent changes (NLM_F_DUMP_INTR) are retried this often, as iproute2 and CNI do. */
+const DUMP_RETRIES = 5;
+
+export class Netlink {
+  #fd: number;
+  #seq = Math.floor(Date.now() / 1000) & 0xffff;
+  readonly #ab = new ArrayBuffer(RECV_BUF);
+  readonly #buf = new Uint8Array(this.#ab);
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  static open(): Netlink {
+    const c = libc();
+    const fd = check("socket", c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), "AF_NETLINK");
+    const nl = new Netlink(fd);
+    try {
+      // Extended acks give the kernel's reason text ("Unknown device type"); older kernels ignore it.
+      const one = new Int32Array([1]);
+      c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+      const { bytes, view } = alloc(sockaddr_nl);
+      write(sockaddr_nl, view, "nl_family", AF_NETLINK);
+      check("bind", c.bind(fd, bytes, sockaddr_nl.size), "AF_NETLINK");
+    } catch (e) {
+      nl.close();
+      throw e;
+    }
+    return nl;
+  }
+
+  /**
+   * Sends one request with NLM_F_ACK and returns the replies that came before the ack.
+   * A negative ack becomes a SyscallError named after `what` (e.g. "RTM_NEWLINK") and `subject`.
+   */
+  request(type: number, flags: number, parts: readonly Uint8Array[], what: string, subject?: string): NlMessage[] {
+    const seq = this.#send(type, NLM_F_REQUEST | NLM_F_ACK | flags, parts, what, subject);
+    const replies: NlMessage[] = [];
+    for (;;) {
+      for (const m of this.#recv(what, subject)) {
+        if (m.seq !== seq) continue; // a stale reply to an earlier, abandoned request
+        if (m.type !== NLMSG_ERROR) {
+          replies.push(m);
+          continue;
+        }
+        const { errno, text } = parseError(m);
+        if (errno !== 0) throw withText(syscallError(what, errno, subject), text);
+        return replies;
+      }
+    }
+  }
+
+  /** Dumps (NLM_F_DUMP) and returns every message up to NLMSG_DONE, retrying interrupted dumps. */
+  dump(type: number, parts: readonly Uint8Array[], what: string): NlMessage[] {
+    for (let attempt = 0; ; attempt++) {
+      const seq = this.#send(type, NLM_F_REQUEST | NLM_F_DUMP, parts, what);
+      const out: NlMessage[] = [];
+      let interrupted = false;
+      let done = false;
+      while (!done) {
+        for (const m of this.#recv(what)) {
+          if (m.seq !== seq) continue;
+          if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+          if (m.type === NLMSG_DONE) done = true;
+          else if (m.type === NLMSG_ERROR) {
+            const { errno, text } = parseError(m);
+            throw withText(syscallError(what, errno), text);
+          } else out.push(m);
+        }
+      }
+      if (!interrupted) return out;
+      if (attempt >= DUMP_RETRIES) throw new HostError(`${what} dump kept changing under us (${DUMP_RETRIES} retries)`);
+    }
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    libc().close(this.#fd);
+    this.#fd = -1;
+  }
+
+  #send(type: number, flags: number, parts: readonly Uint8Array[], what: string, subject?: string): number {
+    if (this.#fd < 0) throw new HostError("netlink socket used after close");
+    this.#seq = (this.#seq + 1) >>> 0;
+    const msg = message(type, flags, this.#seq, parts);
+    const n = retryEintr("send", () => Number(libc().send(this.#fd, msg, msg.length, 0)), `${what} ${subject ?? ""}`.trim());
+    if (n !== msg.length) throw new HostError(`netlink send of ${what} was short (${n} of ${msg.length} bytes)`);
+    return this.#seq;
+  }
+
+  #recv(what: string, subject?: string): NlMessage[] {
+    const n = retryEintr("recv", () => Number(libc().recv(this.#fd, this.#buf, RECV_BUF, MSG_TRUNC)), `${what} ${subject ?? ""}`.trim());
+    if (n > RECV_BUF) throw new HostError(`netlink reply to ${what} truncated (${n} bytes > ${RECV_BUF})`);
+    return parseMessages(this.#buf.slice(0, n));
+  }
+}
+
+/** Appends the kernel's extended-ack text, which often names the real problem. */
+function withText(e: SyscallError, text: string | undefined): SyscallError {
+  if (text) e.message = `${e.message} (${text})`;
+  return e;
+}
+
+/** Runs `fn` with a fresh netlink socket and always closes it. */
+export function withNetlink<T>(fn: (nl: Netlink) => T): T {
+  const nl = Netlink.open();
+  try {
+    return fn(nl);
+  } finally {
+    nl.close();
+  }
+}

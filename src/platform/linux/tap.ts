@@ -1,0 +1,94 @@
+/**
+ * TAP devices: open /dev/net/tun, TUNSETIFF (IFF_TAP | IFF_NO_PI), optionally enslave to a bridge
+ * and bring up. The TAP is not persistent: it disappears when the last fd on it closes.
+ * See Documentation/networking/tuntap.rst and <linux/if_tun.h>.
+ */
+import { libc } from "../../../ffi/libc/load.ts";
+import {
+  F_GETFD, F_SETFD, FD_CLOEXEC, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, IFNAMSIZ, O_CLOEXEC, O_RDWR, TUNSETIFF,
+} from "../../../ffi/libc/constants.ts";
+import { ifreq } from "../../../ffi/libc/structs.ts";
+import { alloc, offsetOf, write } from "../../../ffi/layout.ts";
+import { check } from "../../../ffi/errno.ts";
+import { ConflictError, UsageError } from "../../core/errors.ts";
+import { getLink, setLink } from "./links.ts";
+import { withNetlink } from "./netlink.ts";
+
+export const TUN_PATH = "/dev/net/tun";
+/** The kernel replaces %d with the first free number. */
+export const DEFAULT_TAP_TEMPLATE = "vlt%d";
+
+export interface TapOptions {
+  /** Interface name or template with %d; default "vlt%d". */
+  name?: string;
+  /** Bridge to enslave the TAP to (must exist). */
+  bridge?: string;
+  /** Keep the virtio-net header on frames (for a VMM that wants offloads). Off by default. */
+  vnetHdr?: boolean;
+  /** Close the fd on exec (default true). false lets a child such as qemu inherit it. */
+  cloexec?: boolean;
+}
+
+export interface Tap {
+  readonly fd: number;
+  readonly ifname: string;
+  /** Closes the fd; the kernel then deletes the TAP. Idempotent. */
+  close(): void;
+}
+
+const TAP_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.%-]{0,14}$/;
+
+/** Opens a TAP, enslaves it to `bridge` if given, and sets it up. */
+export function openTap(opts: TapOptions = {}): Tap {
+  const name = opts.name ?? DEFAULT_TAP_TEMPLATE;
+  if (!TAP_NAME_RE.test(name)) throw new UsageError(`invalid TAP name "${name}": 1-15 letters, digits, '_', '.', '-', '%d'`);
+  const c = libc();
+  const fd = check("open", c.open(Buffer.from(`${TUN_PATH}\0`), O_RDWR | (opts.cloexec === false ? 0 : O_CLOEXEC), 0), TUN_PATH);
+  let closed = false;
+  const close = () => {
+    if (!closed) c.close(fd);
+    closed = true;
+  };
+  try {
+    const ifname = tunSetIff(fd, name, IFF_TAP | IFF_NO_PI | (opts.vnetHdr ? IFF_VNET_HDR : 0));
+    withNetlink((nl) => {
+      const link = getLink(nl, ifname);
+      if (!link) throw new ConflictError(`TAP ${ifname} vanished right after it was created`);
+      let master: number | undefined;
+      let mtu: number | undefined;
+      if (opts.bridge) {
+        const br = getLink(nl, opts.bridge);
+        if (!br) throw new UsageError(`bridge "${opts.bridge}" does not exist`);
+        master = br.index;
+        mtu = br.mtu; // a port keeps its own MTU (1500) even when the bridge's was set lower
+      }
+      setLink(nl, link.index, ifname, { master, mtu, up: true });
+    });
+    return { fd, ifname, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+/** A TAP whose fd survives exec, to hand to a child process (e.g. qemu -netdev tap,fd=N). */
+export function openTapInheritable(opts: Omit<TapOptions, "cloexec"> = {}): Tap {
+  return openTap({ ...opts, cloexec: false });
+}
+
+/** Clears FD_CLOEXEC on an fd opened elsewhere. */
+export function clearCloexec(fd: number): void {
+  const c = libc();
+  const flags = check("fcntl", c.fcntl(fd, F_GETFD, 0), `fd ${fd}`);
+  check("fcntl", c.fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC), `fd ${fd}`);
+}
+
+function tunSetIff(fd: number, name: string, flags: number): string {
+  const { bytes, view } = alloc(ifreq);
+  bytes.set(new TextEncoder().encode(name).subarray(0, IFNAMSIZ - 1), offsetOf(ifreq, "ifr_name"));
+  write(ifreq, view, "ifr_ifru.ifru_flags", flags);
+  check("ioctl", libc().ioctl(fd, TUNSETIFF, bytes), `TUNSETIFF ${name}`);
+  const raw = bytes.subarray(0, IFNAMSIZ);
+  const end = raw.indexOf(0);
+  return new TextDecoder().decode(raw.subarray(0, end < 0 ? IFNAMSIZ : end));
+}
