@@ -7,15 +7,19 @@
  *
  * CI=true also builds all four targets, so test/scripts/build.test.ts checks the darwin binaries.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** Host commands the tests need, and the Debian package that brings each one. */
+// `command` is looked up on PATH, or, when it starts with "/", checked as a file (headers).
 const PREREQUISITES: { command: string; debianPackage: string; why: string }[] = [
   { command: "ip", debianPackage: "iproute2", why: "network namespaces, links" },
   { command: "nft", debianPackage: "nftables", why: "NAT rules" },
+  { command: "ping", debianPackage: "iputils-ping", why: "reachability checks in namespaces" },
   { command: "gcc", debianPackage: "gcc", why: "struct layout test (test/ffi)" },
+  { command: "/usr/include/stdio.h", debianPackage: "libc6-dev", why: "C headers for the layout test" },
+  { command: "/usr/include/linux/if_tun.h", debianPackage: "linux-libc-dev", why: "TUN/TAP header for the layout test" },
 ];
 
 const ROOT = join(import.meta.dir, "..");
@@ -35,7 +39,7 @@ function sh(cmd: string[], env: Record<string, string | undefined> = process.env
 
 function ensurePrerequisites(): void {
   if (process.platform !== "linux") return; // the namespace tests are Linux-only
-  const missing = PREREQUISITES.filter((p) => !Bun.which(p.command, { PATH: SEARCH_PATH }));
+  const missing = PREREQUISITES.filter((p) => (p.command.startsWith("/") ? !existsSync(p.command) : !Bun.which(p.command, { PATH: SEARCH_PATH })));
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((p) => p.debianPackage))];
   const install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages];

@@ -86,17 +86,19 @@ describe("network lifecycle through the compiled binary", () => {
   });
 
   test("a subnet colliding with a host route that is not vmlan's is refused", async () => {
-    inNs("ip", "link", "add", "dummy0", "type", "dummy");
-    inNs("ip", "addr", "add", "10.200.0.1/24", "dev", "dummy0");
-    inNs("ip", "link", "set", "dummy0", "up");
+    // This kernel has no dummy module: a veth pair stands in for a foreign interface.
+    inNs("ip", "link", "add", "lan0", "type", "veth", "peer", "name", "lan1");
+    inNs("ip", "addr", "add", "10.200.0.1/24", "dev", "lan0");
+    inNs("ip", "link", "set", "lan0", "up");
+    inNs("ip", "link", "set", "lan1", "up");
     const r = await vmlan("network", "create", "clash", "--subnet", "10.200.0.0/16");
     expect(r.exitCode).toBe(4);
-    expect(r.stderr).toContain("dummy0");
+    expect(r.stderr).toContain("lan0");
     expect(linkExists("vl-clash")).toBe(false);
   });
 
   test("an interface with the bridge's name that is not ours is refused and left alone", async () => {
-    inNs("ip", "link", "add", "vl-taken", "type", "dummy");
+    inNs("ip", "link", "add", "vl-taken", "type", "veth", "peer", "name", "taken-peer");
     const r = await vmlan("network", "create", "taken", "--subnet", "10.81.0.0/24");
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toContain("vl-taken");
