@@ -1,0 +1,42 @@
+import { expect, test } from "bun:test";
+import { commands } from "../../../src/cli/commands/index.ts";
+import { COMPLETION_TREE } from "../../../src/cli/completion.ts";
+import { runVmlan } from "../../support/binary.ts";
+
+type Def = { subCommands?: Record<string, () => Promise<unknown>> };
+
+test("the completion tree lists exactly the commands and sub-commands of the command map", async () => {
+  expect(Object.keys(COMPLETION_TREE).sort()).toEqual(Object.keys(commands).sort());
+  for (const [name, load] of Object.entries(commands)) {
+    const def = (await load()) as Def;
+    const subs = def.subCommands ? Object.keys(def.subCommands) : [];
+    const listed = COMPLETION_TREE[name]!.filter((s) => !(name === "network" && s === "ls")); // ls is list's alias
+    if (name === "completion") continue; // its words are shells, not sub-commands
+    expect({ name, subs: listed.sort() }).toEqual({ name, subs: subs.sort() });
+  }
+});
+
+test("completion scripts for bash, zsh and fish; unknown shell is exit 2", async () => {
+  const env = { VMLAN_STATE_DIR: "/nonexistent-vmlan-state" };
+  const bash = await runVmlan(["completion", "bash"], { env });
+  expect(bash.exitCode).toBe(0);
+  expect(bash.stdout).toContain("complete -F _vmlan vmlan");
+  expect(Bun.spawnSync(["bash", "-n"], { stdin: Buffer.from(bash.stdout) }).exitCode).toBe(0);
+  expect((await runVmlan(["completion", "fish"], { env })).stdout).toContain("complete -c vmlan");
+  expect((await runVmlan(["completion", "zsh"], { env })).stdout).toContain("#compdef vmlan");
+  const bad = await runVmlan(["completion", "tcsh"], { env });
+  expect(bad.exitCode).toBe(2);
+  expect(bad.stderr).toBe(`error: unknown shell "tcsh": use bash, zsh or fish\n`);
+});
+
+test("--help works for every command and sub-command", async () => {
+  const env = { VMLAN_STATE_DIR: "/nonexistent-vmlan-state" };
+  for (const [name, subs] of Object.entries(COMPLETION_TREE)) {
+    const paths = name === "completion" || subs.length === 0 ? [[name]] : subs.map((s) => [name, s]);
+    for (const p of paths) {
+      const r = await runVmlan([...p, "--help"], { env });
+      expect({ p, code: r.exitCode }).toEqual({ p, code: 0 });
+      expect(r.stdout).toContain("USAGE");
+    }
+  }
+});
