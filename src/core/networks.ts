@@ -158,31 +158,26 @@ export class NetworkService {
 
   /** `system start`: default network, then every stored network's host side. */
   async startAll(): Promise<ItemResult[]> {
-    const host = this.#host();
-    host.checkPrivileges();
+    this.#host().checkPrivileges();
     const def = await this.ensureDefault();
-    const out: ItemResult[] = [];
-    for (const n of this.store.listNetworks()) {
-      try {
-        if (!(n.name === def.network.name && def.outcome === "created")) await host.ensureNetwork(hostSpec(n));
-        out.push({ name: n.name, ok: true, outcome: "up" });
-      } catch (e) {
-        if (!(e instanceof VmlanError)) throw e;
-        out.push({ name: n.name, ok: false, error: e });
-      }
-    }
-    return out;
+    const fresh = def.outcome === "created" ? def.network.name : null; // create already brought it up
+    return this.#eachNetwork("up", (n, host) => (n.name === fresh ? Promise.resolve() : host.ensureNetwork(hostSpec(n))));
   }
 
   /** `system stop`: take every network's host side down; definitions and leases stay stored. */
   async stopAll(): Promise<ItemResult[]> {
+    this.#host().checkPrivileges();
+    return this.#eachNetwork("down", (n, host) => host.removeNetwork(hostSpec(n)));
+  }
+
+  /** Runs `op` for every stored network, one result per network; one failure does not stop the rest. */
+  async #eachNetwork(outcome: string, op: (n: Network, host: Platform) => Promise<void>): Promise<ItemResult[]> {
     const host = this.#host();
-    host.checkPrivileges();
     const out: ItemResult[] = [];
     for (const n of this.store.listNetworks()) {
       try {
-        await host.removeNetwork(hostSpec(n));
-        out.push({ name: n.name, ok: true, outcome: "down" });
+        await op(n, host);
+        out.push({ name: n.name, ok: true, outcome });
       } catch (e) {
         if (!(e instanceof VmlanError)) throw e;
         out.push({ name: n.name, ok: false, error: e });
