@@ -23,6 +23,8 @@ export type RunOptions = {
   env: { VMLAN_STATE_DIR: string } & Record<string, string>;
   /** Run inside this network namespace (`ip netns exec <ns>`). */
   netns?: string;
+  /** Argv prefix run before the binary (inside the namespace), e.g. setpriv to drop capabilities. */
+  wrap?: string[];
   /** Text for stdin; without it stdin is closed, so nothing waits on a terminal. */
   stdin?: string;
   /** Kill the process after this many ms (default 30 s; bunfig's per-test timeout is 60 s). */
@@ -42,7 +44,8 @@ function baseEnv(): Record<string, string> {
 
 export async function runVmlan(args: string[], opts: RunOptions): Promise<RunResult> {
   if (!opts.env.VMLAN_STATE_DIR) throw new Error("runVmlan: env.VMLAN_STATE_DIR is required");
-  const cmd = opts.netns ? ["ip", "netns", "exec", opts.netns, vmlanBin(), ...args] : [vmlanBin(), ...args];
+  const bin = [...(opts.wrap ?? []), vmlanBin(), ...args];
+  const cmd = opts.netns ? ["ip", "netns", "exec", opts.netns, ...bin] : bin;
   const proc = Bun.spawn(cmd, {
     env: { ...baseEnv(), ...opts.env },
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),

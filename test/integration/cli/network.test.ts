@@ -154,6 +154,13 @@ describe("network lifecycle through the compiled binary", () => {
     expect(vm).toMatchObject({ address: "10.82.0.2", created: false });
   });
 
+  test("without CAP_NET_ADMIN: one clear line, exit 5, nothing stored", async () => {
+    const r = await runVmlan(["network", "create", "nocap", "--subnet", "10.83.0.0/24"], { env, netns: ns, wrap: ["setpriv", "--bounding-set", "-net_admin"] });
+    expect(r.exitCode).toBe(5);
+    expect(r.stderr).toStartWith("error: vmlan needs CAP_NET_ADMIN");
+    expect((await vmlan("network", "ls", "-q")).stdout).not.toContain("nocap");
+  });
+
   test("errors as JSON with --format json", async () => {
     const r = await vmlan("network", "inspect", "nope", "--format", "json");
     expect(r.exitCode).toBe(3);
