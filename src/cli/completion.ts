@@ -8,7 +8,8 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   attach: [],
   detach: [],
   attachments: [],
-  system: ["start", "status", "stop"],
+  broker: ["run", "status", "stop"],
+  system: ["start", "status", "stop", "install", "uninstall"],
   version: [],
   completion: ["bash", "zsh", "fish"],
 };

@@ -20,17 +20,24 @@ async function resolveChain(argv: string[]): Promise<{ cmd: Cmd; parent?: Cmd; p
   for (;;) {
     const subs = await resolve(cmd.subCommands ?? {});
     const i = rest.findIndex((a) => !a.startsWith("-"));
-    if (i < 0 || rest.slice(0, i).includes("--")) break;
-    const name = rest[i]!;
-    let next = subs[name];
-    if (!next) {
+    const name = i < 0 || rest.slice(0, i).includes("--") ? "" : rest[i]!;
+    let next = name ? subs[name] : undefined;
+    if (!next && name) {
       for (const s of Object.values(subs)) {
         const def = await resolve(s) as Cmd;
         const meta = await resolve(def.meta ?? {});
         if ([meta.alias].flat().includes(name)) next = def;
       }
     }
-    if (!next) break;
+    if (!next) {
+      if (!cmd.default) break;
+      next = subs[await resolve(cmd.default)]; // `vmlan broker --flag` runs broker's default sub-command
+      if (!next) break;
+      parent = cmd;
+      cmd = (await resolve(next)) as Cmd;
+      path.push(await resolve(parent.default!));
+      break;
+    }
     parent = cmd;
     cmd = (await resolve(next)) as Cmd;
     path.push(name);
@@ -80,7 +87,8 @@ export async function run(argv: string[]): Promise<void> {
       return;
     }
     if (!cmd.subCommands) await checkFlags(cmd, rest, path);
-    await runCommand(root, { rawArgs });
+    // The resolved chain, with a group's default sub-command written out (`broker --x` → `broker run --x`).
+    await runCommand(root, { rawArgs: [...path, ...rest] });
   } catch (e) {
     process.exitCode = report(e, wantsJson(rawArgs), debug);
   }

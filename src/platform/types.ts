@@ -47,3 +47,15 @@ export interface Platform {
   /** What the kernel says about a network's host side. Never throws for a missing network. */
   status(spec: HostNetworkSpec): Promise<HostNetworkStatus>;
 }
+
+/** A TAP (or equivalent) port on a network's host side, open in this process. */
+export interface TapPort {
+  fd: number;
+  ifname: string;
+  close(): void;
+}
+
+/** Platforms that can open a port on a network for another process (the broker hands the fd out). */
+export interface TapOpener {
+  openTap(spec: HostNetworkSpec): TapPort;
+}

@@ -4,6 +4,7 @@ export const commands = {
   attach: () => import("./attach.ts").then((m) => m.default),
   detach: () => import("./detach.ts").then((m) => m.default),
   attachments: () => import("./attachments.ts").then((m) => m.default),
+  broker: () => import("./broker/index.ts").then((m) => m.default),
   system: () => import("./system/index.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),

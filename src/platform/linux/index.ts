@@ -5,7 +5,8 @@
  */
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { HostNetworkSpec, HostNetworkStatus, Platform } from "../types.ts";
+import type { HostNetworkSpec, HostNetworkStatus, Platform, TapOpener } from "../types.ts";
+import { openTap } from "./tap.ts";
 import { aliasFor, ensureBridge, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
 import { getLink, listAddrs } from "./links.ts";
@@ -74,8 +75,9 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
   return { ...base, up: (link.link.flags & IFF_UP) !== 0, addresses, nat, ...(detail ? { detail } : {}) };
 }
 
-export function createLinuxPlatform(): Platform {
+export function createLinuxPlatform(): Platform & TapOpener {
   return {
+    openTap: (spec) => openTap({ bridge: spec.bridge }),
     os: "linux",
     checkPrivileges,
     checkSubnetFree: async (cidr, bridge) => withNetlink((nl) => checkSubnetFree(nl, cidr, bridge)),

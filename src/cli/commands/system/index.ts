@@ -1,10 +1,12 @@
 import { defineCommand } from "citty";
 
 export default defineCommand({
-  meta: { name: "system", description: "Bring all networks up or down, show their state" },
+  meta: { name: "system", description: "Bring all networks up or down, show their state, install the broker service" },
   subCommands: {
     start: () => import("./start.ts").then((m) => m.default),
     status: () => import("./status.ts").then((m) => m.default),
     stop: () => import("./stop.ts").then((m) => m.default),
+    install: () => import("./install.ts").then((m) => m.default),
+    uninstall: () => import("./uninstall.ts").then((m) => m.default),
   },
 });

@@ -1,0 +1,43 @@
+import { defineCommand } from "citty";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HostError, UsageError } from "../../../core/errors.ts";
+import { stateDir } from "../../../core/store/paths.ts";
+import { note } from "../../output.ts";
+import { systemdUnits, launchdPlist, SYSTEMD_SOCKET, LAUNCHD_LABEL } from "../../../broker/service-files.ts";
+import { hasGroup, serviceLayout, canLoad } from "./_service.ts";
+
+export default defineCommand({
+  meta: { name: "install", description: "Install the broker as a service: systemd socket+service with socket activation (Linux), launchd daemon (macOS)" },
+  args: {
+    root: { type: "string", description: "Write below this folder instead of / and do not load (packaging)", default: "/" },
+    bin: { type: "string", description: "Path of the vmlan binary the service runs (default: this binary)" },
+    group: { type: "string", description: "Group allowed to use the broker (default: vmlan if it exists, else root)" },
+    "exit-idle": { type: "string", description: "Seconds the on-demand broker stays after its last client", default: "600" },
+    "no-load": { type: "boolean", description: "Write the files but do not enable/load them" },
+  },
+  run({ args }) {
+    const bin = args.bin ?? process.execPath;
+    if (!args.bin && /\/bun(\.exe)?$/.test(bin)) throw new UsageError("running from source: pass --bin /path/to/vmlan (the compiled binary)");
+    if (!/^\d+$/.test(args["exit-idle"])) throw new UsageError(`invalid --exit-idle "${args["exit-idle"]}": expected seconds`);
+    const dir = stateDir();
+    const params = { bin, stateDir: dir, socket: join(dir, "broker.sock"), group: args.group ?? (hasGroup("vmlan") ? "vmlan" : "root"), exitIdle: Number(args["exit-idle"]) };
+    const layout = serviceLayout(args.root);
+    const files = layout.isDarwin ? { [`${LAUNCHD_LABEL}.plist`]: launchdPlist(params) } : systemdUnits(params);
+    mkdirSync(layout.dir, { recursive: true });
+    for (const [name, text] of Object.entries(files)) {
+      writeFileSync(join(layout.dir, name), text, { mode: 0o644 });
+      process.stdout.write(`${join(layout.dir, name)}\n`);
+    }
+    if (args.root !== "/" || args["no-load"]) return;
+    if (!canLoad(layout.isDarwin)) return note("systemd is not running on this host: files written, not loaded");
+    const steps = layout.isDarwin
+      ? [["launchctl", "bootstrap", "system", join(layout.dir, `${LAUNCHD_LABEL}.plist`)]]
+      : [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", SYSTEMD_SOCKET]];
+    for (const cmd of steps) {
+      const r = Bun.spawnSync(cmd, { stderr: "pipe" });
+      if (r.exitCode !== 0) throw new HostError(`${cmd.join(" ")} failed: ${r.stderr.toString().trim()}`);
+    }
+    note(`loaded: ${steps.map((s) => s.join(" ")).join("; ")}`);
+  },
+});
