@@ -2,6 +2,7 @@
  * Benchmarks, as medians over repeated runs (one run is noise on a 2-core machine).
  *
  *   bun run bench control-plane [--runs N] [--json]
+ *   bun run bench datapath [--runs N]      (at most 3 runs; helper vs C reference vs native TAP)
  *
  * control-plane needs root: it creates a network namespace `vmlan-bench-<random>`, re-runs itself
  * inside it (so every vmlan it starts, and every bridge those create, lives there and never in the
@@ -18,6 +19,8 @@ type Options = { runs: number; json: boolean; inside?: string };
 /** Subcommands; add `datapath` and `guests` here. */
 const BENCHES: Record<string, (o: Options) => Promise<Result[]>> = {
   "control-plane": controlPlane,
+  // Prints its own table (frames/s, Gbit/s, ratio to C); see scripts/bench-datapath.ts.
+  datapath: (o) => import("./bench-datapath.ts").then((m) => m.datapath(o)),
 };
 
 function quantile(sorted: number[], q: number): number {
@@ -166,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
   const results = await bench({ runs, json: values.json, inside: values.inside });
   // Inside the namespace we always answer JSON to the parent, which renders it.
   if (values.json || values.inside) console.log(JSON.stringify(values.inside ? results : { bench: name, unit: "ms", results }, null, values.inside ? 0 : 2));
-  else printTable(results);
+  else if (results.length) printTable(results);
   return 0;
 }
 

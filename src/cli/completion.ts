@@ -8,6 +8,8 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   attach: [],
   detach: [],
   attachments: [],
+  helper: [],
+  run: [],
   broker: ["run", "status", "stop"],
   system: ["start", "status", "stop", "install", "uninstall"],
   version: [],

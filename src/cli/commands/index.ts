@@ -4,6 +4,8 @@ export const commands = {
   attach: () => import("./attach.ts").then((m) => m.default),
   detach: () => import("./detach.ts").then((m) => m.default),
   attachments: () => import("./attachments.ts").then((m) => m.default),
+  helper: () => import("./helper.ts").then((m) => m.default),
+  run: () => import("./run.ts").then((m) => m.default),
   broker: () => import("./broker/index.ts").then((m) => m.default),
   system: () => import("./system/index.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),

@@ -1,0 +1,138 @@
+/*
+ * Traffic generator and sink for `bun run bench datapath`.
+ *   traffic gen  (--fd N | --tap NAME | --packet IFNAME) --count C --size S --dst MAC --src MAC
+ *       sends C Ethernet frames of S bytes (EtherType 0x88b5, local experimental), batches of 64
+ *       (sendmmsg on a socket, write() on a TAP); blocking, so the receiver paces it.
+ *   traffic sink (--fd N | --tap NAME) [--idle-ms 500]
+ *       counts frames until nothing arrived for idle-ms after the first; prints
+ *       "frames N bytes B seconds T" where T runs from the first frame to the last.
+ * The vm->host sink is the kernel's own rx counter of a veth, read by the bench script.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/ethernet.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+
+unsigned int if_nametoindex(const char *ifname); /* <net/if.h>, which clashes with <linux/if.h> */
+#define SLOT 2048
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void mac(const char *s, unsigned char *out) {
+  unsigned v[6];
+  if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) { fprintf(stderr, "bad MAC %s\n", s); exit(2); }
+  for (int i = 0; i < 6; i++) out[i] = (unsigned char)v[i];
+}
+
+static int open_tap(const char *name) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  struct ifreq ifr = {0};
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) { perror("tap"); exit(1); }
+  return fd;
+}
+
+static int open_packet(const char *ifname) {
+  int fd = socket(AF_PACKET, SOCK_RAW, 0);
+  struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(ifname)};
+  if (fd < 0 || sll.sll_ifindex == 0 || bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) { perror("packet socket"); exit(1); }
+  int big = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  return fd;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) { fprintf(stderr, "usage: traffic gen|sink ...\n"); return 2; }
+  int gen = !strcmp(argv[1], "gen");
+  int fd = -1, is_tap = 0;
+  long count = 100000, size = 1500, idle_ms = 500;
+  unsigned char dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, src[6] = {0x02, 0, 0, 0, 0, 1};
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const char *k = argv[i], *v = argv[i + 1];
+    if (!strcmp(k, "--fd")) fd = atoi(v);
+    else if (!strcmp(k, "--tap")) { fd = open_tap(v); is_tap = 1; }
+    else if (!strcmp(k, "--packet")) fd = open_packet(v);
+    else if (!strcmp(k, "--count")) count = atol(v);
+    else if (!strcmp(k, "--size")) size = atol(v);
+    else if (!strcmp(k, "--idle-ms")) idle_ms = atol(v);
+    else if (!strcmp(k, "--dst")) mac(v, dst);
+    else if (!strcmp(k, "--src")) mac(v, src);
+  }
+  if (fd < 0 || size < 14 || size > SLOT) { fprintf(stderr, "traffic: need --fd/--tap/--packet and 14 <= size <= %d\n", SLOT); return 2; }
+  static char bufs[BATCH][SLOT];
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+  memset(msgs, 0, sizeof msgs);
+  for (int i = 0; i < BATCH; i++) {
+    iov[i].iov_base = bufs[i];
+    iov[i].iov_len = gen ? (size_t)size : SLOT;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    memcpy(bufs[i], dst, 6);
+    memcpy(bufs[i] + 6, src, 6);
+    bufs[i][12] = (char)0x88;
+    bufs[i][13] = (char)0xb5;
+  }
+  printf("ready\n");
+  fflush(stdout);
+  if (gen) {
+    double t0 = now();
+    long sent = 0;
+    while (sent < count) {
+      int want = count - sent < BATCH ? (int)(count - sent) : BATCH;
+      if (is_tap) {
+        for (int i = 0; i < want; i++) if (write(fd, bufs[i], size) == size) sent++;
+        continue;
+      }
+      int r = sendmmsg(fd, msgs, want, 0);
+      if (r > 0) sent += r;
+      else if (errno == ENOBUFS) usleep(50);
+      else if (errno != EINTR) { perror("sendmmsg"); return 1; }
+    }
+    printf("frames %ld bytes %ld seconds %.6f\n", sent, sent * size, now() - t0);
+    return 0;
+  }
+  long frames = 0, bytes = 0;
+  double first = 0, last = 0;
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  for (;;) {
+    int n;
+    if (is_tap) {
+      n = 0;
+      ssize_t r;
+      while (n < BATCH && (r = read(fd, bufs[0], SLOT)) > 0) { n++; bytes += r; }
+    } else {
+      n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+      for (int i = 0; i < n; i++) bytes += msgs[i].msg_len;
+    }
+    if (n > 0) {
+      last = now();
+      if (!frames) first = last;
+      frames += n;
+      continue;
+    }
+    if (poll(&pfd, 1, (int)idle_ms) == 0 && frames) break;
+  }
+  printf("frames %ld bytes %ld seconds %.6f\n", frames, bytes, last - first);
+  return 0;
+}

@@ -1,0 +1,201 @@
+/**
+ * `bun run bench datapath`: frames/s through the per-VM datapath, against a C reference.
+ *
+ *   VM side (socketpair end)            host side
+ *   traffic gen/sink ── fd ── [path] ── TAP ── bridge vl-bench ── veth sk0 ══ eth0 (sink namespace)
+ *
+ * Paths: `vmlan helper --fd 3` (Bun Workers, recvmmsg/sendmmsg ×64), bench/c/forwarder.c (the same
+ * loops in C, same batch), and the native TAP (the generator writes the TAP itself: no forwarder).
+ * vm→host: the C generator sends COUNT frames (blocking, so the path paces it); counted as
+ * transmitted by the bridge into the veth (/sys/class/net/sk0/statistics/tx_packets, polled).
+ * host→vm: a packet socket in the sink namespace sends; the C sink on the VM end counts.
+ * Runs in two fresh namespaces (host and sink) that are deleted afterwards; needs root and gcc.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { vmlanBin } from "../test/support/binary.ts";
+import { libc } from "../ffi/libc/load.ts";
+import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM } from "../ffi/libc/constants.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const SIZES = [64, 1500];
+const VM_MAC = "02:00:00:be:0c:01";
+type Row = { path: string; direction: string; size: number; fps: number; gbps: number; loss: number };
+type Opts = { runs: number; inside?: string; sink?: string; count: number };
+
+const sh = (argv: string[]) => {
+  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString().trim()}`);
+  return r.stdout.toString();
+};
+
+export async function datapath(o: { runs: number }): Promise<[]> {
+  if (process.getuid?.() !== 0) throw new Error("datapath needs root: it creates network namespaces");
+  vmlanBin();
+  if (!Bun.which("gcc")) throw new Error("datapath needs gcc for the C reference (bench/c)");
+  const id = crypto.randomUUID().slice(0, 8);
+  const [host, sink] = [`vmlan-bench-${id}`, `vmlan-bench-${id}-s`];
+  const state = mkdtempSync(join(tmpdir(), "vmlan-bench-dp-"));
+  const cleanup = () => {
+    for (const ns of [host, sink]) Bun.spawnSync(["ip", "netns", "del", ns], { stderr: "ignore" });
+    rmSync(state, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => { cleanup(); process.exit(130); });
+  try {
+    for (const ns of [host, sink]) sh(["ip", "netns", "add", ns]);
+    const runs = Math.min(o.runs, 3);
+    const child = Bun.spawn(["ip", "netns", "exec", host, process.execPath, import.meta.path, "--inside", host, "--sink", sink, "--runs", String(runs)], {
+      env: { ...process.env, VMLAN_STATE_DIR: state }, stdin: "ignore", stdout: "pipe", stderr: "inherit",
+    });
+    const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
+    if (code !== 0) throw new Error(`datapath bench inside ${host} exited ${code}`);
+    printRows(JSON.parse(out) as Row[]);
+  } finally {
+    cleanup();
+  }
+  return [];
+}
+
+function printRows(rows: Row[]): void {
+  const head = ["path", "direction", "frame B", "kframes/s", "Gbit/s", "loss %", "vs C"];
+  const ref = (r: Row) => rows.find((x) => x.path === "C forwarder" && x.direction === r.direction && x.size === r.size);
+  const table = [head, ...rows.map((r) => [r.path, r.direction, String(r.size), (r.fps / 1e3).toFixed(1), r.gbps.toFixed(2), Math.max(0, r.loss * 100).toFixed(1),
+    ref(r)?.fps ? (r.fps / ref(r)!.fps).toFixed(2) : "-"])];
+  const w = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  console.log(table.map((row) => row.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
+  console.log("median of runs; vs C = frames/s relative to the C reference forwarder on the same direction and size");
+}
+
+// ---------------------------------------------------------------- inside the host namespace
+
+function socketpair(): [number, number] {
+  const sv = new Int32Array(2);
+  if (libc().socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) !== 0) throw new Error("socketpair failed");
+  for (const fd of sv) {
+    libc().setsockopt(fd, 1, 8 /* SO_RCVBUF */, new Int32Array([4 << 20]), 4);
+    libc().setsockopt(fd, 1, 7 /* SO_SNDBUF */, new Int32Array([65 * 1024]), 4);
+  }
+  return [sv[0]!, sv[1]!];
+}
+
+/** Line reader over a child's stdout (one reader for its lifetime: a stream cannot be re-read). */
+function lineReader(p: ReturnType<typeof Bun.spawn>): () => Promise<string> {
+  const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+  let text = "";
+  return async () => {
+    while (!text.includes("\n")) {
+      const r = await reader.read();
+      if (r.done) throw new Error(`process exited before printing a line: ${text}`);
+      text += new TextDecoder().decode(r.value);
+    }
+    const line = text.slice(0, text.indexOf("\n"));
+    text = text.slice(line.length + 1);
+    return line;
+  };
+}
+const firstLine = (p: ReturnType<typeof Bun.spawn>) => lineReader(p)();
+
+const txPackets = () => Number(readFileSync("/sys/class/net/sk0/statistics/tx_packets", "utf8"));
+
+/** Polls the veth's tx counter while `gen` runs; rate over the window in which it moved. */
+async function countAtVeth(gen: ReturnType<typeof Bun.spawn>, count: number): Promise<{ fps: number; loss: number }> {
+  const start = txPackets();
+  let first = 0, firstT = 0, last = start, lastT = 0;
+  let quietSince = 0;
+  for (;;) {
+    await Bun.sleep(5);
+    const now = performance.now(), c = txPackets();
+    if (c !== last) {
+      if (!firstT) { first = last; firstT = lastT || now; }
+      last = c; lastT = now; quietSince = now;
+    }
+    if (gen.exitCode !== null && quietSince && now - quietSince > 300) break;
+    if (gen.exitCode !== null && !quietSince && now - (lastT || now) > 2000) break;
+  }
+  const frames = last - first;
+  return { fps: frames / ((lastT - firstT) / 1000 || Infinity), loss: Math.max(0, 1 - (last - start) / count) };
+}
+
+type Path = { name: string; start(vmFd: number): Promise<{ stop(): void; mac: string }> };
+
+async function inside(o: Opts): Promise<void> {
+  const bin = mkdtempSync(join(tmpdir(), "vmlan-bench-c-"));
+  sh(["gcc", "-O2", "-pthread", "-o", join(bin, "forwarder"), join(ROOT, "bench/c/forwarder.c")]);
+  sh(["gcc", "-O2", "-o", join(bin, "traffic"), join(ROOT, "bench/c/traffic.c")]);
+  const traffic = join(bin, "traffic");
+  sh(["ip", "link", "set", "lo", "up"]);
+  sh([vmlanBin(), "network", "create", "bench", "--subnet", "10.98.0.0/24", "--mode", "host"]);
+  sh(["ip", "link", "add", "sk0", "type", "veth", "peer", "name", "eth0", "netns", o.sink!]);
+  sh(["ip", "link", "set", "sk0", "master", "vl-bench", "up"]);
+  sh(["ip", "-n", o.sink!, "link", "set", "eth0", "up"]);
+  const sinkMac = (JSON.parse(sh(["ip", "-n", o.sink!, "-j", "link", "show", "eth0"]))[0] as { address: string }).address;
+  sh(["bridge", "fdb", "add", sinkMac, "dev", "sk0", "master", "static"]); // no flooding toward the sink
+  for (const tap of ["vbfwd", "vbnat"]) {
+    sh(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
+    sh(["ip", "link", "set", tap, "master", "vl-bench", "up"]);
+  }
+  const paths: Path[] = [
+    { name: "vmlan helper", async start(fd) {
+      const p = Bun.spawn([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC], { stdio: ["ignore", "pipe", "inherit", fd] });
+      const line = JSON.parse(await firstLine(p)) as { vmnet_mac_address: string };
+      return { stop: () => p.kill("SIGTERM"), mac: line.vmnet_mac_address };
+    } },
+    { name: "C forwarder", async start(fd) {
+      const p = Bun.spawn([join(bin, "forwarder"), "--fd", "3", "--tap", "vbfwd"], { stdio: ["ignore", "pipe", "inherit", fd] });
+      await firstLine(p);
+      return { stop: () => p.kill("SIGTERM"), mac: VM_MAC };
+    } },
+  ];
+  const rows: Row[] = [];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const record = (path: string, direction: string, size: number, samples: { fps: number; loss: number }[]) => {
+    const fps = median(samples.map((s) => s.fps));
+    rows.push({ path, direction, size, fps, gbps: (fps * size * 8) / 1e9, loss: median(samples.map((s) => s.loss)) });
+    console.error(`bench: ${path} ${direction} ${size} B: ${(fps / 1e3).toFixed(1)} kframes/s`);
+  };
+  const gen = (where: string[], size: number, dst: string, src: string) =>
+    [traffic, "gen", ...where, "--count", String(o.count), "--size", String(size), "--dst", dst, "--src", src];
+  for (const size of SIZES) {
+    for (const path of [...paths, null]) {
+      const name = path?.name ?? "native TAP";
+      const up: { fps: number; loss: number }[] = [];
+      const down: { fps: number; loss: number }[] = [];
+      for (let run = 0; run < o.runs; run++) {
+        // vm→host
+        const [vmEnd, pathEnd] = socketpair();
+        const fw = path ? await path.start(pathEnd) : null;
+        const g = Bun.spawn(path ? gen(["--fd", "3"], size, sinkMac, VM_MAC) : gen(["--tap", "vbnat"], size, sinkMac, VM_MAC), { stdio: ["ignore", "ignore", "inherit", vmEnd] });
+        up.push(await countAtVeth(g, o.count));
+        // host→vm
+        const s = Bun.spawn([traffic, "sink", ...(path ? ["--fd", "3"] : ["--tap", "vbnat"])], { stdio: ["ignore", "pipe", "inherit", vmEnd] });
+        const sinkLine = lineReader(s);
+        await sinkLine();
+        const mac = fw?.mac ?? VM_MAC;
+        await Bun.spawn(["ip", "netns", "exec", o.sink!, ...gen(["--packet", "eth0"], size, mac, sinkMac)], { stdio: ["ignore", "ignore", "inherit"] }).exited;
+        const m = /frames (\d+) bytes \d+ seconds ([\d.]+)/.exec(await sinkLine());
+        const frames = Number(m?.[1] ?? 0), secs = Number(m?.[2] ?? 0);
+        down.push({ fps: secs > 0 ? frames / secs : 0, loss: 1 - frames / o.count });
+        fw?.stop();
+        libc().close(vmEnd);
+        libc().close(pathEnd);
+        await Bun.sleep(300);
+      }
+      record(name, "vm→host", size, up);
+      record(name, "host→vm", size, down);
+    }
+  }
+  rmSync(bin, { recursive: true, force: true });
+  console.log(JSON.stringify(rows));
+}
+
+if (import.meta.main) {
+  const a = process.argv.slice(2);
+  const get = (k: string) => { const i = a.indexOf(k); return i < 0 ? undefined : a[i + 1]; };
+  const ns = get("--inside");
+  // Belt and braces: everything below creates links, so refuse to run outside our own namespace.
+  if (!ns || !ns.startsWith("vmlan-bench-") || statSync("/proc/self/ns/net").ino !== statSync(`/run/netns/${ns}`).ino) {
+    throw new Error("refusing to run outside a vmlan-bench namespace; use `bun run bench datapath`");
+  }
+  await inside({ runs: Number(get("--runs") ?? 3), inside: ns, sink: get("--sink"), count: Number(get("--count") ?? 200_000) });
+}

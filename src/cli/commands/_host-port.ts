@@ -1,0 +1,56 @@
+/**
+ * Composition for the per-VM datapath (`vmlan helper`, `vmlan run --native`): IPAM through the
+ * LeaseService, a check that the network's host side is up, and a TAP on its bridge from the Linux
+ * platform (loaded lazily, so other commands never load it).
+ */
+import { randomUUID } from "node:crypto";
+import { leaseService, networkService } from "../context.ts";
+import { UsageError, VmlanError } from "../../core/errors.ts";
+import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
+
+/** vmnet-helper style interface id when the caller gives none: an uppercase UUID. */
+export function newInterfaceId(): string {
+  return randomUUID().toUpperCase();
+}
+
+/** Returns the bridge of a network whose host side is up, or a clear error naming the fix. */
+export async function bridgeOf(network: string): Promise<string> {
+  const view = await (await networkService(true)).inspect(network);
+  if (!view.host?.up) {
+    const why = view.host?.detail ? ` (${view.host.detail})` : "";
+    throw new VmlanError(`network "${network}" is not up${why}; run \`vmlan system start\` first`, { code: "ENETDOWN", exitCode: 6, details: { network } });
+  }
+  return view.bridge;
+}
+
+/** Loads the TAP opener; a TAP closes with its last fd, so the kernel removes it even if vmlan dies. */
+export async function tapOpener(): Promise<(bridge: string, inheritable: boolean) => HostPort> {
+  if (process.platform !== "linux") throw new VmlanError(`the per-VM datapath needs Linux TAP devices (not available on ${process.platform})`, { code: "EUNSUPPORTED", exitCode: 6 });
+  const { openTap } = await import("../../platform/linux/tap.ts");
+  return (bridge, inheritable) => openTap({ bridge, cloexec: !inheritable });
+}
+
+export function attachLease(network: string, id: string, mac?: string): HelperLease {
+  const { attachment: a } = leaseService().attach({ network, id, mac });
+  return { id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, hostname: a.hostname, mtu: a.mtu };
+}
+
+export function releaseLease(lease: HelperLease): void {
+  leaseService().detach(lease.network, lease.id, { ifExists: true });
+}
+
+/** The helper's dependencies for one network; the bridge is checked before anything is allocated. */
+export async function helperDeps(network: string, id: string, mac?: string): Promise<HelperDeps> {
+  const bridge = await bridgeOf(network);
+  const open = await tapOpener();
+  return {
+    attach: () => attachLease(network, id, mac),
+    release: releaseLease,
+    openHostPort: () => open(bridge, false),
+  };
+}
+
+export function parseFd(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 2 ** 31 - 1) throw new UsageError(`invalid ${flag} "${value}": expected a file descriptor number`);
+  return Number(value);
+}

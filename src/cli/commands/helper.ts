@@ -1,0 +1,36 @@
+import { defineCommand } from "citty";
+import { UsageError } from "../../core/errors.ts";
+import { helperDeps, newInterfaceId, parseFd } from "./_host-port.ts";
+
+export default defineCommand({
+  meta: {
+    name: "helper",
+    description:
+      "Connect one VM to a network (vmnet-helper compatible): forwards Ethernet frames between a unix datagram socket " +
+      "(one frame per datagram) and a TAP on the network's bridge. Prints one JSON line on stdout when ready; " +
+      "SIGTERM/SIGINT stop it and release the address unless --keep",
+  },
+  args: {
+    fd: { type: "string", description: "Inherited, connected datagram socket fd (the VM's end is the other side of a socketpair)" },
+    socket: { type: "string", description: "Bind a datagram socket at this path (0600, lock PATH.lock) and serve the first client" },
+    network: { type: "string", description: "Network name", required: true },
+    id: { type: "string", description: "Interface id (stable: same id, same address and MAC; default: a new UUID)" },
+    mac: { type: "string", description: "MAC address for the VM (default: derived from the id)" },
+    "stats-interval": { type: "string", description: "Print counters as a JSON line on stderr every S seconds" },
+    keep: { type: "boolean", description: "Keep the attachment when the helper exits" },
+  },
+  async run({ args }) {
+    if (args.fd === undefined && args.socket === undefined) throw new UsageError(`missing argument: either --fd or --socket is required`);
+    if (args.fd !== undefined && args.socket !== undefined) throw new UsageError(`conflicting arguments: --fd and --socket are mutually exclusive`);
+    const fd = args.fd === undefined ? undefined : parseFd(args.fd, "--fd");
+    let statsInterval: number | undefined;
+    if (args["stats-interval"] !== undefined) {
+      statsInterval = Number(args["stats-interval"]);
+      if (!(statsInterval > 0)) throw new UsageError(`invalid --stats-interval "${args["stats-interval"]}": expected seconds > 0`);
+    }
+    const { runHelper } = await import("../../datapath/helper.ts");
+    const deps = await helperDeps(args.network, args.id ?? newInterfaceId(), args.mac);
+    const code = await runHelper({ fd, socket: args.socket, statsInterval, keep: Boolean(args.keep) }, deps);
+    process.exit(code);
+  },
+});

@@ -1,0 +1,41 @@
+import { defineCommand } from "citty";
+import { UsageError } from "../../core/errors.ts";
+import { repeated } from "./_args.ts";
+import { attachLease, bridgeOf, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
+
+export default defineCommand({
+  meta: {
+    name: "run",
+    description:
+      "Run a VM command connected to one or more networks: `vmlan run --network NAME [--network NAME2] -- COMMAND ARGS...`. " +
+      "Each network gets a helper on a socketpair; the VM's ends are fds 3, 4, ... of COMMAND (one Ethernet frame per datagram, " +
+      "e.g. qemu -netdev dgram,id=n0,local.type=fd,local.str={fd}). With --native the fds are TAPs instead (qemu -netdev tap,fd={fd}). " +
+      "COMMAND gets VMLAN_FD, VMLAN_MAC, VMLAN_IP, VMLAN_GATEWAY, VMLAN_PREFIX_LENGTH, VMLAN_TAP, VMLAN_NETWORK (and _0, _1, ... per network), " +
+      "and {fd} {mac} {ip} {gateway} {prefix} {tap} {network} ({fd1}, {mac1}, ... for later networks) are replaced in its arguments. " +
+      "When either side exits the other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status",
+  },
+  args: {
+    network: { type: "string", description: "Network name (repeatable; fds 3, 4, ... in order)", required: true },
+    id: { type: "string", description: "Interface id on every network (default: a new UUID)" },
+    native: { type: "boolean", description: "No helper: pass a TAP fd on the network's bridge to COMMAND" },
+    keep: { type: "boolean", description: "Keep the attachments after exit" },
+  },
+  async run({ args, rawArgs }) {
+    const dd = rawArgs.indexOf("--");
+    const command = dd < 0 ? [] : rawArgs.slice(dd + 1);
+    if (command.length === 0) throw new UsageError("missing COMMAND: use `vmlan run --network NAME -- COMMAND ARGS...`");
+    const networks = repeated(rawArgs, "network");
+    const id = args.id ?? newInterfaceId();
+    const native = Boolean(args.native);
+    const keep = Boolean(args.keep);
+    const bridges = new Map<string, string>();
+    for (const n of networks) bridges.set(n, await bridgeOf(n)); // every network must be up before anything starts
+    const { supervise, selfArgv } = await import("../../datapath/supervise.ts");
+    const openTap = native ? await tapOpener() : null;
+    const deps = openTap
+      ? { attach: (n: string) => attachLease(n, id), release: releaseLease, openTap: (n: string) => openTap(bridges.get(n)!, true) }
+      : null;
+    const code = await supervise({ networks, id, keep, command, self: selfArgv() }, deps);
+    process.exit(code);
+  },
+});

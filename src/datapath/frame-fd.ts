@@ -1,0 +1,74 @@
+/**
+ * The host-side port on Linux: a TAP fd (IFF_TAP | IFF_NO_PI), one frame per read()/write(). A TAP has
+ * no recvmmsg, so a batch is up to batch.size non-blocking reads per wakeup. Knows only the fd; the
+ * TAP itself is opened by the platform (src/platform/linux/tap.ts) and handed in as a number.
+ */
+import { libc } from "../../ffi/libc/load.ts";
+import { O_NONBLOCK } from "../../ffi/libc/constants.ts";
+import { EAGAIN, EINTR, check, errno, syscallError } from "../../ffi/errno.ts";
+import { F_GETFL, F_SETFL } from "../../ffi/libc/datapath.ts";
+import { CLOSED, type FrameBatch, type Port } from "./port.ts";
+import { FdPoller, HANGUP, READABLE } from "./poll.ts";
+
+/** EBADFD (77) / ENODEV-like errors mean the device is gone. */
+const DEVICE_GONE = new Set([77, 19, 6]);
+
+export class FrameFdPort implements Port {
+  readonly name: string;
+  readonly retries = 0;
+  readonly #fd: number;
+  readonly #poller: FdPoller;
+
+  constructor(fd: number, name = `fd ${fd}`) {
+    this.name = name;
+    this.#fd = fd;
+    this.#poller = new FdPoller(fd);
+  }
+
+  /** Reads must not block (the worker checks its stop flag between polls); writes to a TAP never wait anyway. */
+  static setNonBlocking(fd: number): void {
+    const c = libc();
+    const flags = check("fcntl", c.fcntl(fd, F_GETFL, 0), `fd ${fd}`);
+    check("fcntl", c.fcntl(fd, F_SETFL, flags | O_NONBLOCK), `fd ${fd}`);
+  }
+
+  recv(batch: FrameBatch, waitMs: number): number {
+    const c = libc();
+    let n = 0;
+    let polled = false;
+    while (n < batch.size) {
+      const r = Number(c.read(this.#fd, batch.slotPtr(n), batch.slotSize));
+      if (r > 0) {
+        batch.lens[n++] = r;
+        continue;
+      }
+      if (r === 0) return n > 0 ? n : CLOSED;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e !== EAGAIN) {
+        if (n > 0) return n;
+        if (DEVICE_GONE.has(e)) return CLOSED;
+        throw syscallError("read", e, this.name);
+      }
+      if (n > 0 || polled) return n;
+      polled = true;
+      const p = this.#poller.waitReadable(waitMs);
+      if (p === HANGUP) return CLOSED;
+      if (p !== READABLE) return 0;
+    }
+    return n;
+  }
+
+  send(batch: FrameBatch, count: number): number {
+    const c = libc();
+    let delivered = 0;
+    for (let i = 0; i < count; i++) {
+      const len = batch.lens[i]!;
+      let r = Number(c.write(this.#fd, batch.slotPtr(i), len));
+      if (r < 0 && errno() === EINTR) r = Number(c.write(this.#fd, batch.slotPtr(i), len));
+      if (r === len) delivered++;
+      else if (r < 0 && DEVICE_GONE.has(errno())) return CLOSED;
+    }
+    return delivered;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The per-VM helper (`vmlan helper`), step by step like vmnet-helper's main(): attach (IPAM), open the
+ * host port (a TAP on the network's bridge), open the VM port (--fd or --socket), forward in two
+ * Workers, print the JSON start line, wait for a signal or for the VM to go away, then undo every
+ * step in reverse. Each step registers the undo of what it created. Platform and store come in as
+ * functions from the command (the composition root), so this file knows neither.
+ */
+import { startLine, maxPacketSize } from "./start-line.ts";
+import { startForwarding, type Forwarding } from "./workers.ts";
+import { bindVmSocket, connectFirstPeer } from "./vm-socket.ts";
+import { FrameFdPort } from "./frame-fd.ts";
+import { statsLine } from "./stats.ts";
+
+export interface HelperLease {
+  id: string;
+  network: string;
+  mac: string;
+  address: string;
+  prefixLength: number;
+  gateway: string;
+  hostname: string;
+  mtu: number;
+}
+export interface HostPort { readonly fd: number; readonly ifname: string; close(): void }
+
+export interface HelperDeps {
+  attach(): HelperLease;
+  release(lease: HelperLease): void;
+  openHostPort(): HostPort;
+}
+
+export interface HelperOptions {
+  /** Inherited, already connected datagram socket (its buffer sizes are the caller's job, as in vmnet-helper). */
+  fd?: number;
+  /** Bind a datagram socket here and serve the first client. */
+  socket?: string;
+  statsInterval?: number;
+  /** Keep the attachment (lease) after exit. */
+  keep: boolean;
+  log?: (line: string) => void;
+}
+
+/** How often an --fd helper checks that its parent (the VMM or `vmlan run`) still lives. */
+const ORPHAN_CHECK_MS = 500;
+
+/** Undo actions in reverse order of creation, plus the one reason the helper stops. */
+class Lifetime {
+  readonly #undo: Array<() => void | Promise<void>> = [];
+  reason: string | undefined;
+  code = 0;
+  readonly stopped: Promise<void>;
+  #wake!: () => void;
+  constructor(readonly log: (line: string) => void) {
+    this.stopped = new Promise<void>((r) => { this.#wake = r; });
+  }
+  onClose(fn: () => void | Promise<void>): void {
+    this.#undo.push(fn);
+  }
+  stop(reason: string, code = 0): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.code = code;
+    this.#wake();
+  }
+  get stopping(): boolean {
+    return this.reason !== undefined;
+  }
+  async close(): Promise<void> {
+    if (this.reason) this.log(`stopping: ${this.reason}`);
+    for (const fn of this.#undo.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        this.log(`cleanup: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Runs until SIGTERM/SIGINT or the VM side goes away; returns the exit code (0 for a normal stop). */
+export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<number> {
+  const life = new Lifetime(o.log ?? ((l) => process.stderr.write(`vmlan helper: ${l}\n`)));
+  try {
+    handleSignals(life);
+    const lease = attach(deps, o.keep, life);
+    const host = openHostPort(deps, life);
+    const line = JSON.stringify(startLine({ ...lease, interfaceId: lease.id, tap: host.ifname }));
+    const vmFd = await openVmPort(o, line, life);
+    if (vmFd === null) return 0; // stopped while waiting for the first client
+    const fw = forward(vmFd, host, maxPacketSize(lease.mtu), life);
+    if (o.fd !== undefined) printLine(line);
+    if (o.statsInterval) reportStats(fw, o.statsInterval, life);
+    if (o.fd !== undefined) watchParent(life);
+    await life.stopped;
+    return life.code;
+  } finally {
+    await life.close();
+  }
+}
+
+function handleSignals(life: Lifetime): void {
+  const onTerm = () => life.stop("received SIGTERM");
+  const onInt = () => life.stop("received SIGINT");
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  life.onClose(() => {
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+  });
+}
+
+function attach(deps: HelperDeps, keep: boolean, life: Lifetime): HelperLease {
+  const lease = deps.attach();
+  if (!keep) life.onClose(() => deps.release(lease));
+  return lease;
+}
+
+function openHostPort(deps: HelperDeps, life: Lifetime): HostPort {
+  const host = deps.openHostPort();
+  life.onClose(() => host.close()); // the TAP disappears with its last fd
+  FrameFdPort.setNonBlocking(host.fd);
+  return host;
+}
+
+/** --fd: the inherited socket. --socket: bind, print the start line, wait for the first client. */
+async function openVmPort(o: HelperOptions, line: string, life: Lifetime): Promise<number | null> {
+  if (o.socket === undefined) return o.fd!;
+  const sock = bindVmSocket(o.socket);
+  life.onClose(() => sock.close());
+  printLine(line);
+  return (await connectFirstPeer(sock.fd, () => life.stopping)) ? sock.fd : null;
+}
+
+function forward(vmFd: number, host: HostPort, maxPacket: number, life: Lifetime): Forwarding {
+  const fw = startForwarding({ vm: { fd: vmFd, kind: "dgram" }, host: { fd: host.fd, kind: "frame-fd" }, maxPacketSize: maxPacket });
+  life.onClose(() => fw.stop()); // registered after the ports, so it runs before they close
+  void fw.firstDone.then((d) => {
+    if (d.reason === "error") {
+      life.log(`error: ${d.direction}: ${d.message}`);
+      life.stop(`${d.direction} failed`, 1);
+    } else life.stop(d.reason === "peer-closed" ? "the VM side closed" : `${d.direction} stopped`);
+  });
+  return fw;
+}
+
+function reportStats(fw: Forwarding, seconds: number, life: Lifetime): void {
+  const t = setInterval(() => process.stderr.write(`${statsLine(fw.stats)}\n`), seconds * 1000);
+  life.onClose(() => {
+    clearInterval(t);
+    process.stderr.write(`${statsLine(fw.stats)}\n`); // final counters
+  });
+}
+
+/** A VMM that passed us --fd and died leaves the socket silent on Linux; being orphaned tells us. */
+function watchParent(life: Lifetime): void {
+  const parent = process.ppid;
+  const t = setInterval(() => { if (process.ppid !== parent) life.stop("parent process exited"); }, ORPHAN_CHECK_MS);
+  life.onClose(() => clearInterval(t));
+}
+
+function printLine(line: string): void {
+  process.stdout.write(`${line}\n`);
+}

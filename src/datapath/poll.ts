@@ -1,0 +1,32 @@
+/** A one-fd poll(2) with a preallocated pollfd, so a blocked worker wakes up to check its stop flag. */
+import { ptr, type Pointer } from "bun:ffi";
+import { libc } from "../../ffi/libc/load.ts";
+import { POLLERR, POLLHUP, POLLIN } from "../../ffi/libc/constants.ts";
+
+export const READABLE = 1;
+export const TIMEOUT = 0;
+/** POLLERR/POLLHUP without data: the fd's other side is gone. */
+export const HANGUP = -1;
+
+export class FdPoller {
+  readonly #view: DataView;
+  readonly #ptr: Pointer;
+  constructor(readonly fd: number) {
+    const ab = new ArrayBuffer(8);
+    this.#view = new DataView(ab);
+    this.#ptr = ptr(ab);
+  }
+
+  /** Waits for input up to `ms`; EINTR counts as a timeout (the caller loops anyway). */
+  waitReadable(ms: number): number {
+    const v = this.#view;
+    v.setInt32(0, this.fd, true);
+    v.setInt16(4, POLLIN, true);
+    v.setInt16(6, 0, true);
+    const r = libc().poll(this.#ptr, 1, ms);
+    if (r <= 0) return TIMEOUT;
+    const revents = v.getInt16(6, true);
+    if (revents & POLLIN) return READABLE;
+    return revents & (POLLERR | POLLHUP) ? HANGUP : TIMEOUT;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The helper's one JSON line on stdout, printed when it is ready to forward. The vmnet_* keys are
+ * vmnet-helper's (native-facts C 1.3), so tools written for it (minikube, vfkit, krunkit wrappers)
+ * read it unchanged; the vmlan_* keys add what a Linux bridge network knows. Documented in
+ * docs/protocol.md. Pure: the caller passes the lease as plain values.
+ */
+import { BATCH_SIZE } from "./forward.ts";
+
+export interface StartLineInput {
+  mac: string;
+  mtu: number;
+  interfaceId: string;
+  /** IPv4 address of the VM, without prefix */
+  address: string;
+  prefixLength: number;
+  gateway: string;
+  hostname: string;
+  network: string;
+  tap: string;
+}
+
+export interface StartLine {
+  vmnet_mac_address: string;
+  vmnet_mtu: number;
+  vmnet_max_packet_size: number;
+  vmnet_interface_id: string;
+  vmnet_start_address: string;
+  vmnet_end_address: string;
+  vmnet_subnet_mask: string;
+  vmnet_read_max_packets: number;
+  vmnet_write_max_packets: number;
+  vmlan_address: string;
+  vmlan_prefix_length: number;
+  vmlan_gateway: string;
+  vmlan_hostname: string;
+  vmlan_network: string;
+  vmlan_tap: string;
+}
+
+/** Ethernet header (14 bytes) on top of the MTU, as vmnet reports 1514 for MTU 1500. */
+export const maxPacketSize = (mtu: number) => mtu + 14;
+
+const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const toDotted = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+
+/** Subnet mask and last usable address (broadcast − 1) of an IPv4 network given any address in it. */
+export function ipv4Range(address: string, prefix: number): { mask: string; end: string } {
+  const size = 2 ** (32 - prefix);
+  const net = Math.floor(toInt(address) / size) * size;
+  return { mask: toDotted(2 ** 32 - size), end: toDotted(net + size - (size > 2 ? 2 : 1)) };
+}
+
+export function startLine(i: StartLineInput): StartLine {
+  const { mask, end } = ipv4Range(i.gateway, i.prefixLength);
+  return {
+    vmnet_mac_address: i.mac,
+    vmnet_mtu: i.mtu,
+    vmnet_max_packet_size: maxPacketSize(i.mtu),
+    vmnet_interface_id: i.interfaceId,
+    vmnet_start_address: i.gateway,
+    vmnet_end_address: end,
+    vmnet_subnet_mask: mask,
+    vmnet_read_max_packets: BATCH_SIZE,
+    vmnet_write_max_packets: BATCH_SIZE,
+    vmlan_address: i.address,
+    vmlan_prefix_length: i.prefixLength,
+    vmlan_gateway: i.gateway,
+    vmlan_hostname: i.hostname,
+    vmlan_network: i.network,
+    vmlan_tap: i.tap,
+  };
+}

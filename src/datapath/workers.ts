@@ -1,0 +1,78 @@
+/**
+ * Starts the two forwarding Workers (host→vm, vm→host) on a VM socket and a host frame fd, and stops
+ * them: set the shared stop flag, wait for both to notice (they poll at most POLL_MS), terminate
+ * whatever is still stuck after a grace period.
+ */
+import { createStatsBuffer, type Direction } from "./stats.ts";
+import { POLL_MS } from "./forward.ts";
+import type { PortKind, WorkerDone, WorkerInit } from "./forward-worker.ts";
+
+export interface Forwarding {
+  readonly stats: SharedArrayBuffer;
+  /** Resolves when the first worker finishes on its own (peer gone, error). */
+  readonly firstDone: Promise<WorkerDone>;
+  /** Signals both workers to stop and waits for them (bounded). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ForwardingOptions {
+  vm: { fd: number; kind: PortKind };
+  host: { fd: number; kind: PortKind };
+  maxPacketSize: number;
+  batchSize?: number;
+}
+
+/** Grace for a worker to leave its loop after the stop flag is set: several poll periods. */
+const STOP_GRACE_MS = POLL_MS * 5;
+
+/**
+ * The worker's entry. From source it sits next to this file. In the compiled binary it is an extra
+ * entry point (scripts/build.ts ENTRY_POINTS), stored under /$bunfs/root/ by its path relative to the
+ * entry points' common folder (src/), while this code is bundled into /$bunfs/root/<binary>; a path
+ * relative to that root is resolved there (measured: "./datapath/forward-worker.ts" works from any cwd).
+ */
+function workerUrl(): string {
+  return import.meta.url.startsWith("file:///$bunfs/") ? "./datapath/forward-worker.ts" : new URL("./forward-worker.ts", import.meta.url).href;
+}
+
+export function startForwarding(o: ForwardingOptions): Forwarding {
+  const stats = createStatsBuffer();
+  const controlSab = new SharedArrayBuffer(4);
+  const control = new Int32Array(controlSab);
+  const url = workerUrl();
+  let resolveFirst!: (d: WorkerDone) => void;
+  const firstDone = new Promise<WorkerDone>((r) => { resolveFirst = r; });
+  const finished: Promise<void>[] = [];
+  const workers: Worker[] = [];
+  const spawn = (direction: Direction, src: ForwardingOptions["vm"], dst: ForwardingOptions["vm"]) => {
+    const w = new Worker(url);
+    workers.push(w);
+    finished.push(new Promise<void>((resolve) => {
+      w.onmessage = (ev: MessageEvent<WorkerDone>) => {
+        resolveFirst(ev.data);
+        resolve();
+      };
+      w.onerror = (ev) => {
+        resolveFirst({ direction, reason: "error", message: ev.message });
+        resolve();
+      };
+    }));
+    const init: WorkerInit = { direction, src, dst, maxPacketSize: o.maxPacketSize, batchSize: o.batchSize, stats, control: controlSab };
+    w.postMessage(init);
+  };
+  spawn("host_to_vm", o.host, o.vm);
+  spawn("vm_to_host", o.vm, o.host);
+  let stopping: Promise<void> | undefined;
+  return {
+    stats,
+    firstDone,
+    stop() {
+      stopping ??= (async () => {
+        Atomics.store(control, 0, 1);
+        await Promise.race([Promise.all(finished), Bun.sleep(STOP_GRACE_MS)]);
+        for (const w of workers) w.terminate();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * `vmlan helper` through the compiled binary, inside a namespace this file creates: the JSON
+ * start line, vfkit's 4-byte greeting, the socket lock, malformed frames, stats, SIGTERM cleanup and
+ * a VM end that closes (--fd).
+ * The VM is test/support/dgram-guest.ts as a socket client (it binds its own path, as vfkit does).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runVmlan } from "../../support/binary.ts";
+import { libc } from "../../../ffi/libc/load.ts";
+import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM } from "../../../ffi/libc/constants.ts";
+import { BUN, createNetns, type Netns } from "../../support/netns.ts";
+import { LineProc, vmlanIn } from "./proc.ts";
+
+const GUEST = join(import.meta.dir, "..", "..", "support", "dgram-guest.ts");
+let ns: Netns;
+const stateDir = mkdtempSync(join(tmpdir(), "vmlan-helper-"));
+const sockDir = mkdtempSync(join(tmpdir(), "vmlan-sock-"));
+const env = { VMLAN_STATE_DIR: stateDir };
+const procs: LineProc[] = [];
+const vmlan = (...args: string[]) => runVmlan(args, { env, netns: ns.name });
+const attachments = async (): Promise<Array<Record<string, unknown>>> => JSON.parse((await vmlan("attachments", "--format", "json")).stdout);
+const linkExists = (dev: string) => ns.run(["ip", "link", "show", "dev", dev]).code === 0;
+const ping = (ip: string) => ns.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", ip]);
+
+function helper(...args: string[]): LineProc {
+  const p = vmlanIn(ns.name, ["helper", "--network", "h", ...args], env);
+  procs.push(p);
+  return p;
+}
+function guest(socket: string, ip: string, mac: string, ...extra: string[]): LineProc {
+  const p = new LineProc([BUN, GUEST, "--socket", socket, "--ip", ip, "--mac", mac, ...extra], {});
+  procs.push(p);
+  return p;
+}
+type Line = Record<string, string | number>;
+const startLine = async (p: LineProc): Promise<Line> => JSON.parse(await p.waitFor(/^\{/)) as Line;
+
+beforeAll(async () => {
+  ns = createNetns();
+  const r = await vmlan("network", "create", "h", "--subnet", "10.72.0.0/24", "--mode", "host", "--mtu", "1500");
+  if (r.exitCode !== 0) throw new Error(`network create: ${r.stderr}`);
+});
+afterAll(() => {
+  for (const p of procs) p.kill("SIGKILL");
+  ns?.delete();
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(sockDir, { recursive: true, force: true });
+});
+
+describe("vmlan helper", () => {
+  test("prints one vmnet-helper JSON line that matches the attachment; a vfkit-style client is reachable; SIGTERM cleans up", async () => {
+    const sock = join(sockDir, "one.sock");
+    const h = helper("--socket", sock, "--id", "SOCK-ONE");
+    const line = await startLine(h);
+    const [att] = await attachments();
+    expect(att).toMatchObject({ network: "h", id: "SOCK-ONE", state: "active" });
+    expect(line).toEqual({
+      vmnet_mac_address: att!.mac, vmnet_mtu: 1500, vmnet_max_packet_size: 1514, vmnet_interface_id: "SOCK-ONE",
+      vmnet_start_address: "10.72.0.1", vmnet_end_address: "10.72.0.254", vmnet_subnet_mask: "255.255.255.0",
+      vmnet_read_max_packets: 64, vmnet_write_max_packets: 64,
+      vmlan_address: att!.address, vmlan_prefix_length: 24, vmlan_gateway: "10.72.0.1", vmlan_hostname: att!.hostname,
+      vmlan_network: "h", vmlan_tap: expect.stringMatching(/^vlt\d+$/),
+    } as Line);
+    expect(h.out.length).toBe(1);
+    expect(statSync(sock).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${sock}.lock`)).toBe(true);
+    expect(ns.sh(["ip", "-o", "link", "show", "dev", String(line.vmlan_tap)])).toContain("master vl-h");
+
+    // The guest's first datagram is "VFKT" (4 bytes): the helper connects to it and drops it.
+    const g = guest(sock, String(line.vmlan_address), String(line.vmnet_mac_address));
+    await g.waitFor(/^ready/);
+    const r = ping(String(line.vmlan_address));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+
+    h.kill("SIGTERM");
+    expect(await h.exited()).toBe(0);
+    expect(h.err.join("\n")).toContain("stopping: received SIGTERM");
+    expect(linkExists(String(line.vmlan_tap))).toBe(false);
+    expect(existsSync(sock)).toBe(false);
+    expect(existsSync(`${sock}.lock`)).toBe(false);
+    expect(await attachments()).toEqual([]);
+    g.kill();
+  });
+
+  test("a live helper's socket is refused; a dead helper's stale socket is replaced", async () => {
+    const sock = join(sockDir, "two.sock");
+    const first = helper("--socket", sock, "--id", "two");
+    await startLine(first);
+    const second = helper("--socket", sock, "--id", "two-b");
+    expect(await second.exited()).toBe(4);
+    expect(second.err.join("\n")).toContain(`error: socket ${sock} is in use by a running helper`);
+    expect(second.out).toEqual([]);
+
+    first.kill("SIGKILL"); // no cleanup: socket and lock file stay, the lock does not
+    await first.exited();
+    expect(existsSync(sock)).toBe(true);
+    const third = helper("--socket", sock, "--id", "two");
+    const line = await startLine(third);
+    const g = guest(sock, String(line.vmlan_address), String(line.vmnet_mac_address));
+    await g.waitFor(/^ready/);
+    expect(ping(String(line.vmlan_address)).code).toBe(0);
+    third.kill("SIGTERM");
+    expect(await third.exited()).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+    g.kill();
+  });
+
+  test("malformed frames (empty, 4, 13 and 1600 bytes) are dropped and counted; traffic continues", async () => {
+    const sock = join(sockDir, "bad.sock");
+    const h = helper("--socket", sock, "--id", "bad", "--stats-interval", "1");
+    const line = await startLine(h);
+    const g = guest(sock, String(line.vmlan_address), String(line.vmnet_mac_address), "--malformed");
+    await g.waitFor(/^ready/);
+    const r = ping(String(line.vmlan_address));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const stats = JSON.parse(await h.waitFor(/"malformed":4/, { stream: "err", timeoutMs: 5000 }));
+    expect(stats.vm_to_host.malformed).toBe(4);
+    expect(stats.vm_to_host.packets).toBeGreaterThanOrEqual(2); // ARP reply + echo replies
+    expect(stats.host_to_vm.packets).toBeGreaterThanOrEqual(2);
+    expect(stats.host_to_vm.bytes).toBeGreaterThan(0);
+    expect(Object.keys(stats.host_to_vm).sort()).toEqual(["batches", "bytes", "drops", "malformed", "packets", "retries"]);
+    expect(g.proc.exitCode).toBeNull();
+    h.kill("SIGINT");
+    expect(await h.exited()).toBe(0);
+    g.kill();
+  });
+
+  test("--fd: when the VM's end is closed, the next frame toward it stops the helper normally (exit 0, cleaned up)", async () => {
+    const sv = new Int32Array(2);
+    expect(libc().socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv)).toBe(0);
+    const h = vmlanIn(ns.name, ["helper", "--fd", "3", "--network", "h", "--id", "fd-peer"], env, [sv[1]!]);
+    procs.push(h);
+    const line = await startLine(h);
+    libc().close(sv[1]!);
+    libc().close(sv[0]!); // the "VM" is gone
+    // Linux reports nothing to the reader of a datagram socket whose peer closed; the ARP broadcast
+    // for the VM's address is what reaches the dead peer (ECONNREFUSED).
+    ping(String(line.vmlan_address));
+    expect(await h.exited()).toBe(0);
+    expect(h.err.join("\n")).toContain("stopping: the VM side closed");
+    expect(linkExists(String(line.vmlan_tap))).toBe(false);
+    expect(await attachments()).toEqual([]);
+  });
+
+  test("usage errors and a network that is not up: one error line, nothing allocated", async () => {
+    const none = await vmlan("helper", "--network", "h");
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain("either --fd or --socket is required");
+    const both = await vmlan("helper", "--network", "h", "--fd", "3", "--socket", "/tmp/x");
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain("mutually exclusive");
+    ns.sh(["ip", "link", "set", "vl-h", "down"]);
+    const down = await vmlan("helper", "--network", "h", "--socket", join(sockDir, "down.sock"));
+    ns.sh(["ip", "link", "set", "vl-h", "up"]);
+    expect(down.exitCode).toBe(6);
+    expect(down.stderr).toMatch(/^error: network "h" is not up/);
+    expect(down.stdout).toBe("");
+    expect(await attachments()).toEqual([]);
+  });
+});
