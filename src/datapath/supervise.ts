@@ -29,6 +29,8 @@ export interface RunOptions {
   command: string[];
   /** How to start this vmlan again: [binary] when compiled, [bun, main.ts] from source. */
   self: string[];
+  /** Extra helper flags, e.g. ["--broker"] to join networks through the broker. */
+  helperArgs?: string[];
 }
 
 export interface NativeDeps {
@@ -111,7 +113,7 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
       const [vmEnd, helperEnd] = socketpair();
       parentFds.push(vmEnd, helperEnd);
       childFds.push(vmEnd);
-      const argv = [...o.self, "helper", "--fd", "3", "--network", network, "--id", o.id, ...(o.keep ? ["--keep"] : [])];
+      const argv = [...o.self, "helper", "--fd", "3", "--network", network, "--id", o.id, ...(o.keep ? ["--keep"] : []), ...(o.helperArgs ?? [])];
       // Own session: a terminal's Ctrl-C reaches vmlan run and the command; helpers stop after the command.
       const h = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", helperEnd], detached: true });
       helpers.push(h);

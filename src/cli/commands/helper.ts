@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
-import { helperDeps, newInterfaceId, parseFd } from "./_host-port.ts";
+import { brokerHelperDeps, helperDeps, newInterfaceId, parseFd } from "./_host-port.ts";
 
 export default defineCommand({
   meta: {
@@ -18,6 +18,8 @@ export default defineCommand({
     mac: { type: "string", description: "MAC address for the VM (default: derived from the id)" },
     "stats-interval": { type: "string", description: "Print counters as a JSON line on stderr every S seconds" },
     keep: { type: "boolean", description: "Keep the attachment when the helper exits" },
+    broker: { type: "boolean", description: "Get the host side from `vmlan broker` (TAP fd over its socket; no CAP_NET_ADMIN needed)" },
+    "broker-socket": { type: "string", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
   },
   async run({ args }) {
     if (args.fd === undefined && args.socket === undefined) throw new UsageError(`missing argument: either --fd or --socket is required`);
@@ -29,7 +31,8 @@ export default defineCommand({
       if (!(statsInterval > 0)) throw new UsageError(`invalid --stats-interval "${args["stats-interval"]}": expected seconds > 0`);
     }
     const { runHelper } = await import("../../datapath/helper.ts");
-    const deps = await helperDeps(args.network, args.id ?? newInterfaceId(), args.mac);
+    const id = args.id ?? newInterfaceId();
+    const deps = args.broker ? await brokerHelperDeps(args.network, id, args.mac, args["broker-socket"]) : await helperDeps(args.network, id, args.mac);
     const code = await runHelper({ fd, socket: args.socket, statsInterval, keep: Boolean(args.keep) }, deps);
     process.exit(code);
   },

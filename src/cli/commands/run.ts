@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
 import { repeated } from "./_args.ts";
-import { attachLease, bridgeOf, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
+import { attachLease, bridgeOf, brokerPort, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
 
 export default defineCommand({
   meta: {
@@ -19,6 +19,8 @@ export default defineCommand({
     id: { type: "string", description: "Interface id on every network (default: a new UUID)" },
     native: { type: "boolean", description: "No helper: pass a TAP fd on the network's bridge to COMMAND" },
     keep: { type: "boolean", description: "Keep the attachments after exit" },
+    broker: { type: "boolean", description: "Join the networks through `vmlan broker` (it brings them up and hands out TAPs)" },
+    "broker-socket": { type: "string", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
   },
   async run({ args, rawArgs }) {
     const dd = rawArgs.indexOf("--");
@@ -28,14 +30,20 @@ export default defineCommand({
     const id = args.id ?? newInterfaceId();
     const native = Boolean(args.native);
     const keep = Boolean(args.keep);
+    const broker = Boolean(args.broker);
+    const brokerSocket = args["broker-socket"];
     const bridges = new Map<string, string>();
-    for (const n of networks) bridges.set(n, await bridgeOf(n)); // every network must be up before anything starts
+    // Every network must be up before anything starts (through the broker, it brings them up).
+    if (!broker) for (const n of networks) bridges.set(n, await bridgeOf(n));
     const { supervise, selfArgv } = await import("../../datapath/supervise.ts");
-    const openTap = native ? await tapOpener() : null;
-    const deps = openTap
-      ? { attach: (n: string) => attachLease(n, id), release: releaseLease, openTap: (n: string) => openTap(bridges.get(n)!, true) }
-      : null;
-    const code = await supervise({ networks, id, keep, command, self: selfArgv() }, deps);
+    const openers = new Map<string, () => import("../../datapath/helper.ts").HostPort>();
+    if (native) {
+      const openTap = broker ? null : await tapOpener();
+      for (const n of networks) openers.set(n, openTap ? () => openTap(bridges.get(n)!, true) : await brokerPort(n, brokerSocket));
+    }
+    const deps = native ? { attach: (n: string) => attachLease(n, id), release: releaseLease, openTap: (n: string) => openers.get(n)!() } : null;
+    const helperArgs = broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : [];
+    const code = await supervise({ networks, id, keep, command, self: selfArgv(), helperArgs }, deps);
     process.exit(code);
   },
 });
