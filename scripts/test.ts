@@ -20,6 +20,8 @@ const PREREQUISITES: { command: string; debianPackage: string; why: string }[] =
   { command: "gcc", debianPackage: "gcc", why: "struct layout test (test/ffi)" },
   { command: "/usr/include/stdio.h", debianPackage: "libc6-dev", why: "C headers for the layout test" },
   { command: "/usr/include/linux/if_tun.h", debianPackage: "linux-libc-dev", why: "TUN/TAP header for the layout test" },
+  { command: "clang", debianPackage: "clang", why: "builds the vmnet double and trampolines (C with blocks; test/doubles)" },
+  { command: "/usr/include/Block.h", debianPackage: "libblocksruntime-dev", why: "blocks runtime for the vmnet double" },
 ];
 
 const ROOT = join(import.meta.dir, "..");
@@ -85,7 +87,9 @@ export function consoleFailCount(text: string): number {
 async function runBunTest(filters: string[], junitFile: string): Promise<{ exitCode: number; stderr: string }> {
   const env: Record<string, string | undefined> = { ...process.env, VMLAN_BIN: join(ROOT, "dist", "vmlan") };
   if (process.stderr.isTTY) env.FORCE_COLOR = "1"; // stderr is piped through us; keep colours for people
-  const cmd = [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${junitFile}`];
+  // 60 s per test and hook: namespace, clang and QEMU set-ups are slow on 2 busy cores (bunfig's
+  // [test] timeout is not applied by bun 1.4.5, measured).
+  const cmd = [process.execPath, "test", "--timeout=60000", "--reporter=junit", `--reporter-outfile=${junitFile}`];
   // Integration tests build bridges in namespaces of their own: that needs root on Linux. Elsewhere
   // (a developer's Mac, a non-root shell) they are left out, and said so; on CI (root, Linux) all run.
   if (process.platform !== "linux" || process.getuid?.() !== 0) {

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Verifies on a Mac what was only verified on Linux against the vmnet double (docs/macos.md):
+#   1. builds shims/vmnet-trampolines.c with the macOS SDK (clang -fblocks, vmnet + CoreFoundation);
+#   2. ad-hoc signs a copy of bun with shims/entitlements.plist (com.apple.security.virtualization);
+#   3. runs the macOS test subset with that bun:
+#        test/ffi/vmnet-layout.test.ts         vmpktdesc/iovec/enums vs the SDK's <vmnet/vmnet.h>
+#        test/integration/darwin/macos.test.ts real vmnet: interface start, ARP through vmnet_read/write,
+#                                              macOS 26 networks and the serialization question
+# Usage: scripts/verify-macos.sh            (macOS 26: unprivileged)
+#        sudo scripts/verify-macos.sh       (macOS 15 and older: the classic API needs root)
+# Needs the Xcode command line tools; the network API needs the macOS 26 SDK (Xcode 26).
+set -eu
+
+[ "$(uname -s)" = Darwin ] || { echo "verify-macos.sh: run this on macOS" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT="$ROOT/.cache/macos"
+mkdir -p "$OUT"
+BUN=${BUN:-"$ROOT/node_modules/.bin/bun"}
+[ -x "$BUN" ] || BUN=$(command -v bun)
+# node_modules/.bin/bun may be a launcher script; sign the real executable.
+BUN_REAL=$("$BUN" -e 'console.log(process.execPath)')
+
+echo "macOS $(sw_vers -productVersion), SDK $(xcrun --show-sdk-version), $(uname -m)"
+
+# 1. Trampolines. -mmacosx-version-min=11: the macOS 26 network calls are weak-linked and only called
+#    on macOS 26 (hence -Wno-unguarded-availability-new); everything else exists since 10.15/11.
+xcrun clang -fblocks -dynamiclib -O2 -Wall -Wextra -Werror -Wno-unguarded-availability-new \
+  -mmacosx-version-min=11.0 -I"$ROOT/shims" \
+  -o "$OUT/libvmlan-vmnet.dylib" "$ROOT/shims/vmnet-trampolines.c" \
+  -framework vmnet -framework CoreFoundation
+codesign --force --sign - "$OUT/libvmlan-vmnet.dylib"
+
+# 2. A signed bun: entitlements belong to the executable that loads vmnet, not to the dylib.
+cp "$BUN_REAL" "$OUT/bun"
+codesign --force --sign - --entitlements "$ROOT/shims/entitlements.plist" "$OUT/bun"
+codesign -d --entitlements - "$OUT/bun" 2>/dev/null | grep -q com.apple.security.virtualization \
+  || { echo "verify-macos.sh: the entitlement did not stick" >&2; exit 1; }
+
+# 3. The macOS subset. VMLAN_VMNET_PATH stays unset: the real framework is the default.
+cd "$ROOT"
+status=0
+VMLAN_VMNET_SHIM_PATH="$OUT/libvmlan-vmnet.dylib" "$OUT/bun" test \
+  test/ffi/vmnet-layout.test.ts test/integration/darwin/macos.test.ts >"$OUT/verify.log" 2>&1 || status=$?
+cat "$OUT/verify.log"
+echo
+echo "findings (paste into docs/macos.md):"
+grep '^finding:' "$OUT/verify.log" || true
+exit $status

@@ -1,0 +1,62 @@
+/**
+ * Builds the vmnet double and the trampolines with clang (-fblocks, libBlocksRuntime) into a cache
+ * directory keyed by a hash of their sources, and returns the paths plus the env that points
+ * ffi/vmnet at them. Debian packages: clang, libblocksruntime-dev.
+ *   libvmnet-double.so  soname libvmnet-double.so: vmnet + a minimal libxpc/libdispatch/CFRelease
+ *   libvmlan-vmnet.so   shims/vmnet-trampolines.c, linked to the double by soname with an $ORIGIN rpath
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const DOUBLE_DIR = join(ROOT, "test", "doubles");
+const SHIMS = join(ROOT, "shims");
+
+export interface VmnetBuild {
+  dir: string;
+  double: string;
+  shim: string;
+  /** VMLAN_VMNET_PATH and VMLAN_VMNET_SHIM_PATH for a child process. */
+  env: Record<string, string>;
+}
+
+function sources(): string[] {
+  const c = readdirSync(DOUBLE_DIR).filter((f) => /\.[ch]$/.test(f)).map((f) => join(DOUBLE_DIR, f));
+  const s = readdirSync(SHIMS).filter((f) => /^vmnet.*\.[ch]$/.test(f)).map((f) => join(SHIMS, f));
+  return [...c, ...s].sort();
+}
+
+function run(argv: string[]): void {
+  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed:\n${r.stderr.toString()}`);
+  const warnings = r.stderr.toString().trim();
+  if (warnings) throw new Error(`${argv[0]} warned (the C must build clean):\n${warnings}`);
+}
+
+const WARN = ["-Wall", "-Wextra", "-Werror=implicit-function-declaration"];
+
+/** Builds once per source hash; later calls (and other test files) reuse the cached libraries. */
+export function buildVmnet(): VmnetBuild {
+  const hash = createHash("sha256");
+  for (const f of sources()) hash.update(f).update(readFileSync(f));
+  const dir = join(tmpdir(), `vmlan-vmnet-${hash.digest("hex").slice(0, 16)}`);
+  const double = join(dir, "libvmnet-double.so");
+  const shim = join(dir, "libvmlan-vmnet.so");
+  if (!existsSync(shim)) {
+    const work = `${dir}.${process.pid}`;
+    mkdirSync(work, { recursive: true });
+    const doubleSrc = sources().filter((f) => f.startsWith(DOUBLE_DIR) && f.endsWith(".c"));
+    run(["clang", "-fblocks", "-shared", "-fPIC", "-O1", "-g", ...WARN, "-Wl,-soname,libvmnet-double.so",
+      "-o", join(work, "libvmnet-double.so"), ...doubleSrc, "-lBlocksRuntime", "-lpthread"]);
+    run(["clang", "-fblocks", "-shared", "-fPIC", "-O1", "-g", ...WARN, `-I${SHIMS}`, "-o", join(work, "libvmlan-vmnet.so"),
+      join(SHIMS, "vmnet-trampolines.c"), `-L${work}`, "-lvmnet-double", "-Wl,-rpath,$ORIGIN", "-lBlocksRuntime"]);
+    try {
+      renameSync(work, dir); // atomic: a concurrent build of the same hash loses the race harmlessly
+    } catch {
+      if (!existsSync(shim)) throw new Error(`could not place the vmnet build in ${dir}`);
+    }
+  }
+  return { dir, double, shim, env: { VMLAN_VMNET_PATH: double, VMLAN_VMNET_SHIM_PATH: shim } };
+}

@@ -1,0 +1,38 @@
+/*
+ * Internals shared by the vmnet double's files (not part of the vmnet ABI).
+ * Every object starts with a magic number so a wrong pointer (a stale ref, a config passed where a
+ * network is expected) is reported as a violation instead of crashing somewhere later.
+ */
+#ifndef VMNET_DOUBLE_H
+#define VMNET_DOUBLE_H
+
+#include "../../shims/vmnet.h"
+
+#define MAGIC_XPC 0x58504321u       /* "XPC!" */
+#define MAGIC_QUEUE 0x51554555u     /* "QUEU" */
+#define MAGIC_SEMA 0x53454d41u      /* "SEMA" */
+#define MAGIC_IFACE 0x49464143u     /* "IFAC" */
+#define MAGIC_CONFIG 0x434f4e46u    /* "CONF" */
+#define MAGIC_NETWORK 0x4e455457u   /* "NETW" */
+
+/*
+ * Reports a caller bug: prints "vmnet-double: VIOLATION <what>" to stderr and counts it. With
+ * VMLAN_DOUBLE_ABORT=1 it abort()s so a test fails at the faulty call. Returns VMNET_INVALID_ARGUMENT.
+ */
+vmnet_return_t double_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Number of violations reported so far in this process (exported for tests). */
+uint64_t vmnet_double_violations(void);
+
+/* True when `o` is a live XPC object of type `t` (no violation reported). */
+bool double_xpc_is(xpc_object_t o, xpc_type_t t);
+
+/* The interface side shared by the classic and the network start paths (vmnet-double.c). */
+struct double_network;
+interface_ref double_start(struct double_network *net, xpc_object_t desc, dispatch_queue_t queue,
+                           vmnet_start_interface_completion_handler_t handler);
+/* Network facts the interface start reports (network.c). */
+void double_network_retain(struct double_network *net);
+void double_network_release(struct double_network *net);
+uint32_t double_network_mtu(struct double_network *net);
+
+#endif
