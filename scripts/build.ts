@@ -20,7 +20,7 @@ const DIST = join(ROOT, "dist");
 const RUNTIME_CACHE = join(ROOT, ".cache", "bun-runtimes");
 
 /** Entry points compiled into every binary. Append Worker files here (native-facts D.1c). */
-export const ENTRY_POINTS = ["src/main.ts", "src/datapath/forward-worker.ts"];
+export const ENTRY_POINTS = ["src/main.ts", "src/datapath/forward-worker.ts", "src/services/dhcp/worker.ts"];
 
 type Target = { os: Os; arch: Arch; bunTarget: string; npmName: string };
 // npmName: the runtime package is @oven/bun-<npmName> (Bun names arm64 "aarch64" there).

@@ -22,6 +22,8 @@ const PREREQUISITES: { command: string; debianPackage: string; why: string }[] =
   { command: "/usr/include/linux/if_tun.h", debianPackage: "linux-libc-dev", why: "TUN/TAP header for the layout test" },
   { command: "clang", debianPackage: "clang", why: "builds the vmnet double and trampolines (C with blocks; test/doubles)" },
   { command: "/usr/include/Block.h", debianPackage: "libblocksruntime-dev", why: "blocks runtime for the vmnet double" },
+  { command: "busybox", debianPackage: "busybox", why: "udhcpc, a real DHCP client (test/integration/services)" },
+  { command: "dig", debianPackage: "bind9-dnsutils", why: "DNS queries against the gateways (test/integration/services)" },
 ];
 
 const ROOT = join(import.meta.dir, "..");

@@ -12,6 +12,10 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   run: [],
   broker: ["run", "status", "stop"],
   system: ["start", "status", "stop", "install", "uninstall"],
+  apply: [],
+  export: [],
+  services: ["run", "status"],
+  dns: [],
   version: [],
   completion: ["bash", "zsh", "fish"],
 };

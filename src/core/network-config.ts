@@ -19,7 +19,7 @@ export function buildNetwork(req: v.InferOutput<typeof NetworkRequest>, subnet: 
   return {
     name: req.name, mode: req.mode, subnet: canonicalV4(s4), gateway: intToV4(gatewayV4(s4)),
     subnetV6: s6?.cidr ?? null, gatewayV6: s6 ? gatewayV6(s6) : null, mtu: req.mtu ?? DEFAULT_MTU,
-    bridge, labels: req.labels, builtin, createdAt: now,
+    bridge, labels: req.labels, builtin, createdAt: now, dhcp: req.dhcp ?? true, dnsDomain: req.dnsDomain ?? null,
   };
 }
 
@@ -49,7 +49,8 @@ export function uniqueBridge(name: string, taken: (bridge: string) => boolean): 
 
 /**
  * What differs between an existing network and a create request, as "field: old -> new" parts.
- * Subnets the user did not give are not compared (they were picked automatically).
+ * Subnets the user did not give are not compared (they were picked automatically); like mtu, an
+ * absent dhcp or DNS domain means the default (on, "<name>.vmlan") and is compared as such.
  */
 export function configDiff(existing: Network, req: v.InferOutput<typeof NetworkRequest>): string[] {
   const diff: string[] = [];
@@ -57,6 +58,8 @@ export function configDiff(existing: Network, req: v.InferOutput<typeof NetworkR
   if (req.subnet !== undefined && existing.subnet !== canonicalV4(parseSubnetV4(req.subnet))) diff.push(`subnet: ${existing.subnet} -> ${req.subnet}`);
   if (req.subnetV6 !== undefined && existing.subnetV6 !== parseSubnetV6(req.subnetV6).cidr) diff.push(`subnet-v6: ${existing.subnetV6 ?? "none"} -> ${req.subnetV6}`);
   if ((req.mtu ?? DEFAULT_MTU) !== existing.mtu) diff.push(`mtu: ${existing.mtu} -> ${req.mtu}`);
+  if ((req.dhcp ?? true) !== existing.dhcp) diff.push(`dhcp: ${existing.dhcp} -> ${req.dhcp ?? true}`);
+  if ((req.dnsDomain ?? null) !== existing.dnsDomain) diff.push(`dns-domain: ${existing.dnsDomain ?? "default"} -> ${req.dnsDomain ?? "default"}`);
   const a = JSON.stringify(sortObj(existing.labels));
   const b = JSON.stringify(sortObj(req.labels));
   if (a !== b) diff.push(`labels: ${fmtLabels(existing.labels)} -> ${fmtLabels(req.labels)}`);

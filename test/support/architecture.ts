@@ -20,9 +20,9 @@ const isFfi = (p: string) => p.startsWith("ffi/") || p === "bun:ffi";
 export const RULES: Rule[] = [
   {
     name: "core is pure",
-    why: "src/core imports nothing from src/platform (except src/platform/types.ts), src/cli, ffi/ or bun:ffi",
+    why: "src/core imports nothing from src/platform (except src/platform/types.ts), src/cli, src/services, ffi/ or bun:ffi",
     applies: under("src/core/"),
-    forbids: (e) => (e.to.startsWith("src/platform/") && e.to !== "src/platform/types.ts") || e.to.startsWith("src/cli/") || isFfi(e.to),
+    forbids: (e) => (e.to.startsWith("src/platform/") && e.to !== "src/platform/types.ts") || e.to.startsWith("src/cli/") || e.to.startsWith("src/services/") || isFfi(e.to),
   },
   {
     name: "ffi is raw bindings",

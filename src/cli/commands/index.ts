@@ -8,6 +8,10 @@ export const commands = {
   run: () => import("./run.ts").then((m) => m.default),
   broker: () => import("./broker/index.ts").then((m) => m.default),
   system: () => import("./system/index.ts").then((m) => m.default),
+  apply: () => import("./apply.ts").then((m) => m.default),
+  export: () => import("./export.ts").then((m) => m.default),
+  services: () => import("./services.ts").then((m) => m.default),
+  dns: () => import("./dns.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
 };

@@ -25,6 +25,13 @@ export const Hostname = v.pipe(
   v.regex(HOSTNAME_RE, (i) => `invalid hostname "${i.input}": use 1-63 letters, digits and '-', not starting or ending with '-'`),
 );
 
+/** A DNS domain for a network's guests ("lab.example"): lowercase RFC 1123 labels, no trailing dot, <= 253 bytes. */
+export const DNS_DOMAIN_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+export const DnsDomain = v.pipe(
+  v.string(),
+  v.regex(DNS_DOMAIN_RE, (i) => `invalid DNS domain "${i.input}": use lowercase labels of letters, digits and '-' separated by dots, e.g. lab.example`),
+);
+
 /** Linux IFNAMSIZ is 16 including the terminating NUL. */
 export const IFNAME_MAX = 15;
 const BRIDGE_PREFIX = "vl-";

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { NetworkName, IFNAME_MAX } from "./names.ts";
+import { NetworkName, IFNAME_MAX, DnsDomain } from "./names.ts";
 import { Labels } from "./labels.ts";
 
 export const MODES = ["shared", "host"] as const;
@@ -25,6 +25,10 @@ export const Network = v.object({
   labels: Labels,
   builtin: v.boolean(),
   createdAt: v.string(),
+  /** vmlan's DHCP server answers on the bridge (src/services). */
+  dhcp: v.boolean(),
+  /** Guests' DNS domain; null means the default "<name>.vmlan" (see dnsDomainOf). */
+  dnsDomain: v.nullable(DnsDomain),
 });
 export type Network = v.InferOutput<typeof Network>;
 
@@ -36,6 +40,9 @@ export const NetworkRequest = v.object({
   subnetV6: v.optional(v.string()),
   mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(576), v.maxValue(65535)), DEFAULT_MTU),
   labels: v.optional(Labels, {}),
+  /** Like mtu, an absent value means the default (on), also when compared with an existing network. */
+  dhcp: v.optional(v.boolean(), true),
+  dnsDomain: v.optional(DnsDomain),
 });
 export type NetworkRequest = v.InferInput<typeof NetworkRequest>;
 
@@ -44,3 +51,11 @@ export const DEFAULT_NETWORK = {
   mode: "shared" as const,
   subnet: "192.168.64.0/24",
 };
+
+/** The suffix every default guest domain ends with: "web.<network>.vmlan". */
+export const VMLAN_DNS_SUFFIX = "vmlan";
+
+/** The DNS domain of a network's guests: the configured one, else "<name>.vmlan" (lowercase). */
+export function dnsDomainOf(n: Pick<Network, "name" | "dnsDomain">): string {
+  return n.dnsDomain ?? `${n.name.toLowerCase()}.${VMLAN_DNS_SUFFIX}`;
+}

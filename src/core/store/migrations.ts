@@ -37,4 +37,10 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX attachments_released ON attachments(network, state, updated_at);
   CREATE INDEX attachments_hostname ON attachments(network, hostname);
   `,
+  // 2: guest services per network: DHCP on/off (on by default), DNS domain (null = "<name>.vmlan").
+  `
+  ALTER TABLE networks ADD COLUMN dhcp INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE networks ADD COLUMN dns_domain TEXT;
+  CREATE INDEX attachments_mac ON attachments(network, mac);
+  `,
 ];

@@ -7,7 +7,7 @@ import type { LeaseRow } from "../ipam/allocator.ts";
 
 export interface NetworkRow {
   name: string; mode: string; subnet: string; gateway: string; subnet_v6: string | null; gateway_v6: string | null;
-  mtu: number; bridge: string; labels: string; builtin: number; created_at: string;
+  mtu: number; bridge: string; labels: string; builtin: number; created_at: string; dhcp: number; dns_domain: string | null;
 }
 
 export interface AttachmentRow {
@@ -25,7 +25,7 @@ export function networkFromRow(r: NetworkRow): Network {
   }
   const out = v.safeParse(Network, {
     name: r.name, mode: r.mode, subnet: r.subnet, gateway: r.gateway, subnetV6: r.subnet_v6, gatewayV6: r.gateway_v6,
-    mtu: r.mtu, bridge: r.bridge, labels, builtin: r.builtin === 1, createdAt: r.created_at,
+    mtu: r.mtu, bridge: r.bridge, labels, builtin: r.builtin === 1, createdAt: r.created_at, dhcp: r.dhcp !== 0, dnsDomain: r.dns_domain,
   });
   if (!out.success) throw new StoreError(`stored network "${r.name}" is invalid: ${out.issues[0].message}`);
   return out.output;
@@ -35,6 +35,7 @@ export function networkToRow(n: Network): Record<string, string | number | null>
   return {
     name: n.name, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnet_v6: n.subnetV6, gateway_v6: n.gatewayV6,
     mtu: n.mtu, bridge: n.bridge, labels: JSON.stringify(n.labels), builtin: n.builtin ? 1 : 0, created_at: n.createdAt,
+    dhcp: n.dhcp ? 1 : 0, dns_domain: n.dnsDomain,
   };
 }
 

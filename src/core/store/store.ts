@@ -110,8 +110,8 @@ export class Store implements LeaseTx {
   insertNetwork(n: Network): void {
     v.parse(Network, n);
     this.#stmt(
-      `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at)
-       VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at)`,
+      `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain)
+       VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain)`,
     ).run(networkToRow(n));
   }
 
@@ -143,6 +143,12 @@ export class Store implements LeaseTx {
 
   activeWithMac(network: string, mac: string): LeaseRow | null {
     const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND mac = ? AND state = 'active'").get(network, mac) as AttachmentRow | null;
+    return row ? leaseFromRow(row) : null;
+  }
+
+  /** The lease a MAC holds on a network: the active one, else its most recently released claim (DHCP). */
+  leaseWithMac(network: string, mac: string): LeaseRow | null {
+    const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND mac = ? ORDER BY state = 'active' DESC, updated_at DESC LIMIT 1").get(network, mac) as AttachmentRow | null;
     return row ? leaseFromRow(row) : null;
   }
 

@@ -2,8 +2,10 @@ import { defineCommand } from "citty";
 import { formatArgs, repeated } from "../_args.ts";
 import { formatFrom, renderRecord, note } from "../../output.ts";
 import { networkService } from "../../context.ts";
+import { dnsDomainOf } from "../../../core/resources/network.ts";
 import { parseLabels } from "../../../core/resources/labels.ts";
 import { UsageError } from "../../../core/errors.ts";
+import { notifyServices } from "../../../services/control.ts";
 
 export default defineCommand({
   meta: {
@@ -17,6 +19,8 @@ export default defineCommand({
     mode: { type: "enum", options: ["shared", "host"], description: "shared: NAT to the outside; host: host-only", default: "shared" },
     label: { type: "string", description: "Label k=v (repeatable)" },
     mtu: { type: "string", description: "MTU (576-65535)", default: "1500" },
+    dhcp: { type: "boolean", description: "Run vmlan's DHCP server on the network (--no-dhcp or --dhcp=false to turn it off)", default: true },
+    "dns-domain": { type: "string", description: "DNS domain of the guests (default: <name>.vmlan)" },
     replace: { type: "boolean", description: "Recreate if it exists with another configuration and nothing is attached" },
     ...formatArgs,
   },
@@ -25,12 +29,13 @@ export default defineCommand({
     if (!/^\d+$/.test(args.mtu)) throw new UsageError(`invalid MTU "${args.mtu}": expected a number from 576 to 65535`);
     const svc = await networkService(true);
     const { network, outcome } = await svc.create(
-      { name: args.name, mode: args.mode, subnet: args.subnet, subnetV6: args["subnet-v6"], mtu, labels: parseLabels(repeated(rawArgs, "label")) },
+      { name: args.name, mode: args.mode, subnet: args.subnet, subnetV6: args["subnet-v6"], mtu, labels: parseLabels(repeated(rawArgs, "label")), dhcp: args.dhcp, dnsDomain: args["dns-domain"] },
       { replace: args.replace },
     );
+    await notifyServices();
     const format = formatFrom(args);
     if (format === "json") return renderRecord({ ...network, outcome }, format);
     note(`network "${network.name}" ${outcome}`);
-    renderRecord({ name: network.name, mode: network.mode, subnet: network.subnet, gateway: network.gateway, ipv6: network.subnetV6 ?? undefined, bridge: network.bridge }, format);
+    renderRecord({ name: network.name, mode: network.mode, subnet: network.subnet, gateway: network.gateway, ipv6: network.subnetV6 ?? undefined, bridge: network.bridge, dhcp: network.dhcp, domain: dnsDomainOf(network) }, format);
   },
 });

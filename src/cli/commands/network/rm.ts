@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { formatArgs, positionals } from "../_args.ts";
 import { formatFrom, printJson } from "../../output.ts";
 import { networkService } from "../../context.ts";
+import { notifyServices } from "../../../services/control.ts";
 
 export default defineCommand({
   meta: { name: "rm", description: "Remove networks and their host side (bridge, NAT rules)" },
@@ -15,6 +16,7 @@ export default defineCommand({
     const names = [args.name, ...positionals(args).slice(1)];
     const svc = await networkService(true);
     const results = await svc.removeMany(names, { force: args.force, ifExists: args["if-exists"] });
+    await notifyServices();
     if (formatFrom(args) === "json") {
       printJson(results.map((r) => ({ name: r.name, ok: r.ok, outcome: r.outcome, error: r.error?.message })));
     } else {

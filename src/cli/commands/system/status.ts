@@ -3,6 +3,7 @@ import { formatArgs } from "../_args.ts";
 import { formatFrom, printJson, table } from "../../output.ts";
 import { networkService } from "../../context.ts";
 import { VERSION } from "../../../build-info.ts";
+import { servicesStatus } from "../../../services/control.ts";
 
 export default defineCommand({
   meta: { name: "status", description: "Show the store and each network's host state" },
@@ -10,9 +11,11 @@ export default defineCommand({
   async run({ args }) {
     const svc = await networkService(true);
     const nets = await svc.statusAll();
-    const status = { version: VERSION, store: svc.store.path, schemaVersion: svc.store.schemaVersion(), networks: nets };
+    const services = servicesStatus();
+    const status = { version: VERSION, store: svc.store.path, schemaVersion: svc.store.schemaVersion(), services, networks: nets };
     if (formatFrom(args) === "json") return printJson(status);
     process.stdout.write(`vmlan ${VERSION}, store ${status.store} (schema ${status.schemaVersion})\n`);
+    process.stdout.write(`services (DHCP, DNS): ${services.running ? `running, pid ${services.pid}` : "stopped"}; log ${services.log}\n`);
     process.stdout.write(table(nets, [
       { header: "NAME", value: (n) => n.name },
       { header: "BRIDGE", value: (n) => n.bridge },

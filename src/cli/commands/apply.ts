@@ -1,0 +1,46 @@
+import { defineCommand } from "citty";
+import { existsSync } from "node:fs";
+import { formatArgs } from "./_args.ts";
+import { formatFrom, render, note } from "../output.ts";
+import { openStore, loadPlatform } from "../context.ts";
+import { planColumns, planJson, planSummary } from "../display/plan.ts";
+import { Store } from "../../core/store/store.ts";
+import { storePath } from "../../core/store/paths.ts";
+import { NetworkService } from "../../core/networks.ts";
+import { LeaseService } from "../../core/leases.ts";
+import { readApplyFile } from "../../core/apply/file.ts";
+import { planApply } from "../../core/apply/plan.ts";
+import { dryRunResult, executePlan } from "../../core/apply/execute.ts";
+import { MANAGED_LABEL_KEY, MANAGED_LABEL_VALUE } from "../../core/apply/schema.ts";
+import { notifyServices } from "../../services/control.ts";
+
+export default defineCommand({
+  meta: {
+    name: "apply",
+    description: `Make networks and reserved attachments match a TOML or JSON file (idempotent); networks it creates are labelled ${MANAGED_LABEL_KEY}=${MANAGED_LABEL_VALUE}`,
+  },
+  args: {
+    file: { type: "string", alias: "f", description: "Apply file: TOML, or JSON (.json or content starting with '{'); - reads stdin", required: true },
+    "dry-run": { type: "boolean", description: "Print the plan and change nothing (no store writes, no host objects)" },
+    prune: { type: "boolean", description: `Delete networks labelled ${MANAGED_LABEL_KEY}=${MANAGED_LABEL_VALUE} that are not in the file` },
+    ...formatArgs,
+  },
+  async run({ args }) {
+    const doc = await readApplyFile(args.file);
+    const dryRun = Boolean(args["dry-run"]);
+    // A dry run on a state dir that has no store yet plans against an empty one instead of creating the file.
+    const store = dryRun && !existsSync(storePath()) ? new Store(":memory:") : openStore();
+    const plan = planApply(doc, store, { prune: args.prune });
+    const needsHost = plan.items.some((i) => i.kind === "network" && ["create", "change", "delete"].includes(i.action));
+    const result = dryRun
+      ? dryRunResult(plan)
+      : await executePlan(plan, { networks: new NetworkService(store, needsHost ? await loadPlatform() : null), leases: new LeaseService(store) });
+    // Like network create/rm: a running services daemon (DHCP/DNS) reloads to see new or removed networks.
+    if (result.items.some((i) => i.kind === "network" && i.status === "applied")) await notifyServices();
+    const format = formatFrom(args);
+    render(result.items, planColumns, { format, json: planJson(result) });
+    // JSON carries the summary and every error itself; the closing lines are for people.
+    if (format === "table") for (const line of planSummary(result)) note(line);
+    process.exitCode = result.exitCode;
+  },
+});

@@ -1,0 +1,31 @@
+import { defineCommand } from "citty";
+import { formatArgs } from "./_args.ts";
+import { formatFrom, printJson, renderRecord } from "../output.ts";
+import { openStore } from "../context.ts";
+import { stateDir } from "../../core/store/paths.ts";
+import { servicesStatus } from "../../services/control.ts";
+
+const run = defineCommand({
+  meta: { name: "run", description: "Run the DHCP and DNS daemon in the foreground (`system start` starts it detached)" },
+  async run() {
+    const { runDaemon } = await import("../../services/daemon.ts");
+    await runDaemon({ store: openStore(), stateDir: stateDir() });
+    // Every server is closed by now; exit rather than wait for Bun to notice that nothing is left (it may not: Workers, signal handlers).
+    process.exit(0);
+  },
+});
+
+const status = defineCommand({
+  meta: { name: "status", description: "Show whether the services daemon runs" },
+  args: { ...formatArgs },
+  run({ args }) {
+    const s = servicesStatus();
+    if (formatFrom(args) === "json") return printJson(s);
+    renderRecord({ services: s.running ? `running (pid ${s.pid})` : "stopped", log: s.log }, "table");
+  },
+});
+
+export default defineCommand({
+  meta: { name: "services", description: "DHCP and DNS for guests on every network (a daemon started by `system start`)" },
+  subCommands: { run, status },
+});

@@ -1,0 +1,76 @@
+/**
+ * Checks across entries of one apply file, after the schema has checked each value: duplicate
+ * names, subnets overlapping each other, fixed addresses outside their subnet, and attachments
+ * that would collide on one network. Pure: no store, no host.
+ */
+import { DEFAULT_NETWORK } from "../resources/network.ts";
+import { parseSubnetV4, parseSubnetV6, overlapsV4, overlapsV6, v4ToInt, gatewayV4, type SubnetV4 } from "../ipam/subnet.ts";
+import { MANAGED_LABEL_KEY, keyPath, type FileNetwork, type FileAttachment, type Problem } from "./schema.ts";
+
+export function checkFile(networks: FileNetwork[]): Problem[] {
+  const problems: Problem[] = [];
+  const firstByName = new Map<string, number>();
+  networks.forEach((n, i) => {
+    const at = (...k: (string | number)[]) => keyPath(["networks", i, ...k]);
+    if (n.name === DEFAULT_NETWORK.name) {
+      problems.push({ path: at("name"), message: `"${n.name}" is the built-in network; apply does not manage it` });
+    }
+    const first = firstByName.get(n.name);
+    if (first === undefined) firstByName.set(n.name, i);
+    else problems.push({ path: at("name"), message: `duplicate network name "${n.name}" (also networks[${first}])` });
+    if (MANAGED_LABEL_KEY in n.labels) {
+      problems.push({ path: at("labels", MANAGED_LABEL_KEY), message: `label "${MANAGED_LABEL_KEY}" is set by apply itself; remove it from the file` });
+    }
+    for (let j = 0; j < i; j++) {
+      const o = networks[j]!;
+      if (o.name === n.name) continue; // already reported as a duplicate
+      if (n.subnet && o.subnet && overlapsV4(parseSubnetV4(n.subnet), parseSubnetV4(o.subnet))) {
+        problems.push({ path: at("subnet"), message: `subnet ${n.subnet} overlaps networks[${j}] "${o.name}" (${o.subnet})` });
+      }
+      if (n.subnet_v6 && o.subnet_v6 && overlapsV6(parseSubnetV6(n.subnet_v6), parseSubnetV6(o.subnet_v6))) {
+        problems.push({ path: at("subnet_v6"), message: `IPv6 prefix ${n.subnet_v6} overlaps networks[${j}] "${o.name}" (${o.subnet_v6})` });
+      }
+    }
+    problems.push(...checkAttachments(n, (k, field) => at("attachments", k, field)));
+  });
+  return problems;
+}
+
+type At = (index: number, field: string) => string;
+
+function checkAttachments(n: FileNetwork, at: At): Problem[] {
+  const problems: Problem[] = [];
+  const subnet = n.subnet ? parseSubnetV4(n.subnet) : null;
+  // Each map remembers the first attachment that used a value, to name it in the duplicate's message.
+  const seen = { id: new Map<string, number>(), ip: new Map<string, number>(), mac: new Map<string, number>(), hostname: new Map<string, number>() };
+  const dup = (field: keyof typeof seen, value: string, k: number, what: string) => {
+    const first = seen[field].get(value);
+    if (first === undefined) seen[field].set(value, k);
+    else problems.push({ path: at(k, field), message: `duplicate ${what} "${value}" on network "${n.name}" (also attachments[${first}])` });
+  };
+  n.attachments.forEach((a: FileAttachment, k) => {
+    dup("id", a.id, k, "id");
+    if (a.ip !== undefined) {
+      if (!subnet) problems.push({ path: at(k, "ip"), message: `fixed IP ${a.ip} needs the network's subnet in the file` });
+      else {
+        const bad = ipProblem(subnet, n.name, a.ip);
+        if (bad) problems.push({ path: at(k, "ip"), message: bad });
+      }
+      dup("ip", a.ip, k, "IP address");
+    }
+    if (a.mac !== undefined) dup("mac", a.mac, k, "MAC address");
+    // Without a hostname the allocator derives one from the id and keeps it unique by itself.
+    if (a.hostname !== undefined) dup("hostname", a.hostname, k, "hostname");
+  });
+  return problems;
+}
+
+/** Why `ip` cannot be reserved on `subnet` (outside it, or its network, broadcast or gateway address), or null. */
+function ipProblem(s: SubnetV4, name: string, ip: string): string | null {
+  const x = v4ToInt(ip);
+  if (x < s.base || x >= s.base + s.size) return `IP address ${ip} is outside the subnet ${s.cidr} of "${name}"`;
+  if (x === s.base) return `IP address ${ip} is the network address of ${s.cidr}`;
+  if (x === s.base + s.size - 1) return `IP address ${ip} is the broadcast address of ${s.cidr}`;
+  if (x === gatewayV4(s)) return `IP address ${ip} is the gateway of "${name}"`;
+  return null;
+}

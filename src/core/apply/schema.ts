@@ -1,0 +1,114 @@
+/**
+ * The apply file: networks (name, mode, subnet, subnet_v6, mtu, labels, dhcp, dns_domain) and, per network, the
+ * attachments to reserve (id, hostname, ip, mac). Keys are snake_case as people write them in
+ * TOML; every object is strict, so a typo is refused with its key path instead of ignored.
+ */
+import * as v from "valibot";
+import { UsageError } from "../errors.ts";
+import { NetworkName, InterfaceId, Hostname, DnsDomain } from "../resources/names.ts";
+import { NetworkMode } from "../resources/network.ts";
+import { Labels } from "../resources/labels.ts";
+import { parseSubnetV4, parseSubnetV6, isV4 } from "../ipam/subnet.ts";
+import { parseMac } from "../ipam/mac.ts";
+
+/**
+ * The label every network created (or recreated) by `vmlan apply` carries. `apply --prune`
+ * deletes only networks with this label, so hand-made networks are never pruned.
+ */
+export const MANAGED_LABEL_KEY = "vmlan.managed-by";
+export const MANAGED_LABEL_VALUE = "apply";
+
+export const isManaged = (labels: Record<string, string>): boolean => labels[MANAGED_LABEL_KEY] === MANAGED_LABEL_VALUE;
+
+/** Runs one of the core's parsers (which throw UsageError naming the value) as a valibot step. */
+function parsedBy<T>(parse: (s: string) => T) {
+  return v.rawTransform<string, T>(({ dataset, addIssue, NEVER }) => {
+    try {
+      return parse(dataset.value);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      addIssue({ message: e.message });
+      return NEVER;
+    }
+  });
+}
+
+const Subnet = v.pipe(v.string(), parsedBy((s) => (parseSubnetV4(s), s)));
+const SubnetV6 = v.pipe(v.string(), parsedBy((s) => parseSubnetV6(s).cidr));
+const Mtu = v.pipe(
+  v.number(),
+  v.integer((i) => `invalid MTU ${i.input}: expected a whole number`),
+  v.minValue(576, (i) => `invalid MTU ${i.input}: expected 576 to 65535`),
+  v.maxValue(65535, (i) => `invalid MTU ${i.input}: expected 576 to 65535`),
+);
+const Ip = v.pipe(v.string(), v.check(isV4, (i) => `invalid IP address "${i.input}": expected IPv4 like 192.168.70.10`));
+const Mac = v.pipe(v.string(), parsedBy(parseMac));
+
+export const FileAttachment = v.strictObject({
+  id: InterfaceId,
+  hostname: v.optional(Hostname),
+  ip: v.optional(Ip),
+  mac: v.optional(Mac),
+});
+export type FileAttachment = v.InferOutput<typeof FileAttachment>;
+
+export const FileNetwork = v.strictObject({
+  name: NetworkName,
+  mode: v.optional(NetworkMode, "shared"),
+  subnet: v.optional(Subnet),
+  subnet_v6: v.optional(SubnetV6),
+  mtu: v.optional(Mtu),
+  labels: v.optional(Labels, {}),
+  /** vmlan's DHCP server on the network (default true) */
+  dhcp: v.optional(v.boolean()),
+  /** the guests' DNS domain (default "<name>.vmlan") */
+  dns_domain: v.optional(DnsDomain),
+  attachments: v.optional(v.array(FileAttachment), []),
+});
+export type FileNetwork = v.InferOutput<typeof FileNetwork>;
+
+/** `version` is optional and only 1 exists; it is there so a later format can be told apart. */
+export const ApplyFile = v.strictObject({
+  version: v.optional(v.literal(1, (i) => `unsupported version ${JSON.stringify(i.input)}: this vmlan reads version 1`)),
+  networks: v.optional(v.array(FileNetwork), []),
+});
+export type ApplyFile = v.InferOutput<typeof ApplyFile>;
+/** What export writes: the same shape, before defaults are filled in. */
+export type ApplyFileInput = v.InferInput<typeof ApplyFile>;
+
+/** One problem in a file: where (`networks[1].subnet`) and what (naming the bad value). */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+const BARE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `["networks", 1, "subnet"]` → `networks[1].subnet`; odd keys are quoted: `labels["a b"]`. */
+export function keyPath(keys: (string | number)[]): string {
+  let out = "";
+  for (const k of keys) {
+    if (typeof k === "number") out += `[${k}]`;
+    else if (BARE_KEY.test(k)) out += out ? `.${k}` : k;
+    else out += `[${JSON.stringify(k)}]`;
+  }
+  return out || "(top level)";
+}
+
+/** Turns valibot's issues into problems with a key path and a message that names the value. */
+export function issueProblems(issues: v.BaseIssue<unknown>[]): Problem[] {
+  return issues.map((issue) => {
+    const keys = (issue.path ?? []).map((p) => p.key as string | number);
+    const path = keyPath(keys);
+    if (issue.type === "strict_object" && issue.expected === "never") {
+      return { path, message: `unknown key "${String(issue.input)}"` };
+    }
+    if (issue.type === "strict_object" && issue.input === undefined) {
+      return { path, message: `missing required key ${issue.expected}` };
+    }
+    if (issue.kind === "schema" && issue.type !== "picklist" && issue.type !== "literal") {
+      return { path, message: `expected ${issue.expected?.toLowerCase()}, got ${issue.received}` };
+    }
+    return { path, message: issue.message };
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * `vmlan services run`: DHCP and DNS for every stored network whose bridge is up, in one process.
+ * Steps: refuse a second daemon → reconcile (bind what can be bound) → pidfile → serve until
+ * SIGTERM/SIGINT, reloading on SIGHUP and every RECONCILE_MS → stop every server → remove pidfile.
+ */
+import { existsSync } from "node:fs";
+import { libc } from "../../ffi/libc/load.ts";
+import { ConflictError } from "../core/errors.ts";
+import type { Store } from "../core/store/store.ts";
+import { removePidfile, servicesStatus, writePidfile } from "./control.ts";
+import { logger } from "./log.ts";
+import { Supervisor } from "./supervisor.ts";
+
+/** Also the longest a crashed server or a network brought up behind our back waits to be served. */
+export const RECONCILE_MS = 2_000;
+
+/** A network is served once its bridge exists: `system start`/`network create` make it, `system stop` removes it. */
+export function bridgeExists(bridge: string): boolean {
+  return libc().if_nametoindex(Buffer.from(`${bridge}\0`)) !== 0;
+}
+
+export async function runDaemon(o: { store: Store; stateDir: string; dnsPort?: number; dhcpPort?: number }): Promise<void> {
+  const log = logger("services");
+  const other = servicesStatus(o.stateDir);
+  if (other.running && other.pid !== process.pid) throw new ConflictError(`the services daemon already runs (pid ${other.pid})`);
+  // One bad packet or query must never end the daemon: log and go on (the servers catch per message; this is the backstop).
+  process.on("uncaughtException", (e) => log(`unexpected error: ${e.stack ?? e.message}`));
+  process.on("unhandledRejection", (e) => log(`unexpected rejection: ${(e as Error)?.message ?? String(e)}`));
+
+  const sup = new Supervisor({ store: o.store, bridgeUp: bridgeExists, dnsPort: o.dnsPort, dhcpPort: o.dhcpPort });
+  // Before the pidfile exists: `network create` sends SIGHUP only to a daemon with a pidfile, and an unhandled SIGHUP kills.
+  process.on("SIGHUP", () => {
+    log("SIGHUP: reloading");
+    void sup.reconcile();
+  });
+  await sup.reconcile();
+  writePidfile(o.stateDir);
+  log(`running as pid ${process.pid}: ${JSON.stringify(sup.running())}`);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+    // The store is the source of truth: when its file is gone (state dir removed), there is nothing left to serve.
+    timer = setInterval(() => (existsSync(o.store.path) ? void sup.reconcile() : resolve(`store ${o.store.path} removed`)), RECONCILE_MS);
+  });
+  clearInterval(timer!);
+  log(`${signal}: stopping`);
+  await sup.stopAll();
+  removePidfile(o.stateDir);
+  log("stopped");
+}

@@ -1,0 +1,97 @@
+/**
+ * The DHCP server's UDP socket: bound to one bridge with SO_BINDTODEVICE (with several networks,
+ * the ingress interface is what tells them apart; every socket binds 0.0.0.0:67), allowed to
+ * broadcast, non-blocking. Bun's own UDP sockets cannot bind to a device, hence bun:ffi.
+ */
+import { libc } from "../../../ffi/libc/load.ts";
+import { check, errno, syscallError, EAGAIN, EINTR } from "../../../ffi/errno.ts";
+import { AF_INET, MSG_DONTWAIT, POLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../../ffi/libc/constants.ts";
+import { IPPROTO_UDP, SO_BINDTODEVICE, SO_BROADCAST, SO_REUSEADDR, sockaddr_in } from "../../../ffi/libc/udp.ts";
+import { alloc, offsetOf } from "../../../ffi/layout.ts";
+
+export const DHCP_SERVER_PORT = 67;
+export const DHCP_CLIENT_PORT = 68;
+
+/** A sockaddr_in for ip:port (both written in network byte order). */
+function sockaddrIn(ip: string, port: number): Uint8Array {
+  const { bytes, view } = alloc(sockaddr_in);
+  view.setUint16(offsetOf(sockaddr_in, "sin_family"), AF_INET, true);
+  view.setUint16(offsetOf(sockaddr_in, "sin_port"), port, false);
+  bytes.set(ip.split(".").map(Number), offsetOf(sockaddr_in, "sin_addr"));
+  return bytes;
+}
+
+function setInt(fd: number, level: number, name: number, value: number, what: string, subject: string): void {
+  const v = new Int32Array([value]);
+  check("setsockopt", libc().setsockopt(fd, level, name, v, 4), `${what} on ${subject}`);
+}
+
+export class DhcpSocket {
+  #fd: number;
+  readonly ifname: string;
+
+  private constructor(fd: number, ifname: string) {
+    this.#fd = fd;
+    this.ifname = ifname;
+  }
+
+  /** socket → SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE(ifname) → bind 0.0.0.0:port. */
+  static open(ifname: string, port = DHCP_SERVER_PORT): DhcpSocket {
+    const c = libc();
+    const fd = check("socket", c.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP), "DHCP socket");
+    try {
+      setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", ifname);
+      setInt(fd, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST", ifname);
+      const name = Buffer.from(`${ifname}\0`);
+      check("setsockopt", c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length), `SO_BINDTODEVICE ${ifname}`);
+      const addr = sockaddrIn("0.0.0.0", port);
+      check("bind", c.bind(fd, addr, addr.length), `0.0.0.0:${port} on ${ifname}`);
+    } catch (e) {
+      c.close(fd);
+      throw e;
+    }
+    return new DhcpSocket(fd, ifname);
+  }
+
+  /** The raw fd, for the receiving Worker (which never closes it). */
+  unsafeFd(): number {
+    return this.#fd;
+  }
+
+  /** Sends one datagram to ip:port ("broadcast" = 255.255.255.255). false when the send buffer is full (dropped; the client retries). */
+  sendTo(bytes: Uint8Array, to: "broadcast" | string, port = DHCP_CLIENT_PORT): boolean {
+    const addr = sockaddrIn(to === "broadcast" ? "255.255.255.255" : to, port);
+    for (let i = 0; i < 10; i++) {
+      const n = Number(libc().sendto(this.#fd, bytes, bytes.length, MSG_DONTWAIT, addr, addr.length));
+      if (n >= 0) return true;
+      const e = errno();
+      if (e === EAGAIN) return false;
+      if (e !== EINTR) throw syscallError("sendto", e, `${to}:${port} on ${this.ifname}`);
+    }
+    return false;
+  }
+
+  /** Closes the fd. Idempotent; call only after the receiving Worker has stopped. */
+  close(): void {
+    if (this.#fd >= 0) libc().close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/**
+ * Waits up to `ms` for the fd to be readable, then reads one datagram into `buf` without blocking.
+ * Returns its length, or -1 when nothing was there (timeout, EAGAIN, EINTR). Used by the Worker.
+ */
+export function receive(fd: number, buf: Uint8Array, pollfd: Uint8Array, ms: number): number {
+  const c = libc();
+  const pv = new DataView(pollfd.buffer, pollfd.byteOffset, 8);
+  pv.setInt32(0, fd, true);
+  pv.setInt16(4, POLLIN, true);
+  pv.setInt16(6, 0, true);
+  if (c.poll(pollfd, 1, ms) <= 0) return -1;
+  const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
+  if (n >= 0) return n;
+  const e = errno();
+  if (e === EAGAIN || e === EINTR) return -1;
+  throw syscallError("recv", e, `DHCP fd ${fd}`);
+}

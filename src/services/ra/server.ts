@@ -1,0 +1,79 @@
+/**
+ * Router advertisements for a network with an IPv6 prefix: guests configure prefix + EUI-64 of
+ * their MAC by SLAAC, which is exactly the address vmlan's IPAM records for them (ipam/ipv6.ts),
+ * plus the gateway as DNS server (RDNSS) and the network's domain (DNSSL). Host-only networks
+ * advertise a router lifetime of 0 (on-link prefix, no default route). Driven by a main-thread
+ * timer: a non-blocking read for solicitations every CHECK_MS, an unsolicited RA every
+ * UNSOLICITED_MS.
+ */
+import type { Store } from "../../core/store/store.ts";
+import { parseSubnetV6, v6ToBig } from "../../core/ipam/subnet.ts";
+import { dnsDomainOf, type Network } from "../../core/resources/network.ts";
+import { type Logger, RateLimited } from "../log.ts";
+import { RaSocket } from "./socket.ts";
+import { encodeRa } from "./wire.ts";
+
+/** How often queued router solicitations are looked at: a booting guest waits at most this long. */
+export const CHECK_MS = 250;
+/** Unsolicited RAs (RFC 4861 MaxRtrAdvInterval may be 4-1800 s): often enough for guests that never solicit. */
+export const UNSOLICITED_MS = 30_000;
+/** RFC 4861 §6.2.6 asks for at least 3 s between multicast RAs; 1 s keeps a boot burst quick yet bounded. */
+const MIN_GAP_MS = 1_000;
+/** Shared networks: the gateway is a default router for 30 min (refreshed every 30 s). */
+const ROUTER_LIFETIME_S = 1800;
+
+function bytes16(addr: string): Uint8Array {
+  const n = v6ToBig(addr);
+  return Uint8Array.from({ length: 16 }, (_, i) => Number((n >> BigInt(8 * (15 - i))) & 0xffn));
+}
+
+export function raFor(n: Network): Uint8Array {
+  const p = parseSubnetV6(n.subnetV6!);
+  return encodeRa({
+    prefix: bytes16(p.cidr.split("/")[0]!), prefixLength: p.prefix, routerLifetime: n.mode === "shared" ? ROUTER_LIFETIME_S : 0, mtu: n.mtu,
+    dns: n.gatewayV6 ? bytes16(n.gatewayV6) : null, domain: dnsDomainOf(n),
+    validLifetime: 3600, preferredLifetime: 1800, dnsLifetime: (3 * UNSOLICITED_MS) / 1000,
+  });
+}
+
+export class RaServer {
+  readonly #socket: RaSocket;
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #failed: RateLimited;
+  #lastSent = -Infinity;
+  #sent = 0;
+
+  private constructor(readonly network: string, readonly store: Store, readonly log: Logger, socket: RaSocket) {
+    this.#socket = socket;
+    this.#failed = new RateLimited(log, "router advertisements not sent");
+    this.#timer = setInterval(() => this.#tick(), CHECK_MS);
+    this.#tick();
+  }
+
+  static start(o: { network: string; bridge: string; store: Store; log: Logger }): RaServer {
+    return new RaServer(o.network, o.store, o.log, RaSocket.open(o.bridge));
+  }
+
+  #tick(): void {
+    try {
+      const now = Date.now();
+      const solicited = this.#socket.drainSolicits() > 0;
+      // Until one RA went out (the bridge may have no link-local address yet), keep trying every tick.
+      const due = this.#sent === 0 || now - this.#lastSent >= UNSOLICITED_MS || solicited;
+      if (!due || now - this.#lastSent < MIN_GAP_MS) return;
+      const net = this.store.getNetwork(this.network);
+      if (!net?.subnetV6) return;
+      if (this.#socket.send(raFor(net))) {
+        this.#lastSent = now;
+        this.#sent++;
+      } else if (this.#sent > 0) this.#failed.hit("the kernel refused to send (no link-local address on the bridge?)");
+    } catch (e) {
+      this.#failed.hit((e as Error).message);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#socket.close();
+  }
+}

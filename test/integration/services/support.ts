@@ -1,0 +1,108 @@
+/**
+ * Shared by the services integration tests: a vmlan "host" namespace running the compiled binary
+ * (system start → the services daemon), guest namespaces cabled to a bridge with a veth pair, and a
+ * real DHCP client (busybox udhcpc). Nothing runs in the root namespace.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runVmlan } from "../../support/binary.ts";
+import { createNetns, type Netns } from "../../support/netns.ts";
+
+export class Host {
+  readonly ns: Netns;
+  readonly stateDir = mkdtempSync(join(tmpdir(), "vmlan-services-"));
+  readonly guests: Netns[] = [];
+  constructor(readonly env: Record<string, string> = {}) {
+    this.ns = createNetns();
+  }
+
+  async vmlan(...args: string[]) {
+    return runVmlan(args, { env: { VMLAN_STATE_DIR: this.stateDir, ...this.env }, netns: this.ns.name });
+  }
+
+  /** Runs vmlan and throws with stderr on a non-zero exit. */
+  async ok(...args: string[]): Promise<string> {
+    const r = await this.vmlan(...args);
+    if (r.exitCode !== 0) throw new Error(`vmlan ${args.join(" ")} failed (${r.exitCode}): ${r.stderr}`);
+    return r.stdout;
+  }
+
+  async json<T = any>(...args: string[]): Promise<T> {
+    return JSON.parse(await this.ok(...args, "--format", "json")) as T;
+  }
+
+  daemonPid(): number | null {
+    try {
+      return Number(readFileSync(join(this.stateDir, "services.pid"), "utf8").trim()) || null;
+    } catch {
+      return null;
+    }
+  }
+
+  log(): string {
+    try {
+      return readFileSync(join(this.stateDir, "services.log"), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  /** Waits until the services log has a line matching `re` (the daemon logs asynchronously). */
+  async waitLog(re: RegExp, timeoutMs = 8000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const hit = this.log().split("\n").find((l) => re.test(l));
+      if (hit) return hit;
+      await Bun.sleep(50);
+    }
+    throw new Error(`services log never matched ${re}:\n${this.log()}`);
+  }
+
+  /** A new guest namespace whose eth0 (with `mac`) is cabled to `bridge` through the veth `hostIf`. */
+  cable(bridge: string, hostIf: string, mac: string): Netns {
+    const g = createNetns();
+    this.guests.push(g);
+    this.ns.sh(["ip", "link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", g.name]);
+    this.ns.sh(["ip", "link", "set", hostIf, "master", bridge, "up"]);
+    g.sh(["ip", "link", "set", "eth0", "address", mac, "up"]);
+    return g;
+  }
+
+  /** Stops the daemon through the binary, then (belt and braces) the pid it wrote, then removes everything. */
+  async close(): Promise<void> {
+    const pid = this.daemonPid();
+    await this.vmlan("system", "stop").catch(() => {});
+    if (pid) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    for (const g of this.guests) g.delete();
+    this.ns.delete();
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
+
+const SCRIPT_DIR = mkdtempSync(join(tmpdir(), "vmlan-udhcpc-"));
+/** udhcpc calls this with the lease in its environment; it prints it instead of configuring anything. */
+export const UDHCPC_SCRIPT = join(SCRIPT_DIR, "print.sh");
+writeFileSync(UDHCPC_SCRIPT, '#!/bin/sh\necho "event=$1 ip=$ip mask=$mask router=$router dns=$dns hostname=$hostname domain=$domain mtu=$mtu lease=$lease serverid=$serverid"\n');
+chmodSync(UDHCPC_SCRIPT, 0o755);
+export const removeScriptDir = () => rmSync(SCRIPT_DIR, { recursive: true, force: true });
+
+export type Lease = Record<"ip" | "mask" | "router" | "dns" | "hostname" | "domain" | "mtu" | "lease" | "serverid", string>;
+
+/**
+ * One DHCP exchange with busybox udhcpc in `guest` (-n: give up after `tries` DISCOVERs one second
+ * apart, -q: quit once bound). Returns the lease, or null when none was obtained.
+ */
+export function udhcpc(guest: Netns, opts: { hostname?: string; tries?: number } = {}): { lease: Lease | null; output: string } {
+  const argv = ["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", String(opts.tries ?? 4), "-T", "1", "-A", "1", "-s", UDHCPC_SCRIPT, "-O", "mtu"];
+  if (opts.hostname) argv.push("-x", `hostname:${opts.hostname}`);
+  const r = guest.run(argv);
+  const bound = r.stdout.split("\n").find((l) => l.startsWith("event=bound "));
+  if (!bound) return { lease: null, output: r.stdout + r.stderr };
+  const lease = Object.fromEntries(bound.split(" ").slice(1).map((kv) => kv.split("=") as [string, string])) as Lease;
+  return { lease, output: r.stdout + r.stderr };
+}
