@@ -2,6 +2,7 @@
  * Benchmarks, as medians over repeated runs (one run is noise on a 2-core machine).
  *
  *   bun run bench control-plane [--runs N] [--json]
+ *   bun run bench guests [--json]          (real QEMU guests: native vs helper vs -netdev user; BENCH_MB=16)
  *   bun run bench datapath [--runs N]      (at most 3 runs; helper vs C reference vs native TAP)
  *
  * control-plane needs root: it creates a network namespace `vmlan-bench-<random>`, re-runs itself
@@ -16,11 +17,13 @@ import { vmlanBin } from "../test/support/binary.ts";
 
 type Result = { name: string; runs: number; median: number; p10: number; p90: number };
 type Options = { runs: number; json: boolean; inside?: string };
-/** Subcommands; add `datapath` and `guests` here. */
+/** Subcommands. */
 const BENCHES: Record<string, (o: Options) => Promise<Result[]>> = {
   "control-plane": controlPlane,
   // Prints its own table (frames/s, Gbit/s, ratio to C); see scripts/bench-datapath.ts.
   datapath: (o) => import("./bench-datapath.ts").then((m) => m.datapath(o)),
+  // Prints its own table (Mbit/s, ratio to QEMU user-mode); see scripts/bench-guests.ts.
+  guests: (o) => import("./bench-guests.ts").then((m) => m.guests(o)),
 };
 
 function quantile(sorted: number[], q: number): number {

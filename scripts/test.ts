@@ -24,6 +24,10 @@ const PREREQUISITES: { command: string; debianPackage: string; why: string }[] =
   { command: "/usr/include/Block.h", debianPackage: "libblocksruntime-dev", why: "blocks runtime for the vmnet double" },
   { command: "busybox", debianPackage: "busybox", why: "udhcpc, a real DHCP client (test/integration/services)" },
   { command: "dig", debianPackage: "bind9-dnsutils", why: "DNS queries against the gateways (test/integration/services)" },
+  // Real guests (test/integration/vm): QEMU under TCG, about 3-5 s per boot; the guest image is
+  // built by the tests themselves from Debian packages (apt-get download + dpkg -x) into .cache/.
+  { command: "qemu-system-x86_64", debianPackage: "qemu-system-x86", why: "real Linux guests (test/integration/vm)" },
+  { command: "pgrep", debianPackage: "procps", why: "checks that no QEMU or helper process is left behind" },
 ];
 
 const ROOT = join(import.meta.dir, "..");

@@ -54,7 +54,9 @@ function statusOf(p: Proc): number {
 async function terminate(p: Proc): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   p.kill("SIGTERM");
-  const killed = await Promise.race([p.exited.then(() => false), Bun.sleep(GRACE_MS).then(() => true)]);
+  const grace = unrefTimer(GRACE_MS);
+  const killed = await Promise.race([p.exited.then(() => false), grace.done.then(() => true)]);
+  grace.cancel();
   if (killed) {
     p.kill("SIGKILL");
     await p.exited;
@@ -65,15 +67,27 @@ async function readStartLine(p: Proc, network: string): Promise<StartLine> {
   const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
   const dec = new TextDecoder();
   let text = "";
-  const timeout = Bun.sleep(READY_TIMEOUT_MS).then(() => null);
+  const timer = unrefTimer(READY_TIMEOUT_MS);
+  const timeout = timer.done.then(() => null);
   while (!text.includes("\n")) {
     const r = await Promise.race([reader.read(), timeout]);
     if (!r) throw new HostError(`helper for network "${network}" printed no start line within ${READY_TIMEOUT_MS / 1000} s`);
     if (r.done) throw new HostError(`helper for network "${network}" exited (status ${await p.exited}) before it was ready`);
     text += dec.decode(r.value, { stream: true });
   }
+  timer.cancel();
   reader.releaseLock();
   return JSON.parse(text.slice(0, text.indexOf("\n"))) as StartLine;
+}
+
+/** A timeout that neither keeps the process alive (a lost race's Bun.sleep did, for its full length) nor outlives cancel(). */
+function unrefTimer(ms: number): { done: Promise<void>; cancel(): void } {
+  let handle: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<void>((resolve) => {
+    handle = setTimeout(resolve, ms);
+    handle.unref?.();
+  });
+  return { done, cancel: () => clearTimeout(handle) };
 }
 
 function socketpair(): [number, number] {

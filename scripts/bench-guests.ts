@@ -1,0 +1,144 @@
+/**
+ * `bun run bench guests`: TCP throughput of real QEMU guests (TCG) through vmlan's two attachments,
+ * native (a TAP fd to QEMU) and helper (`vmlan helper` on a socketpair, -netdev dgram), against
+ * QEMU's own user-mode network (`-netdev user`, slirp) as the baseline.
+ *
+ * Needs root. Builds the guest image from the root namespace (downloads only; a fresh namespace
+ * has no way to the package mirror), then creates a namespace `vmlan-bench-<random>` and re-runs
+ * this file inside it, so the networks, TAPs, QEMUs and listeners all live there; the namespace
+ * and the temp state dir are removed at the end. BENCH_MB sets the MiB per transfer (default 16). Under TCG the guest CPU, not the datapath, is the
+ * bottleneck, so expect ratios near 1; with KVM the datapath shows.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GuestConsole } from "../src/vm/console.ts";
+import { listenInGuest, pingAvg, sendFromGuest, sendToHost } from "../src/vm/measure.ts";
+import { vmlanBin } from "../test/support/binary.ts";
+
+export type GuestRow = { attachment: string; guestToGuestMbps: number | null; guestToHostMbps: number; pingMs: number | null };
+
+export const IMAGE_CACHE = join(import.meta.dir, "..", ".cache", "vmlan-images");
+const PORT = 5001;
+const SUBNET = "10.79.0";
+
+type Vm = { console: GuestConsole; proc: ReturnType<typeof Bun.spawn>; address: string };
+
+function vmlanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+async function bootConsole(argv: string[], parseInfo: boolean): Promise<Vm> {
+  const proc = Bun.spawn(argv, { env: vmlanEnv(), stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+  const console = new GuestConsole({ stdout: proc.stdout as ReadableStream<Uint8Array>, stdin: proc.stdin as import("bun").FileSink });
+  let address = "";
+  if (parseInfo) address = (JSON.parse((await console.waitFor(/^(\{.*\})$/, 60_000)).match[1]!) as { nics: { address: string }[] }).nics[0]!.address;
+  const addrs = await console.ready(120_000);
+  return { console, proc, address: address || addrs[0]! };
+}
+
+async function stop(vm: Vm): Promise<void> {
+  vm.proc.kill("SIGTERM");
+  await vm.proc.exited;
+}
+
+async function vmlan(...args: string[]): Promise<string> {
+  const p = Bun.spawn([vmlanBin(), ...args], { env: vmlanEnv(), stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`vmlan ${args.join(" ")} exited ${code}: ${err.trim()}`);
+  return out;
+}
+
+/** Two guests on a host-only network with the given attachment: guest→guest and guest→host. */
+async function throughVmlan(attachment: "native" | "helper", mb: number): Promise<GuestRow> {
+  const run = (name: string) => bootConsole([vmlanBin(), "vm", "run", "--network", "bench", "--name", name, "--console", "-", "--format", "json", ...(attachment === "native" ? ["--native"] : [])], true);
+  const [a, b] = await Promise.all([run(`bench-${attachment}-a`), run(`bench-${attachment}-b`)]);
+  try {
+    const pingMs = await pingAvg(b.console, a.address);
+    await listenInGuest(a.console, PORT);
+    const guestToGuestMbps = await sendFromGuest(b.console, a.address, PORT, mb);
+    const guestToHostMbps = await sendToHost(b.console, { listen: `${SUBNET}.1`, connect: `${SUBNET}.1` }, PORT, mb);
+    return { attachment, guestToGuestMbps, guestToHostMbps, pingMs };
+  } finally {
+    await Promise.all([stop(a), stop(b)]);
+  }
+}
+
+/** QEMU's slirp: the guest dials 10.0.2.2, which slirp turns into a connection to this namespace's 127.0.0.1. */
+async function throughSlirp(mb: number): Promise<GuestRow> {
+  const img = JSON.parse(await vmlan("vm", "image", "build", "--format", "json")) as { kernel: string; initrd: string };
+  const mac = "52:54:00:12:34:56";
+  const append = `console=ttyS0 quiet loglevel=1 panic=-1 vmlan.hostname=slirp vmlan.net=${mac},10.0.2.15/24,10.0.2.2`;
+  const vm = await bootConsole(["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg", "-m", "256",
+    "-kernel", img.kernel, "-initrd", img.initrd, "-append", append, "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
+    "-netdev", "user,id=n0", "-device", `virtio-net-pci,netdev=n0,mac=${mac},romfile=`], false);
+  try {
+    const guestToHostMbps = await sendToHost(vm.console, { listen: "127.0.0.1", connect: "10.0.2.2" }, PORT, mb);
+    return { attachment: "qemu -netdev user", guestToGuestMbps: null, guestToHostMbps, pingMs: null };
+  } finally {
+    await stop(vm);
+  }
+}
+
+export async function guestsBench(mb: number): Promise<GuestRow[]> {
+  await vmlan("network", "create", "bench", "--subnet", `${SUBNET}.0/24`, "--mode", "host");
+  try {
+    const rows: GuestRow[] = [];
+    for (const mode of ["native", "helper"] as const) {
+      console.error(`bench: guests through ${mode} attachment (${mb} MiB per transfer)`);
+      rows.push(await throughVmlan(mode, mb));
+    }
+    console.error("bench: guest through qemu -netdev user (baseline)");
+    rows.push(await throughSlirp(mb));
+    return rows;
+  } finally {
+    await vmlan("network", "rm", "bench", "--force").catch(() => "");
+  }
+}
+
+/** Entry from scripts/bench.ts: set up, run inside the namespace, print the table (or JSON); no timing rows of its own. */
+export async function guests(o: { json: boolean }): Promise<[]> {
+  if (process.getuid?.() !== 0) throw new Error("guests needs root: it creates a network namespace");
+  const mb = Number(process.env.BENCH_MB ?? 16);
+  const stateDir = mkdtempSync(join(tmpdir(), "vmlan-bench-"));
+  const env = { ...vmlanEnv(), VMLAN_STATE_DIR: stateDir, VMLAN_IMAGE_CACHE: IMAGE_CACHE };
+  const ns = `vmlan-bench-${crypto.randomUUID().slice(0, 8)}`;
+  const ip = (...args: string[]) => Bun.spawnSync(["ip", ...args], { stdio: ["ignore", "inherit", "inherit"] }).exitCode;
+  try {
+    const img = Bun.spawnSync([vmlanBin(), "vm", "image", "build"], { env, stdio: ["ignore", "ignore", "inherit"] });
+    if (img.exitCode !== 0) throw new Error("vmlan vm image build failed");
+    if (ip("netns", "add", ns) !== 0) throw new Error(`ip netns add ${ns} failed`);
+    ip("-n", ns, "link", "set", "lo", "up");
+    const child = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, import.meta.path, "--inside", ns, String(mb)], { env, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+    const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
+    if (code !== 0) throw new Error(`bench inside ${ns} exited ${code}`);
+    const rows = JSON.parse(out) as GuestRow[];
+    if (o.json) console.log(JSON.stringify({ bench: "guests", unit: "Mbit/s", mb, rows }, null, 2));
+    else printGuestTable(rows);
+    return [];
+  } finally {
+    ip("netns", "del", ns);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+export function printGuestTable(rows: GuestRow[]): void {
+  const base = rows.find((r) => r.attachment.startsWith("qemu"))?.guestToHostMbps ?? null;
+  const f = (n: number | null, d = 1) => (n === null ? "-" : n.toFixed(d));
+  const table = [["attachment", "guest->guest Mbit/s", "guest->host Mbit/s", "vs user-mode", "ping ms"],
+    ...rows.map((r) => [r.attachment, f(r.guestToGuestMbps), f(r.guestToHostMbps), base ? `${(r.guestToHostMbps / base).toFixed(2)}x` : "-", f(r.pingMs, 3)])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  console.log(table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n"));
+}
+
+if (import.meta.main) {
+  const [flag, ns, mb] = process.argv.slice(2);
+  // Belt and braces: everything here creates bridges and TAPs, so only inside our own namespace.
+  if (flag !== "--inside" || !ns || statSync("/proc/self/ns/net").ino !== statSync(`/run/netns/${ns}`).ino) {
+    console.error("bench-guests.ts runs only inside its namespace; use `bun run bench guests`");
+    process.exit(2);
+  }
+  console.log(JSON.stringify(await guestsBench(Number(mb))));
+}

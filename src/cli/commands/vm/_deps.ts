@@ -1,0 +1,26 @@
+/** Composition root for the vm commands: store-backed services, the host platform and the VM backend. */
+import { networkService, leaseService } from "../../context.ts";
+import { note } from "../../output.ts";
+import { stateDir } from "../../../core/store/paths.ts";
+import { VmRegistry } from "../../../vm/registry.ts";
+import type { VmDeps } from "../../../vm/launch.ts";
+
+export async function vmDeps(opts: { withHost?: boolean } = {}): Promise<VmDeps> {
+  const { hostVmBackend } = await import("../../../platform/index.ts");
+  // How to run this vmlan again (for `vmlan helper`): the compiled binary is process.execPath.
+  const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+  return {
+    networks: await networkService(opts.withHost ?? true),
+    leases: leaseService(),
+    backend: await hostVmBackend(self),
+    registry: VmRegistry.inStateDir(stateDir()),
+    log: note,
+  };
+}
+
+/** "512", "512M", "1G" → MiB. */
+export function parseMemory(s: string): number {
+  const m = s.trim().match(/^(\d+)\s*([mMgG])?i?[bB]?$/);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] && /g/i.test(m[2]) ? 1024 : 1);
+}

@@ -1,0 +1,61 @@
+import { defineCommand } from "citty";
+import { randomBytes } from "node:crypto";
+import { formatArgs, repeated } from "../_args.ts";
+import { formatFrom, note, renderRecord } from "../../output.ts";
+import { vmRecordView } from "../../display/vm.ts";
+import { UsageError } from "../../../core/errors.ts";
+import { DEFAULT_CPUS, DEFAULT_MEMORY_MB, parseVmRequest } from "../../../vm/spec.ts";
+import { parseMemory, vmDeps } from "./_deps.ts";
+
+export default defineCommand({
+  meta: { name: "run", description: "Start a QEMU guest with one NIC per network (address and MAC from the network's IPAM, sticky per --name)" },
+  args: {
+    network: { type: "string", description: "Network to attach to (repeat for more NICs)", required: true },
+    name: { type: "string", description: "VM name: lease id and hostname; the same name gets the same address and MAC (default: vm-<random>)" },
+    cpus: { type: "string", description: `Virtual CPUs (default ${DEFAULT_CPUS})` },
+    memory: { type: "string", description: `Memory, e.g. 512 or 1G (default ${DEFAULT_MEMORY_MB}M)` },
+    kernel: { type: "string", description: "Kernel image (default: vmlan's guest image, built on first use)" },
+    initrd: { type: "string", description: "Initramfs for --kernel" },
+    cmdline: { type: "string", description: "Extra kernel command line words" },
+    disk: { type: "string", description: "Disk image (virtio; raw, or qcow2 by extension)" },
+    exec: { type: "string", description: "Shell command the guest runs once its network is up (vmlan guest image)" },
+    poweroff: { type: "boolean", description: "Power the guest off after --exec" },
+    native: { type: "boolean", description: "Attach through a TAP passed to QEMU as an fd (default: a `vmlan helper` per NIC on a socketpair; --detach always uses native)" },
+    console: { type: "string", description: "Serial console: - (this terminal; foreground) or a file (default: - , or <state>/vms/NAME.console.log with --detach)" },
+    detach: { type: "boolean", description: "Start in the background and return; stop with `vmlan vm stop NAME`" },
+    ...formatArgs,
+  },
+  async run({ args, rawArgs }) {
+    const networks = repeated(rawArgs, "network");
+    const cpus = args.cpus === undefined ? DEFAULT_CPUS : Number(args.cpus);
+    const memoryMb = args.memory === undefined ? DEFAULT_MEMORY_MB : parseMemory(args.memory);
+    if (Number.isNaN(memoryMb)) throw new UsageError(`invalid --memory "${args.memory}": use MiB like 512 or a size like 1G`);
+    const req = parseVmRequest({
+      name: args.name ?? `vm-${randomBytes(3).toString("hex")}`, networks: networks.length ? networks : [args.network], cpus, memoryMb,
+      kernel: args.kernel, initrd: args.initrd, cmdline: args.cmdline, disk: args.disk, exec: args.exec, poweroff: args.poweroff,
+      console: args.console, detach: args.detach, attachment: args.native || args.detach ? "native" : "helper",
+    });
+    if (args.detach && !args.native) note("note: --detach attaches natively (a TAP fd held by QEMU): helpers stop with the `vm run` that started them");
+    const { startVm, finishVm, stopHelpers } = await import("../../../vm/launch.ts");
+    const deps = await vmDeps();
+    const vm = await startVm(req, deps);
+    const { record, proc } = vm;
+    const format = formatFrom(args);
+    const view = vmRecordView(record, !!req.detach);
+    // One line of JSON in the foreground, where the console follows on the same stdout.
+    if (format === "json") process.stdout.write(`${JSON.stringify({ ...view, nics: record.nics })}\n`);
+    else renderRecord(view, "table");
+    if (req.detach || !proc.exited) return;
+    const forward = () => {
+      try {
+        process.kill(record.pid, "SIGTERM");
+      } catch {}
+    };
+    for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, forward);
+    const code = await proc.exited;
+    await stopHelpers(vm);
+    finishVm(record, deps);
+    if (code !== 0) note(`qemu exited with code ${code}`);
+    process.exitCode = code;
+  },
+});

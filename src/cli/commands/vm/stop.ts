@@ -1,0 +1,15 @@
+import { defineCommand } from "citty";
+import { formatArgs } from "../_args.ts";
+import { formatFrom, printJson } from "../../output.ts";
+import { vmDeps } from "./_deps.ts";
+
+export default defineCommand({
+  meta: { name: "stop", description: "Stop a VM (SIGTERM to QEMU, SIGKILL after 5 s) and release its leases" },
+  args: { name: { type: "positional", description: "VM name", required: true }, ...formatArgs },
+  async run({ args }) {
+    const { stopVm } = await import("../../../vm/launch.ts");
+    const rec = await stopVm(args.name, await vmDeps({ withHost: false }));
+    if (formatFrom(args) === "json") printJson({ name: rec.name, stopped: true });
+    else process.stdout.write(`${rec.name} stopped\n`);
+  },
+});

@@ -1,0 +1,67 @@
+/**
+ * A VM NIC through `vmlan helper`: a socketpair(AF_UNIX, SOCK_DGRAM) whose one end QEMU gets
+ * (`-netdev dgram,local.type=fd`, one Ethernet frame per datagram) and whose other end the helper
+ * forwards to a TAP on the bridge. Measured working in shared/native-facts.md §E.
+ * The helper stops when the VM end closes or when its parent (the foreground `vm run`) exits.
+ */
+import { libc } from "../../../ffi/libc/load.ts";
+import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } from "../../../ffi/libc/constants.ts";
+import { check } from "../../../ffi/errno.ts";
+import { HostError } from "../../core/errors.ts";
+import type { NicPort } from "../../vm/backend.ts";
+
+/** Same sizes as the helper's own sockets (vmnet-helper: 4 MiB receive, 65 KiB send, above a 65550-byte TSO frame). */
+const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
+const SEND_BUFFER_SIZE = 65 * 1024;
+/** Attach + TAP + two forwarding Workers take well under 1 s; 30 s covers a loaded CI machine. */
+const READY_TIMEOUT_MS = 30_000;
+
+function socketpair(): [number, number] {
+  const sv = new Int32Array(2);
+  const c = libc();
+  check("socketpair", c.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
+  for (const fd of sv) {
+    c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([RECV_BUFFER_SIZE]), 4);
+    c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([SEND_BUFFER_SIZE]), 4);
+  }
+  return [sv[0]!, sv[1]!];
+}
+
+async function firstLine(stream: ReadableStream<Uint8Array>, what: string, exited: Promise<number>): Promise<string> {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  // unref: a pending timer that lost the race must not keep `vm run` alive after the VM ends.
+  const timeout = new Promise<null>((r) => setTimeout(() => r(null), READY_TIMEOUT_MS).unref());
+  while (!text.includes("\n")) {
+    const r = await Promise.race([reader.read(), timeout]);
+    if (!r) throw new HostError(`${what} printed no start line within ${READY_TIMEOUT_MS / 1000} s`);
+    if (r.done) throw new HostError(`${what} exited (status ${await exited}) before it was ready`);
+    text += dec.decode(r.value, { stream: true });
+  }
+  reader.releaseLock();
+  return text.slice(0, text.indexOf("\n"));
+}
+
+/** Starts `vmlan helper --fd 3` on a fresh socketpair; the returned fd is the VM's end. */
+export async function openHelperNic(o: { self: string[]; network: string; id: string }): Promise<NicPort> {
+  const [vmEnd, helperEnd] = socketpair();
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    libc().close(vmEnd);
+    libc().close(helperEnd);
+  };
+  // --keep: the lease is vm run's to release (sticky), not the helper's.
+  const argv = [...o.self, "helper", "--fd", "3", "--network", o.network, "--id", o.id, "--keep"];
+  const proc = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", helperEnd] });
+  try {
+    const line = JSON.parse(await firstLine(proc.stdout as ReadableStream<Uint8Array>, `vmlan helper for network "${o.network}"`, proc.exited)) as { vmlan_tap?: string };
+    return { kind: "dgram", fd: vmEnd, ifname: line.vmlan_tap ?? "", helperPid: proc.pid, helperExited: proc.exited, close };
+  } catch (e) {
+    proc.kill("SIGTERM");
+    close();
+    throw e;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * What src/vm/launch.ts needs from the host: a hypervisor and a way to plug a NIC into a network.
+ * platform/linux/qemu.ts implements it with QEMU and TAPs; the command that runs a VM composes it.
+ */
+export interface NicPort {
+  /** "tap": a TAP fd (native); "dgram": a unix datagram socket served by `vmlan helper`. */
+  readonly kind: "tap" | "dgram";
+  /** The fd the hypervisor inherits. */
+  readonly fd: number;
+  /** Host-side interface name. */
+  readonly ifname: string;
+  /** Closes vmlan's copies of the fds (the hypervisor keeps its own). */
+  close(): void;
+  /** dgram only: the helper process that forwards this NIC's frames. */
+  readonly helperPid?: number;
+  readonly helperExited?: Promise<number>;
+}
+
+export type Attachment = "native" | "helper";
+
+export interface Accel { accel: "kvm" | "tcg"; reason: string; fix?: string }
+
+export type ConsoleMode =
+  | { kind: "stdio"; stdio: "inherit" | "pipe" }
+  | { kind: "file"; path: string };
+
+export interface HypervisorConfig {
+  name: string;
+  accel: Accel["accel"];
+  cpus: number;
+  memoryMb: number;
+  kernel: string;
+  initrd?: string;
+  append: string;
+  disk?: string;
+  nics: { mac: string; port: NicPort }[];
+  console: ConsoleMode;
+  /** Detach: the hypervisor daemonizes and writes its pid here. */
+  pidfile?: string;
+}
+
+export interface VmProcess {
+  readonly pid: number;
+  /** Foreground only: resolves with the exit code. */
+  readonly exited?: Promise<number>;
+  readonly stdin?: { write(data: string): unknown; flush?(): unknown };
+  readonly stdout?: ReadableStream<Uint8Array>;
+  /** Piped console only: the hypervisor's own messages, kept for error reports instead of the terminal. */
+  readonly stderr?: ReadableStream<Uint8Array>;
+}
+
+export interface VmBackend {
+  accel(): Accel;
+  /** A NIC on a network: a TAP on its bridge (native) or a helper-served socket (helper). */
+  openNic(o: { network: string; bridge: string; id: string; attachment: Attachment }): Promise<NicPort>;
+  /** Starts the hypervisor; with `pidfile` returns once it has daemonized. */
+  start(cfg: HypervisorConfig): Promise<VmProcess>;
+  /** Installs the hypervisor when it is missing and this host can (`vmlan demo` on a fresh machine); throws otherwise. */
+  ensureInstalled(log: (msg: string) => void): void;
+  /** True when `pid` is a live hypervisor process (not a reused pid). */
+  alive(pid: number): boolean;
+}
+
+/** One line of `vmlan doctor`. */
+export interface DoctorCheck {
+  check: string;
+  status: "ok" | "warn" | "fail";
+  detail: string;
+  fix?: string;
+}

@@ -1,0 +1,171 @@
+/**
+ * Starting, stopping and listing VMs. The steps of `startVm` are named by their verb and each
+ * resource is released by the step that made it (STYLE habit 14): leases (IPAM) are released when
+ * the VM ends; TAP fds are handed to the hypervisor and vmlan closes its own copies right away, so
+ * a TAP lives exactly as long as its VM.
+ */
+import { ConflictError, NotFoundError } from "../core/errors.ts";
+import type { LeaseService } from "../core/leases.ts";
+import type { NetworkService } from "../core/networks.ts";
+import { hostSpec } from "../core/network-config.ts";
+import type { Accel, ConsoleMode, NicPort, VmBackend, VmProcess } from "./backend.ts";
+import { ensureGuestImage } from "./image.ts";
+import type { VmRegistry, VmRecord } from "./registry.ts";
+import { guestCmdline, nicFrom, type VmNic, type VmRequest } from "./spec.ts";
+
+export interface VmDeps {
+  networks: NetworkService;
+  leases: LeaseService;
+  backend: VmBackend;
+  registry: VmRegistry;
+  log: (msg: string) => void;
+}
+
+export interface StartedVm { record: VmRecord; proc: VmProcess; helpers: { pid: number; exited: Promise<number> }[] }
+
+/** SIGTERM, then this long for QEMU to exit before SIGKILL (it usually takes < 100 ms). */
+const STOP_GRACE_MS = 5000;
+
+export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: boolean } = {}): Promise<StartedVm> {
+  checkNotRunning(req.name, d);
+  const boot = bootFiles(req, d);
+  const accel = chooseAccel(d);
+  const nics = await attachNics(req, d);
+  const ports: NicPort[] = [];
+  try {
+    for (const n of nics) {
+      const port = await d.backend.openNic({ network: n.network, bridge: n.bridge, id: req.name, attachment: req.attachment });
+      ports.push(port);
+      n.ifname = port.ifname;
+    }
+    const console = consoleMode(req, d, opts.consolePipe ?? false);
+    const proc = await d.backend.start({
+      name: req.name, accel: accel.accel, cpus: req.cpus, memoryMb: req.memoryMb, ...boot,
+      append: guestCmdline(req, nics), disk: req.disk,
+      nics: nics.map((n, i) => ({ mac: n.mac, port: ports[i]! })), console,
+      pidfile: req.detach ? d.registry.path(req.name, ".pid") : undefined,
+    });
+    const helpers = ports.flatMap((p) => (p.helperPid ? [{ pid: p.helperPid, exited: p.helperExited! }] : []));
+    const record: VmRecord = {
+      name: req.name, pid: proc.pid, supervisorPid: req.detach ? null : process.pid, accel: accel.accel, attachment: req.attachment,
+      nics, console: console.kind === "file" ? console.path : "-", helperPids: helpers.map((h) => h.pid), startedAt: new Date().toISOString(),
+    };
+    d.registry.put(record);
+    return { record, proc, helpers };
+  } catch (e) {
+    for (const p of ports) if (p.helperPid) killQuietly(p.helperPid, "SIGTERM");
+    releaseNics(req.name, nics, d);
+    throw e;
+  } finally {
+    closePorts(ports); // the hypervisor holds its own copies of the fds now
+  }
+}
+
+/** A delay that does not keep the process alive: a Bun.sleep that lost a race would hold `vm run` open until it fires. */
+export function idle(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+function killQuietly(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {}
+}
+
+/** After QEMU exits: SIGTERM each helper (it releases its TAP), SIGKILL after the grace period. */
+export async function stopHelpers(vm: StartedVm): Promise<void> {
+  await Promise.all(vm.helpers.map(async (h) => {
+    killQuietly(h.pid, "SIGTERM");
+    if (!(await Promise.race([h.exited.then(() => true), idle(STOP_GRACE_MS).then(() => false)]))) killQuietly(h.pid, "SIGKILL");
+    await h.exited;
+  }));
+}
+
+function checkNotRunning(name: string, d: VmDeps): void {
+  const rec = d.registry.get(name);
+  if (!rec) return;
+  if (d.backend.alive(rec.pid)) throw new ConflictError(`VM "${name}" is already running (pid ${rec.pid}); stop it with \`vmlan vm stop ${name}\``);
+  finishVm(rec, d); // a stale record of a VM that died without cleanup
+}
+
+function bootFiles(req: VmRequest, d: VmDeps): { kernel: string; initrd?: string } {
+  if (req.kernel) return { kernel: req.kernel, initrd: req.initrd };
+  const img = ensureGuestImage({ log: d.log });
+  return { kernel: img.kernel, initrd: img.initrd };
+}
+
+function chooseAccel(d: VmDeps): Accel {
+  const a = d.backend.accel();
+  if (a.accel === "tcg") d.log(`note: ${a.reason}`);
+  return a;
+}
+
+/** Brings each network's host side up (idempotent) and takes a lease with id = VM name. */
+async function attachNics(req: VmRequest, d: VmDeps): Promise<VmNic[]> {
+  const nics: VmNic[] = [];
+  try {
+    for (const name of req.networks) {
+      const net = d.networks.get(name);
+      await d.networks.platform?.ensureNetwork(hostSpec(net));
+      const { attachment } = d.leases.attach({ network: name, id: req.name, hostname: req.name });
+      nics.push(nicFrom(attachment, net.bridge));
+    }
+    return nics;
+  } catch (e) {
+    releaseNics(req.name, nics, d);
+    throw e;
+  }
+}
+
+function consoleMode(req: VmRequest, d: VmDeps, pipe: boolean): ConsoleMode {
+  if (pipe) return { kind: "stdio", stdio: "pipe" };
+  const c = req.console ?? (req.detach ? d.registry.path(req.name, ".console.log") : "-");
+  return c === "-" ? { kind: "stdio", stdio: "inherit" } : { kind: "file", path: c };
+}
+
+function closePorts(ports: NicPort[]): void {
+  for (const p of ports) p.close();
+}
+
+/** Sticky IPAM: a released lease keeps its address and MAC for the next run with the same name. */
+function releaseNics(name: string, nics: { network: string }[], d: VmDeps): void {
+  for (const n of nics) {
+    try {
+      d.leases.detach(n.network, name, { ifExists: true });
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e; // the network itself was removed meanwhile
+    }
+  }
+}
+
+/** After the VM is gone: leases released, record removed. Idempotent (stop and the foreground run both call it). */
+export function finishVm(rec: VmRecord, d: VmDeps): void {
+  releaseNics(rec.name, rec.nics, d);
+  d.registry.remove(rec.name);
+}
+
+export async function stopVm(name: string, d: VmDeps): Promise<VmRecord> {
+  const rec = d.registry.get(name);
+  if (!rec) throw new NotFoundError(`no running VM named "${name}"; see \`vmlan vm list\``);
+  if (d.backend.alive(rec.pid)) {
+    process.kill(rec.pid, "SIGTERM");
+    const end = Date.now() + STOP_GRACE_MS;
+    while (d.backend.alive(rec.pid) && Date.now() < end) await Bun.sleep(50);
+    if (d.backend.alive(rec.pid)) process.kill(rec.pid, "SIGKILL");
+    while (d.backend.alive(rec.pid)) await Bun.sleep(20);
+  }
+  finishVm(rec, d);
+  return rec;
+}
+
+/** Running VMs; records of dead ones are cleaned up on the way (leases released). */
+export function listVms(d: VmDeps): VmRecord[] {
+  const out: VmRecord[] = [];
+  for (const name of d.registry.names()) {
+    const rec = d.registry.get(name);
+    if (!rec) continue;
+    if (d.backend.alive(rec.pid)) out.push(rec);
+    else finishVm(rec, d);
+  }
+  return out;
+}
