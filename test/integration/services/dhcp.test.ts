@@ -107,6 +107,10 @@ describe("DHCP server on each network's bridge", () => {
       if (!att) await Bun.sleep(100);
     }
     expect(att?.state).toBe("active");
+    // The attachment exists from DISCOVER on; udhcpc sends RELEASE on SIGTERM only once it is bound
+    // (ACK received and its script run), so wait for the ACK before stopping it.
+    await host.waitLog(/REQUEST from 02:91:00:00:00:06: ack/);
+    await Bun.sleep(500);
     guest.sh(["ip", "addr", "add", `${att!.address}`, "dev", "eth0"]); // the client releases from its address
     proc.kill("SIGTERM");
     await proc.exited;
