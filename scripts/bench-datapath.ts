@@ -22,7 +22,7 @@ const ROOT = join(import.meta.dir, "..");
 const SIZES = [64, 1500];
 const VM_MAC = "02:00:00:be:0c:01";
 type Row = { path: string; direction: string; size: number; fps: number; gbps: number; loss: number };
-type Opts = { runs: number; inside?: string; sink?: string; count: number };
+type Opts = { runs: number; inside?: string; sink?: string; count: number; soak: number };
 
 const sh = (argv: string[]) => {
   const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
@@ -30,7 +30,12 @@ const sh = (argv: string[]) => {
   return r.stdout.toString();
 };
 
-export async function datapath(o: { runs: number }): Promise<[]> {
+/** `bench datapath-soak`: the helper's RSS at the start and end of a full-rate run (default 60 s). */
+export async function soak(o: { runs: number }): Promise<[]> {
+  return datapath(o, Number(process.env.BENCH_SOAK_SECONDS ?? 60));
+}
+
+export async function datapath(o: { runs: number }, soakSeconds = 0): Promise<[]> {
   if (process.getuid?.() !== 0) throw new Error("datapath needs root: it creates network namespaces");
   vmlanBin();
   if (!Bun.which("gcc")) throw new Error("datapath needs gcc for the C reference (bench/c)");
@@ -45,12 +50,13 @@ export async function datapath(o: { runs: number }): Promise<[]> {
   try {
     for (const ns of [host, sink]) sh(["ip", "netns", "add", ns]);
     const runs = Math.min(o.runs, 3);
-    const child = Bun.spawn(["ip", "netns", "exec", host, process.execPath, import.meta.path, "--inside", host, "--sink", sink, "--runs", String(runs)], {
+    const child = Bun.spawn(["ip", "netns", "exec", host, process.execPath, import.meta.path, "--inside", host, "--sink", sink, "--runs", String(runs), "--soak", String(soakSeconds)], {
       env: { ...process.env, VMLAN_STATE_DIR: state }, stdin: "ignore", stdout: "pipe", stderr: "inherit",
     });
     const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
     if (code !== 0) throw new Error(`datapath bench inside ${host} exited ${code}`);
-    printRows(JSON.parse(out) as Row[]);
+    if (soakSeconds) printSoak(JSON.parse(out) as SoakResult);
+    else printRows(JSON.parse(out) as Row[]);
   } finally {
     cleanup();
   }
@@ -66,6 +72,17 @@ function printRows(rows: Row[]): void {
   console.log(table.map((row) => row.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
   console.log("median of runs; vs C = frames/s relative to the C reference forwarder on the same direction and size");
 }
+
+type SoakResult = { seconds: number; frames: number; samples: { t: number; rssKiB: number }[] };
+
+function printSoak(r: SoakResult): void {
+  const first = r.samples[0]!, last = r.samples[r.samples.length - 1]!;
+  console.log(`helper RSS over ${r.seconds} s at full rate (vm→host, 1500 B, ${(r.frames / r.seconds / 1e3).toFixed(1)} kframes/s):`);
+  console.log(r.samples.map((x) => `  t=${String(x.t).padStart(3)} s  RSS ${(x.rssKiB / 1024).toFixed(1)} MiB`).join("\n"));
+  console.log(`start ${(first.rssKiB / 1024).toFixed(1)} MiB, end ${(last.rssKiB / 1024).toFixed(1)} MiB, change ${(((last.rssKiB - first.rssKiB) / first.rssKiB) * 100).toFixed(1)} %`);
+}
+
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
 
 // ---------------------------------------------------------------- inside the host namespace
 
@@ -147,6 +164,27 @@ async function inside(o: Opts): Promise<void> {
       return { stop: () => p.kill("SIGTERM"), mac: VM_MAC };
     } },
   ];
+  if (o.soak > 0) {
+    // One helper, a generator with no end, RSS sampled every 10 s after a 2 s warm-up.
+    const [vmEnd, pathEnd] = socketpair();
+    const h = Bun.spawn([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "soak", "--mac", VM_MAC], { stdio: ["ignore", "pipe", "inherit", pathEnd] });
+    await firstLine(h);
+    const before = txPackets();
+    const g = Bun.spawn([traffic, "gen", "--fd", "3", "--count", "1000000000", "--size", "1500", "--dst", sinkMac, "--src", VM_MAC], { stdio: ["ignore", "ignore", "inherit", vmEnd] });
+    await Bun.sleep(2000);
+    const samples: { t: number; rssKiB: number }[] = [];
+    for (let t = 0; t <= o.soak; t += 10) {
+      if (t > 0) await Bun.sleep(Math.min(10, o.soak - t + 10) * 1000);
+      samples.push({ t, rssKiB: rssKiB(h.pid) });
+    }
+    const frames = txPackets() - before;
+    g.kill("SIGKILL");
+    h.kill("SIGTERM");
+    await h.exited;
+    rmSync(bin, { recursive: true, force: true });
+    console.log(JSON.stringify({ seconds: o.soak + 2, frames, samples } satisfies SoakResult));
+    return;
+  }
   const rows: Row[] = [];
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const record = (path: string, direction: string, size: number, samples: { fps: number; loss: number }[]) => {
@@ -197,5 +235,5 @@ if (import.meta.main) {
   if (!ns || !ns.startsWith("vmlan-bench-") || statSync("/proc/self/ns/net").ino !== statSync(`/run/netns/${ns}`).ino) {
     throw new Error("refusing to run outside a vmlan-bench namespace; use `bun run bench datapath`");
   }
-  await inside({ runs: Number(get("--runs") ?? 3), inside: ns, sink: get("--sink"), count: Number(get("--count") ?? 200_000) });
+  await inside({ runs: Number(get("--runs") ?? 3), inside: ns, sink: get("--sink"), count: Number(get("--count") ?? 200_000), soak: Number(get("--soak") ?? 0) });
 }

@@ -4,6 +4,7 @@
  *   bun run bench control-plane [--runs N] [--json]
  *   bun run bench guests [--json]          (real QEMU guests: native vs helper vs -netdev user; BENCH_MB=16)
  *   bun run bench datapath [--runs N]      (at most 3 runs; helper vs C reference vs native TAP)
+ *   bun run bench datapath-soak            (helper RSS over a 60 s full-rate run; BENCH_SOAK_SECONDS)
  *
  * control-plane needs root: it creates a network namespace `vmlan-bench-<random>`, re-runs itself
  * inside it (so every vmlan it starts, and every bridge those create, lives there and never in the
@@ -22,6 +23,8 @@ const BENCHES: Record<string, (o: Options) => Promise<Result[]>> = {
   "control-plane": controlPlane,
   // Prints its own table (frames/s, Gbit/s, ratio to C); see scripts/bench-datapath.ts.
   datapath: (o) => import("./bench-datapath.ts").then((m) => m.datapath(o)),
+  // The helper's RSS at the start and end of a full-rate run (BENCH_SOAK_SECONDS, default 60).
+  "datapath-soak": (o) => import("./bench-datapath.ts").then((m) => m.soak(o)),
   // Prints its own table (Mbit/s, ratio to QEMU user-mode); see scripts/bench-guests.ts.
   guests: (o) => import("./bench-guests.ts").then((m) => m.guests(o)),
 };
