@@ -1,7 +1,8 @@
 /**
  * `bun run bench guests`: TCP throughput of real QEMU guests (TCG) through vmlan's two attachments,
  * native (a TAP fd to QEMU) and helper (`vmlan helper` on a socketpair, -netdev dgram), against
- * QEMU's own user-mode network (`-netdev user`, slirp) as the baseline.
+ * QEMU's own user-mode network (`-netdev user`, slirp) as the baseline, and passt (Debian's
+ * package; QEMU `-netdev stream` to its unix socket) when it is installed or installs.
  *
  * Needs root. Builds the guest image from the root namespace (downloads only; a fresh namespace
  * has no way to the package mirror), then creates a namespace `vmlan-bench-<random>` and re-runs
@@ -82,6 +83,43 @@ async function throughSlirp(mb: number): Promise<GuestRow> {
   }
 }
 
+/**
+ * passt (user-mode like slirp, but a separate process that QEMU reaches over a unix stream socket).
+ * passt copies the address of the namespace's default-route interface to the guest and maps the
+ * gateway address to the namespace's own loopback, so the guest dials the gateway to reach 127.0.0.1.
+ */
+async function throughPasst(mb: number, dir: string): Promise<GuestRow | null> {
+  if (!Bun.which("passt")) return null;
+  const sh = (...argv: string[]) => Bun.spawnSync(argv, { stdio: ["ignore", "ignore", "inherit"] }).exitCode;
+  // An "uplink" for passt to copy: a veth with an address and a default route, inside this namespace only.
+  sh("ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1");
+  sh("ip", "addr", "add", "10.199.0.1/24", "dev", "up0");
+  sh("ip", "link", "set", "up0", "up");
+  sh("ip", "link", "set", "up1", "up");
+  sh("ip", "route", "add", "default", "via", "10.199.0.2");
+  const sock = join(dir, "passt.sock");
+  const passt = Bun.spawn(["passt", "-f", "-q", "-s", sock, "--runas", "0"], { stdio: ["ignore", "ignore", "ignore"] });
+  try {
+    for (let i = 0; i < 50 && !(await Bun.file(sock).exists()); i++) await Bun.sleep(100);
+    const img = JSON.parse(await vmlan("vm", "image", "build", "--format", "json")) as { kernel: string; initrd: string };
+    const mac = "52:54:00:12:34:57";
+    const append = `console=ttyS0 quiet loglevel=1 panic=-1 vmlan.hostname=passt vmlan.net=${mac},10.199.0.1/24,10.199.0.2`;
+    const vm = await bootConsole(["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg", "-m", "256",
+      "-kernel", img.kernel, "-initrd", img.initrd, "-append", append, "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
+      "-netdev", `stream,id=n0,server=off,addr.type=unix,addr.path=${sock}`, "-device", `virtio-net-pci,netdev=n0,mac=${mac},romfile=`], false);
+    try {
+      const guestToHostMbps = await sendToHost(vm.console, { listen: "127.0.0.1", connect: "10.199.0.2" }, PORT, mb);
+      return { attachment: "passt", guestToGuestMbps: null, guestToHostMbps, pingMs: null };
+    } finally {
+      await stop(vm);
+    }
+  } finally {
+    passt.kill("SIGTERM");
+    await passt.exited;
+    sh("ip", "link", "del", "up0");
+  }
+}
+
 export async function guestsBench(mb: number): Promise<GuestRow[]> {
   await vmlan("network", "create", "bench", "--subnet", `${SUBNET}.0/24`, "--mode", "host");
   try {
@@ -92,6 +130,10 @@ export async function guestsBench(mb: number): Promise<GuestRow[]> {
     }
     console.error("bench: guest through qemu -netdev user (baseline)");
     rows.push(await throughSlirp(mb));
+    console.error("bench: guest through passt");
+    const passt = await throughPasst(mb, mkdtempSync(join(tmpdir(), "vmlan-bench-passt-")));
+    if (passt) rows.push(passt);
+    else console.error("bench: passt is not installed (apt-get install passt); row left out");
     return rows;
   } finally {
     await vmlan("network", "rm", "bench", "--force").catch(() => "");
@@ -107,6 +149,10 @@ export async function guests(o: { json: boolean }): Promise<[]> {
   const ns = `vmlan-bench-${crypto.randomUUID().slice(0, 8)}`;
   const ip = (...args: string[]) => Bun.spawnSync(["ip", ...args], { stdio: ["ignore", "inherit", "inherit"] }).exitCode;
   try {
+    if (!Bun.which("passt") && Bun.which("apt-get")) {
+      // "passt from Debian if it installs": try once, quietly; the bench runs without it otherwise.
+      Bun.spawnSync(["apt-get", "install", "-y", "-q", "--no-install-recommends", "passt"], { stdio: ["ignore", "ignore", "ignore"], env: { ...env, DEBIAN_FRONTEND: "noninteractive" } });
+    }
     const img = Bun.spawnSync([vmlanBin(), "vm", "image", "build"], { env, stdio: ["ignore", "ignore", "inherit"] });
     if (img.exitCode !== 0) throw new Error("vmlan vm image build failed");
     if (ip("netns", "add", ns) !== 0) throw new Error(`ip netns add ${ns} failed`);
