@@ -14,6 +14,7 @@ import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, 
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { checkExecutable, type Arch, type Os } from "./executable-format.ts";
+import { darwinSteps } from "./build-darwin.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 const DIST = join(ROOT, "dist");
@@ -94,12 +95,15 @@ async function buildTarget(name: string, version: string, defines: Record<string
   const t = TARGETS[name]!;
   const runtime = await runtimeFor(name, t, version);
   const outfile = join(DIST, `vmlan-${name}`);
+  // macOS: embed the vmnet trampolines and sign with the entitlements (on a Mac only; scripts/build-darwin.ts).
+  const darwin = t.os === "darwin" ? darwinSteps(name, t.arch) : null;
   const cmd = [
     process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify",
     // A .env or bunfig.toml in the user's working directory must not change the tool (D.1a).
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=${t.bunTarget}`, `--compile-executable-path=${runtime}`,
     ...Object.entries({ ...defines, VMLAN_TARGET: name }).map(([k, v]) => `--define=${k}=${JSON.stringify(v)}`),
+    ...(darwin?.buildArgs ?? []),
     `--outfile=${outfile}`, ...ENTRY_POINTS,
   ];
   const started = performance.now();
@@ -119,6 +123,7 @@ async function buildTarget(name: string, version: string, defines: Record<string
     throw new BuildError(`build failed for ${name}: ${problem}\n  command: ${cmd.join(" ")}\n${output.trimEnd()}`);
   }
   if (output.trim()) console.log(output.trimEnd());
+  darwin?.after(outfile);
   return { target: name, outfile, bytes: statSync(outfile).size, seconds };
 }
 

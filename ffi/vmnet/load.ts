@@ -6,6 +6,7 @@
  * Both must resolve to the same vmnet: on Linux the shim links the double by soname with an $ORIGIN
  * rpath, and the loader reuses an already loaded library with the same soname/file.
  */
+import { existsSync } from "node:fs";
 import { lazyLibrary } from "../load.ts";
 import { VMNET_FRAMEWORK_PATH } from "./constants.ts";
 import { shimSymbols, vmnetSymbols } from "./symbols.ts";
@@ -17,10 +18,17 @@ export const vmnet = lazyLibrary({
   symbols: vmnetSymbols,
 });
 
-/** Default: next to the executable (the release layout); the build may embed it instead. */
+/**
+ * Where the darwin build embeds the trampolines (scripts/build-darwin.ts passes it as --asset; Bun
+ * copies it to $TMPDIR and dlopens the copy, native-facts D.1c). Absent from source runs and from
+ * binaries cross-built off a Mac.
+ */
+export const EMBEDDED_SHIM = "/$bunfs/root/libvmlan-vmnet.dylib";
+
+/** Default: the embedded copy, else next to the executable (a cross-built binary plus the dylib). */
 export const vmnetShim = lazyLibrary({
   name: "vmnet-shim",
   envVar: "VMLAN_VMNET_SHIM_PATH",
-  defaultPath: `${process.execPath.replace(/[^/]*$/, "")}libvmlan-vmnet.dylib`,
+  defaultPath: existsSync(EMBEDDED_SHIM) ? EMBEDDED_SHIM : `${process.execPath.replace(/[^/]*$/, "")}libvmlan-vmnet.dylib`,
   symbols: shimSymbols,
 });

@@ -11,7 +11,7 @@ import { Registry, type Clock } from "./registry.ts";
 import type { Client, Handled, Handlers } from "./server.ts";
 import type { Request, AcquireResult } from "./protocol.ts";
 import type { PeerCred } from "../ipc/unix-stream.ts";
-import type { TapOpener } from "../platform/types.ts";
+import type { TapOpener, TapPort } from "../platform/types.ts";
 
 export interface BrokerPolicy {
   idleMs: number;
@@ -38,6 +38,8 @@ export class BrokerService implements Handlers {
   readonly started = Date.now();
   #clients = new Map<number, PeerCred>();
   #ownedUp = new Set<string>(); // networks this broker brought up (and so may take down)
+  /** Ports whose host side runs in the broker (macOS vmnet), per client, released with its hold. */
+  #ports = new Map<number, { network: string; release: () => Promise<void> }[]>();
   #stopRequested = false;
 
   constructor(readonly networks: NetworkService, readonly taps: TapOpener | null, readonly policy: BrokerPolicy, readonly log: (m: string) => void, clock: Clock = realClock) {
@@ -84,6 +86,7 @@ export class BrokerService implements Handlers {
       case "acquire": return this.#acquire(client, req.network, req.tap ?? false);
       case "release": {
         if (!this.registry.release(req.network, client.id)) throw new NotFoundError(`this client holds no "${req.network}"`);
+        this.#releasePorts(client.id, req.network);
         return { result: { released: req.network } };
       }
       case "list": return { result: this.registry.snapshot().map((s) => ({ name: s.network, holders: s.holders.length, up: s.up })) };
@@ -104,12 +107,18 @@ export class BrokerService implements Handlers {
     const n = this.#network(name);
     if (wantTap && !this.taps) throw new UsageError("this platform cannot hand out TAP descriptors");
     await this.registry.acquire(name, client.id);
-    let tap: { fd: number; ifname: string } | null = null;
+    let tap: TapPort | null = null;
     try {
       if (wantTap) tap = this.taps!.openTap(hostSpec(n));
     } catch (e) {
       this.registry.release(name, client.id);
       throw e;
+    }
+    if (tap?.release) {
+      const port = tap;
+      const list = this.#ports.get(client.id) ?? [];
+      list.push({ network: name, release: () => port.release!() });
+      this.#ports.set(client.id, list);
     }
     const result: AcquireResult = {
       network: { name: n.name, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnetV6: n.subnetV6, gatewayV6: n.gatewayV6, mtu: n.mtu, bridge: n.bridge },
@@ -118,7 +127,19 @@ export class BrokerService implements Handlers {
     return { result, ...(tap ? { fd: tap.fd } : {}) };
   }
 
+  /** Stops the broker-side ports of `client` (one of `network`, or all). */
+  #releasePorts(client: number, network?: string): void {
+    const list = this.#ports.get(client) ?? [];
+    const i = network === undefined ? 0 : list.findIndex((p) => p.network === network);
+    if (i < 0) return;
+    for (const p of list.splice(i, network === undefined ? list.length : 1)) {
+      p.release().catch((e: unknown) => this.log(`releasing a port on ${p.network} failed: ${(e as Error).message}`));
+    }
+    if (list.length === 0) this.#ports.delete(client);
+  }
+
   onDisconnect(client: Client): void {
+    this.#releasePorts(client.id);
     const dropped = this.registry.disconnect(client.id);
     this.#clients.delete(client.id);
     if (dropped.length) this.log(`client ${client.id} (pid ${client.cred.pid}) left; released ${dropped.join(", ")}`);
@@ -143,6 +164,7 @@ export class BrokerService implements Handlers {
   }
 
   shutdown(): void {
+    for (const id of [...this.#ports.keys()]) this.#releasePorts(id);
     this.registry.shutdown();
   }
 }

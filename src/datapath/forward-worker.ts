@@ -9,12 +9,20 @@ import { DgramPort } from "./unix-dgram.ts";
 import { FrameFdPort } from "./frame-fd.ts";
 import { BATCH_SIZE, forward, ValidatingPort, type StopReason } from "./forward.ts";
 
-export type PortKind = "dgram" | "frame-fd";
+export type PortKind = "dgram" | "frame-fd" | "vmnet";
+
+/**
+ * A vmnet interface started by the main thread (platform/darwin), as plain numbers: the interface_ref,
+ * its limits and MAC. The port's fd is the interface's event pipe (polled before vmnet_read).
+ */
+export interface VmnetDesc { ref: number; mac: string; maxPacketSize: number; readMaxPackets: number; writeMaxPackets: number }
+
+export interface PortDesc { kind: PortKind; fd: number; vmnet?: VmnetDesc }
 
 export interface WorkerInit {
   direction: Direction;
-  src: { kind: PortKind; fd: number };
-  dst: { kind: PortKind; fd: number };
+  src: PortDesc;
+  dst: PortDesc;
   maxPacketSize: number;
   batchSize?: number;
   stats: SharedArrayBuffer;
@@ -24,12 +32,22 @@ export interface WorkerInit {
 export type WorkerDone = { direction: Direction; reason: StopReason } | { direction: Direction; reason: "error"; message: string };
 
 declare const self: Worker;
+declare const VMLAN_TARGET: string | undefined;
 
-function makePort(p: { kind: PortKind; fd: number }, batch: FrameBatch): Port {
-  return p.kind === "dgram" ? new DgramPort(p.fd, batch) : new FrameFdPort(p.fd);
+async function makePort(p: PortDesc, batch: FrameBatch): Promise<Port> {
+  if (p.kind === "dgram") return new DgramPort(p.fd, batch);
+  if (p.kind === "frame-fd") return new FrameFdPort(p.fd);
+  // vmnet exists on macOS; from source (tests) also on Linux against the vmnet double. In a compiled
+  // Linux binary both compares are constants (VMLAN_TARGET is defined), so no darwin code is bundled.
+  if (process.platform === "darwin" || typeof VMLAN_TARGET === "undefined") {
+    if (!p.vmnet) throw new Error("a vmnet port needs its interface numbers");
+    const { VmnetPort, vmnetTarget } = await import("../platform/darwin/vmnet-port.ts");
+    return new VmnetPort(vmnetTarget(p.vmnet, p.fd), batch.size);
+  }
+  throw new Error("vmnet ports exist only on macOS");
 }
 
-self.onmessage = (ev: MessageEvent<WorkerInit>) => {
+self.onmessage = async (ev: MessageEvent<WorkerInit>) => {
   const init = ev.data;
   let done: WorkerDone;
   try {
@@ -37,8 +55,8 @@ self.onmessage = (ev: MessageEvent<WorkerInit>) => {
     const slot = Math.ceil((init.maxPacketSize + 1) / 64) * 64;
     const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot);
     const counters = new Counters(init.stats, init.direction);
-    const src = new ValidatingPort(makePort(init.src, batch), init.maxPacketSize, counters);
-    const dst = makePort(init.dst, batch);
+    const src = new ValidatingPort(await makePort(init.src, batch), init.maxPacketSize, counters);
+    const dst = await makePort(init.dst, batch);
     const reason = forward({ src, dst, batch, counters, control: new Int32Array(init.control) });
     done = { direction: init.direction, reason };
   } catch (e) {

@@ -1,11 +1,12 @@
 /**
  * The per-VM helper (`vmlan helper`), step by step like vmnet-helper's main(): attach (IPAM), open the
- * host port (a TAP on the network's bridge), open the VM port (--fd or --socket), forward in two
+ * host port (a TAP on the network's bridge; on macOS a vmnet interface), open the VM port (--fd or --socket), forward in two
  * Workers, print the JSON start line, wait for a signal or for the VM to go away, then undo every
  * step in reverse. Each step registers the undo of what it created. Platform and store come in as
  * functions from the command (the composition root), so this file knows neither.
  */
-import { startLine, maxPacketSize } from "./start-line.ts";
+import { startLine, maxPacketSize, type StartLine } from "./start-line.ts";
+import type { VmnetDesc } from "./forward-worker.ts";
 import { startForwarding, type Forwarding } from "./workers.ts";
 import { bindVmSocket, connectFirstPeer } from "./vm-socket.ts";
 import { FrameFdPort } from "./frame-fd.ts";
@@ -21,7 +22,16 @@ export interface HelperLease {
   hostname: string;
   mtu: number;
 }
-export interface HostPort { readonly fd: number; readonly ifname: string; close(): void }
+export interface HostPort {
+  /** The TAP (or the broker's datagram fd); for a vmnet port, its event pipe. */
+  readonly fd: number;
+  readonly ifname: string;
+  /** A vmnet interface (macOS) instead of a frame fd: the numbers the forwarding Worker needs. */
+  readonly vmnet?: VmnetDesc;
+  /** Rewrites the start line (macOS: vmnet's own interface_param keys over the lease's). */
+  startLine?(base: StartLine): Record<string, unknown>;
+  close(): void;
+}
 
 export interface HelperDeps {
   attach(): HelperLease;
@@ -84,10 +94,11 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
     handleSignals(life);
     const lease = attach(deps, o.keep, life);
     const host = openHostPort(deps, life);
-    const line = JSON.stringify(startLine({ ...lease, interfaceId: lease.id, tap: host.ifname }));
+    const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname });
+    const line = JSON.stringify(host.startLine?.(base) ?? base);
     const vmFd = await openVmPort(o, line, life);
     if (vmFd === null) return 0; // stopped while waiting for the first client
-    const fw = forward(vmFd, host, maxPacketSize(lease.mtu), life);
+    const fw = forward(vmFd, host, host.vmnet?.maxPacketSize ?? maxPacketSize(lease.mtu), life);
     if (o.fd !== undefined) printLine(line);
     if (o.statsInterval) reportStats(fw, o.statsInterval, life);
     if (o.fd !== undefined) watchParent(life);
@@ -132,7 +143,8 @@ async function openVmPort(o: HelperOptions, line: string, life: Lifetime): Promi
 }
 
 function forward(vmFd: number, host: HostPort, maxPacket: number, life: Lifetime): Forwarding {
-  const fw = startForwarding({ vm: { fd: vmFd, kind: "dgram" }, host: { fd: host.fd, kind: "frame-fd" }, maxPacketSize: maxPacket });
+  const hostDesc = host.vmnet ? { fd: host.fd, kind: "vmnet" as const, vmnet: host.vmnet } : { fd: host.fd, kind: "frame-fd" as const };
+  const fw = startForwarding({ vm: { fd: vmFd, kind: "dgram" }, host: hostDesc, maxPacketSize: maxPacket });
   life.onClose(() => fw.stop()); // registered after the ports, so it runs before they close
   void fw.firstDone.then((d) => {
     if (d.reason === "error") {

@@ -5,7 +5,7 @@
  */
 import { createStatsBuffer, type Direction } from "./stats.ts";
 import { POLL_MS } from "./forward.ts";
-import type { PortKind, WorkerDone, WorkerInit } from "./forward-worker.ts";
+import type { PortDesc, WorkerDone, WorkerInit } from "./forward-worker.ts";
 
 export interface Forwarding {
   readonly stats: SharedArrayBuffer;
@@ -16,8 +16,8 @@ export interface Forwarding {
 }
 
 export interface ForwardingOptions {
-  vm: { fd: number; kind: PortKind };
-  host: { fd: number; kind: PortKind };
+  vm: PortDesc;
+  host: PortDesc;
   maxPacketSize: number;
   batchSize?: number;
 }

@@ -6,11 +6,30 @@ import { VmlanError } from "../core/errors.ts";
  * drop the other OS's code from each compiled binary.
  */
 export async function hostPlatform(): Promise<Platform> {
+  // Inline, not a helper call: the bundler folds it to `false` only when it sees the literals here.
+  if (process.platform === "darwin" || (typeof VMLAN_TARGET === "undefined" && darwinDoubleRequested())) {
+    // macOS 26 has vmnet networks, 15 only the classic API: two implementations, picked here.
+    const darwin = await import("./darwin/index.ts");
+    const major = darwin.macosMajor();
+    return major >= darwin.NETWORKS_SINCE ? darwin.createNetworksPlatform(major) : darwin.createClassicPlatform(major);
+  }
   if (process.platform === "linux") {
     const { createLinuxPlatform } = await import("./linux/index.ts");
     return createLinuxPlatform();
   }
-  throw new VmlanError(`vmlan does not manage host networks on ${process.platform} yet (the macOS vmnet backend is a later milestone)`, { code: "EUNSUPPORTED", exitCode: 6 });
+  throw new VmlanError(`vmlan does not manage host networks on ${process.platform}`, { code: "EUNSUPPORTED", exitCode: 6 });
+}
+
+declare const VMLAN_TARGET: string | undefined;
+
+/**
+ * Test override: VMLAN_PLATFORM=darwin-double loads the macOS platform on Linux against the vmnet
+ * double (test/doubles). Honoured ONLY when VMLAN_VMNET_PATH also points at a vmnet library (so it
+ * can never reach a real host's networking by accident) and only from source: in a compiled binary
+ * VMLAN_TARGET is defined, the test folds to false and the Linux binary keeps no darwin code.
+ */
+function darwinDoubleRequested(): boolean {
+  return process.env.VMLAN_PLATFORM === "darwin-double" && Boolean(process.env.VMLAN_VMNET_PATH);
 }
 
 /** The VM backend (QEMU on Linux), chosen here like the platform. */

@@ -53,9 +53,38 @@ export interface TapPort {
   fd: number;
   ifname: string;
   close(): void;
+  /**
+   * Set when the port's host side lives in the process that opened it (macOS: the broker runs the
+   * vmnet interface and forwards to the fd it handed out): the broker calls it when the client that
+   * got the fd releases the network or disconnects. Absent for a TAP, which lives in its fd.
+   */
+  release?(): Promise<void>;
 }
 
 /** Platforms that can open a port on a network for another process (the broker hands the fd out). */
 export interface TapOpener {
   openTap(spec: HostNetworkSpec): TapPort;
+}
+
+/**
+ * A vmnet interface started in this process (macOS), as the numbers a forwarding Worker needs: the
+ * interface_ref and the event pipe (shims/vmnet-trampolines.c) are plain numbers, valid process-wide
+ * until close(). `params` is vmnet's interface_param (vmnet-helper's JSON keys, plus net_* with a
+ * macOS 26 network).
+ */
+export interface VmnetHostPort {
+  ref: number;
+  eventFd: number;
+  mac: string;
+  maxPacketSize: number;
+  readMaxPackets: number;
+  writeMaxPackets: number;
+  params: Record<string, string | number>;
+  /** vmnet_stop_interface (and drop the network reference taken for this port). Idempotent. */
+  close(): void;
+}
+
+/** Platforms whose host side is a vmnet interface started in-process (platform/darwin). */
+export interface VmnetPortOpener {
+  openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string }): VmnetHostPort;
 }

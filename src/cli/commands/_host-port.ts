@@ -7,6 +7,10 @@ import { randomUUID } from "node:crypto";
 import { leaseService, networkService } from "../context.ts";
 import { UsageError, VmlanError } from "../../core/errors.ts";
 import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
+import type { StartLine } from "../../datapath/start-line.ts";
+import type { VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
+import { hostSpec } from "../../core/network-config.ts";
+import type { NetworkService } from "../../core/networks.ts";
 
 /** vmnet-helper style interface id when the caller gives none: an uppercase UUID. */
 export function newInterfaceId(): string {
@@ -14,8 +18,8 @@ export function newInterfaceId(): string {
 }
 
 /** Returns the bridge of a network whose host side is up, or a clear error naming the fix. */
-export async function bridgeOf(network: string): Promise<string> {
-  const view = await (await networkService(true)).inspect(network);
+export async function bridgeOf(network: string, svc?: NetworkService): Promise<string> {
+  const view = await (svc ?? (await networkService(true))).inspect(network);
   if (!view.host?.up) {
     const why = view.host?.detail ? ` (${view.host.detail})` : "";
     throw new VmlanError(`network "${network}" is not up${why}; run \`vmlan system start\` first`, { code: "ENETDOWN", exitCode: 6, details: { network } });
@@ -41,7 +45,10 @@ export function releaseLease(lease: HelperLease): void {
 
 /** The helper's dependencies for one network; the bridge is checked before anything is allocated. */
 export async function helperDeps(network: string, id: string, mac?: string): Promise<HelperDeps> {
-  const bridge = await bridgeOf(network);
+  const svc = await networkService(true); // one store and platform for both questions below
+  const vmnet = vmnetHostPorts(svc, network, id);
+  if (vmnet) return { attach: () => attachLease(network, id, mac), release: releaseLease, openHostPort: vmnet };
+  const bridge = await bridgeOf(network, svc);
   const open = await tapOpener();
   return {
     attach: () => attachLease(network, id, mac),
@@ -75,4 +82,32 @@ export async function brokerPort(network: string, socket?: string): Promise<() =
 export async function brokerHelperDeps(network: string, id: string, mac: string | undefined, socket?: string): Promise<HelperDeps> {
   const open = await brokerPort(network, socket);
   return { attach: () => attachLease(network, id, mac), release: releaseLease, openHostPort: open };
+}
+
+/** The start line of a vmnet host port: vmnet's interface_param (as vmnet-helper prints it), then vmlan's keys. */
+export function vmnetStartLine(base: StartLine, port: VmnetHostPort): Record<string, unknown> {
+  const vmlan = Object.entries(base).filter(([k]) => k.startsWith("vmlan_") && k !== "vmlan_tap");
+  // vmnet picks the interface's MAC (random with a macOS 26 network); any MAC works on vmnet, so the
+  // lease's stable one is offered too, as vmlan_mac.
+  return { ...port.params, ...Object.fromEntries(vmlan), vmlan_mac: base.vmnet_mac_address, vmlan_host_port: "vmnet" };
+}
+
+/**
+ * On a platform whose host side is an in-process vmnet interface (macOS): the opener for
+ * `network`, or null elsewhere. No "is it up" check: the helper itself holds the network (macOS 26)
+ * or uses vmnet's shared one (macOS 15); the platform names what this macOS cannot do.
+ */
+function vmnetHostPorts(svc: NetworkService, network: string, id: string): (() => HostPort) | null {
+  const p = svc.platform;
+  if (!p || !("openVmnetPort" in p)) return null;
+  const spec = hostSpec(svc.get(network));
+  const opener = p as unknown as VmnetPortOpener;
+  return () => {
+    const port = opener.openVmnetPort(spec, { interfaceId: id });
+    const { ref, mac, maxPacketSize, readMaxPackets, writeMaxPackets } = port;
+    return {
+      fd: port.eventFd, ifname: "", vmnet: { ref, mac, maxPacketSize, readMaxPackets, writeMaxPackets },
+      startLine: (base) => vmnetStartLine(base, port), close: () => port.close(),
+    };
+  };
 }

@@ -20,6 +20,20 @@ import { UsageError } from "../../core/errors.ts";
 import { CLOSED, type FrameBatch, type Port } from "../../datapath/port.ts";
 import { VmnetError, type VmnetInterface } from "./vmnet-interface.ts";
 
+/** What the port needs of an interface: a VmnetInterface, or its numbers inside a forwarding Worker. */
+export type VmnetPortTarget = Pick<VmnetInterface, "macAddress" | "maxPacketSize" | "readMaxPackets" | "writeMaxPackets" | "unsafeRef" | "eventFd">;
+
+/**
+ * A target from plain numbers (datapath/forward-worker.ts): the interface was started, and is
+ * stopped, by the main thread, which stops the Workers first.
+ */
+export function vmnetTarget(d: { ref: number; mac: string; maxPacketSize: number; readMaxPackets: number; writeMaxPackets: number }, eventFd: number): VmnetPortTarget {
+  return {
+    macAddress: d.mac, maxPacketSize: d.maxPacketSize, readMaxPackets: d.readMaxPackets, writeMaxPackets: d.writeMaxPackets,
+    unsafeRef: d.ref as Pointer, eventFd: () => eventFd,
+  };
+}
+
 /** vmnet-helper VM_RETRY_MAX: one retry suffices in 72% of cases, 10 bounds the wait to ~0.5 ms. */
 const WRITE_RETRIES = 10;
 /** vmnet-helper VM_RETRY_DELAY (50 µs). */
@@ -45,7 +59,7 @@ export class VmnetPort implements Port {
   drops = 0;
   /** The last vmnet error that ended recv()/send(), for the caller's (rate-limited) log. */
   lastError: VmnetError | null = null;
-  readonly #iface: VmnetInterface;
+  readonly #iface: VmnetPortTarget;
   readonly #ref: Pointer;
   readonly #eventFd: number;
   readonly #words: Uint32Array;
@@ -59,7 +73,7 @@ export class VmnetPort implements Port {
   readonly #pfdOff: number;
   #rxBatch: FrameBatch | null = null;
 
-  constructor(iface: VmnetInterface, size: number) {
+  constructor(iface: VmnetPortTarget, size: number) {
     this.#iface = iface;
     this.name = `vmnet:${iface.macAddress}`;
     this.size = Math.min(size, iface.readMaxPackets, iface.writeMaxPackets);

@@ -1,0 +1,65 @@
+/**
+ * macOS 15 and older: the classic vmnet API only. There is one network, vmnet's shared (NAT) one,
+ * which vmlan calls `default`; vmnet creates it when the first interface starts, with the DHCP range
+ * the descriptor gives (the stored spec's). No named networks, no host mode, root needed. Every
+ * other request fails with an error that names macOS 26.
+ */
+import { UsageError } from "../../core/errors.ts";
+import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
+import { brokerOpener, checkPrivileges, hostPort, type DarwinPlatform } from "./common.ts";
+import { explain } from "./held.ts";
+import { NETWORKS_SINCE } from "./version.ts";
+import { VmnetInterface } from "./vmnet-interface.ts";
+
+/** The one network the classic API can give (vmnet's shared network). */
+export const CLASSIC_NETWORK = "default";
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const toDotted = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+
+/** vmnet's DHCP range keys for a classic interface: gateway .. last host, dotted mask. */
+export function classicRange(spec: HostNetworkSpec): { start: string; end: string; mask: string } {
+  const len = Number(spec.subnet.split("/")[1]);
+  const size = 2 ** (32 - len);
+  const net = Math.floor(toInt(spec.gateway) / size) * size;
+  return { start: spec.gateway, end: toDotted(net + size - 2), mask: toDotted(2 ** 32 - size) };
+}
+
+function classicOnly(spec: HostNetworkSpec, major: number): void {
+  if (spec.name !== CLASSIC_NETWORK) {
+    throw new UsageError(`macOS ${major} has only vmnet's shared network: use the network "${CLASSIC_NETWORK}"; named networks ("${spec.name}") need macOS ${NETWORKS_SINCE} or later`, { details: { network: spec.name, macos: major } });
+  }
+  if (spec.mode !== "shared") throw new UsageError(`on macOS ${major} the "${CLASSIC_NETWORK}" network is vmnet's shared (NAT) network; mode ${spec.mode} needs macOS ${NETWORKS_SINCE}`);
+}
+
+export function createClassicPlatform(major: number): DarwinPlatform {
+  async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
+    const base = { name: spec.name, bridge: spec.bridge };
+    if (spec.name !== CLASSIC_NETWORK) return { ...base, up: false, addresses: [], nat: false, detail: `macOS ${major} has no named vmnet networks (only "${CLASSIC_NETWORK}")` };
+    const len = spec.subnet.split("/")[1];
+    return { ...base, up: true, addresses: [`${spec.gateway}/${len}`], nat: true, detail: "vmnet's shared network: vmnet creates it when the first interface starts" };
+  }
+
+  function openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string }): VmnetHostPort {
+    classicOnly(spec, major);
+    // vmnet takes the id as an XPC UUID (the same id gives the same MAC); other ids are vmlan's only.
+    const interfaceId = o.interfaceId && UUID.test(o.interfaceId) ? o.interfaceId : undefined;
+    try {
+      return hostPort(VmnetInterface.start({ mode: "shared", interfaceId, range: classicRange(spec) }));
+    } catch (e) {
+      throw explain(e, `vmnet interface on ${spec.name}`);
+    }
+  }
+
+  return {
+    os: "darwin",
+    checkPrivileges: () => checkPrivileges(major),
+    checkSubnetFree: async () => {}, // vmnet picks the shared network's bridge; nothing to compare with
+    ensureNetwork: async (spec) => classicOnly(spec, major), // nothing to create: vmnet makes it on first start
+    removeNetwork: async () => {}, // nothing was created
+    status,
+    openVmnetPort,
+    openTap: brokerOpener(openVmnetPort),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * What both macOS platforms (classic.ts for macOS 15 and older, networks.ts for 26+) share: the
+ * privilege check, the vmnet port as plain numbers, and the broker's hand-out (broker-port.ts).
+ */
+import { PermissionError } from "../../core/errors.ts";
+import type { HostNetworkSpec, Platform, TapOpener, VmnetHostPort, VmnetPortOpener } from "../types.ts";
+import { openBrokerPort } from "./broker-port.ts";
+import { NETWORKS_SINCE } from "./version.ts";
+import type { VmnetInterface } from "./vmnet-interface.ts";
+
+export type DarwinPlatform = Platform & VmnetPortOpener & TapOpener;
+
+/** Under the double (VMLAN_VMNET_PATH) there is no signature to look at. */
+function hasEntitlement(): boolean {
+  if (process.env.VMLAN_VMNET_PATH) return true;
+  const r = Bun.spawnSync(["codesign", "-d", "--entitlements", "-", process.execPath], { stdout: "pipe", stderr: "pipe" });
+  return (r.stdout.toString() + r.stderr.toString()).includes("com.apple.security.virtualization");
+}
+
+/** macOS < 26: vmnet needs root. 26+: root or the com.apple.security.virtualization entitlement. */
+export function checkPrivileges(major: number): void {
+  const root = process.geteuid?.() === 0;
+  if (major < NETWORKS_SINCE && !root) {
+    throw new PermissionError(`on macOS ${major} vmnet needs root: run vmlan with sudo (macOS ${NETWORKS_SINCE} runs unprivileged with the virtualization entitlement)`, { details: { macos: major } });
+  }
+  if (major >= NETWORKS_SINCE && !root && !hasEntitlement()) {
+    throw new PermissionError(`${process.execPath} lacks the com.apple.security.virtualization entitlement that vmnet needs: use the release binary, or codesign --force --sign - --entitlements shims/entitlements.plist it`, { details: { macos: major } });
+  }
+}
+
+/** A started interface as the numbers the forwarding Workers take; close() stops it (then `after`). */
+export function hostPort(iface: VmnetInterface, after: () => void = () => {}): VmnetHostPort {
+  return {
+    ref: iface.unsafeRef, eventFd: iface.eventFd(), mac: iface.macAddress, maxPacketSize: iface.maxPacketSize,
+    readMaxPackets: iface.readMaxPackets, writeMaxPackets: iface.writeMaxPackets, params: iface.params,
+    close: () => {
+      iface.stop();
+      after();
+    },
+  };
+}
+
+/** The broker's openTap: the interface runs in the broker, the VM gets a datagram fd. */
+export function brokerOpener(openVmnetPort: VmnetPortOpener["openVmnetPort"]): TapOpener["openTap"] {
+  const log = (m: string) => process.stderr.write(`vmlan: ${m}\n`);
+  return (spec: HostNetworkSpec) => openBrokerPort({ openVmnetPort }, spec, log);
+}

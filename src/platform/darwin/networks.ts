@@ -1,0 +1,74 @@
+/**
+ * macOS 26+: a vmlan network is a vmnet network (vmnet_network_create from the stored spec: subnet as
+ * gateway + mask, IPv6 prefix, MTU, DHCP off since vmlan does its own addressing), held by this
+ * process (held.ts: what that means for a one-shot CLI, the helper and the broker). Unprivileged with
+ * the com.apple.security.virtualization entitlement.
+ */
+import { UsageError } from "../../core/errors.ts";
+import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
+import { brokerOpener, checkPrivileges, hostPort, type DarwinPlatform } from "./common.ts";
+import { explain, HeldNetworks } from "./held.ts";
+import { VmnetNetwork } from "./network.ts";
+import { VmnetInterface } from "./vmnet-interface.ts";
+
+const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const toDotted = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+
+export function createNetworksPlatform(major: number): DarwinPlatform {
+  const held = new HeldNetworks();
+
+  async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
+    const base = { name: spec.name, bridge: spec.bridge };
+    const net = held.get(spec.name);
+    if (!net) {
+      return { ...base, up: false, addresses: [], nat: false, detail: "not held by this process: a macOS vmnet network lives only while a process holds it (vmlan broker, or the helper of a VM on it)" };
+    }
+    const info = net.info();
+    const addresses = [`${info.ipv4Address}/${info.subnet.split("/")[1]}`];
+    if (info.ipv6PrefixLen > 0 && info.ipv6Prefix && info.ipv6Prefix !== "::") addresses.push(`${info.ipv6Prefix}/${info.ipv6PrefixLen}`);
+    return { ...base, up: true, addresses, nat: spec.mode === "shared" };
+  }
+
+  async function ensureNetwork(spec: HostNetworkSpec): Promise<void> {
+    const got = held.ensure(spec).info().subnet;
+    if (got !== spec.subnet) {
+      held.release(spec.name);
+      throw new UsageError(`vmnet gave network ${spec.name} the subnet ${got}, not ${spec.subnet}`);
+    }
+  }
+
+  /** A trial reservation: vmnet itself says whether another network or sharing service owns the subnet. */
+  async function checkSubnetFree(cidr: string, bridge: string): Promise<void> {
+    if (cidr.includes(":") || held.byBridge(bridge)) return; // IPv6 prefixes: vmnet reports conflicts at create
+    const gateway = toDotted(toInt(cidr.split("/")[0]!) + 1);
+    try {
+      VmnetNetwork.create({ name: `check-${bridge}`, bridge, mode: "host", subnet: cidr, gateway, subnetV6: null, gatewayV6: null, mtu: 1500 }).release();
+    } catch (e) {
+      throw explain(e, `subnet ${cidr}`);
+    }
+  }
+
+  /** vmnet ignores interface ids with a network (it picks a random MAC); the id stays vmlan's. */
+  function openVmnetPort(spec: HostNetworkSpec): VmnetHostPort {
+    const own = held.get(spec.name) === null; // a helper on its own: the network lives as long as this port
+    const net = held.ensure(spec);
+    try {
+      return hostPort(VmnetInterface.startOnNetwork(net.unsafeRef));
+    } catch (e) {
+      throw explain(e, `vmnet interface on ${spec.name}`);
+    } finally {
+      if (own) held.release(spec.name); // a started interface retains its network
+    }
+  }
+
+  return {
+    os: "darwin",
+    checkPrivileges: () => checkPrivileges(major),
+    checkSubnetFree,
+    ensureNetwork,
+    removeNetwork: async (spec) => void held.release(spec.name), // the reservation ends with the last reference
+    status,
+    openVmnetPort,
+    openTap: brokerOpener(openVmnetPort),
+  };
+}
