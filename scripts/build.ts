@@ -98,7 +98,9 @@ async function buildTarget(name: string, version: string, defines: Record<string
   // macOS: embed the vmnet trampolines and sign with the entitlements (on a Mac only; scripts/build-darwin.ts).
   const darwin = t.os === "darwin" ? darwinSteps(name, t.arch) : null;
   const cmd = [
-    process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify",
+    // --splitting: each lazily imported command is its own chunk, so `vmlan version` loads ~1/3 of
+    // the code (measured 21.7 -> 14.2 ms per run; a compiled hello world is 7.5 ms).
+    process.execPath, "build", "--compile", "--bytecode", "--splitting", "--format=esm", "--minify",
     // A .env or bunfig.toml in the user's working directory must not change the tool (D.1a).
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=${t.bunTarget}`, `--compile-executable-path=${runtime}`,
