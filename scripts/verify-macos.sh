@@ -7,6 +7,14 @@
 #        test/ffi/vmnet-layout.test.ts         vmpktdesc/iovec/enums vs the SDK's <vmnet/vmnet.h>
 #        test/integration/darwin/macos.test.ts real vmnet: interface start, ARP through vmnet_read/write,
 #                                              macOS 26 networks and the serialization question
+#        test/integration/darwin/libc-host.test.ts the datapath's libc on libSystem: msghdr_x batches through
+#                                              recvmsg_x/sendmsg_x (or the fallback; the mode is printed),
+#                                              __error() errno numbers, fcntl/open through the Apple-arm64
+#                                              variadic binding, LOCAL_PEERCRED, SCM_RIGHTS (12-byte cmsghdr)
+#        test/unit/ffi/libc-os.test.ts, test/unit/platform/darwin/*.test.ts  (pure; also run on Linux)
+#   4. the VM smoke test (test/integration/darwin/vz-smoke.ts) when VMLAN_VZ_KERNEL (and VMLAN_VZ_INITRD)
+#      name a Linux kernel for this Mac: boots it through shims/vz.m with a datagram-fd NIC, checks the
+#      kernel banner on the virtio console, counts guest frames on the fd, stops it (ACPI, then forced).
 # Usage: scripts/verify-macos.sh            (macOS 26: unprivileged)
 #        sudo scripts/verify-macos.sh       (macOS 15 and older: the classic API needs root)
 # Needs the Xcode command line tools; the network API needs the macOS 26 SDK (Xcode 26).
@@ -33,7 +41,7 @@ codesign --force --sign - "$OUT/libvmlan-vmnet.dylib"
 
 # 1b. Virtualization.framework shim (shims/vz.m): never compiled before this script ran on a Mac, so a
 #     failure is reported (and fails the script at the end) without blocking the vmnet checks.
-#     Built and its exports listed; booting a VM with it is not automated yet (needs a kernel + initrd).
+#     Built and its exports listed; step 4 boots a VM with it when a kernel is given.
 vz_status=0
 if xcrun clang -fobjc-arc -dynamiclib -O2 -Wall -Wextra -Werror -Wno-unguarded-availability-new \
   -mmacosx-version-min=12.0 -o "$OUT/libvmlan-vz.dylib" "$ROOT/shims/vz.m" \
@@ -55,13 +63,16 @@ codesign -d --entitlements - "$OUT/bun" 2>/dev/null | grep -q com.apple.security
 cd "$ROOT"
 status=0
 VMLAN_VMNET_SHIM_PATH="$OUT/libvmlan-vmnet.dylib" VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" test \
-  test/ffi/vmnet-layout.test.ts test/integration/darwin/macos.test.ts >"$OUT/verify.log" 2>&1 || status=$?
+  test/ffi/vmnet-layout.test.ts test/integration/darwin/macos.test.ts test/integration/darwin/libc-host.test.ts \
+  test/unit/ffi/libc-os.test.ts test/unit/datapath/batch-io.test.ts test/unit/platform/darwin >"$OUT/verify.log" 2>&1 || status=$?
 # The vz shim loads and answers its capability checks (nested virtualization: macOS 15+, M3+).
 if [ "$vz_status" = 0 ]; then
   VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" -e '
     const { vz } = await import("./ffi/vz/load.ts");
     console.log(`finding: vz supported=${vz().vmlan_vz_supported()} nested=${vz().vmlan_vz_nested_supported()}`);
   ' >>"$OUT/verify.log" 2>&1 || status=$?
+  # 4. VM smoke test (skips itself, with a finding line, when VMLAN_VZ_KERNEL is unset).
+  VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" test/integration/darwin/vz-smoke.ts >>"$OUT/verify.log" 2>&1 || status=$?
 else
   status=1
 fi

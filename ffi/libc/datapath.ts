@@ -5,6 +5,7 @@
  */
 import { FFIType, type FFIFunction } from "bun:ffi";
 import { lazyLibrary } from "../load.ts";
+import { OS, sunPathMax } from "./os.ts";
 
 const { i32, u32, ptr } = FFIType;
 
@@ -22,25 +23,23 @@ export const datapathSymbols = {
 export const libcDatapath = lazyLibrary({
   name: "libc",
   envVar: "VMLAN_LIBC_PATH",
-  defaultPath: "libc.so.6",
+  defaultPath: OS.libcPath,
   symbols: datapathSymbols,
 });
 
-// <sys/file.h>
-export const LOCK_EX = 2;
-export const LOCK_NB = 4;
-// <fcntl.h>
-export const F_GETFL = 3;
-export const F_SETFL = 4;
-// <sys/un.h>: struct sockaddr_un is sa_family_t (2 bytes) + sun_path[108].
-export const SOCKADDR_UN_SIZE = 110;
-export const SUN_PATH_MAX = 107;
-// <bits/socket.h>
-export const MSG_PEEK = 0x2;
-/** <asm-generic/errno.h> numbers the datapath branches on (ffi/errno.ts has the common ones). */
-export const ECONNREFUSED = 111;
-export const ECONNRESET = 104;
-export const ENOTCONN = 107;
-export const EPIPE = 32;
-export const EWOULDBLOCK = 11;
-export const EMSGSIZE = 90;
+// The numbers that differ per OS come from ffi/libc/os.ts (Linux values unchanged).
+export const LOCK_EX = OS.LOCK_EX;
+export const LOCK_NB = OS.LOCK_NB;
+export const F_GETFL = OS.F_GETFL;
+export const F_SETFL = OS.F_SETFL;
+/** struct sockaddr_un: 110 bytes on Linux, 106 on macOS; the longest path keeps its NUL. */
+export const SOCKADDR_UN_SIZE = OS.sockaddrUn.size;
+export const SUN_PATH_MAX = sunPathMax(OS);
+export const MSG_PEEK = OS.MSG_PEEK;
+/** errno numbers the datapath branches on (ffi/errno.ts has the common ones). */
+export const ECONNREFUSED = OS.errno.ECONNREFUSED;
+export const ECONNRESET = OS.errno.ECONNRESET;
+export const ENOTCONN = OS.errno.ENOTCONN;
+export const EPIPE = OS.errno.EPIPE;
+export const EWOULDBLOCK = OS.errno.EAGAIN;
+export const EMSGSIZE = OS.errno.EMSGSIZE;

@@ -10,9 +10,8 @@ const { i32, u32, u64, ptr, i64_fast, cstring } = FFIType;
 /** size_t on LP64 */
 const usize = FFIType.u64;
 
-export const libcSymbols = {
-  /** int *__errno_location(void) — errno.h: the calling thread's errno. */
-  __errno_location: { args: [], returns: ptr },
+/** In both glibc and libSystem. */
+export const commonSymbols = {
   /** int socket(int domain, int type, int protocol) — socket(2) */
   socket: { args: [i32, i32, i32], returns: i32 },
   /** int socketpair(int domain, int type, int protocol, int sv[2]) — socketpair(2) */
@@ -29,10 +28,6 @@ export const libcSymbols = {
   recv: { args: [i32, ptr, usize, i32], returns: i64_fast },
   /** ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen) */
   recvfrom: { args: [i32, ptr, usize, i32, ptr, ptr], returns: i64_fast },
-  /** int recvmmsg(int fd, struct mmsghdr *msgvec, unsigned vlen, int flags, struct timespec *timeout) — recvmmsg(2) */
-  recvmmsg: { args: [i32, ptr, u32, i32, ptr], returns: i32 },
-  /** int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned vlen, int flags) — sendmmsg(2) */
-  sendmmsg: { args: [i32, ptr, u32, i32], returns: i32 },
   /** int setsockopt(int fd, int level, int name, const void *val, socklen_t len) — setsockopt(2) */
   setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
   /** int getsockopt(int fd, int level, int name, void *val, socklen_t *len) — getsockopt(2) */
@@ -56,3 +51,34 @@ export const libcSymbols = {
   /** char *if_indextoname(unsigned ifindex, char *ifname) — if_indextoname(3); buffer of IF_NAMESIZE */
   if_indextoname: { args: [u32, ptr], returns: ptr },
 } as const satisfies Record<string, FFIFunction>;
+
+/** glibc only. */
+export const linuxSymbols = {
+  ...commonSymbols,
+  /** int *__errno_location(void) — errno.h: the calling thread's errno. */
+  __errno_location: { args: [], returns: ptr },
+  /** int recvmmsg(int fd, struct mmsghdr *msgvec, unsigned vlen, int flags, struct timespec *timeout) — recvmmsg(2) */
+  recvmmsg: { args: [i32, ptr, u32, i32, ptr], returns: i32 },
+  /** int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned vlen, int flags) — sendmmsg(2) */
+  sendmmsg: { args: [i32, ptr, u32, i32], returns: i32 },
+} as const satisfies Record<string, FFIFunction>;
+
+/**
+ * libSystem only. recvmsg_x/sendmsg_x are private and opened separately (ffi/libc/msg-x.ts) so that
+ * their absence means a per-datagram fallback, not a failed dlopen.
+ */
+export const darwinSymbols = {
+  ...commonSymbols,
+  /** int *__error(void) — <sys/errno.h> (`#define errno (*__error())`): the calling thread's errno. */
+  __error: { args: [], returns: ptr },
+  /** ssize_t recvmsg(int fd, struct msghdr *msg, int flags) — recvmsg(2): the fallback for recvmsg_x */
+  recvmsg: { args: [i32, ptr, i32], returns: i64_fast },
+  /** ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) — sendmsg(2): the fallback for sendmsg_x */
+  sendmsg: { args: [i32, ptr, i32], returns: i64_fast },
+} as const satisfies Record<string, FFIFunction>;
+
+/**
+ * The type callers see: every symbol of both tables. At run time only this OS's table is bound
+ * (ffi/libc/load.ts), so an OS-specific symbol is called only behind an `OS.name` check.
+ */
+export type LibcSymbols = typeof linuxSymbols & typeof darwinSymbols;

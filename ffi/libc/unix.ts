@@ -1,18 +1,17 @@
 /**
  * libc symbols for unix stream sockets with credentials and descriptor passing (the broker).
- * Data only; opened on first use. Signatures and numbers from socket(2), unix(7), cmsg(3).
+ * Data only; opened on first use. Signatures from socket(2), unix(7), cmsg(3). The numbers and
+ * layouts that differ between Linux and macOS (ucred/xucred, cmsghdr, sockaddr_un) are in os.ts.
  */
 import { FFIType, type FFIFunction } from "bun:ffi";
 import { lazyLibrary } from "../load.ts";
-import { struct } from "../layout.ts";
+import { OS } from "./os.ts";
 
 const { i32, u32, ptr, i64_fast } = FFIType;
 
-export const unixSymbols = {
+const common = {
   /** int listen(int fd, int backlog) — listen(2) */
   listen: { args: [i32, i32], returns: i32 },
-  /** int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) — accept(2) */
-  accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
   /** int connect(int fd, const struct sockaddr *addr, socklen_t len) — connect(2) */
   connect: { args: [i32, ptr, u32], returns: i32 },
   /** ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) — sendmsg(2) */
@@ -23,27 +22,25 @@ export const unixSymbols = {
   dup: { args: [i32], returns: i32 },
 } as const satisfies Record<string, FFIFunction>;
 
-export const libcUnix = lazyLibrary({ name: "libc", envVar: "VMLAN_LIBC_PATH", defaultPath: "libc.so.6", symbols: unixSymbols });
+export const linuxUnixSymbols = {
+  ...common,
+  /** int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) — accept(2); Linux only */
+  accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
+} as const satisfies Record<string, FFIFunction>;
 
-/** <bits/socket.h> struct ucred (SO_PEERCRED): 12 bytes. */
-export const ucred = struct("ucred", [
-  ["pid", "i32"],
-  ["uid", "u32"],
-  ["gid", "u32"],
-]);
+export const darwinUnixSymbols = {
+  ...common,
+  /** int accept(int fd, struct sockaddr *addr, socklen_t *len) — accept(2); macOS has no accept4 */
+  accept: { args: [i32, ptr, ptr], returns: i32 },
+} as const satisfies Record<string, FFIFunction>;
 
-/** <bits/socket.h> struct cmsghdr header: 16 bytes on LP64 (cmsg_len is size_t); data follows. */
-export const cmsghdr = struct("cmsghdr", [
-  ["cmsg_len", "usize"],
-  ["cmsg_level", "i32"],
-  ["cmsg_type", "i32"],
-]);
+/** Both tables' symbols in the type; only this OS's are bound (see ffi/libc/load.ts). */
+export const libcUnix = lazyLibrary({
+  name: "libc",
+  envVar: "VMLAN_LIBC_PATH",
+  defaultPath: OS.libcPath,
+  symbols: (process.platform === "darwin" ? darwinUnixSymbols : linuxUnixSymbols) as typeof linuxUnixSymbols & typeof darwinUnixSymbols,
+});
 
-export const SO_PEERCRED = 17;
-export const SCM_RIGHTS = 1;
-/** CMSG_LEN(sizeof(int)) = 16 + 4; CMSG_SPACE(sizeof(int)) = 16 + 8 (aligned to size_t). */
-export const CMSG_LEN_INT = 20;
-export const CMSG_SPACE_INT = 24;
-export const MSG_CMSG_CLOEXEC = 0x40000000;
-/** <sys/un.h>: sa_family_t + sun_path[108]. */
-export const SOCKADDR_UN_LEN = 110;
+/** macOS <sys/un.h>: getsockopt(SOL_LOCAL, LOCAL_PEERPID) gives the peer's pid as an int. */
+export const LOCAL_PEERPID = 0x002;

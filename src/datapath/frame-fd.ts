@@ -4,7 +4,8 @@
  * TAP itself is opened by the platform (src/platform/linux/tap.ts) and handed in as a number.
  */
 import { libc } from "../../ffi/libc/load.ts";
-import { O_NONBLOCK } from "../../ffi/libc/constants.ts";
+import { OS } from "../../ffi/libc/os.ts";
+import { fcntlInt } from "../../ffi/libc/variadic.ts";
 import { EAGAIN, EINTR, check, errno, syscallError } from "../../ffi/errno.ts";
 import { F_GETFL, F_SETFL } from "../../ffi/libc/datapath.ts";
 import { CLOSED, type FrameBatch, type Port } from "./port.ts";
@@ -27,9 +28,8 @@ export class FrameFdPort implements Port {
 
   /** Reads must not block (the worker checks its stop flag between polls); writes to a TAP never wait anyway. */
   static setNonBlocking(fd: number): void {
-    const c = libc();
-    const flags = check("fcntl", c.fcntl(fd, F_GETFL, 0), `fd ${fd}`);
-    check("fcntl", c.fcntl(fd, F_SETFL, flags | O_NONBLOCK), `fd ${fd}`);
+    const flags = check("fcntl", fcntlInt(fd, F_GETFL, 0), `fd ${fd}`);
+    check("fcntl", fcntlInt(fd, F_SETFL, flags | OS.O_NONBLOCK), `fd ${fd}`);
   }
 
   recv(batch: FrameBatch, waitMs: number): number {

@@ -1,14 +1,18 @@
 /**
  * A VM NIC through `vmlan helper`: a socketpair(AF_UNIX, SOCK_DGRAM) whose one end QEMU gets
  * (`-netdev dgram,local.type=fd`, one Ethernet frame per datagram) and whose other end the helper
- * forwards to a TAP on the bridge. Measured working in shared/native-facts.md §E.
+ * forwards to the host port (a TAP on the bridge on Linux; vmnet on macOS, where the other end goes to
+ * Virtualization.framework's VZFileHandleNetworkDeviceAttachment). Used by both VM backends. Measured working in shared/native-facts.md §E.
  * The helper stops when the VM end closes or when its parent (the foreground `vm run`) exits.
  */
-import { libc } from "../../../ffi/libc/load.ts";
-import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } from "../../../ffi/libc/constants.ts";
-import { check } from "../../../ffi/errno.ts";
-import { HostError } from "../../core/errors.ts";
-import type { NicPort } from "../../vm/backend.ts";
+import { libc } from "../../ffi/libc/load.ts";
+import { OS } from "../../ffi/libc/os.ts";
+import { emulateSocketFlags } from "../../ffi/libc/variadic.ts";
+import { check } from "../../ffi/errno.ts";
+import { HostError } from "../core/errors.ts";
+import type { NicPort } from "../vm/backend.ts";
+
+const { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } = OS;
 
 /** Same sizes as the helper's own sockets (vmnet-helper: 4 MiB receive, 65 KiB send, above a 65550-byte TSO frame). */
 const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
@@ -21,6 +25,7 @@ function socketpair(): [number, number] {
   const c = libc();
   check("socketpair", c.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
   for (const fd of sv) {
+    emulateSocketFlags(fd, true, false);
     c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([RECV_BUFFER_SIZE]), 4);
     c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([SEND_BUFFER_SIZE]), 4);
   }

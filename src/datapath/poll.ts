@@ -1,7 +1,9 @@
 /** A one-fd poll(2) with a preallocated pollfd, so a blocked worker wakes up to check its stop flag. */
 import { ptr, type Pointer } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
-import { POLLERR, POLLHUP, POLLIN } from "../../ffi/libc/constants.ts";
+import { OS } from "../../ffi/libc/os.ts";
+
+const { POLLERR, POLLHUP, POLLIN } = OS;
 
 export const READABLE = 1;
 export const TIMEOUT = 0;

@@ -5,7 +5,8 @@
  */
 import { constants } from "node:os";
 import { libc } from "../../ffi/libc/load.ts";
-import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM } from "../../ffi/libc/constants.ts";
+import { OS } from "../../ffi/libc/os.ts";
+import { emulateSocketFlags } from "../../ffi/libc/variadic.ts";
 import { check } from "../../ffi/errno.ts";
 import { HostError } from "../core/errors.ts";
 import { setBufferSizes } from "./vm-socket.ts";
@@ -92,7 +93,8 @@ function unrefTimer(ms: number): { done: Promise<void>; cancel(): void } {
 
 function socketpair(): [number, number] {
   const sv = new Int32Array(2);
-  check("socketpair", libc().socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
+  check("socketpair", libc().socketpair(OS.AF_UNIX, OS.SOCK_DGRAM | OS.SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
+  for (const fd of sv) emulateSocketFlags(fd, true, false);
   for (const fd of sv) setBufferSizes(fd); // an inherited fd's buffers are the caller's job (vmnet-helper)
   return [sv[0]!, sv[1]!];
 }

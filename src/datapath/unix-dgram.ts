@@ -1,7 +1,8 @@
 /**
  * The VM-side port: a unix datagram socket, one Ethernet frame per datagram (the format of
  * VZFileHandleNetworkDeviceAttachment, libkrun unixgram and qemu -netdev dgram). Batches with
- * recvmmsg/sendmmsg: one mmsghdr + iovec per slot of the FrameBatch, laid out once.
+ * recvmmsg/sendmmsg (Linux) or recvmsg_x/sendmsg_x (macOS, else one datagram per call; batch-io.ts):
+ * one mmsghdr/msghdr_x + iovec per slot of the FrameBatch, laid out once.
  *
  * Toward the VM a full receive queue (EAGAIN/ENOBUFS) is retried RETRY_MAX times RETRY_DELAY_US
  * apart, then the rest of the batch is dropped and counted: vmnet-helper's bounded retries
@@ -10,13 +11,15 @@
  * (socketpair, or --socket after connect()), otherwise net.unix.max_dgram_qlen (default 10) is.
  */
 import { ptr, type Pointer } from "bun:ffi";
-import { libc } from "../../ffi/libc/load.ts";
-import { MSG_DONTWAIT, MSG_TRUNC } from "../../ffi/libc/constants.ts";
-import { iovec, mmsghdr } from "../../ffi/libc/structs.ts";
+import { OS } from "../../ffi/libc/os.ts";
+import { write } from "../../ffi/layout.ts";
 import { EAGAIN, EINTR, ENOBUFS, errno, syscallError } from "../../ffi/errno.ts";
 import { ECONNREFUSED, ECONNRESET, ENOTCONN, EPIPE, libcDatapath } from "../../ffi/libc/datapath.ts";
 import { CLOSED, type FrameBatch, type Port } from "./port.ts";
 import { FdPoller, HANGUP, READABLE } from "./poll.ts";
+import { batchIo, type BatchIo } from "./batch-io.ts";
+
+const { MSG_DONTWAIT, MSG_TRUNC, iovec, batchHdr } = OS;
 
 /** vmnet-helper VM_RETRY_MAX: retries per batch toward the VM. */
 export const RETRY_MAX = 10;
@@ -32,30 +35,30 @@ export class DgramPort implements Port {
   readonly #view: DataView;
   readonly #msgs: Pointer;
   readonly #poller: FdPoller;
-  readonly #stride = mmsghdr.size;
-  readonly #lenOff = mmsghdr.fields["msg_len"]!.offset;
-  readonly #flagsOff = mmsghdr.fields["msg_hdr.msg_flags"]!.offset;
+  readonly #stride = batchHdr.size;
+  readonly #lenOff = batchHdr.fields[OS.batchLenField]!.offset;
+  readonly #flagsOff = batchHdr.fields["msg_hdr.msg_flags"]!.offset;
   readonly #iovBase: number;
+  readonly #io: BatchIo;
 
   constructor(fd: number, batch: FrameBatch, name = `socket fd ${fd}`) {
     this.name = name;
     this.#fd = fd;
     this.#poller = new FdPoller(fd);
     const n = batch.size;
-    // mmsghdr[n] then iovec[n] in one buffer; views first, then the single ptr().
-    const ab = new ArrayBuffer(n * (mmsghdr.size + iovec.size));
+    // mmsghdr[n] (msghdr_x[n] on macOS) then iovec[n] in one buffer; views first, then the single ptr().
+    const ab = new ArrayBuffer(n * (batchHdr.size + iovec.size));
     this.#view = new DataView(ab);
     const base = ptr(ab);
     this.#msgs = base;
-    this.#iovBase = n * mmsghdr.size;
+    this.#iovBase = n * batchHdr.size;
+    this.#io = batchIo(this.#view);
     const v = this.#view;
-    const iovOff = mmsghdr.fields["msg_hdr.msg_iov"]!.offset;
-    const iovLenOff = mmsghdr.fields["msg_hdr.msg_iovlen"]!.offset;
     for (let i = 0; i < n; i++) {
-      const m = i * mmsghdr.size;
+      const m = i * batchHdr.size;
       const io = this.#iovBase + i * iovec.size;
-      v.setBigUint64(m + iovOff, BigInt(base + io), true);
-      v.setBigUint64(m + iovLenOff, 1n, true);
+      write(batchHdr, v, "msg_hdr.msg_iov", BigInt(base + io), m);
+      write(batchHdr, v, "msg_hdr.msg_iovlen", 1, m);
       v.setBigUint64(io, BigInt(batch.slotPtr(i)), true);
       this.#setIovLen(i, batch.slotSize);
     }
@@ -68,22 +71,22 @@ export class DgramPort implements Port {
   }
 
   recv(batch: FrameBatch, waitMs: number): number {
-    const c = libc();
+    const io = this.#io;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const n = c.recvmmsg(this.#fd, this.#msgs, batch.size, MSG_DONTWAIT, null);
+      const n = io.recv(this.#fd, this.#msgs, batch.size, MSG_DONTWAIT);
       if (n > 0) {
         const v = this.#view;
         for (let i = 0; i < n; i++) {
           const m = i * this.#stride;
           // A truncated datagram was larger than the slot: report it as oversized so it is dropped.
-          batch.lens[i] = v.getInt32(m + this.#flagsOff, true) & MSG_TRUNC ? batch.slotSize : v.getUint32(m + this.#lenOff, true);
+          batch.lens[i] = v.getInt32(m + this.#flagsOff, true) & MSG_TRUNC ? batch.slotSize : v.getUint32(m + this.#lenOff, true); // low half of msg_datalen on macOS
         }
         return n;
       }
       if (n === 0) return CLOSED;
       const e = errno();
       if (PEER_GONE.has(e)) return CLOSED;
-      if (e !== EAGAIN && e !== EINTR) throw syscallError("recvmmsg", e, this.name);
+      if (e !== EAGAIN && e !== EINTR) throw syscallError(io.mode === "mmsg" ? "recvmmsg" : "recvmsg_x", e, this.name);
       if (attempt === 0) {
         const r = this.#poller.waitReadable(waitMs);
         if (r === HANGUP) return CLOSED;
@@ -95,12 +98,12 @@ export class DgramPort implements Port {
 
   send(batch: FrameBatch, count: number): number {
     for (let i = 0; i < count; i++) this.#setIovLen(i, batch.lens[i]!);
-    const c = libc();
+    const io = this.#io;
     let sent = 0;
     let delivered = 0;
     let budget = RETRY_MAX;
     while (sent < count) {
-      const n = c.sendmmsg(this.#fd, (this.#msgs + sent * this.#stride) as Pointer, count - sent, MSG_DONTWAIT);
+      const n = io.send(this.#fd, (this.#msgs + sent * this.#stride) as Pointer, count - sent, MSG_DONTWAIT);
       if (n > 0) {
         sent += n;
         delivered += n;

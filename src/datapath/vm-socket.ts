@@ -8,7 +8,8 @@
 import { chmodSync, existsSync, rmSync } from "node:fs";
 import { ptr, type Pointer } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
-import { AF_UNIX, O_CLOEXEC, O_RDONLY, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, MSG_DONTWAIT, MSG_TRUNC } from "../../ffi/libc/constants.ts";
+import { OS, encodeSockaddrUn } from "../../ffi/libc/os.ts";
+import { emulateSocketFlags, openMode } from "../../ffi/libc/variadic.ts";
 import { EAGAIN, check, errno, syscallError } from "../../ffi/errno.ts";
 import { EWOULDBLOCK, LOCK_EX, LOCK_NB, MSG_PEEK, SOCKADDR_UN_SIZE, SUN_PATH_MAX, libcDatapath } from "../../ffi/libc/datapath.ts";
 import { ConflictError, UsageError } from "../core/errors.ts";
@@ -18,7 +19,7 @@ import { FdPoller, READABLE } from "./poll.ts";
 export const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
 /** vmnet-helper SEND_BUFFER_SIZE: 65 KiB, above the largest (TSO) frame of 65550 bytes. */
 export const SEND_BUFFER_SIZE = 65 * 1024;
-const O_CREAT = 0o100;
+const { AF_UNIX, O_CLOEXEC, O_CREAT, O_RDONLY, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, MSG_DONTWAIT, MSG_TRUNC } = OS;
 const ETH_HEADER = 14;
 
 /** Sets the vmnet-helper buffer sizes; a failure only weakens throughput, so it is not fatal. */
@@ -31,10 +32,13 @@ export function setBufferSizes(fd: number): void {
 function sockaddrUn(path: string): Uint8Array {
   const enc = new TextEncoder().encode(path);
   if (enc.length > SUN_PATH_MAX - 4) throw new UsageError(`socket path too long (${enc.length} bytes, at most ${SUN_PATH_MAX - 4}): ${path}`);
-  const sa = new Uint8Array(SOCKADDR_UN_SIZE);
-  new DataView(sa.buffer).setUint16(0, AF_UNIX, true);
-  sa.set(enc, 2);
-  return sa;
+  return encodeSockaddrUn(OS, path)!;
+}
+
+/** An address a reply can go to: longer than the family (Linux), and on macOS a non-empty path. */
+function answerable(addr: Uint8Array, alen: number): boolean {
+  if (OS.name === "darwin") return alen > 2 && addr[2] !== 0;
+  return alen > 2;
 }
 
 export interface VmSocket {
@@ -48,7 +52,7 @@ export function bindVmSocket(path: string): VmSocket {
   const sa = sockaddrUn(path);
   const c = libc();
   const lockPath = `${path}.lock`;
-  const lockFd = check("open", c.open(Buffer.from(`${lockPath}\0`), O_RDONLY | O_CREAT | O_CLOEXEC, 0o600), lockPath);
+  const lockFd = check("open", openMode(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600), lockPath);
   if (libcDatapath().flock(lockFd, LOCK_EX | LOCK_NB) < 0) {
     const e = errno();
     c.close(lockFd);
@@ -68,6 +72,7 @@ export function bindVmSocket(path: string): VmSocket {
   try {
     if (existsSync(path)) rmSync(path, { force: true }); // stale: its helper no longer holds the lock
     fd = check("socket", c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "AF_UNIX");
+    emulateSocketFlags(fd, true, false);
     setBufferSizes(fd);
     check("bind", c.bind(fd, sa, sa.length), path);
     chmodSync(path, 0o600);
@@ -103,7 +108,7 @@ export async function connectFirstPeer(fd: number, stopping: () => boolean): Pro
       throw syscallError("recvfrom", errno(), "VM socket");
     }
     const alen = lenView.getUint32(0, true);
-    if (alen <= 2) {
+    if (!answerable(addr, alen)) {
       // An unbound client cannot be answered; vmnet-helper's clients bind their own path. Skip it.
       c.recv(fd, at(SOCKADDR_UN_SIZE + 4), peek.length, MSG_DONTWAIT);
       process.stderr.write("vmlan helper: ignoring a datagram from an unbound client socket (clients must bind their own path)\n");

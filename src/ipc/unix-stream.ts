@@ -1,31 +1,39 @@
 /**
  * Unix stream sockets through bun:ffi, for what Bun's own sockets cannot do: peer credentials
- * (SO_PEERCRED) and passing file descriptors (SCM_RIGHTS). Non-blocking; the owner polls.
+ * (SO_PEERCRED on Linux, LOCAL_PEERCRED + LOCAL_PEERPID on macOS) and passing file descriptors
+ * (SCM_RIGHTS). Non-blocking; the owner polls. Numbers and layouts per OS: ffi/libc/os.ts.
  */
 import { ptr } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
-import { libcUnix, ucred, cmsghdr, SO_PEERCRED, SCM_RIGHTS, CMSG_LEN_INT, CMSG_SPACE_INT, MSG_CMSG_CLOEXEC, SOCKADDR_UN_LEN } from "../../ffi/libc/unix.ts";
-import { msghdr, iovec } from "../../ffi/libc/structs.ts";
+import { libcUnix, LOCAL_PEERPID } from "../../ffi/libc/unix.ts";
+import { OS, encodeSockaddrUn, sunPathMax } from "../../ffi/libc/os.ts";
+import { emulateSocketFlags, fcntlInt } from "../../ffi/libc/variadic.ts";
 import { alloc, write, read } from "../../ffi/layout.ts";
-import { AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET, MSG_DONTWAIT } from "../../ffi/libc/constants.ts";
 import { check, errno, syscallError, EAGAIN, EINTR } from "../../ffi/errno.ts";
 import { UsageError } from "../core/errors.ts";
+
+const { AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET, MSG_DONTWAIT, SCM_RIGHTS, MSG_CMSG_CLOEXEC, msghdr, iovec, cmsghdr } = OS;
+const CMSG_LEN_INT = OS.cmsgLenInt;
+const CMSG_SPACE_INT = OS.cmsgSpaceInt;
 
 export interface PeerCred { pid: number; uid: number; gid: number }
 
 function sockaddrUn(path: string): Uint8Array {
-  const bytes = new TextEncoder().encode(path);
-  if (bytes.length > 107) throw new UsageError(`socket path "${path}" is longer than 107 bytes`);
-  const sa = new Uint8Array(SOCKADDR_UN_LEN);
-  new DataView(sa.buffer).setUint16(0, AF_UNIX, true);
-  sa.set(bytes, 2);
+  const sa = encodeSockaddrUn(OS, path);
+  if (!sa) throw new UsageError(`socket path "${path}" is longer than ${sunPathMax(OS)} bytes`);
   return sa;
+}
+
+/** macOS: no MSG_NOSIGNAL, so a peer that hung up must not raise SIGPIPE through the socket option. */
+function noSigpipe(fd: number): void {
+  if (OS.SO_NOSIGPIPE) libc().setsockopt(fd, SOL_SOCKET, OS.SO_NOSIGPIPE, new Int32Array([1]), 4);
 }
 
 export function listenUnix(path: string, backlog = 512): number {
   const fd = check("socket", libc().socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   const sa = sockaddrUn(path);
   try {
+    emulateSocketFlags(fd, true, true);
     check("bind", libc().bind(fd, sa, sa.length), path);
     check("listen", libcUnix().listen(fd, backlog), path);
   } catch (e) {
@@ -37,16 +45,25 @@ export function listenUnix(path: string, backlog = 512): number {
 
 /** Accepts one pending connection, or returns -1 when none is waiting. */
 export function acceptUnix(listenFd: number): number {
-  const fd = libcUnix().accept4(listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (fd >= 0) return fd;
+  const darwin = OS.name === "darwin";
+  const fd = darwin ? libcUnix().accept(listenFd, null, null) : libcUnix().accept4(listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    if (darwin) {
+      emulateSocketFlags(fd, true, true);
+      noSigpipe(fd);
+    }
+    return fd;
+  }
   const e = errno();
   if (e === EAGAIN || e === EINTR) return -1;
-  throw syscallError("accept4", e);
+  throw syscallError(darwin ? "accept" : "accept4", e);
 }
 
 /** Connects a blocking client socket. */
 export function connectUnix(path: string): number {
   const fd = check("socket", libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  emulateSocketFlags(fd, true, false);
+  noSigpipe(fd);
   const sa = sockaddrUn(path);
   if (libcUnix().connect(fd, sa, sa.length) < 0) {
     const e = errno();
@@ -57,10 +74,26 @@ export function connectUnix(path: string): number {
 }
 
 export function peerCred(fd: number): PeerCred {
-  const { bytes, view } = alloc(ucred);
+  const pc = OS.peerCred;
+  const { bytes, view } = alloc(pc.layout);
   const len = new Uint32Array([bytes.length]);
-  check("getsockopt", libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, bytes, len), "SO_PEERCRED");
-  return { pid: read(ucred, view, "pid"), uid: read(ucred, view, "uid"), gid: read(ucred, view, "gid") };
+  const name = OS.name === "darwin" ? "LOCAL_PEERCRED" : "SO_PEERCRED";
+  check("getsockopt", libc().getsockopt(fd, pc.level, pc.optname, bytes, len), name);
+  return decodePeerCred(view, pc.pidField ? undefined : peerPid(fd));
+}
+
+/** Pure: the credentials from a filled ucred (Linux) or xucred (macOS; gid = cr_groups[0]). */
+export function decodePeerCred(view: DataView, pid?: number, os = OS): PeerCred {
+  const pc = os.peerCred;
+  const gid = view.getUint32(pc.layout.fields[pc.gidField]!.offset, true);
+  return { pid: pc.pidField ? read(pc.layout, view, pc.pidField) : (pid ?? 0), uid: read(pc.layout, view, pc.uidField), gid };
+}
+
+/** macOS: getsockopt(SOL_LOCAL, LOCAL_PEERPID); 0 when unknown. */
+function peerPid(fd: number): number {
+  const v = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  return libc().getsockopt(fd, OS.peerCred.level, LOCAL_PEERPID, v, len) === 0 ? v[0]! : 0;
 }
 
 /**
@@ -86,8 +119,8 @@ export function sendWithFd(fd: number, data: Uint8Array, passFd?: number): numbe
     write(msghdr, msg.view, "msg_control", BigInt(ptr(control)));
     write(msghdr, msg.view, "msg_controllen", BigInt(control.length));
   }
-  const MSG_NOSIGNAL = 0x4000; // a peer that hung up is an EPIPE error, never a SIGPIPE
-  const n = Number(libcUnix().sendmsg(fd, msg.bytes, MSG_NOSIGNAL));
+  // A peer that hung up is an EPIPE error, never a SIGPIPE (macOS: SO_NOSIGPIPE on the socket).
+  const n = Number(libcUnix().sendmsg(fd, msg.bytes, OS.MSG_NOSIGNAL));
   if (n < 0) {
     const e = errno();
     if (e === EAGAIN) return 0;
@@ -120,6 +153,7 @@ export function recvWithFd(fd: number, buf: Uint8Array, nonblocking: boolean): {
   let passed: number | null = null;
   if (clen >= CMSG_LEN_INT && read(cmsghdr, cv, "cmsg_level") === SOL_SOCKET && read(cmsghdr, cv, "cmsg_type") === SCM_RIGHTS) {
     passed = cv.getInt32(cmsghdr.size, true);
+    if (MSG_CMSG_CLOEXEC === 0) fcntlInt(passed, OS.F_SETFD, OS.FD_CLOEXEC);
   }
   return { n, fd: passed };
 }
@@ -130,7 +164,6 @@ export function closeFd(fd: number): void {
 
 /** Puts an inherited listening socket (systemd socket activation) into non-blocking mode. */
 export function setNonblocking(fd: number): void {
-  const F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000; // <asm-generic/fcntl.h>
-  const flags = check("fcntl", libc().fcntl(fd, F_GETFL, 0), `fd ${fd}`);
-  check("fcntl", libc().fcntl(fd, F_SETFL, flags | O_NONBLOCK), `fd ${fd}`);
+  const flags = check("fcntl", fcntlInt(fd, OS.F_GETFL, 0), `fd ${fd}`);
+  check("fcntl", fcntlInt(fd, OS.F_SETFL, flags | OS.O_NONBLOCK), `fd ${fd}`);
 }

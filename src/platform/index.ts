@@ -32,13 +32,18 @@ function darwinDoubleRequested(): boolean {
   return process.env.VMLAN_PLATFORM === "darwin-double" && Boolean(process.env.VMLAN_VMNET_PATH);
 }
 
-/** The VM backend (QEMU on Linux), chosen here like the platform. */
+/** The VM backend (QEMU on Linux, Virtualization.framework on macOS), chosen here like the platform. */
 export async function hostVmBackend(self: string[]): Promise<import("../vm/backend.ts").VmBackend> {
+  if (process.platform === "darwin") {
+    // Virtualization.framework in this process; NICs through `vmlan helper` (a datagram fd).
+    const { createVzBackend } = await import("./darwin/vz.ts");
+    return createVzBackend(self);
+  }
   if (process.platform === "linux") {
     const { createQemuBackend } = await import("./linux/qemu.ts");
     return createQemuBackend(self);
   }
-  throw new VmlanError(`vmlan cannot run VMs on ${process.platform} yet (the macOS Virtualization.framework backend is a later milestone)`, { code: "EUNSUPPORTED", exitCode: 6 });
+  throw new VmlanError(`vmlan cannot run VMs on ${process.platform}`, { code: "EUNSUPPORTED", exitCode: 6 });
 }
 
 /** `vmlan doctor`'s checks for this OS. */

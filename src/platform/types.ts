@@ -86,5 +86,6 @@ export interface VmnetHostPort {
 
 /** Platforms whose host side is a vmnet interface started in-process (platform/darwin). */
 export interface VmnetPortOpener {
-  openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string }): VmnetHostPort;
+  /** dropPrivileges: the helper, once the interface started, leaves root for the sudo user (privileges.ts). */
+  openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean }): VmnetHostPort;
 }

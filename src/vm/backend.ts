@@ -18,7 +18,8 @@ export interface NicPort {
 
 export type Attachment = "native" | "helper";
 
-export interface Accel { accel: "kvm" | "tcg"; reason: string; fix?: string }
+/** kvm/tcg: QEMU on Linux; vz: Virtualization.framework on macOS. */
+export interface Accel { accel: "kvm" | "tcg" | "vz"; reason: string; fix?: string }
 
 export type ConsoleMode =
   | { kind: "stdio"; stdio: "inherit" | "pipe" }

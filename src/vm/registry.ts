@@ -26,7 +26,7 @@ export const VmRecord = v.object({
   pid: v.number(),
   /** The foreground `vm run` that waits on it, if any. */
   supervisorPid: v.nullable(v.number()),
-  accel: v.picklist(["kvm", "tcg"]),
+  accel: v.picklist(["kvm", "tcg", "vz"]),
   attachment: v.picklist(["native", "helper"]),
   nics: v.array(VmNicRecord),
   console: v.string(),

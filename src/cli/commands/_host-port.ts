@@ -103,7 +103,7 @@ function vmnetHostPorts(svc: NetworkService, network: string, id: string): (() =
   const spec = hostSpec(svc.get(network));
   const opener = p as unknown as VmnetPortOpener;
   return () => {
-    const port = opener.openVmnetPort(spec, { interfaceId: id });
+    const port = opener.openVmnetPort(spec, { interfaceId: id, dropPrivileges: true });
     const { ref, mac, maxPacketSize, readMaxPackets, writeMaxPackets } = port;
     return {
       fd: port.eventFd, ifname: "", vmnet: { ref, mac, maxPacketSize, readMaxPackets, writeMaxPackets },

@@ -9,7 +9,8 @@
  * ends when the VM's end is gone (the forwarding sees the peer closed).
  */
 import { libc } from "../../../ffi/libc/load.ts";
-import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } from "../../../ffi/libc/constants.ts";
+import { OS } from "../../../ffi/libc/os.ts";
+import { emulateSocketFlags } from "../../../ffi/libc/variadic.ts";
 import { check } from "../../../ffi/errno.ts";
 import { startForwarding } from "../../datapath/workers.ts";
 import type { HostNetworkSpec, TapPort, VmnetPortOpener } from "../types.ts";
@@ -17,12 +18,15 @@ import type { HostNetworkSpec, TapPort, VmnetPortOpener } from "../types.ts";
 /** vmnet-helper's socket sizes: 4 MiB receive, 65 KiB send (above a 65550-byte TSO frame). */
 const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
 const SEND_BUFFER_SIZE = 65 * 1024;
+/** libSystem's numbers on a Mac; glibc's when the tests run this against the vmnet double on Linux. */
+const { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } = OS;
 
 function socketpair(): [number, number] {
   const sv = new Int32Array(2);
   const c = libc();
   check("socketpair", c.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
   for (const fd of sv) {
+    emulateSocketFlags(fd, true, false);
     c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([RECV_BUFFER_SIZE]), 4);
     c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([SEND_BUFFER_SIZE]), 4);
   }

@@ -6,7 +6,7 @@
  */
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
-import { brokerOpener, checkPrivileges, hostPort, type DarwinPlatform } from "./common.ts";
+import { brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
 import { explain } from "./held.ts";
 import { NETWORKS_SINCE } from "./version.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
@@ -41,15 +41,18 @@ export function createClassicPlatform(major: number): DarwinPlatform {
     return { ...base, up: true, addresses: [`${spec.gateway}/${len}`], nat: true, detail: "vmnet's shared network: vmnet creates it when the first interface starts" };
   }
 
-  function openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string }): VmnetHostPort {
+  function openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean }): VmnetHostPort {
     classicOnly(spec, major);
     // vmnet takes the id as an XPC UUID (the same id gives the same MAC); other ids are vmlan's only.
     const interfaceId = o.interfaceId && UUID.test(o.interfaceId) ? o.interfaceId : undefined;
+    let port: VmnetHostPort;
     try {
-      return hostPort(VmnetInterface.start({ mode: "shared", interfaceId, range: classicRange(spec) }));
+      port = hostPort(VmnetInterface.start({ mode: "shared", interfaceId, range: classicRange(spec) }));
     } catch (e) {
       throw explain(e, `vmnet interface on ${spec.name}`);
     }
+    if (o.dropPrivileges) dropOrStop(port);
+    return port;
   }
 
   return {

@@ -7,6 +7,7 @@ import type { HostNetworkSpec, Platform, TapOpener, VmnetHostPort, VmnetPortOpen
 import { openBrokerPort } from "./broker-port.ts";
 import { NETWORKS_SINCE } from "./version.ts";
 import type { VmnetInterface } from "./vmnet-interface.ts";
+import { dropPrivileges } from "./privileges.ts";
 
 export type DarwinPlatform = Platform & VmnetPortOpener & TapOpener;
 
@@ -38,6 +39,16 @@ export function hostPort(iface: VmnetInterface, after: () => void = () => {}): V
       after();
     },
   };
+}
+
+/** The helper, root through sudo: the interface runs, so root goes (privileges.ts); a failed drop stops it. */
+export function dropOrStop(port: VmnetHostPort): void {
+  try {
+    dropPrivileges((m) => process.stderr.write(`vmlan helper: ${m}\n`));
+  } catch (e) {
+    port.close();
+    throw e;
+  }
 }
 
 /** The broker's openTap: the interface runs in the broker, the VM gets a datagram fd. */

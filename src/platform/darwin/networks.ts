@@ -6,7 +6,7 @@
  */
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
-import { brokerOpener, checkPrivileges, hostPort, type DarwinPlatform } from "./common.ts";
+import { brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
 import { explain, HeldNetworks } from "./held.ts";
 import { VmnetNetwork } from "./network.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
@@ -49,16 +49,19 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
   }
 
   /** vmnet ignores interface ids with a network (it picks a random MAC); the id stays vmlan's. */
-  function openVmnetPort(spec: HostNetworkSpec): VmnetHostPort {
+  function openVmnetPort(spec: HostNetworkSpec, o: { dropPrivileges?: boolean } = {}): VmnetHostPort {
     const own = held.get(spec.name) === null; // a helper on its own: the network lives as long as this port
     const net = held.ensure(spec);
+    let port: VmnetHostPort;
     try {
-      return hostPort(VmnetInterface.startOnNetwork(net.unsafeRef));
+      port = hostPort(VmnetInterface.startOnNetwork(net.unsafeRef));
     } catch (e) {
       throw explain(e, `vmnet interface on ${spec.name}`);
     } finally {
       if (own) held.release(spec.name); // a started interface retains its network
     }
+    if (o.dropPrivileges) dropOrStop(port);
+    return port;
   }
 
   return {

@@ -12,7 +12,9 @@
  */
 import { ptr, type Pointer } from "bun:ffi";
 import { libc } from "../../../ffi/libc/load.ts";
-import { POLLIN } from "../../../ffi/libc/constants.ts";
+import { OS } from "../../../ffi/libc/os.ts";
+
+const { POLLIN } = OS;
 import { vmnet } from "../../../ffi/vmnet/load.ts";
 import { iovec, vmpktdesc } from "../../../ffi/vmnet/structs.ts";
 import { VMNET_SUCCESS } from "../../../ffi/vmnet/constants.ts";

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { HostError } from "../../core/errors.ts";
 import type { HypervisorConfig, VmBackend, VmProcess } from "../../vm/backend.ts";
-import { openHelperNic } from "./helper-nic.ts";
+import { openHelperNic } from "../../datapath/helper-nic.ts";
 import { detectAccel } from "./kvm.ts";
 import { openTapInheritable } from "./tap.ts";
 
