@@ -15,6 +15,11 @@
 #   4. the VM smoke test (test/integration/darwin/vz-smoke.ts) when VMLAN_VZ_KERNEL (and VMLAN_VZ_INITRD)
 #      name a Linux kernel for this Mac: boots it through shims/vz.m with a datagram-fd NIC, checks the
 #      kernel banner on the virtio console, counts guest frames on the fd, stops it (ACPI, then forced).
+#   5. detach + stop, also only with VMLAN_VZ_KERNEL: `vmlan vm run --detach` on the `default` network in
+#      a scratch state dir (re-execs this vmlan as the hidden `vm _vz-host`, which runs the VM; on macOS 26
+#      it holds the network and attaches VZVmnetNetworkDeviceAttachment, on 15 it runs a `vmlan helper`),
+#      checks that `vm run` returned while the host process lives on, the banner in
+#      <state>/vms/NAME.console.log, then `vmlan vm stop` and that the host process is gone.
 # Usage: scripts/verify-macos.sh            (macOS 26: unprivileged)
 #        sudo scripts/verify-macos.sh       (macOS 15 and older: the classic API needs root)
 # Needs the Xcode command line tools; the network API needs the macOS 26 SDK (Xcode 26).
@@ -73,6 +78,35 @@ if [ "$vz_status" = 0 ]; then
   ' >>"$OUT/verify.log" 2>&1 || status=$?
   # 4. VM smoke test (skips itself, with a finding line, when VMLAN_VZ_KERNEL is unset).
   VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" test/integration/darwin/vz-smoke.ts >>"$OUT/verify.log" 2>&1 || status=$?
+  # 5. Detach + stop through the CLI (source run with the signed bun: the host child is the same bun).
+  if [ -n "${VMLAN_VZ_KERNEL:-}" ]; then
+    STATE="$OUT/state"
+    rm -rf "$STATE"
+    vmlan() {
+      VMLAN_STATE_DIR="$STATE" VMLAN_VMNET_SHIM_PATH="$OUT/libvmlan-vmnet.dylib" VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" \
+        "$OUT/bun" "$ROOT/src/main.ts" "$@"
+    }
+    vmlan network create default --subnet 192.168.64.0/24 >>"$OUT/verify.log" 2>&1 || true
+    if vmlan vm run --detach --name vz-detach --network default --kernel "$VMLAN_VZ_KERNEL" \
+      ${VMLAN_VZ_INITRD:+--initrd "$VMLAN_VZ_INITRD"} >>"$OUT/verify.log" 2>&1; then
+      pid=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$STATE/vms/vz-detach.json")
+      echo "finding: vm run --detach returned; host process $pid: $(ps -o command= -p "$pid" | cut -c1-100)" >>"$OUT/verify.log"
+      sleep 15
+      if grep -q "Linux version" "$STATE/vms/vz-detach.console.log"; then banner=yes; else banner=NO; status=1; fi
+      echo "finding: detached VM's kernel banner in vms/vz-detach.console.log: $banner" >>"$OUT/verify.log"
+      vmlan vm stop vz-detach >>"$OUT/verify.log" 2>&1 || status=1
+      if kill -0 "$pid" 2>/dev/null; then
+        echo "finding: host process $pid still alive after vm stop" >>"$OUT/verify.log"
+        kill -9 "$pid"
+        status=1
+      else
+        echo "finding: vm stop ended the host process (tail of its log: $(tail -n 1 "$STATE/vms/vz-detach.console.log"))" >>"$OUT/verify.log"
+      fi
+    else
+      echo "finding: vm run --detach FAILED (above)" >>"$OUT/verify.log"
+      status=1
+    fi
+  fi
 else
   status=1
 fi

@@ -33,17 +33,29 @@ function darwinDoubleRequested(): boolean {
 }
 
 /** The VM backend (QEMU on Linux, Virtualization.framework on macOS), chosen here like the platform. */
-export async function hostVmBackend(self: string[]): Promise<import("../vm/backend.ts").VmBackend> {
+export async function hostVmBackend(self: string[], platform?: Platform | null): Promise<import("../vm/backend.ts").VmBackend> {
   if (process.platform === "darwin") {
-    // Virtualization.framework in this process; NICs through `vmlan helper` (a datagram fd).
+    // Virtualization.framework; a NIC on a vmnet network `platform` holds in this process (macOS 26)
+    // attaches to it directly, others go through `vmlan helper` (vz.ts nicAttachment).
     const { createVzBackend } = await import("./darwin/vz.ts");
-    return createVzBackend(self);
+    const { macosMajor } = await import("./darwin/version.ts");
+    const held = platform as import("./darwin/common.ts").DarwinPlatform | null | undefined;
+    return createVzBackend(self, { major: macosMajor(), ownedNetwork: (n) => held?.heldRef?.(n) ?? null, releaseNetwork: (n) => held?.releaseHeld?.(n) });
   }
   if (process.platform === "linux") {
     const { createQemuBackend } = await import("./linux/qemu.ts");
     return createQemuBackend(self);
   }
   throw new VmlanError(`vmlan cannot run VMs on ${process.platform}`, { code: "EUNSUPPORTED", exitCode: 6 });
+}
+
+/** `vmlan vm _vz-host` (macOS only): the process a detached Virtualization.framework VM runs in. */
+export async function runVmHost(spec: string, deps: import("./darwin/vz-host.ts").VzHostDeps): Promise<number> {
+  if (process.platform === "darwin") {
+    const { parseHostSpec, runVzHost } = await import("./darwin/vz-host.ts");
+    return runVzHost(parseHostSpec(spec), deps);
+  }
+  throw new VmlanError(`\`vm _vz-host\` runs Virtualization.framework VMs; there is none on ${process.platform}`, { code: "EUNSUPPORTED", exitCode: 6 });
 }
 
 /** `vmlan doctor`'s checks for this OS. */

@@ -48,12 +48,19 @@ export interface VmProcess {
   readonly stdout?: ReadableStream<Uint8Array>;
   /** Piped console only: the hypervisor's own messages, kept for error reports instead of the terminal. */
   readonly stderr?: ReadableStream<Uint8Array>;
+  /**
+   * A VM that runs inside this process (Virtualization.framework in the foreground), which no signal
+   * to `pid` could stop: the first call asks the guest to stop (ACPI), a later one or `force` stops it
+   * at once. Absent for QEMU, which is stopped by signalling `pid`.
+   */
+  readonly stop?: (force?: boolean) => void;
 }
 
 export interface VmBackend {
   accel(): Accel;
   /** A NIC on a network: a TAP on its bridge (native) or a helper-served socket (helper). */
-  openNic(o: { network: string; bridge: string; id: string; attachment: Attachment }): Promise<NicPort>;
+  /** `detach`: for a detached VM (a backend whose VMs live in a host process of their own may defer the NIC to it). */
+  openNic(o: { network: string; bridge: string; id: string; attachment: Attachment; detach?: boolean }): Promise<NicPort>;
   /** Starts the hypervisor; with `pidfile` returns once it has daemonized. */
   start(cfg: HypervisorConfig): Promise<VmProcess>;
   /** Installs the hypervisor when it is missing and this host can (`vmlan demo` on a fresh machine); throws otherwise. */

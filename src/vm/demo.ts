@@ -32,7 +32,7 @@ export async function runDemo(d: VmDeps, opts: { network: string; mb: number; pr
   const prefix = opts.prefix ?? "demo";
   const guests: Guest[] = [];
   // Ctrl-C: stop the guests; the waits below then fail and `finally` releases everything.
-  const interrupt = () => guests.forEach((g) => killQuietly(g.vm.proc.pid));
+  const interrupt = () => guests.forEach((g) => stopProc(g.vm.proc));
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
   try {
@@ -79,14 +79,16 @@ async function bootGuest(name: string, network: string, attachment: "native" | "
   g.bootMs = Math.round(performance.now() - t0);
 }
 
-function killQuietly(pid: number): void {
+/** SIGTERM to QEMU; an in-process VM (Virtualization.framework) is stopped at once through its handle. */
+function stopProc(proc: StartedVm["proc"]): void {
+  if (proc.stop) return proc.stop(true);
   try {
-    process.kill(pid, "SIGTERM");
+    process.kill(proc.pid, "SIGTERM");
   } catch {}
 }
 
 async function stopGuest(g: Guest, d: VmDeps): Promise<void> {
-  killQuietly(g.vm.proc.pid);
+  stopProc(g.vm.proc);
   await g.vm.proc.exited;
   await stopHelpers(g.vm);
   finishVm(g.vm.record, d);

@@ -34,7 +34,7 @@ export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: b
   const ports: NicPort[] = [];
   try {
     for (const n of nics) {
-      const port = await d.backend.openNic({ network: n.network, bridge: n.bridge, id: req.name, attachment: req.attachment });
+      const port = await d.backend.openNic({ network: n.network, bridge: n.bridge, id: req.name, attachment: req.attachment, detach: req.detach });
       ports.push(port);
       n.ifname = port.ifname;
     }
@@ -73,7 +73,7 @@ function killQuietly(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** After QEMU exits: SIGTERM each helper (it releases its TAP), SIGKILL after the grace period. */
-export async function stopHelpers(vm: StartedVm): Promise<void> {
+export async function stopHelpers(vm: Pick<StartedVm, "helpers">): Promise<void> {
   await Promise.all(vm.helpers.map(async (h) => {
     killQuietly(h.pid, "SIGTERM");
     if (!(await Promise.race([h.exited.then(() => true), idle(STOP_GRACE_MS).then(() => false)]))) killQuietly(h.pid, "SIGKILL");
@@ -100,13 +100,19 @@ function chooseAccel(d: VmDeps): Accel {
   return a;
 }
 
+/** Brings a network's host side up in this process (idempotent; on macOS 26 this process then holds it). */
+export async function ensureHostSide(name: string, d: Pick<VmDeps, "networks">): Promise<{ bridge: string }> {
+  const net = d.networks.get(name);
+  await d.networks.platform?.ensureNetwork(hostSpec(net));
+  return net;
+}
+
 /** Brings each network's host side up (idempotent) and takes a lease with id = VM name. */
 async function attachNics(req: VmRequest, d: VmDeps): Promise<VmNic[]> {
   const nics: VmNic[] = [];
   try {
     for (const name of req.networks) {
-      const net = d.networks.get(name);
-      await d.networks.platform?.ensureNetwork(hostSpec(net));
+      const net = await ensureHostSide(name, d);
       const { attachment } = d.leases.attach({ network: name, id: req.name, hostname: req.name });
       nics.push(nicFrom(attachment, net.bridge));
     }

@@ -9,7 +9,14 @@ import { NETWORKS_SINCE } from "./version.ts";
 import type { VmnetInterface } from "./vmnet-interface.ts";
 import { dropPrivileges } from "./privileges.ts";
 
-export type DarwinPlatform = Platform & VmnetPortOpener & TapOpener;
+/**
+ * heldRef/releaseHeld (macOS 26 only): the vmnet_network_ref this process holds for a network, for
+ * VZVmnetNetworkDeviceAttachment (vz.ts nicAttachment), and dropping that hold.
+ */
+export type DarwinPlatform = Platform & VmnetPortOpener & TapOpener & {
+  heldRef?(name: string): number | null;
+  releaseHeld?(name: string): void;
+};
 
 /** Under the double (VMLAN_VMNET_PATH) there is no signature to look at. */
 function hasEntitlement(): boolean {

@@ -73,5 +73,10 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
     status,
     openVmnetPort,
     openTap: brokerOpener(openVmnetPort),
+    heldRef: (name) => {
+      const net = held.get(name);
+      return net ? Number(net.unsafeRef) : null;
+    },
+    releaseHeld: (name) => void held.release(name),
   };
 }

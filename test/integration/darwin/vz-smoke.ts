@@ -44,9 +44,9 @@ for (let t = 0; t < 600 && !(banner && frames > 0); t++) {
 }
 console.log(`finding: kernel banner on the virtio console: ${banner ? "yes" : "NO"}`);
 console.log(`finding: frames from the guest NIC on the datagram fd: ${frames}`);
-process.kill(process.pid, "SIGTERM"); // the backend's handler: ACPI stop request
+proc.stop!(); // ACPI stop request (what `vm run` does on the first Ctrl-C)
 await Bun.sleep(2000);
-process.kill(process.pid, "SIGTERM"); // second signal: forced stop
+proc.stop!(); // second call: forced stop
 const code = await Promise.race([proc.exited!, Bun.sleep(35_000).then(() => "timeout")]);
 console.log(`finding: VM stopped: exited=${code}`);
 process.exit(banner && code !== "timeout" ? 0 : 1);

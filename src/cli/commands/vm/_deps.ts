@@ -7,12 +7,13 @@ import type { VmDeps } from "../../../vm/launch.ts";
 
 export async function vmDeps(opts: { withHost?: boolean } = {}): Promise<VmDeps> {
   const { hostVmBackend } = await import("../../../platform/index.ts");
-  // How to run this vmlan again (for `vmlan helper`): the compiled binary is process.execPath.
+  // How to run this vmlan again (for `vmlan helper`, `vmlan vm _vz-host`): the compiled binary is process.execPath.
   const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+  const networks = await networkService(opts.withHost ?? true);
   return {
-    networks: await networkService(opts.withHost ?? true),
+    networks,
     leases: leaseService(),
-    backend: await hostVmBackend(self),
+    backend: await hostVmBackend(self, networks.platform),
     registry: VmRegistry.inStateDir(stateDir()),
     log: note,
   };

@@ -7,5 +7,6 @@ export default defineCommand({
     list: () => import("./list.ts").then((m) => m.default),
     stop: () => import("./stop.ts").then((m) => m.default),
     image: () => import("./image.ts").then((m) => m.default),
+    "_vz-host": () => import("./_vz-host.ts").then((m) => m.default),
   },
 });

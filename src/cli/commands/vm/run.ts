@@ -35,7 +35,7 @@ export default defineCommand({
       kernel: args.kernel, initrd: args.initrd, cmdline: args.cmdline, disk: args.disk, exec: args.exec, poweroff: args.poweroff,
       console: args.console, detach: args.detach, attachment: args.native || args.detach ? "native" : "helper",
     });
-    if (args.detach && !args.native) note("note: --detach attaches natively (a TAP fd held by QEMU): helpers stop with the `vm run` that started them");
+    if (args.detach && !args.native && process.platform !== "darwin") note("note: --detach attaches natively (a TAP fd held by QEMU): helpers stop with the `vm run` that started them");
     const { startVm, finishVm, stopHelpers } = await import("../../../vm/launch.ts");
     const deps = await vmDeps();
     const vm = await startVm(req, deps);
@@ -47,6 +47,8 @@ export default defineCommand({
     else renderRecord(view, "table");
     if (req.detach || !proc.exited) return;
     const forward = () => {
+      // A VM inside this process (macOS) has a handle: first signal ACPI, a second one stops it at once.
+      if (proc.stop) return proc.stop();
       try {
         process.kill(record.pid, "SIGTERM");
       } catch {}

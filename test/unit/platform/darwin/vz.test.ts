@@ -32,8 +32,8 @@ test("a NIC on a network this process owns becomes a vmnet network attachment", 
   expect(p.nics).toEqual([{ kind: "network", network: 0x1234, mac: "02:00:00:00:00:02" }, { kind: "fd", fd: 8, mac: "02:00:00:00:00:03", mtu: 9000 }]);
 });
 
-test("refused before the shim is touched: detach, zero CPUs, tiny memory", () => {
-  expect(() => vzPlan(cfg({ pidfile: "/tmp/p" }), { in: 0, out: 1 })).toThrow(/not supported on macOS yet/);
+test("refused before the shim is touched: a detached VM's deferred NIC, zero CPUs, tiny memory", () => {
+  expect(() => vzPlan(cfg({ nics: [{ mac: "02:00:00:00:00:01", port: port(-1, { deferred: { network: "n", id: "t" } }) }] }), { in: 0, out: 1 })).toThrow(/detached VM's host process/);
   expect(() => vzPlan(cfg({ cpus: 0 }), { in: 0, out: 1 })).toThrow(/cpus/);
   expect(() => vzPlan(cfg({ memoryMb: 16 }), { in: 0, out: 1 })).toThrow(/memory/);
 });
