@@ -6,31 +6,14 @@
  * The helper stops when the VM end closes or when its parent (the foreground `vm run`) exits.
  */
 import { libc } from "../../ffi/libc/load.ts";
-import { OS } from "../../ffi/libc/os.ts";
-import { emulateSocketFlags } from "../../ffi/libc/variadic.ts";
-import { check } from "../../ffi/errno.ts";
 import { HostError } from "../core/errors.ts";
 import type { NicPort } from "../vm/backend.ts";
+import { vmSocketpair } from "./vm-socket.ts";
 
-const { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } = OS;
 
-/** Same sizes as the helper's own sockets (vmnet-helper: 4 MiB receive, 65 KiB send, above a 65550-byte TSO frame). */
-const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
-const SEND_BUFFER_SIZE = 65 * 1024;
 /** Attach + TAP + two forwarding Workers take well under 1 s; 30 s covers a loaded CI machine. */
 const READY_TIMEOUT_MS = 30_000;
 
-function socketpair(): [number, number] {
-  const sv = new Int32Array(2);
-  const c = libc();
-  check("socketpair", c.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
-  for (const fd of sv) {
-    emulateSocketFlags(fd, true, false);
-    c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([RECV_BUFFER_SIZE]), 4);
-    c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([SEND_BUFFER_SIZE]), 4);
-  }
-  return [sv[0]!, sv[1]!];
-}
 
 async function firstLine(stream: ReadableStream<Uint8Array>, what: string, exited: Promise<number>): Promise<string> {
   const reader = stream.getReader();
@@ -50,7 +33,7 @@ async function firstLine(stream: ReadableStream<Uint8Array>, what: string, exite
 
 /** Starts `vmlan helper --fd 3` on a fresh socketpair; the returned fd is the VM's end. */
 export async function openHelperNic(o: { self: string[]; network: string; id: string }): Promise<NicPort> {
-  const [vmEnd, helperEnd] = socketpair();
+  const [vmEnd, helperEnd] = vmSocketpair();
   let closed = false;
   const close = () => {
     if (closed) return;

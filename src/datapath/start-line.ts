@@ -4,6 +4,7 @@
  * read it unchanged; the vmlan_* keys add what a Linux bridge network knows. Documented in
  * docs/protocol.md. Pure: the caller passes the lease as plain values.
  */
+import { ipv4Range } from "../core/ipam/subnet.ts";
 import { BATCH_SIZE } from "./forward.ts";
 
 export interface StartLineInput {
@@ -40,15 +41,8 @@ export interface StartLine {
 /** Ethernet header (14 bytes) on top of the MTU, as vmnet reports 1514 for MTU 1500. */
 export const maxPacketSize = (mtu: number) => mtu + 14;
 
-const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-const toDotted = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-
 /** Subnet mask and last usable address (broadcast − 1) of an IPv4 network given any address in it. */
-export function ipv4Range(address: string, prefix: number): { mask: string; end: string } {
-  const size = 2 ** (32 - prefix);
-  const net = Math.floor(toInt(address) / size) * size;
-  return { mask: toDotted(2 ** 32 - size), end: toDotted(net + size - (size > 2 ? 2 : 1)) };
-}
+export { ipv4Range };
 
 export function startLine(i: StartLineInput): StartLine {
   const { mask, end } = ipv4Range(i.gateway, i.prefixLength);

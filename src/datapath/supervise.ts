@@ -5,11 +5,8 @@
  */
 import { constants } from "node:os";
 import { libc } from "../../ffi/libc/load.ts";
-import { OS } from "../../ffi/libc/os.ts";
-import { emulateSocketFlags } from "../../ffi/libc/variadic.ts";
-import { check } from "../../ffi/errno.ts";
 import { HostError } from "../core/errors.ts";
-import { setBufferSizes } from "./vm-socket.ts";
+import { vmSocketpair } from "./vm-socket.ts";
 import type { StartLine } from "./start-line.ts";
 import type { HelperLease, HostPort } from "./helper.ts";
 import { commandEnv, substitute, type Attached } from "./placeholders.ts";
@@ -91,13 +88,6 @@ function unrefTimer(ms: number): { done: Promise<void>; cancel(): void } {
   return { done, cancel: () => clearTimeout(handle) };
 }
 
-function socketpair(): [number, number] {
-  const sv = new Int32Array(2);
-  check("socketpair", libc().socketpair(OS.AF_UNIX, OS.SOCK_DGRAM | OS.SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
-  for (const fd of sv) emulateSocketFlags(fd, true, false);
-  for (const fd of sv) setBufferSizes(fd); // an inherited fd's buffers are the caller's job (vmnet-helper)
-  return [sv[0]!, sv[1]!];
-}
 
 /** Runs the command until it or a helper exits; returns the command's status. */
 export async function supervise(o: RunOptions, native: NativeDeps | null): Promise<number> {
@@ -126,7 +116,7 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
         attached.push({ ...lease, fd: FIRST_FD + i, tap: tap.ifname });
         continue;
       }
-      const [vmEnd, helperEnd] = socketpair();
+      const [vmEnd, helperEnd] = vmSocketpair();
       parentFds.push(vmEnd, helperEnd);
       childFds.push(vmEnd);
       const argv = [...o.self, "helper", "--fd", "3", "--network", network, "--id", o.id, ...(o.keep ? ["--keep"] : []), ...(o.helperArgs ?? [])];

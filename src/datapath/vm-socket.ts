@@ -29,6 +29,21 @@ export function setBufferSizes(fd: number): void {
   c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([SEND_BUFFER_SIZE]), 4);
 }
 
+/**
+ * A connected AF_UNIX datagram pair (one frame per datagram) with the vmnet-helper buffer sizes on
+ * both ends: the VM's end goes to the hypervisor, the other to a helper or a vmnet port. Close-on-exec;
+ * pass an end to a child through its stdio array.
+ */
+export function vmSocketpair(): [number, number] {
+  const sv = new Int32Array(2);
+  check("socketpair", libc().socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
+  for (const fd of sv) {
+    emulateSocketFlags(fd, true, false);
+    setBufferSizes(fd);
+  }
+  return [sv[0]!, sv[1]!];
+}
+
 function sockaddrUn(path: string): Uint8Array {
   const enc = new TextEncoder().encode(path);
   if (enc.length > SUN_PATH_MAX - 4) throw new UsageError(`socket path too long (${enc.length} bytes, at most ${SUN_PATH_MAX - 4}): ${path}`);

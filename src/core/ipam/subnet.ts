@@ -59,6 +59,13 @@ export function maskV4(prefix: number): string {
   return intToV4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 }
 
+/** Dotted mask and last usable address (broadcast - 1) of the /prefix network containing `address`. */
+export function ipv4Range(address: string, prefix: number): { mask: string; end: string } {
+  const size = 2 ** (32 - prefix);
+  const net = Math.floor(v4ToInt(address) / size) * size;
+  return { mask: maskV4(prefix), end: intToV4(net + size - (size > 2 ? 2 : 1)) };
+}
+
 /** An IPv6 prefix as a bigint base and length. */
 export interface SubnetV6 {
   cidr: string;

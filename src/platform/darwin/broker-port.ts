@@ -9,36 +9,18 @@
  * ends when the VM's end is gone (the forwarding sees the peer closed).
  */
 import { libc } from "../../../ffi/libc/load.ts";
-import { OS } from "../../../ffi/libc/os.ts";
-import { emulateSocketFlags } from "../../../ffi/libc/variadic.ts";
-import { check } from "../../../ffi/errno.ts";
 import { startForwarding } from "../../datapath/workers.ts";
+import { vmSocketpair } from "../../datapath/vm-socket.ts";
 import type { HostNetworkSpec, TapPort, VmnetPortOpener } from "../types.ts";
 
-/** vmnet-helper's socket sizes: 4 MiB receive, 65 KiB send (above a 65550-byte TSO frame). */
-const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
-const SEND_BUFFER_SIZE = 65 * 1024;
-/** libSystem's numbers on a Mac; glibc's when the tests run this against the vmnet double on Linux. */
-const { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } = OS;
 
-function socketpair(): [number, number] {
-  const sv = new Int32Array(2);
-  const c = libc();
-  check("socketpair", c.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
-  for (const fd of sv) {
-    emulateSocketFlags(fd, true, false);
-    c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([RECV_BUFFER_SIZE]), 4);
-    c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([SEND_BUFFER_SIZE]), 4);
-  }
-  return [sv[0]!, sv[1]!];
-}
 
 /** The returned fd is the VM's end (the broker passes it over SCM_RIGHTS, then closes its copy). */
 export function openBrokerPort(opener: VmnetPortOpener, spec: HostNetworkSpec, log: (m: string) => void = () => {}): TapPort {
   const port = opener.openVmnetPort(spec, {});
   let pair: [number, number];
   try {
-    pair = socketpair();
+    pair = vmSocketpair();
   } catch (e) {
     port.close();
     throw e;

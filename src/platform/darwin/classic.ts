@@ -4,6 +4,7 @@
  * the descriptor gives (the stored spec's). No named networks, no host mode, root needed. Every
  * other request fails with an error that names macOS 26.
  */
+import { ipv4Range } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
 import { brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
@@ -15,15 +16,10 @@ import { VmnetInterface } from "./vmnet-interface.ts";
 export const CLASSIC_NETWORK = "default";
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-const toDotted = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
 
 /** vmnet's DHCP range keys for a classic interface: gateway .. last host, dotted mask. */
 export function classicRange(spec: HostNetworkSpec): { start: string; end: string; mask: string } {
-  const len = Number(spec.subnet.split("/")[1]);
-  const size = 2 ** (32 - len);
-  const net = Math.floor(toInt(spec.gateway) / size) * size;
-  return { start: spec.gateway, end: toDotted(net + size - 2), mask: toDotted(2 ** 32 - size) };
+  return { start: spec.gateway, ...ipv4Range(spec.gateway, Number(spec.subnet.split("/")[1])) };
 }
 
 function classicOnly(spec: HostNetworkSpec, major: number): void {

@@ -4,6 +4,7 @@
  * process (held.ts: what that means for a one-shot CLI, the helper and the broker). Unprivileged with
  * the com.apple.security.virtualization entitlement.
  */
+import { intToV4, v4ToInt } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
 import { brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
@@ -11,8 +12,6 @@ import { explain, HeldNetworks } from "./held.ts";
 import { VmnetNetwork } from "./network.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
 
-const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-const toDotted = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
 
 export function createNetworksPlatform(major: number): DarwinPlatform {
   const held = new HeldNetworks();
@@ -40,7 +39,7 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
   /** A trial reservation: vmnet itself says whether another network or sharing service owns the subnet. */
   async function checkSubnetFree(cidr: string, bridge: string): Promise<void> {
     if (cidr.includes(":") || held.byBridge(bridge)) return; // IPv6 prefixes: vmnet reports conflicts at create
-    const gateway = toDotted(toInt(cidr.split("/")[0]!) + 1);
+    const gateway = intToV4(v4ToInt(cidr.split("/")[0]!) + 1);
     try {
       VmnetNetwork.create({ name: `check-${bridge}`, bridge, mode: "host", subnet: cidr, gateway, subnetV6: null, gatewayV6: null, mtu: 1500 }).release();
     } catch (e) {
