@@ -24,6 +24,15 @@ const VM_MAC = "02:00:00:be:0c:01";
 type Row = { path: string; direction: string; size: number; fps: number; gbps: number; loss: number };
 type Opts = { runs: number; inside?: string; sink?: string; count: number; soak: number };
 
+/**
+ * CPU pinning (BENCH_PIN=0 turns it off): the path under test (helper or C forwarder, all its threads)
+ * on CPU 1, the traffic generator and sink on CPU 0, so neither steals the other's core. Unpinned
+ * runs on this 2-core machine moved each cell by about ±20 % from run to run.
+ */
+const PIN = process.env.BENCH_PIN !== "0" && (navigator.hardwareConcurrency ?? 1) >= 2 && Boolean(Bun.which("taskset"));
+const onPath = (argv: string[]) => (PIN ? ["taskset", "-c", "1", ...argv] : argv);
+const onTraffic = (argv: string[]) => (PIN ? ["taskset", "-c", "0", ...argv] : argv);
+
 const sh = (argv: string[]) => {
   const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString().trim()}`);
@@ -154,12 +163,12 @@ async function inside(o: Opts): Promise<void> {
   }
   const paths: Path[] = [
     { name: "vmlan helper", async start(fd) {
-      const p = Bun.spawn([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC], { stdio: ["ignore", "pipe", "inherit", fd] });
+      const p = Bun.spawn(onPath([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC]), { stdio: ["ignore", "pipe", "inherit", fd] });
       const line = JSON.parse(await firstLine(p)) as { vmnet_mac_address: string };
       return { stop: () => p.kill("SIGTERM"), mac: line.vmnet_mac_address };
     } },
     { name: "C forwarder", async start(fd) {
-      const p = Bun.spawn([join(bin, "forwarder"), "--fd", "3", "--tap", "vbfwd"], { stdio: ["ignore", "pipe", "inherit", fd] });
+      const p = Bun.spawn(onPath([join(bin, "forwarder"), "--fd", "3", "--tap", "vbfwd"]), { stdio: ["ignore", "pipe", "inherit", fd] });
       await firstLine(p);
       return { stop: () => p.kill("SIGTERM"), mac: VM_MAC };
     } },
@@ -203,14 +212,14 @@ async function inside(o: Opts): Promise<void> {
         // vm→host
         const [vmEnd, pathEnd] = socketpair();
         const fw = path ? await path.start(pathEnd) : null;
-        const g = Bun.spawn(path ? gen(["--fd", "3"], size, sinkMac, VM_MAC) : gen(["--tap", "vbnat"], size, sinkMac, VM_MAC), { stdio: ["ignore", "ignore", "inherit", vmEnd] });
+        const g = Bun.spawn(onTraffic(path ? gen(["--fd", "3"], size, sinkMac, VM_MAC) : gen(["--tap", "vbnat"], size, sinkMac, VM_MAC)), { stdio: ["ignore", "ignore", "inherit", vmEnd] });
         up.push(await countAtVeth(g, o.count));
         // host→vm
-        const s = Bun.spawn([traffic, "sink", ...(path ? ["--fd", "3"] : ["--tap", "vbnat"])], { stdio: ["ignore", "pipe", "inherit", vmEnd] });
+        const s = Bun.spawn(onTraffic([traffic, "sink", ...(path ? ["--fd", "3"] : ["--tap", "vbnat"])]), { stdio: ["ignore", "pipe", "inherit", vmEnd] });
         const sinkLine = lineReader(s);
         await sinkLine();
         const mac = fw?.mac ?? VM_MAC;
-        await Bun.spawn(["ip", "netns", "exec", o.sink!, ...gen(["--packet", "eth0"], size, mac, sinkMac)], { stdio: ["ignore", "ignore", "inherit"] }).exited;
+        await Bun.spawn(onTraffic(["ip", "netns", "exec", o.sink!, ...gen(["--packet", "eth0"], size, mac, sinkMac)]), { stdio: ["ignore", "ignore", "inherit"] }).exited;
         const m = /frames (\d+) bytes \d+ seconds ([\d.]+)/.exec(await sinkLine());
         const frames = Number(m?.[1] ?? 0), secs = Number(m?.[2] ?? 0);
         down.push({ fps: secs > 0 ? frames / secs : 0, loss: 1 - frames / o.count });
