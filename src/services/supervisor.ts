@@ -87,11 +87,11 @@ export class Supervisor {
     for (const [name, n] of wanted) {
       const r = this.#running.get(name) ?? { key: configKey(n), dhcp: null, dns: null, ra: null, crashed: null, since: this.#now() };
       this.#running.set(name, r);
-      if (n.dhcp && !r.dhcp) r.dhcp = this.#try(name, "dhcp", () => this.#startDhcp(n, r));
+      if (n.dhcp && !r.dhcp) r.dhcp = await this.#try(name, "dhcp", () => this.#startDhcp(n, r));
       if (n.subnetV6 && !r.ra) {
-        r.ra = this.#try(name, "ra", () => (this.#o.startRa ?? RaServer.start)({ network: name, bridge: n.bridge, store: this.#o.store, log: this.#log(`ra[${name}]`) }));
+        r.ra = await this.#try(name, "ra", () => (this.#o.startRa ?? RaServer.start)({ network: name, bridge: n.bridge, store: this.#o.store, log: this.#log(`ra[${name}]`) }));
       }
-      if (!r.dns) r.dns = await this.#tryAsync(name, "dns", () => (this.#o.startDns ?? DnsServer.start)({
+      if (!r.dns) r.dns = await this.#try(name, "dns", () => (this.#o.startDns ?? DnsServer.start)({
         network: name, store: this.#o.store, log: this.#log(`dns[${name}]`), ownAddresses: () => this.ownAddresses(), port: this.#o.dnsPort,
       }));
     }
@@ -112,19 +112,8 @@ export class Supervisor {
     });
   }
 
-  #try<T>(name: string, what: string, fn: () => T): T | null {
-    try {
-      const out = fn();
-      this.#lastError.delete(`${name}/${what}`);
-      this.#log(`${what}[${name}]`)("listening");
-      return out;
-    } catch (e) {
-      this.#failed(name, what, e);
-      return null;
-    }
-  }
-
-  async #tryAsync<T>(name: string, what: string, fn: () => Promise<T>): Promise<T | null> {
+  /** Starts one server; a failure is logged (once per distinct error) and retried at the next reconcile. */
+  async #try<T>(name: string, what: string, fn: () => T | Promise<T>): Promise<T | null> {
     try {
       const out = await fn();
       this.#lastError.delete(`${name}/${what}`);

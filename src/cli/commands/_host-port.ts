@@ -8,7 +8,7 @@ import { leaseService, networkService } from "../context.ts";
 import { UsageError, VmlanError } from "../../core/errors.ts";
 import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import type { StartLine } from "../../datapath/start-line.ts";
-import type { VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
+import type { TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
 import { hostSpec } from "../../core/network-config.ts";
 import type { NetworkService } from "../../core/networks.ts";
 
@@ -27,11 +27,17 @@ export async function bridgeOf(network: string, svc?: NetworkService): Promise<s
   return view.bridge;
 }
 
-/** Loads the TAP opener; a TAP closes with its last fd, so the kernel removes it even if vmlan dies. */
-export async function tapOpener(): Promise<(bridge: string, inheritable: boolean) => HostPort> {
-  if (process.platform !== "linux") throw new VmlanError(`the per-VM datapath needs Linux TAP devices (not available on ${process.platform})`, { code: "EUNSUPPORTED", exitCode: 6 });
-  const { openTap } = await import("../../platform/linux/tap.ts");
-  return (bridge, inheritable) => openTap({ bridge, cloexec: !inheritable });
+/**
+ * The platform's port opener (platform/index.ts picks it): a TAP on the bridge on Linux, which the
+ * kernel removes with its last fd even if vmlan dies; a datagram fd forwarded to a vmnet interface on
+ * macOS. Ports reach a child through its stdio array (dup2 clears close-on-exec there).
+ */
+export async function tapOpener(svc?: NetworkService): Promise<(network: string) => HostPort> {
+  const s = svc ?? (await networkService(true));
+  const p = s.platform;
+  if (!p || !("openTap" in p)) throw new VmlanError(`this platform cannot open a port on a network for a VM`, { code: "EUNSUPPORTED", exitCode: 6 });
+  const opener = p as unknown as TapOpener;
+  return (network) => opener.openTap(hostSpec(s.get(network)));
 }
 
 export function attachLease(network: string, id: string, mac?: string): HelperLease {
@@ -48,12 +54,12 @@ export async function helperDeps(network: string, id: string, mac?: string): Pro
   const svc = await networkService(true); // one store and platform for both questions below
   const vmnet = vmnetHostPorts(svc, network, id);
   if (vmnet) return { attach: () => attachLease(network, id, mac), release: releaseLease, openHostPort: vmnet };
-  const bridge = await bridgeOf(network, svc);
-  const open = await tapOpener();
+  await bridgeOf(network, svc); // refuses a network that is down before anything is allocated
+  const open = await tapOpener(svc);
   return {
     attach: () => attachLease(network, id, mac),
     release: releaseLease,
-    openHostPort: () => open(bridge, false),
+    openHostPort: () => open(network),
   };
 }
 

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
 import { repeated } from "./_args.ts";
+import { networkService } from "../context.ts";
 import { attachLease, bridgeOf, brokerPort, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
 
 export default defineCommand({
@@ -32,14 +33,14 @@ export default defineCommand({
     const keep = Boolean(args.keep);
     const broker = Boolean(args.broker);
     const brokerSocket = args["broker-socket"];
-    const bridges = new Map<string, string>();
     // Every network must be up before anything starts (through the broker, it brings them up).
-    if (!broker) for (const n of networks) bridges.set(n, await bridgeOf(n));
+    const svc = broker ? null : await networkService(true);
+    if (svc) for (const n of networks) await bridgeOf(n, svc);
     const { supervise, selfArgv } = await import("../../datapath/supervise.ts");
     const openers = new Map<string, () => import("../../datapath/helper.ts").HostPort>();
     if (native) {
-      const openTap = broker ? null : await tapOpener();
-      for (const n of networks) openers.set(n, openTap ? () => openTap(bridges.get(n)!, true) : await brokerPort(n, brokerSocket));
+      const openTap = svc ? await tapOpener(svc) : null;
+      for (const n of networks) openers.set(n, openTap ? () => openTap(n) : await brokerPort(n, brokerSocket));
     }
     const deps = native ? { attach: (n: string) => attachLease(n, id), release: releaseLease, openTap: (n: string) => openers.get(n)!() } : null;
     const helperArgs = broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : [];
