@@ -162,10 +162,6 @@ export class Store implements LeaseTx {
     return row ? leaseFromRow(row) : null;
   }
 
-  countLeases(network: string): number {
-    return (this.#stmt("SELECT count(*) AS n FROM attachments WHERE network = ?").get(network) as { n: number }).n;
-  }
-
   lastAllocated(network: string): number | null {
     const row = this.#stmt("SELECT last_allocated FROM networks WHERE name = ?").get(network) as { last_allocated: number | null } | null;
     return row?.last_allocated ?? null;

@@ -5,7 +5,7 @@
  */
 import { libc } from "../../../ffi/libc/load.ts";
 import {
-  F_GETFD, F_SETFD, FD_CLOEXEC, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, IFNAMSIZ, O_CLOEXEC, O_RDWR, TUNSETIFF,
+  IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, IFNAMSIZ, O_CLOEXEC, O_RDWR, TUNSETIFF,
 } from "../../../ffi/libc/constants.ts";
 import { ifreq } from "../../../ffi/libc/structs.ts";
 import { alloc, offsetOf, write } from "../../../ffi/layout.ts";
@@ -74,13 +74,6 @@ export function openTap(opts: TapOptions = {}): Tap {
 /** A TAP whose fd survives exec, to hand to a child process (e.g. qemu -netdev tap,fd=N). */
 export function openTapInheritable(opts: Omit<TapOptions, "cloexec"> = {}): Tap {
   return openTap({ ...opts, cloexec: false });
-}
-
-/** Clears FD_CLOEXEC on an fd opened elsewhere. */
-export function clearCloexec(fd: number): void {
-  const c = libc();
-  const flags = check("fcntl", c.fcntl(fd, F_GETFD, 0), `fd ${fd}`);
-  check("fcntl", c.fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC), `fd ${fd}`);
 }
 
 function tunSetIff(fd: number, name: string, flags: number): string {
