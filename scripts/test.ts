@@ -50,14 +50,15 @@ function ensurePrerequisites(): void {
   const missing = PREREQUISITES.filter((p) => (p.command.startsWith("/") ? !existsSync(p.command) : !Bun.which(p.command, { PATH: SEARCH_PATH })));
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((p) => p.debianPackage))];
-  const install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages];
+  // Another apt run (a second checkout's tests, unattended upgrades) may hold dpkg's lock: wait for it.
+  const install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", "--no-install-recommends", ...packages];
   const list = missing.map((p) => `${p.command} (${p.debianPackage}: ${p.why})`).join(", ");
   if (process.getuid?.() !== 0 || !Bun.which("apt-get")) {
     throw new Failed(`missing ${list}; install with:\n  sudo apt-get update && sudo ${install.join(" ")}`);
   }
   console.log(`missing ${list}; running: apt-get update && ${install.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  if (sh(["apt-get", "update", "-q"], env) !== 0) throw new Failed("apt-get update failed");
+  if (sh(["apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=600"], env) !== 0) throw new Failed("apt-get update failed");
   if (sh(install, env) !== 0) throw new Failed(`${install.join(" ")} failed`);
 }
 
