@@ -7,9 +7,9 @@ const argv = process.argv.slice(2);
 const first = argv[0];
 const help = argv.includes("--help") || argv.includes("-h");
 
-if ((first === "version" && !help) || first === "--version" || first === "-V") {
-  const { printVersion } = await import("./cli/version-fast.ts");
-  printVersion(argv.slice(1));
+const fast = (first === "version" && !help) || first === "--version" || first === "-V" ? await import("./cli/version-fast.ts") : null;
+if (fast?.fastVersionArgs(argv.slice(1))) {
+  fast.printVersion(argv.slice(1));
 } else if (first === "completion" && !help) {
   const { printCompletion } = await import("./cli/completion.ts");
   process.exitCode = printCompletion(argv.slice(1));

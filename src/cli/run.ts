@@ -1,6 +1,8 @@
 import { defineCommand, runCommand, renderUsage, type CommandDef, type ArgsDef } from "citty";
-import { VmlanError, UsageError } from "../core/errors.ts";
+import { VmlanError } from "../core/errors.ts";
 import { commands } from "./commands/index.ts";
+import { checkFlags } from "./flags.ts";
+import { escapeControl } from "../core/text.ts";
 import { VERSION } from "../build-info.ts";
 
 const root = defineCommand({
@@ -46,27 +48,6 @@ async function resolveChain(argv: string[]): Promise<{ cmd: Cmd; parent?: Cmd; p
   return { cmd, parent, path, rest };
 }
 
-const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** citty accepts unknown flags silently; a typo must be an error naming the flag instead. */
-async function checkFlags(cmd: Cmd, rest: string[], path: string[]): Promise<void> {
-  const args = (await resolve(cmd.args ?? {})) as ArgsDef;
-  const known = new Set<string>(["help", "h", "debug"]);
-  for (const [name, def] of Object.entries(args)) {
-    known.add(name);
-    known.add(camel(name));
-    for (const a of [def.type === "positional" ? [] : (def as { alias?: string | string[] }).alias ?? []].flat()) known.add(a);
-  }
-  for (const a of rest) {
-    if (a === "--") break;
-    if (!a.startsWith("-") || a === "-") continue;
-    const name = a.replace(/^--?/, "").split("=")[0]!.replace(/^no-/, "");
-    if (!known.has(name) && !known.has(camel(name))) {
-      throw new UsageError(`unknown option "${a.split("=")[0]}" for "vmlan ${path.join(" ")}"; see vmlan ${path.join(" ")} --help`.replace("vmlan  ", "vmlan "));
-    }
-  }
-}
-
 function wantsJson(argv: string[]): boolean {
   const i = argv.indexOf("--format");
   return argv.includes("--json") || argv.includes("--format=json") || (i >= 0 && argv[i + 1] === "json");
@@ -86,7 +67,7 @@ export async function run(argv: string[]): Promise<void> {
       process.stdout.write(`${stripAnsiIfPiped(await renderUsage(cmd, parent))}\n`);
       return;
     }
-    if (!cmd.subCommands) await checkFlags(cmd, rest, path);
+    if (!cmd.subCommands) checkFlags((await resolve(cmd.args ?? {})) as ArgsDef, rest, path.join(" "));
     // The resolved chain, with a group's default sub-command written out (`broker --x` → `broker run --x`).
     await runCommand(root, { rawArgs: [...path, ...rest] });
   } catch (e) {
@@ -112,8 +93,10 @@ function report(e: unknown, json: boolean, debug: boolean): number {
   } else {
     message = `internal error: ${message}`;
   }
+  const lines = e instanceof VmlanError ? e.lines : [];
   if (json) process.stderr.write(`${JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } })}\n`);
-  else process.stderr.write(`error: ${message}\n`);
+  // Values in messages come from users and guests: escaped, so each line stays one line.
+  else process.stderr.write([`error: ${message}`, ...lines.map((l) => `  ${l}`)].map(escapeControl).join("\n") + "\n");
   if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   return exit;
 }

@@ -1,5 +1,9 @@
 import { VERSION, COMMIT, TARGET } from "../build-info.ts";
 
+/** The argument lists the fast path answers; anything else goes through the full runner, which names what is wrong. */
+const FAST = new Set(["", "--json", "--format json", "--format=json", "--format table", "--format=table"]);
+export const fastVersionArgs = (args: string[]): boolean => FAST.has(args.join(" "));
+
 /** `vmlan version [--format json|--json]`: no dependencies, no native libraries. */
 export function printVersion(args: string[]): void {
   const json = args.includes("--json") || args.join(" ").includes("--format json") || args.includes("--format=json");

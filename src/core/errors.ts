@@ -10,16 +10,19 @@ export class VmlanError extends Error {
   readonly code: string;
   readonly exitCode: number;
   readonly details?: Record<string, unknown>;
-  constructor(message: string, opts: { code?: string; exitCode?: number; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  /** Lines printed after the message for people (one per problem); JSON output has them in details. */
+  readonly lines: readonly string[];
+  constructor(message: string, opts: { code?: string; exitCode?: number; details?: Record<string, unknown>; cause?: unknown; lines?: readonly string[] } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = opts.code ?? "EINTERNAL";
     this.exitCode = opts.exitCode ?? 1;
     this.details = opts.details;
+    this.lines = opts.lines ?? [];
   }
 }
 
-type Opts = { details?: Record<string, unknown>; cause?: unknown; code?: string };
+type Opts = { details?: Record<string, unknown>; cause?: unknown; code?: string; lines?: readonly string[] };
 
 export class UsageError extends VmlanError {
   constructor(message: string, o: Opts = {}) { super(message, { code: "EUSAGE", ...o, exitCode: 2 }); }

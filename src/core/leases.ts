@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { NotFoundError, UsageError } from "./errors.ts";
+import { issueText } from "./issues.ts";
 import { AttachRequest, type Attachment } from "./resources/attachment.ts";
 import type { Store } from "./store/store.ts";
 import { allocate, release, toAttachment } from "./ipam/allocator.ts";
@@ -17,7 +18,7 @@ export class LeaseService {
 
   attach(input: unknown): { attachment: Attachment; created: boolean } {
     const parsed = v.safeParse(AttachRequest, input);
-    if (!parsed.success) throw new UsageError(parsed.issues[0].message);
+    if (!parsed.success) throw new UsageError(issueText(parsed.issues[0]));
     const req = parsed.output;
     return this.store.tx(() => {
       const net = this.#network(req.network);

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { UsageError } from "./errors.ts";
+import { issueText } from "./issues.ts";
 import { Network, NetworkRequest, DEFAULT_MTU } from "./resources/network.ts";
 import { parseSubnetV4, parseSubnetV6, canonicalV4, gatewayV4, gatewayV6, intToV4, overlapsV4, overlapsV6 } from "./ipam/subnet.ts";
 import { bridgeNameFor } from "./resources/names.ts";
@@ -8,7 +9,7 @@ import type { HostNetworkSpec } from "../platform/types.ts";
 /** Validates a create request; the first issue becomes a one-line UsageError naming the value. */
 export function parseRequest(input: unknown): v.InferOutput<typeof NetworkRequest> {
   const out = v.safeParse(NetworkRequest, input);
-  if (!out.success) throw new UsageError(out.issues[0].message);
+  if (!out.success) throw new UsageError(issueText(out.issues[0]));
   return out.output;
 }
 

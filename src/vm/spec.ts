@@ -2,18 +2,24 @@
 import * as v from "valibot";
 import { Hostname, NetworkName } from "../core/resources/names.ts";
 import { UsageError } from "../core/errors.ts";
+import { issueText } from "../core/issues.ts";
 import type { Attachment } from "../core/resources/attachment.ts";
 
 /** TCG needs no more: the busybox guest boots in 256 MiB (measured: about 40 MiB used). */
 export const DEFAULT_MEMORY_MB = 256;
 export const DEFAULT_CPUS = 1;
+/** QEMU's q35 machine takes up to 288; 64 is far above what TCG can use on a shared host. */
+export const MAX_CPUS = 64;
+/** 64 MiB is the smallest the guest image boots in; 1 TiB is QEMU's practical ceiling on x86-64 hosts here. */
+export const MIN_MEMORY_MB = 64;
+export const MAX_MEMORY_MB = 1 << 20;
 
 export const VmRequest = v.object({
   /** Also the lease id on every network and the guest's hostname, so it must be a host label. */
   name: Hostname,
   networks: v.pipe(v.array(NetworkName), v.minLength(1, "give at least one --network")),
-  cpus: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)),
-  memoryMb: v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(1 << 20)),
+  cpus: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_CPUS)),
+  memoryMb: v.pipe(v.number(), v.integer(), v.minValue(MIN_MEMORY_MB), v.maxValue(MAX_MEMORY_MB)),
   kernel: v.optional(v.string()),
   initrd: v.optional(v.string()),
   cmdline: v.optional(v.string()),
@@ -31,7 +37,7 @@ export type VmRequest = v.InferOutput<typeof VmRequest>;
 
 export function parseVmRequest(input: unknown): VmRequest {
   const r = v.safeParse(VmRequest, input);
-  if (!r.success) throw new UsageError(r.issues[0].message);
+  if (!r.success) throw new UsageError(issueText(r.issues[0]));
   const req = r.output;
   if (new Set(req.networks).size !== req.networks.length) throw new UsageError("each --network may be given once");
   if (req.detach && req.console === "-") throw new UsageError("--console - needs the foreground; give a file with --detach");

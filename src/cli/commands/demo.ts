@@ -1,20 +1,19 @@
 import { defineCommand } from "citty";
 import { formatArgs } from "./_args.ts";
+import { intFlag } from "../flags.ts";
 import { formatFrom, note, printJson, table } from "../output.ts";
-import { UsageError } from "../../core/errors.ts";
 import { vmDeps } from "./vm/_deps.ts";
 
 export default defineCommand({
   meta: { name: "demo", description: "Boot two small guests on the default network, show them reaching each other and the host, measure ping and TCP throughput, clean up" },
   args: {
-    mb: { type: "string", description: "MiB to send in each throughput test (default 16)" },
+    mb: intFlag("MiB to send in each throughput test (default 16)", 1, 4096),
     network: { type: "string", description: "Network to use (default: the built-in default network, created if absent)" },
     native: { type: "boolean", description: "Attach the guests natively (TAP fd to QEMU) instead of through `vmlan helper`" },
     ...formatArgs,
   },
   async run({ args }) {
     const mb = args.mb === undefined ? 16 : Number(args.mb);
-    if (!Number.isInteger(mb) || mb < 1 || mb > 4096) throw new UsageError(`invalid --mb "${args.mb}": a whole number of MiB, 1-4096`);
     const deps = await vmDeps();
     deps.backend.ensureInstalled(note); // a fresh machine after `npm install` has no QEMU yet
     let network = args.network;

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
+import { intFlag, secondsFlag } from "../flags.ts";
 import { brokerHelperDeps, helperDeps, newInterfaceId, parseFd } from "./_host-port.ts";
 
 export default defineCommand({
@@ -11,12 +12,12 @@ export default defineCommand({
       "SIGTERM/SIGINT stop it and release the address unless --keep",
   },
   args: {
-    fd: { type: "string", description: "Inherited, connected datagram socket fd (the VM's end is the other side of a socketpair)" },
+    fd: intFlag("Inherited, connected datagram socket fd (the VM's end is the other side of a socketpair)", 0, 2 ** 31 - 1),
     socket: { type: "string", description: "Bind a datagram socket at this path (0600, lock PATH.lock) and serve the first client" },
     network: { type: "string", description: "Network name", required: true },
     id: { type: "string", description: "Interface id (stable: same id, same address and MAC; default: a new UUID)" },
     mac: { type: "string", description: "MAC address for the VM (default: derived from the id)" },
-    "stats-interval": { type: "string", description: "Print counters as a JSON line on stderr every S seconds" },
+    "stats-interval": secondsFlag("Print counters as a JSON line on stderr every S seconds", { positive: true }),
     keep: { type: "boolean", description: "Keep the attachment when the helper exits" },
     broker: { type: "boolean", description: "Get the host side from `vmlan broker` (TAP fd over its socket; no CAP_NET_ADMIN needed)" },
     "broker-socket": { type: "string", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },

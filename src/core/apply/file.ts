@@ -22,10 +22,8 @@ export class ApplyFileError extends UsageError {
   readonly problems: Problem[];
   constructor(readonly file: string, problems: Problem[]) {
     const lines = problems.map((p) => `${p.path}: ${p.message}`);
-    const message = lines.length === 1
-      ? `${file}: ${lines[0]}`
-      : `${file}: ${lines.length} problems; nothing was changed\n${lines.map((l) => `  ${l}`).join("\n")}`;
-    super(message, { code: "EAPPLYFILE", details: { file, problems } });
+    const one = lines.length === 1;
+    super(one ? `${file}: ${lines[0]}` : `${file}: ${lines.length} problems; nothing was changed`, { code: "EAPPLYFILE", details: { file, problems }, lines: one ? [] : lines });
     this.problems = problems;
   }
 }

@@ -32,13 +32,16 @@ export const Network = v.object({
 });
 export type Network = v.InferOutput<typeof Network>;
 
+const mtuRange = (i: { input: unknown }) => `invalid mtu ${JSON.stringify(i.input)}: expected 576..65535`;
+const RequestMtu = v.pipe(v.number(), v.integer(mtuRange), v.minValue(576, mtuRange), v.maxValue(65535, mtuRange));
+
 /** What a user asks for on `network create` (before IPAM fills in the rest). */
 export const NetworkRequest = v.object({
   name: NetworkName,
   mode: v.optional(NetworkMode, "shared"),
   subnet: v.optional(v.string()),
   subnetV6: v.optional(v.string()),
-  mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(576), v.maxValue(65535)), DEFAULT_MTU),
+  mtu: v.optional(RequestMtu, DEFAULT_MTU),
   labels: v.optional(Labels, {}),
   /** Like mtu, an absent value means the default (on), also when compared with an existing network. */
   dhcp: v.optional(v.boolean(), true),

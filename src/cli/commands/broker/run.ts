@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../../core/errors.ts";
 import { networkService } from "../../context.ts";
+import { checkedFlag, pattern, secondsFlag } from "../../flags.ts";
 
 /** gid of a group name or number; the "vmlan" group when present, else root's (0). */
 function resolveGroup(group: string | undefined): number {
@@ -17,18 +18,13 @@ export default defineCommand({
   meta: { name: "run", description: "Run the broker on a unix socket (state dir/broker.sock); systemd socket activation is honoured" },
   args: {
     socket: { type: "string", description: "Socket path (default: <state dir>/broker.sock, or $VMLAN_BROKER_SOCKET)" },
-    "idle-timeout": { type: "string", description: "Seconds a network stays up after its last user leaves", default: "120" },
-    "exit-idle": { type: "string", description: "Exit after this many seconds with no clients and no networks (on-demand start)" },
-    mode: { type: "string", description: "Socket file mode (octal)", default: "0660" },
+    "idle-timeout": secondsFlag("Seconds a network stays up after its last user leaves", { default: "120" }),
+    "exit-idle": secondsFlag("Exit after this many seconds with no clients and no networks (on-demand start)"),
+    mode: checkedFlag("Socket file mode (octal)", pattern(/^0?[0-7]{3}$/, "an octal mode like 0660"), { default: "0660" }),
     group: { type: "string", description: "Group that may connect besides root (default: vmlan if it exists, else root)" },
   },
   async run({ args }) {
-    const num = (name: string, val: string | undefined) => {
-      if (val === undefined) return null;
-      if (!/^\d+(\.\d+)?$/.test(val)) throw new UsageError(`invalid --${name} "${val}": expected seconds`);
-      return Number(val) * 1000;
-    };
-    if (!/^0?[0-7]{3}$/.test(args.mode)) throw new UsageError(`invalid --mode "${args.mode}": expected octal like 0660`);
+    const ms = (val: string | undefined) => (val === undefined ? null : Number(val) * 1000); // checked by the flags
     const gid = resolveGroup(args.group);
     const { BrokerServer } = await import("../../../broker/server.ts");
     const { BrokerService } = await import("../../../broker/service.ts");
@@ -37,7 +33,7 @@ export default defineCommand({
     networks.platform!.checkPrivileges();
     const log = (m: string) => process.stderr.write(`${new Date().toISOString()} broker: ${m}\n`);
     const taps = "openTap" in networks.platform! ? (networks.platform as unknown as import("../../../platform/types.ts").TapOpener) : null;
-    const service = new BrokerService(networks, taps, { idleMs: num("idle-timeout", args["idle-timeout"])!, exitIdleMs: num("exit-idle", args["exit-idle"]), gid }, log);
+    const service = new BrokerService(networks, taps, { idleMs: ms(args["idle-timeout"])!, exitIdleMs: ms(args["exit-idle"]), gid }, log);
     const activated = process.env.LISTEN_FDS === "1" && process.env.LISTEN_PID === String(process.pid);
     const path = args.socket ?? defaultBrokerSocket();
     const server = new BrokerServer({ path, mode: parseInt(args.mode, 8), gid, ...(activated ? { inheritedFd: 3 } : {}) }, service, log);

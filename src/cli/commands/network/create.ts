@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
 import { formatArgs, repeated } from "../_args.ts";
+import { intFlag } from "../../flags.ts";
 import { formatFrom, renderRecord, note } from "../../output.ts";
 import { networkService } from "../../context.ts";
 import { dnsDomainOf } from "../../../core/resources/network.ts";
 import { parseLabels } from "../../../core/resources/labels.ts";
-import { UsageError } from "../../../core/errors.ts";
 import { notifyServices } from "../../../services/control.ts";
 
 export default defineCommand({
@@ -18,15 +18,14 @@ export default defineCommand({
     "subnet-v6": { type: "string", description: "IPv6 prefix, /64 or shorter, e.g. fd00:70::/64" },
     mode: { type: "enum", options: ["shared", "host"], description: "shared: NAT to the outside; host: host-only", default: "shared" },
     label: { type: "string", description: "Label k=v (repeatable)" },
-    mtu: { type: "string", description: "MTU (576-65535)", default: "1500" },
+    mtu: intFlag("MTU (576-65535)", 576, 65535, { default: "1500" }),
     dhcp: { type: "boolean", description: "Run vmlan's DHCP server on the network (--no-dhcp or --dhcp=false to turn it off)", default: true },
     "dns-domain": { type: "string", description: "DNS domain of the guests (default: <name>.vmlan)" },
     replace: { type: "boolean", description: "Recreate if it exists with another configuration and nothing is attached" },
     ...formatArgs,
   },
   async run({ args, rawArgs }) {
-    const mtu = Number(args.mtu);
-    if (!/^\d+$/.test(args.mtu)) throw new UsageError(`invalid MTU "${args.mtu}": expected a number from 576 to 65535`);
+    const mtu = Number(args.mtu); // checked by the flag's declaration before run
     const svc = await networkService(true);
     const { network, outcome } = await svc.create(
       { name: args.name, mode: args.mode, subnet: args.subnet, subnetV6: args["subnet-v6"], mtu, labels: parseLabels(repeated(rawArgs, "label")), dhcp: args.dhcp, dnsDomain: args["dns-domain"] },

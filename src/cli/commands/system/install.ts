@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { HostError, UsageError } from "../../../core/errors.ts";
 import { stateDir } from "../../../core/store/paths.ts";
 import { note } from "../../output.ts";
+import { intFlag } from "../../flags.ts";
 import { systemdUnits, launchdPlist, SYSTEMD_SOCKET, LAUNCHD_LABEL } from "../../../broker/service-files.ts";
 import { hasGroup, serviceLayout, canLoad } from "./_service.ts";
 
@@ -13,13 +14,12 @@ export default defineCommand({
     root: { type: "string", description: "Write below this folder instead of / and do not load (packaging)", default: "/" },
     bin: { type: "string", description: "Path of the vmlan binary the service runs (default: this binary)" },
     group: { type: "string", description: "Group allowed to use the broker (default: vmlan if it exists, else root)" },
-    "exit-idle": { type: "string", description: "Seconds the on-demand broker stays after its last client", default: "600" },
+    "exit-idle": intFlag("Seconds the on-demand broker stays after its last client", 0, 31_536_000, { default: "600" }),
     "no-load": { type: "boolean", description: "Write the files but do not enable/load them" },
   },
   run({ args }) {
     const bin = args.bin ?? process.execPath;
     if (!args.bin && /\/bun(\.exe)?$/.test(bin)) throw new UsageError("running from source: pass --bin /path/to/vmlan (the compiled binary)");
-    if (!/^\d+$/.test(args["exit-idle"])) throw new UsageError(`invalid --exit-idle "${args["exit-idle"]}": expected seconds`);
     const dir = stateDir();
     const params = { bin, stateDir: dir, socket: join(dir, "broker.sock"), group: args.group ?? (hasGroup("vmlan") ? "vmlan" : "root"), exitIdle: Number(args["exit-idle"]) };
     const layout = serviceLayout(args.root);

@@ -4,6 +4,7 @@ import { note } from "../../output.ts";
 import { stateDir } from "../../../core/store/paths.ts";
 import { VmRegistry } from "../../../vm/registry.ts";
 import type { VmDeps } from "../../../vm/launch.ts";
+import { MAX_MEMORY_MB, MIN_MEMORY_MB } from "../../../vm/spec.ts";
 
 export async function vmDeps(opts: { withHost?: boolean } = {}): Promise<VmDeps> {
   const { hostVmBackend } = await import("../../../platform/index.ts");
@@ -17,6 +18,12 @@ export async function vmDeps(opts: { withHost?: boolean } = {}): Promise<VmDeps>
     registry: VmRegistry.inStateDir(stateDir()),
     log: note,
   };
+}
+
+/** --memory: MiB or a size, within what the guest and QEMU accept. */
+export function memoryCheck(s: string): string | null {
+  const mb = parseMemory(s);
+  return mb >= MIN_MEMORY_MB && mb <= MAX_MEMORY_MB ? null : `expected MiB like 512 or a size like 1G, ${MIN_MEMORY_MB} MiB..${MAX_MEMORY_MB / 1024} GiB`;
 }
 
 /** "512", "512M", "1G" → MiB. */

@@ -1,19 +1,19 @@
 import { defineCommand } from "citty";
 import { randomBytes } from "node:crypto";
 import { formatArgs, repeated } from "../_args.ts";
+import { checkedFlag, intFlag } from "../../flags.ts";
 import { formatFrom, note, renderRecord } from "../../output.ts";
 import { vmRecordView } from "../../display/vm.ts";
-import { UsageError } from "../../../core/errors.ts";
-import { DEFAULT_CPUS, DEFAULT_MEMORY_MB, parseVmRequest } from "../../../vm/spec.ts";
-import { parseMemory, vmDeps } from "./_deps.ts";
+import { DEFAULT_CPUS, DEFAULT_MEMORY_MB, MAX_CPUS, parseVmRequest } from "../../../vm/spec.ts";
+import { memoryCheck, parseMemory, vmDeps } from "./_deps.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "Start a QEMU guest with one NIC per network (address and MAC from the network's IPAM, sticky per --name)" },
   args: {
     network: { type: "string", description: "Network to attach to (repeat for more NICs)", required: true },
     name: { type: "string", description: "VM name: lease id and hostname; the same name gets the same address and MAC (default: vm-<random>)" },
-    cpus: { type: "string", description: `Virtual CPUs (default ${DEFAULT_CPUS})` },
-    memory: { type: "string", description: `Memory, e.g. 512 or 1G (default ${DEFAULT_MEMORY_MB}M)` },
+    cpus: intFlag(`Virtual CPUs (default ${DEFAULT_CPUS})`, 1, MAX_CPUS),
+    memory: checkedFlag(`Memory, e.g. 512 or 1G (default ${DEFAULT_MEMORY_MB}M)`, memoryCheck),
     kernel: { type: "string", description: "Kernel image (default: vmlan's guest image, built on first use)" },
     initrd: { type: "string", description: "Initramfs for --kernel" },
     cmdline: { type: "string", description: "Extra kernel command line words" },
@@ -29,7 +29,6 @@ export default defineCommand({
     const networks = repeated(rawArgs, "network");
     const cpus = args.cpus === undefined ? DEFAULT_CPUS : Number(args.cpus);
     const memoryMb = args.memory === undefined ? DEFAULT_MEMORY_MB : parseMemory(args.memory);
-    if (Number.isNaN(memoryMb)) throw new UsageError(`invalid --memory "${args.memory}": use MiB like 512 or a size like 1G`);
     const req = parseVmRequest({
       name: args.name ?? `vm-${randomBytes(3).toString("hex")}`, networks: networks.length ? networks : [args.network], cpus, memoryMb,
       kernel: args.kernel, initrd: args.initrd, cmdline: args.cmdline, disk: args.disk, exec: args.exec, poweroff: args.poweroff,

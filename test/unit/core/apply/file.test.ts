@@ -55,7 +55,7 @@ describe("schema: strict objects, values named", () => {
   test("the bad fixture: every schema problem in one report, with key paths", async () => {
     const err = await readApplyFile(join(FIXTURES, "bad.toml")).catch((e) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect(err.message.split("\n")).toEqual([
+    expect([err.message, ...err.lines.map((l: string) => `  ${l}`)]).toEqual([
       `${join(FIXTURES, "bad.toml")}: 4 problems; nothing was changed`,
       `  networks[0].attachments[0].ip: invalid IP address "10.94.0.300": expected IPv4 like 192.168.70.10`,
       `  networks[0].colour: unknown key "colour"`,
