@@ -7,13 +7,15 @@
  *
  * CI=true also builds all four targets, so test/scripts/build.test.ts checks the darwin binaries.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureCommands, type Requirement } from "../src/platform/linux/apt.ts";
+import { VmlanError } from "../src/core/errors.ts";
 
-/** Host commands the tests need, and the Debian package that brings each one. */
+/** Host commands the tests need, and the Debian package that brings each one (installed by src/platform/linux/apt.ts). */
 // `command` is looked up on PATH, or, when it starts with "/", checked as a file (headers).
-const PREREQUISITES: { command: string; debianPackage: string; why: string }[] = [
+export const PREREQUISITES: Requirement[] = [
   { command: "ip", debianPackage: "iproute2", why: "network namespaces, links" },
   { command: "nft", debianPackage: "nftables", why: "NAT rules" },
   { command: "ping", debianPackage: "iputils-ping", why: "reachability checks in namespaces" },
@@ -28,11 +30,14 @@ const PREREQUISITES: { command: string; debianPackage: string; why: string }[] =
   // built by the tests themselves from Debian packages (apt-get download + dpkg -x) into .cache/.
   { command: "qemu-system-x86_64", debianPackage: "qemu-system-x86", why: "real Linux guests (test/integration/vm)" },
   { command: "pgrep", debianPackage: "procps", why: "checks that no QEMU or helper process is left behind" },
+  // Release artifacts (test/scripts/man.test.ts, release-*.test.ts): man pages, the Homebrew formula, the .deb.
+  { command: "man", debianPackage: "man-db", why: "renders the generated man pages (man -l), warnings fail the test" },
+  { command: "groff", debianPackage: "groff-base", why: "the formatter man -l uses" },
+  { command: "ruby", debianPackage: "ruby", why: "ruby -c and the test block of the rendered Homebrew formula" },
+  { command: "lintian", debianPackage: "lintian", why: "checks the .deb that bun run release makes" },
 ];
 
 const ROOT = join(import.meta.dir, "..");
-// ip and nft live in /usr/sbin, which a non-root PATH often lacks.
-const SEARCH_PATH = `${process.env.PATH ?? ""}:/usr/local/sbin:/usr/sbin:/sbin`;
 
 class Failed extends Error {}
 
@@ -47,19 +52,8 @@ function sh(cmd: string[], env: Record<string, string | undefined> = process.env
 
 function ensurePrerequisites(): void {
   if (process.platform !== "linux") return; // the namespace tests are Linux-only
-  const missing = PREREQUISITES.filter((p) => (p.command.startsWith("/") ? !existsSync(p.command) : !Bun.which(p.command, { PATH: SEARCH_PATH })));
-  if (missing.length === 0) return;
-  const packages = [...new Set(missing.map((p) => p.debianPackage))];
-  // Another apt run (a second checkout's tests, unattended upgrades) may hold dpkg's lock: wait for it.
-  const install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=600", "--no-install-recommends", ...packages];
-  const list = missing.map((p) => `${p.command} (${p.debianPackage}: ${p.why})`).join(", ");
-  if (process.getuid?.() !== 0 || !Bun.which("apt-get")) {
-    throw new Failed(`missing ${list}; install with:\n  sudo apt-get update && sudo ${install.join(" ")}`);
-  }
-  console.log(`missing ${list}; running: apt-get update && ${install.join(" ")}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  if (sh(["apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=600"], env) !== 0) throw new Failed("apt-get update failed");
-  if (sh(install, env) !== 0) throw new Failed(`${install.join(" ")} failed`);
+  // apt-get's own output stays visible here: CI logs are where a failed install is read.
+  ensureCommands(PREREQUISITES, { log: (line) => console.log(line), verbose: true });
 }
 
 function buildBinaries(): void {
@@ -152,7 +146,7 @@ if (import.meta.main) {
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (e) {
-    console.error(e instanceof Failed ? `error: ${e.message}` : e);
+    console.error(e instanceof Failed || e instanceof VmlanError ? `error: ${e.message}` : e);
     // The closing line CI reads, even when we never got to run a test.
     await write(process.stdout, "0 passed, 1 failed\n");
     process.exitCode = 1;

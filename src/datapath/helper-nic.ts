@@ -9,6 +9,7 @@ import { libc } from "../../ffi/libc/load.ts";
 import { HostError } from "../core/errors.ts";
 import type { NicPort } from "../vm/backend.ts";
 import { vmSocketpair } from "./vm-socket.ts";
+import { supervisedEnv } from "./supervised.ts";
 
 
 /** Attach + TAP + two forwarding Workers take well under 1 s; 30 s covers a loaded CI machine. */
@@ -43,7 +44,8 @@ export async function openHelperNic(o: { self: string[]; network: string; id: st
   };
   // --keep: the lease is vm run's to release (sticky), not the helper's.
   const argv = [...o.self, "helper", "--fd", "3", "--network", o.network, "--id", o.id, "--keep"];
-  const proc = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", helperEnd] });
+  // stderr inherited: the helper's errors reach the user; its routine stop (vm run stops it) is not logged.
+  const proc = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", helperEnd], env: supervisedEnv() });
   try {
     const line = JSON.parse(await firstLine(proc.stdout as ReadableStream<Uint8Array>, `vmlan helper for network "${o.network}"`, proc.exited)) as { vmlan_tap?: string };
     return { kind: "dgram", fd: vmEnd, ifname: line.vmlan_tap ?? "", helperPid: proc.pid, helperExited: proc.exited, close };

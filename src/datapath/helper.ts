@@ -11,6 +11,7 @@ import { startForwarding, type Forwarding } from "./workers.ts";
 import { bindVmSocket, connectFirstPeer } from "./vm-socket.ts";
 import { FrameFdPort } from "./frame-fd.ts";
 import { statsLine } from "./stats.ts";
+import { SUPERVISED_ENV } from "./supervised.ts";
 
 export interface HelperLease {
   id: string;
@@ -48,6 +49,8 @@ export interface HelperOptions {
   /** Keep the attachment (lease) after exit. */
   keep: boolean;
   log?: (line: string) => void;
+  /** Started by vmlan's own supervisor (default: $VMLAN_HELPER_SUPERVISED=1): routine stops go unlogged. */
+  supervised?: boolean;
 }
 
 /** How often an --fd helper checks that its parent (the VMM or `vmlan run`) still lives. */
@@ -58,25 +61,28 @@ class Lifetime {
   readonly #undo: Array<() => void | Promise<void>> = [];
   reason: string | undefined;
   code = 0;
+  /** A stop the helper's starter asked for (signal) or caused (closed the VM end), not a failure. */
+  routine = false;
   readonly stopped: Promise<void>;
   #wake!: () => void;
-  constructor(readonly log: (line: string) => void) {
+  constructor(readonly log: (line: string) => void, readonly quietRoutineStop: boolean) {
     this.stopped = new Promise<void>((r) => { this.#wake = r; });
   }
   onClose(fn: () => void | Promise<void>): void {
     this.#undo.push(fn);
   }
-  stop(reason: string, code = 0): void {
+  stop(reason: string, code = 0, routine = false): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
     this.code = code;
+    this.routine = routine;
     this.#wake();
   }
   get stopping(): boolean {
     return this.reason !== undefined;
   }
   async close(): Promise<void> {
-    if (this.reason) this.log(`stopping: ${this.reason}`);
+    if (this.reason && !(this.routine && this.quietRoutineStop)) this.log(`stopping: ${this.reason}`);
     for (const fn of this.#undo.reverse()) {
       try {
         await fn();
@@ -89,7 +95,8 @@ class Lifetime {
 
 /** Runs until SIGTERM/SIGINT or the VM side goes away; returns the exit code (0 for a normal stop). */
 export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<number> {
-  const life = new Lifetime(o.log ?? ((l) => process.stderr.write(`vmlan helper: ${l}\n`)));
+  const supervised = o.supervised ?? process.env[SUPERVISED_ENV] === "1";
+  const life = new Lifetime(o.log ?? ((l) => process.stderr.write(`vmlan helper: ${l}\n`)), supervised);
   try {
     handleSignals(life);
     const lease = attach(deps, o.keep, life);
@@ -110,8 +117,8 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
 }
 
 function handleSignals(life: Lifetime): void {
-  const onTerm = () => life.stop("received SIGTERM");
-  const onInt = () => life.stop("received SIGINT");
+  const onTerm = () => life.stop("received SIGTERM", 0, true);
+  const onInt = () => life.stop("received SIGINT", 0, true);
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   life.onClose(() => {
@@ -150,7 +157,8 @@ function forward(vmFd: number, host: HostPort, maxPacket: number, life: Lifetime
     if (d.reason === "error") {
       life.log(`error: ${d.direction}: ${d.message}`);
       life.stop(`${d.direction} failed`, 1);
-    } else life.stop(d.reason === "peer-closed" ? "the VM side closed" : `${d.direction} stopped`);
+    } else if (d.reason === "peer-closed") life.stop("the VM side closed", 0, true);
+    else life.stop(`${d.direction} stopped`);
   });
   return fw;
 }

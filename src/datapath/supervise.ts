@@ -7,6 +7,7 @@ import { constants } from "node:os";
 import { libc } from "../../ffi/libc/load.ts";
 import { HostError } from "../core/errors.ts";
 import { vmSocketpair } from "./vm-socket.ts";
+import { supervisedEnv } from "./supervised.ts";
 import type { StartLine } from "./start-line.ts";
 import type { HelperLease, HostPort } from "./helper.ts";
 import { commandEnv, substitute, type Attached } from "./placeholders.ts";
@@ -121,7 +122,7 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
       childFds.push(vmEnd);
       const argv = [...o.self, "helper", "--fd", "3", "--network", network, "--id", o.id, ...(o.keep ? ["--keep"] : []), ...(o.helperArgs ?? [])];
       // Own session: a terminal's Ctrl-C reaches vmlan run and the command; helpers stop after the command.
-      const h = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", helperEnd], detached: true });
+      const h = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", helperEnd], detached: true, env: supervisedEnv() });
       helpers.push(h);
       const line = await readStartLine(h, network);
       attached.push({

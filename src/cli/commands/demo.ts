@@ -15,6 +15,9 @@ export default defineCommand({
   async run({ args }) {
     const mb = args.mb === undefined ? 16 : Number(args.mb);
     const deps = await vmDeps();
+    // Both guests give the same notes (the accelerator): print each once.
+    const seen = new Set<string>();
+    deps.log = (msg) => { if (!seen.has(msg)) { seen.add(msg); note(msg); } };
     deps.backend.ensureInstalled(note); // a fresh machine after `npm install` has no QEMU yet
     let network = args.network;
     if (!network) network = (await deps.networks.ensureDefault()).network.name; // same path as `system start`

@@ -9,6 +9,7 @@ import type { HypervisorConfig, VmBackend, VmProcess } from "../../vm/backend.ts
 import { openHelperNic } from "../../datapath/helper-nic.ts";
 import { detectAccel } from "./kvm.ts";
 import { openTapInheritable } from "./tap.ts";
+import { ensureCommands, type Requirement } from "./apt.ts";
 
 export const QEMU = "qemu-system-x86_64";
 export const QEMU_PACKAGE = "qemu-system-x86";
@@ -21,19 +22,12 @@ export function qemuPath(): string {
   return p;
 }
 
-/** As root on Debian/Ubuntu: apt-get install --no-install-recommends qemu-system-x86 (about 30 MB). */
+/** The requirement `vmlan demo`, `vm run` and `npm start` share (about 30 MB with --no-install-recommends). */
+export const QEMU_REQUIREMENT: Requirement = { command: QEMU, debianPackage: QEMU_PACKAGE, why: "QEMU guests (vmlan demo, vm run)" };
+
+/** As root on Debian/Ubuntu: installs QEMU when it is missing; otherwise says how (apt.ts). */
 export function ensureQemuInstalled(log: (msg: string) => void): void {
-  if (Bun.which(QEMU, { PATH: `${process.env.PATH ?? ""}:/usr/bin:/usr/local/bin` })) return;
-  if (process.getuid?.() !== 0 || !Bun.which("apt-get")) qemuPath(); // throws with the install line
-  log(`${QEMU} is missing; installing ${QEMU_PACKAGE} with apt-get (--no-install-recommends)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const apt = (...args: string[]) => Bun.spawnSync(["apt-get", ...args], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-  let r = apt("install", "-y", "-q", "--no-install-recommends", QEMU_PACKAGE);
-  if (r.exitCode !== 0) {
-    apt("update", "-q");
-    r = apt("install", "-y", "-q", "--no-install-recommends", QEMU_PACKAGE);
-  }
-  if (r.exitCode !== 0) throw new HostError(`apt-get install ${QEMU_PACKAGE} failed: ${r.stderr.toString().trim().split("\n").pop()}`);
+  ensureCommands([QEMU_REQUIREMENT], { log });
 }
 
 /** "7.2.22", or null when QEMU is missing or does not answer. */

@@ -145,6 +145,22 @@ describe("vmlan helper", () => {
     expect(await attachments()).toEqual([]);
   });
 
+  test("under a vmlan supervisor (VMLAN_HELPER_SUPERVISED=1) a routine stop prints nothing; errors still do", async () => {
+    const supervised = { ...env, VMLAN_HELPER_SUPERVISED: "1" };
+    const sock = join(sockDir, "sup.sock");
+    const h = vmlanIn(ns.name, ["helper", "--network", "h", "--socket", sock, "--id", "sup"], supervised);
+    procs.push(h);
+    await startLine(h);
+    h.kill("SIGTERM");
+    expect(await h.exited()).toBe(0);
+    expect(h.err).toEqual([]);
+    expect(await attachments()).toEqual([]);
+    const bad = vmlanIn(ns.name, ["helper", "--network", "nope", "--socket", join(sockDir, "sup2.sock")], supervised);
+    procs.push(bad);
+    expect(await bad.exited()).toBe(3);
+    expect(bad.err.join("\n")).toMatch(/^error: .*nope/m);
+  });
+
   test("usage errors and a network that is not up: one error line, nothing allocated", async () => {
     const none = await vmlan("helper", "--network", "h");
     expect(none.exitCode).toBe(2);
