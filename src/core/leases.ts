@@ -39,8 +39,15 @@ export class LeaseService {
     });
   }
 
+  /** Ends what is due (DHCP leases not renewed, holds), so a read shows what allocation would see. */
+  #expire(networks: string[]): void {
+    const nowMs = Date.parse(this.now());
+    this.store.tx(() => { for (const n of networks) this.store.expire(n, nowMs); });
+  }
+
   get(network: string, id: string): Attachment {
     const net = this.#network(network);
+    this.#expire([network]);
     const l = this.store.getLease(network, id);
     if (!l || l.state !== "active") throw new NotFoundError(`no attachment "${id}" on network "${network}"`);
     return toAttachment(net, l);
@@ -49,7 +56,8 @@ export class LeaseService {
   list(network?: string, includeReleased = false): Attachment[] {
     const nets = new Map<string, Network>();
     if (network) nets.set(network, this.#network(network));
-    return this.store.listLeases(network, includeReleased).map((l) => {
+    this.#expire(network ? [network] : this.store.listNetworks().map((n) => n.name));
+    return this.store.listLeases(network, includeReleased, Date.parse(this.now())).map((l) => {
       let net = nets.get(l.network);
       if (!net) {
         net = this.#network(l.network);

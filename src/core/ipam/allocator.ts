@@ -1,36 +1,14 @@
 import { ConflictError, NotFoundError, UsageError } from "../errors.ts";
 import type { Network } from "../resources/network.ts";
 import type { Attachment } from "../resources/attachment.ts";
-import { hostnameFor } from "../resources/names.ts";
-import { parseSubnetV4, parseSubnetV6, v4ToInt, intToV4, isV4, firstHostV4, lastHostV4, containsV4, gatewayV4, type SubnetV4 } from "./subnet.ts";
+import { parseSubnetV4, parseSubnetV6, v4ToInt, intToV4, isV4, containsV4, gatewayV4, type SubnetV4 } from "./subnet.ts";
 import { macFor, parseMac } from "./mac.ts";
 import { addressV6For } from "./ipv6.ts";
+import type { LeaseRow, LeaseTx } from "./lease-tx.ts";
+import { nextFree } from "./pool.ts";
+import { attachHostname } from "./hostnames.ts";
 
-/** A lease as the store keeps it: the IPv4 address as an integer (unique per network). */
-export interface LeaseRow {
-  network: string;
-  id: string;
-  mac: string;
-  addr: number;
-  addressV6: string | null;
-  hostname: string;
-  state: "active" | "released";
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** The narrow store interface IPAM needs; every call happens inside one store transaction. */
-export interface LeaseTx {
-  getLease(network: string, id: string): LeaseRow | null;
-  leaseAt(network: string, addr: number): LeaseRow | null;
-  activeWithMac(network: string, mac: string): LeaseRow | null;
-  activeWithHostname(network: string, hostname: string): LeaseRow | null;
-  oldestReleased(network: string): LeaseRow | null;
-  lastAllocated(network: string): number | null;
-  setLastAllocated(network: string, addr: number): void;
-  putLease(l: LeaseRow): void;
-  deleteLease(network: string, id: string): void;
-}
+export type { LeaseRow, LeaseTx, Hold } from "./lease-tx.ts";
 
 export interface LeaseRequest {
   id: string;
@@ -46,6 +24,7 @@ export function toAttachment(net: Network, l: LeaseRow): Attachment {
     network: l.network, id: l.id, mac: l.mac, address: intToV4(l.addr), prefixLength: s.prefix, gateway: net.gateway,
     addressV6: l.addressV6, prefixLengthV6: net.subnetV6 ? parseSubnetV6(net.subnetV6).prefix : null,
     hostname: l.hostname, mtu: net.mtu, state: l.state, createdAt: l.createdAt, updatedAt: l.updatedAt,
+    expiresAt: l.expiresAt === null ? null : new Date(l.expiresAt).toISOString(),
   };
 }
 
@@ -58,6 +37,7 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
   const subnet = parseSubnetV4(net.subnet);
   const wantMac = req.mac === undefined ? undefined : parseMac(req.mac);
   const wantAddr = req.ip === undefined ? undefined : checkRequestedIp(subnet, net, req.ip);
+  tx.expire(net.name, Date.parse(now));
   const existing = tx.getLease(net.name, req.id);
 
   if (existing?.state === "active") {
@@ -67,10 +47,14 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
     if (wantMac !== undefined && wantMac !== existing.mac) {
       throw new ConflictError(`id "${req.id}" already uses MAC ${existing.mac} on "${net.name}", not ${wantMac}; detach it first`);
     }
-    if (req.hostname !== undefined && req.hostname !== existing.hostname) {
+    if (req.hostname !== undefined && req.hostname.toLowerCase() !== existing.hostname.toLowerCase()) {
       throw new ConflictError(`id "${req.id}" already has hostname "${existing.hostname}" on "${net.name}", not "${req.hostname}"; detach it first`);
     }
-    return { lease: existing, created: false };
+    if (existing.expiresAt === null) return { lease: existing, created: false };
+    // Made active by its guest's DHCP client: an explicit attach holds it until detach from now on.
+    const kept: LeaseRow = { ...existing, expiresAt: null, updatedAt: now };
+    tx.putLease(kept);
+    return { lease: kept, created: false };
   }
 
   const mac = wantMac ?? existing?.mac ?? macFor(net.name, req.id);
@@ -85,28 +69,32 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
       if (holder.state === "active") throw new ConflictError(`address ${req.ip} on "${net.name}" is taken by id "${holder.id}"`);
       tx.deleteLease(net.name, holder.id); // a released claim yields to an explicit request
     }
+    if (tx.holdAt(net.name, addr)) tx.deleteHold(net.name, addr); // so does an offer or a declined address
   } else if (existing) {
     addr = existing.addr; // sticky: the released row still owns its address
   } else {
-    addr = nextFree(tx, net, subnet);
+    addr = nextFree(tx, net, subnet, "attach");
   }
 
-  const hostname = pickHostname(tx, net, req);
+  const hostname = attachHostname(tx, net, req.id, req.hostname);
   const lease: LeaseRow = {
     network: net.name, id: req.id, mac, addr,
     addressV6: net.subnetV6 ? addressV6For(parseSubnetV6(net.subnetV6), mac) : null,
     hostname, state: "active", createdAt: existing?.createdAt ?? now, updatedAt: now,
+    expiresAt: null, origin: "attach", // attached explicitly: known from now on, whoever made the row
   };
   tx.putLease(lease);
+  tx.deleteOffersTo(net.name, mac);
   if (wantAddr === undefined && !existing) tx.setLastAllocated(net.name, addr);
   return { lease, created: true };
 }
 
 /** Marks the lease released; the id keeps its claim on the address until the pool needs it. */
 export function release(tx: LeaseTx, net: Network, id: string, now: string): LeaseRow {
+  tx.expire(net.name, Date.parse(now));
   const l = tx.getLease(net.name, id);
   if (!l || l.state !== "active") throw new NotFoundError(`no attachment "${id}" on network "${net.name}"`);
-  const out: LeaseRow = { ...l, state: "released", updatedAt: now };
+  const out: LeaseRow = { ...l, state: "released", updatedAt: now, expiresAt: null };
   tx.putLease(out);
   return out;
 }
@@ -119,36 +107,4 @@ function checkRequestedIp(s: SubnetV4, net: Network, ip: string): number {
   if (n === s.base + s.size - 1) throw new UsageError(`IP address ${ip} is the broadcast address of ${net.subnet}`);
   if (n === gatewayV4(s)) throw new UsageError(`IP address ${ip} is the gateway of "${net.name}"`);
   return n;
-}
-
-/** Next never-used address after the last one handed out (wrapping); else the oldest released claim. */
-function nextFree(tx: LeaseTx, net: Network, s: SubnetV4): number {
-  const first = firstHostV4(s);
-  const last = lastHostV4(s);
-  const poolSize = last - first + 1;
-  // Starts after the last hand-out, so sequential allocation is one lookup each (host-local's trick).
-  const prev = tx.lastAllocated(net.name);
-  let a = prev === null || prev < first || prev >= last ? first : prev + 1;
-  for (let i = 0; i < poolSize; i++) {
-    if (!tx.leaseAt(net.name, a)) return a;
-    a = a === last ? first : a + 1;
-  }
-  const victim = tx.oldestReleased(net.name);
-  if (!victim) throw new ConflictError(`network "${net.name}" has no free address: all ${poolSize} addresses of ${net.subnet} are attached`);
-  tx.deleteLease(net.name, victim.id);
-  return victim.addr;
-}
-
-function pickHostname(tx: LeaseTx, net: Network, req: LeaseRequest): string {
-  if (req.hostname !== undefined) {
-    const holder = tx.activeWithHostname(net.name, req.hostname);
-    if (holder && holder.id !== req.id) throw new ConflictError(`hostname "${req.hostname}" is already used by id "${holder.id}" on "${net.name}"`);
-    return req.hostname;
-  }
-  const base = hostnameFor(req.id);
-  const holder = tx.activeWithHostname(net.name, base);
-  if (!holder || holder.id === req.id) return base;
-  // Two ids that reduce to the same label ("vm_1", "vm.1"): keep names unique with a short suffix.
-  const suffix = Bun.hash.wyhash(req.id).toString(16).slice(-4);
-  return `${base.slice(0, 58)}-${suffix}`;
 }

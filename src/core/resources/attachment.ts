@@ -24,6 +24,8 @@ export const Attachment = v.object({
   state: AttachmentState,
   createdAt: v.string(),
   updatedAt: v.string(),
+  /** When a lease DHCP made active ends unless its client renews it (ISO 8601); null = until detach. */
+  expiresAt: v.nullable(v.string()),
 });
 export type Attachment = v.InferOutput<typeof Attachment>;
 

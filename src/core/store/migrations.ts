@@ -43,4 +43,29 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE networks ADD COLUMN dns_domain TEXT;
   CREATE INDEX attachments_mac ON attachments(network, mac);
   `,
+  // 3: DHCP lease lifetimes and address holds (issue #12). expires_at (ms since the epoch): an
+  // attachment DHCP activated ends then unless renewed; NULL = until detach (attach, helpers, VMs).
+  // origin: who made the row ('dhcp' = a MAC vmlan did not know), so strangers only reclaim
+  // strangers' claims. address_holds: addresses held without an attachment (an offer not yet
+  // REQUESTed, an address a client DHCPDECLINEd). Rows made by DHCP before this schema ('mac-'
+  // ids) become DHCP leases that end an hour after the upgrade unless their client renews.
+  // Hostnames are stored lowercase from now on (DNS compares names without case).
+  `
+  ALTER TABLE attachments ADD COLUMN expires_at INTEGER;
+  ALTER TABLE attachments ADD COLUMN origin TEXT NOT NULL DEFAULT 'attach' CHECK (origin IN ('attach', 'dhcp'));
+  UPDATE attachments SET origin = 'dhcp' WHERE id LIKE 'mac-%';
+  UPDATE attachments SET expires_at = (unixepoch() + 3600) * 1000 WHERE origin = 'dhcp' AND state = 'active';
+  UPDATE attachments SET hostname = lower(hostname) WHERE hostname <> lower(hostname);
+  CREATE INDEX attachments_expiry ON attachments(network, expires_at) WHERE expires_at IS NOT NULL;
+  CREATE TABLE address_holds (
+    network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+    addr INTEGER NOT NULL,
+    mac TEXT NOT NULL,
+    reason TEXT NOT NULL CHECK (reason IN ('offer', 'declined')),
+    until INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (network, addr)
+  ) STRICT;
+  CREATE INDEX address_holds_mac ON address_holds(network, mac);
+  `,
 ];

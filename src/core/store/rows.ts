@@ -3,7 +3,7 @@ import { StoreError } from "../errors.ts";
 import { Network } from "../resources/network.ts";
 import { InterfaceId, NetworkName, Hostname } from "../resources/names.ts";
 import { MAC_RE } from "../resources/attachment.ts";
-import type { LeaseRow } from "../ipam/allocator.ts";
+import type { Hold, LeaseRow } from "../ipam/lease-tx.ts";
 
 export interface NetworkRow {
   name: string; mode: string; subnet: string; gateway: string; subnet_v6: string | null; gateway_v6: string | null;
@@ -12,8 +12,10 @@ export interface NetworkRow {
 
 export interface AttachmentRow {
   network: string; id: string; mac: string; addr: number; address_v6: string | null; hostname: string;
-  state: string; created_at: string; updated_at: string;
+  state: string; created_at: string; updated_at: string; expires_at: number | null; origin: string;
 }
+
+export interface HoldRow { network: string; addr: number; mac: string; reason: string; until: number; created_at: number }
 
 /** Every row read from SQLite is validated; a bad row is a StoreError naming it, never a crash later. */
 export function networkFromRow(r: NetworkRow): Network {
@@ -49,13 +51,30 @@ const LeaseSchema = v.object({
   state: v.picklist(["active", "released"]),
   createdAt: v.string(),
   updatedAt: v.string(),
+  expiresAt: v.nullable(v.pipe(v.number(), v.integer())),
+  origin: v.picklist(["attach", "dhcp"]),
 });
 
 export function leaseFromRow(r: AttachmentRow): LeaseRow {
   const out = v.safeParse(LeaseSchema, {
     network: r.network, id: r.id, mac: r.mac, addr: r.addr, addressV6: r.address_v6, hostname: r.hostname,
-    state: r.state, createdAt: r.created_at, updatedAt: r.updated_at,
+    state: r.state, createdAt: r.created_at, updatedAt: r.updated_at, expiresAt: r.expires_at, origin: r.origin,
   });
   if (!out.success) throw new StoreError(`stored attachment "${r.id}" on "${r.network}" is invalid: ${out.issues[0].message}`);
+  return out.output;
+}
+
+const HoldSchema = v.object({
+  network: NetworkName,
+  addr: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  mac: v.pipe(v.string(), v.regex(MAC_RE)),
+  reason: v.picklist(["offer", "declined"]),
+  until: v.pipe(v.number(), v.integer()),
+  createdAt: v.pipe(v.number(), v.integer()),
+});
+
+export function holdFromRow(r: HoldRow): Hold {
+  const out = v.safeParse(HoldSchema, { network: r.network, addr: r.addr, mac: r.mac, reason: r.reason, until: r.until, createdAt: r.created_at });
+  if (!out.success) throw new StoreError(`stored address hold ${r.addr} on "${r.network}" is invalid: ${out.issues[0].message}`);
   return out.output;
 }

@@ -5,21 +5,23 @@ import * as v from "valibot";
 import { StoreError } from "../errors.ts";
 import { Network } from "../resources/network.ts";
 import type { Attachment } from "../resources/attachment.ts";
-import type { LeaseTx, LeaseRow } from "../ipam/allocator.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { networkFromRow, networkToRow, leaseFromRow, type NetworkRow, type AttachmentRow } from "./rows.ts";
+import { networkFromRow, networkToRow, type NetworkRow } from "./rows.ts";
+import { LeaseQueries } from "./lease-queries.ts";
 
 /**
  * The network store: one SQLite file in WAL mode. Every change runs in one IMMEDIATE
  * transaction, so concurrent vmlan processes serialise on the write lock and a killed process
- * leaves either all of a change or none of it.
+ * leaves either all of a change or none of it. Attachment and address-hold queries (IPAM's
+ * LeaseTx) live in lease-queries.ts.
  */
-export class Store implements LeaseTx {
+export class Store extends LeaseQueries {
   readonly path: string;
   #db: Database;
   #q = new Map<string, Statement>();
 
   constructor(path: string) {
+    super();
     this.path = path;
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
@@ -82,7 +84,7 @@ export class Store implements LeaseTx {
     });
   }
 
-  #stmt(sql: string): Statement {
+  protected stmt(sql: string): Statement {
     let s = this.#q.get(sql);
     if (!s) {
       s = this.#db.prepare(sql);
@@ -94,108 +96,39 @@ export class Store implements LeaseTx {
   // ---- networks ----
 
   getNetwork(name: string): Network | null {
-    const row = this.#stmt("SELECT * FROM networks WHERE name = ?").get(name) as NetworkRow | null;
+    const row = this.stmt("SELECT * FROM networks WHERE name = ?").get(name) as NetworkRow | null;
     return row ? networkFromRow(row) : null;
   }
 
   listNetworks(): Network[] {
-    return (this.#stmt("SELECT * FROM networks ORDER BY builtin DESC, name").all() as NetworkRow[]).map(networkFromRow);
+    return (this.stmt("SELECT * FROM networks ORDER BY builtin DESC, name").all() as NetworkRow[]).map(networkFromRow);
   }
 
   networkWithBridge(bridge: string): string | null {
-    const row = this.#stmt("SELECT name FROM networks WHERE bridge = ?").get(bridge) as { name: string } | null;
+    const row = this.stmt("SELECT name FROM networks WHERE bridge = ?").get(bridge) as { name: string } | null;
     return row?.name ?? null;
   }
 
   insertNetwork(n: Network): void {
     v.parse(Network, n);
-    this.#stmt(
+    this.stmt(
       `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain)
        VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain)`,
     ).run(networkToRow(n));
   }
 
   deleteNetwork(name: string): boolean {
-    return this.#stmt("DELETE FROM networks WHERE name = ?").run(name).changes > 0;
+    return this.stmt("DELETE FROM networks WHERE name = ?").run(name).changes > 0;
   }
 
   /** The backend's opaque serialization of a network (vmnet's on macOS), or null. */
   getBackend(name: string): Uint8Array | null {
-    const row = this.#stmt("SELECT backend FROM networks WHERE name = ?").get(name) as { backend: Uint8Array | null } | null;
+    const row = this.stmt("SELECT backend FROM networks WHERE name = ?").get(name) as { backend: Uint8Array | null } | null;
     return row?.backend ?? null;
   }
 
   setBackend(name: string, blob: Uint8Array | null): void {
-    this.#stmt("UPDATE networks SET backend = ? WHERE name = ?").run(blob, name);
-  }
-
-  // ---- attachments (LeaseTx: called by the allocator inside tx()) ----
-
-  getLease(network: string, id: string): LeaseRow | null {
-    const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND id = ?").get(network, id) as AttachmentRow | null;
-    return row ? leaseFromRow(row) : null;
-  }
-
-  leaseAt(network: string, addr: number): LeaseRow | null {
-    const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND addr = ?").get(network, addr) as AttachmentRow | null;
-    return row ? leaseFromRow(row) : null;
-  }
-
-  activeWithMac(network: string, mac: string): LeaseRow | null {
-    const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND mac = ? AND state = 'active'").get(network, mac) as AttachmentRow | null;
-    return row ? leaseFromRow(row) : null;
-  }
-
-  /** The lease a MAC holds on a network: the active one, else its most recently released claim (DHCP). */
-  leaseWithMac(network: string, mac: string): LeaseRow | null {
-    const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND mac = ? ORDER BY state = 'active' DESC, updated_at DESC LIMIT 1").get(network, mac) as AttachmentRow | null;
-    return row ? leaseFromRow(row) : null;
-  }
-
-  activeWithHostname(network: string, hostname: string): LeaseRow | null {
-    const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND hostname = ? AND state = 'active' LIMIT 1").get(network, hostname) as AttachmentRow | null;
-    return row ? leaseFromRow(row) : null;
-  }
-
-  oldestReleased(network: string): LeaseRow | null {
-    const row = this.#stmt("SELECT * FROM attachments WHERE network = ? AND state = 'released' ORDER BY updated_at, id LIMIT 1").get(network) as AttachmentRow | null;
-    return row ? leaseFromRow(row) : null;
-  }
-
-  lastAllocated(network: string): number | null {
-    const row = this.#stmt("SELECT last_allocated FROM networks WHERE name = ?").get(network) as { last_allocated: number | null } | null;
-    return row?.last_allocated ?? null;
-  }
-
-  setLastAllocated(network: string, addr: number): void {
-    this.#stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
-  }
-
-  putLease(l: LeaseRow): void {
-    this.#stmt(
-      `INSERT INTO attachments (network, id, mac, addr, address_v6, hostname, state, created_at, updated_at)
-       VALUES ($network, $id, $mac, $addr, $address_v6, $hostname, $state, $created_at, $updated_at)
-       ON CONFLICT (network, id) DO UPDATE SET mac = excluded.mac, addr = excluded.addr, address_v6 = excluded.address_v6,
-         hostname = excluded.hostname, state = excluded.state, updated_at = excluded.updated_at`,
-    ).run({
-      network: l.network, id: l.id, mac: l.mac, addr: l.addr, address_v6: l.addressV6, hostname: l.hostname,
-      state: l.state, created_at: l.createdAt, updated_at: l.updatedAt,
-    });
-  }
-
-  deleteLease(network: string, id: string): void {
-    this.#stmt("DELETE FROM attachments WHERE network = ? AND id = ?").run(network, id);
-  }
-
-  listLeases(network?: string, includeReleased = false): LeaseRow[] {
-    const where = [network ? "network = $network" : "", includeReleased ? "" : "state = 'active'"].filter(Boolean).join(" AND ");
-    const sql = `SELECT * FROM attachments ${where ? `WHERE ${where}` : ""} ORDER BY network, addr`;
-    const rows = (network ? this.#stmt(sql).all({ network }) : this.#stmt(sql).all()) as AttachmentRow[];
-    return rows.map(leaseFromRow);
-  }
-
-  countActive(network: string): number {
-    return (this.#stmt("SELECT count(*) AS n FROM attachments WHERE network = ? AND state = 'active'").get(network) as { n: number }).n;
+    this.stmt("UPDATE networks SET backend = ? WHERE name = ?").run(blob, name);
   }
 }
 

@@ -3,7 +3,7 @@
  * (system start → the services daemon), guest namespaces cabled to a bridge with a veth pair, and a
  * real DHCP client (busybox udhcpc). Nothing runs in the root namespace.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
@@ -87,8 +87,13 @@ export class Host {
 const SCRIPT_DIR = mkdtempSync(join(tmpdir(), "vmlan-udhcpc-"));
 /** udhcpc calls this with the lease in its environment; it prints it instead of configuring anything. */
 export const UDHCPC_SCRIPT = join(SCRIPT_DIR, "print.sh");
-writeFileSync(UDHCPC_SCRIPT, '#!/bin/sh\necho "event=$1 ip=$ip mask=$mask router=$router dns=$dns hostname=$hostname domain=$domain mtu=$mtu lease=$lease serverid=$serverid"\n');
-chmodSync(UDHCPC_SCRIPT, 0o755);
+/** (Re)written before each use: test files share this module, and one file's afterAll removes the directory. */
+function ensureScript(): void {
+  if (existsSync(UDHCPC_SCRIPT)) return;
+  mkdirSync(SCRIPT_DIR, { recursive: true });
+  writeFileSync(UDHCPC_SCRIPT, '#!/bin/sh\necho "event=$1 ip=$ip mask=$mask router=$router dns=$dns hostname=$hostname domain=$domain mtu=$mtu lease=$lease serverid=$serverid"\n');
+  chmodSync(UDHCPC_SCRIPT, 0o755);
+}
 export const removeScriptDir = () => rmSync(SCRIPT_DIR, { recursive: true, force: true });
 
 export type Lease = Record<"ip" | "mask" | "router" | "dns" | "hostname" | "domain" | "mtu" | "lease" | "serverid", string>;
@@ -98,6 +103,7 @@ export type Lease = Record<"ip" | "mask" | "router" | "dns" | "hostname" | "doma
  * apart, -q: quit once bound). Returns the lease, or null when none was obtained.
  */
 export function udhcpc(guest: Netns, opts: { hostname?: string; tries?: number } = {}): { lease: Lease | null; output: string } {
+  ensureScript();
   const argv = ["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", String(opts.tries ?? 4), "-T", "1", "-A", "1", "-s", UDHCPC_SCRIPT, "-O", "mtu"];
   if (opts.hostname) argv.push("-x", `hostname:${opts.hostname}`);
   const r = guest.run(argv);

@@ -10,7 +10,12 @@ function setup(subnet = "10.5.0.0/24", extra: Record<string, unknown> = {}) {
   const net = addNetwork(s.store, "lab", subnet, extra);
   const book = storeLeaseBook(s.store, s.leases, "lab");
   const ask = (r: RequestSpec) => decide(s.store.getNetwork("lab")!, parseDhcp(buildRequest(r)), book);
-  return { ...s, net, book, ask };
+  /** DISCOVER then REQUEST of what was offered (with the same options), as a client does. */
+  const dora = (r: RequestSpec) => {
+    const offer = ask({ ...r, type: MessageType.DISCOVER });
+    return ask({ ...r, type: MessageType.REQUEST, options: [...(r.options ?? []), [Opt.REQUESTED_IP, optIp(offer.reply!.yiaddr)]] });
+  };
+  return { ...s, net, book, ask, dora };
 }
 
 /** The reply as a client would parse it (op flipped so the request parser accepts it). */
@@ -25,10 +30,11 @@ const MAC = "02:aa:00:00:00:01";
 
 describe("DISCOVER / REQUEST", () => {
   test("an unknown MAC gets a new attachment mac-<hex> with the hostname it sent, and every option", () => {
-    const { ask, leases, store } = setup("10.5.0.0/24", { mtu: 1400, dnsDomain: "lab.example" });
+    const { ask, dora, leases, store } = setup("10.5.0.0/24", { mtu: 1400, dnsDomain: "lab.example" });
     const offer = asClient(ask({ type: MessageType.DISCOVER, mac: MAC, options: [[Opt.HOSTNAME, optString("Web-1")]] }));
     expect(offer.type).toBe(MessageType.OFFER);
     expect(offer.yiaddr).toBe("10.5.0.2");
+    expect(asClient(dora({ mac: MAC, options: [[Opt.HOSTNAME, optString("Web-1")]] })).type).toBe(MessageType.ACK);
     const a = leases.get("lab", idForMac(MAC));
     expect(a).toMatchObject({ id: "mac-02aa00000001", mac: MAC, address: "10.5.0.2", hostname: "web-1", state: "active" });
     const o = parseOptions(encodeDhcp(ask({ type: MessageType.DISCOVER, mac: MAC }).reply!).subarray(240));
@@ -73,25 +79,25 @@ describe("DISCOVER / REQUEST", () => {
   });
 
   test("an invalid hostname is not used, and a taken one falls back to the id's", () => {
-    const { ask, leases } = setup();
+    const { dora, leases } = setup();
     leases.attach({ network: "lab", id: "owner", hostname: "taken" });
-    ask({ type: MessageType.DISCOVER, mac: MAC, options: [[Opt.HOSTNAME, optString("bad_name!")]] });
+    dora({ mac: MAC, options: [[Opt.HOSTNAME, optString("bad_name!")]] });
     expect(leases.get("lab", idForMac(MAC)).hostname).toBe("mac-02aa00000001");
-    ask({ type: MessageType.DISCOVER, mac: "02:aa:00:00:00:02", options: [[Opt.HOSTNAME, optString("taken")]] });
+    dora({ mac: "02:aa:00:00:00:02", options: [[Opt.HOSTNAME, optString("taken")]] });
     expect(leases.get("lab", "mac-02aa00000002").hostname).toBe("mac-02aa00000002");
   });
 });
 
 describe("RELEASE, stickiness, exhaustion", () => {
   test("RELEASE detaches; the same MAC later gets the same address and hostname back", () => {
-    const { ask, leases, store } = setup();
-    ask({ type: MessageType.DISCOVER, mac: MAC, options: [[Opt.HOSTNAME, optString("web")]] });
+    const { ask, dora, leases, store } = setup();
+    dora({ mac: MAC, options: [[Opt.HOSTNAME, optString("web")]] });
     const rel = ask({ type: MessageType.RELEASE, mac: MAC, ciaddr: "10.5.0.2", options: [[Opt.SERVER_ID, optIp("10.5.0.1")]] });
     expect(rel.reply).toBeNull();
     expect(rel.log).toContain("released 10.5.0.2");
     expect(store.getLease("lab", idForMac(MAC))!.state).toBe("released");
     leases.attach({ network: "lab", id: "other" }); // takes a never-used address, not the released one
-    const again = asClient(ask({ type: MessageType.DISCOVER, mac: MAC }));
+    const again = asClient(dora({ mac: MAC }));
     expect(again.yiaddr).toBe("10.5.0.2");
     expect(leases.get("lab", idForMac(MAC))).toMatchObject({ state: "active", hostname: "web" });
   });

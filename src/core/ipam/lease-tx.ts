@@ -1,0 +1,61 @@
+/**
+ * What IPAM reads and writes, as data: leases (the store's attachments) and address holds, and the
+ * narrow store interface over them. Every LeaseTx call happens inside one store transaction.
+ */
+
+/** A lease as the store keeps it: the IPv4 address as an integer (unique per network). */
+export interface LeaseRow {
+  network: string;
+  id: string;
+  mac: string;
+  addr: number;
+  addressV6: string | null;
+  hostname: string;
+  state: "active" | "released";
+  createdAt: string;
+  updatedAt: string;
+  /** When an active lease made active by DHCP ends unless renewed (ms since the epoch); null = until detach. */
+  expiresAt: number | null;
+  /** Who made the row: `attach` (the CLI, helpers, VMs, apply) or `dhcp` (a MAC vmlan did not know). */
+  origin: "attach" | "dhcp";
+}
+
+/**
+ * An address held without an attachment: offered to a MAC that has not REQUESTed it yet, or
+ * DHCPDECLINEd by a client (another host on the link uses it). Gone at `until` (ms since the epoch).
+ */
+export interface Hold {
+  network: string;
+  addr: number;
+  mac: string;
+  reason: "offer" | "declined";
+  until: number;
+  createdAt: number;
+}
+
+export interface LeaseTx {
+  getLease(network: string, id: string): LeaseRow | null;
+  leaseAt(network: string, addr: number): LeaseRow | null;
+  activeWithMac(network: string, mac: string): LeaseRow | null;
+  /** The MAC's active lease, else its most recently released claim. */
+  leaseWithMac(network: string, mac: string): LeaseRow | null;
+  activeWithHostname(network: string, hostname: string): LeaseRow | null;
+  /** The oldest released claim (of rows made by `origin` only, when given). */
+  oldestReleased(network: string, origin?: LeaseRow["origin"]): LeaseRow | null;
+  lastAllocated(network: string): number | null;
+  setLastAllocated(network: string, addr: number): void;
+  putLease(l: LeaseRow): void;
+  deleteLease(network: string, id: string): void;
+  /** Active leases that have not ended by `nowMs`. */
+  countActive(network: string, nowMs?: number): number;
+  /** Ends what is due at `nowMs`: expired DHCP leases become released claims, expired holds go. */
+  expire(network: string, nowMs: number): void;
+  holdAt(network: string, addr: number): Hold | null;
+  offerFor(network: string, mac: string): Hold | null;
+  oldestHold(network: string, reason: Hold["reason"]): Hold | null;
+  countHolds(network: string, reason?: Hold["reason"]): number;
+  putHold(h: Hold): void;
+  deleteHold(network: string, addr: number): void;
+  /** Drops every offer made to `mac` (it got an attachment another way). */
+  deleteOffersTo(network: string, mac: string): void;
+}

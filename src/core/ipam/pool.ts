@@ -1,0 +1,69 @@
+/**
+ * Which address a new lease or offer gets, and whom a full pool takes one from. Two kinds of
+ * claimant: `attach` (vmlan attach, helpers, VMs, apply, and DHCP clients vmlan already knows) and
+ * `stranger` (a DHCP client whose MAC vmlan has never seen). Strangers get the pool minus a reserve
+ * and only ever reclaim other strangers' old claims, so a flood of unknown MACs cannot keep a known
+ * id or `vmlan attach` from an address (ISC dhcpd's `deny unknown-clients` pools and Kea's
+ * KNOWN/UNKNOWN client classes draw the same line).
+ */
+import { ConflictError } from "../errors.ts";
+import type { Network } from "../resources/network.ts";
+import type { LeaseTx } from "./lease-tx.ts";
+import { firstHostV4, lastHostV4, type SubnetV4 } from "./subnet.ts";
+
+export type Claimant = "attach" | "stranger";
+
+/** A sixteenth of the pool (15 of a /24's 253; none below 16 addresses) stays free for known claimants. */
+export function strangerReserve(poolSize: number): number {
+  return Math.floor(poolSize / 16);
+}
+
+const isFree = (tx: LeaseTx, network: string, a: number) => !tx.leaseAt(network, a) && !tx.holdAt(network, a);
+
+/**
+ * The next never-used address after the last one handed out (wrapping; one lookup per allocation in
+ * the common case, host-local's trick); when there is none, one taken from the least valuable
+ * holder: for `attach`, a pending offer, then the oldest released claim, then the oldest declined
+ * address; for a `stranger`, only the oldest released claim another stranger left.
+ */
+export function nextFree(tx: LeaseTx, net: Network, s: SubnetV4, who: Claimant): number {
+  const first = firstHostV4(s);
+  const last = lastHostV4(s);
+  const poolSize = last - first + 1;
+  if (who === "stranger") {
+    const used = tx.countActive(net.name) + tx.countHolds(net.name);
+    const reserve = strangerReserve(poolSize);
+    if (reserve > 0 && poolSize - used <= reserve) {
+      throw new ConflictError(`network "${net.name}" keeps its last ${reserve} free addresses for attachments and known clients (${used} of ${poolSize} in use)`);
+    }
+  }
+  const prev = tx.lastAllocated(net.name);
+  let a = prev === null || prev < first || prev >= last ? first : prev + 1;
+  for (let i = 0; i < poolSize; i++) {
+    if (isFree(tx, net.name, a)) return a;
+    a = a === last ? first : a + 1;
+  }
+  const full = () => new ConflictError(`network "${net.name}" has no free address: all ${poolSize} addresses of ${net.subnet} are attached`);
+  if (who === "stranger") {
+    const victim = tx.oldestReleased(net.name, "dhcp");
+    if (!victim) throw full();
+    tx.deleteLease(net.name, victim.id);
+    return victim.addr;
+  }
+  const offer = tx.oldestHold(net.name, "offer");
+  if (offer) {
+    tx.deleteHold(net.name, offer.addr); // its client gets a NAK and asks again: seconds, not a lost claim
+    return offer.addr;
+  }
+  const claim = tx.oldestReleased(net.name);
+  if (claim) {
+    tx.deleteLease(net.name, claim.id);
+    return claim.addr;
+  }
+  const declined = tx.oldestHold(net.name, "declined");
+  if (declined) {
+    tx.deleteHold(net.name, declined.addr); // last resort: better a possible conflict than no address at all
+    return declined.addr;
+  }
+  throw full();
+}

@@ -1,0 +1,136 @@
+/**
+ * The store's attachment and address-hold queries: IPAM's LeaseTx over SQLite. Store extends this
+ * and supplies the prepared statements; every method runs inside the caller's transaction.
+ */
+import type { Statement } from "bun:sqlite";
+import type { Hold, LeaseRow, LeaseTx } from "../ipam/lease-tx.ts";
+import { holdFromRow, leaseFromRow, type AttachmentRow, type HoldRow } from "./rows.ts";
+
+/** ISO 8601 with milliseconds, as JavaScript's toISOString writes it. */
+const ISO_OF_MS = "strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch')";
+const LIVE = "state = 'active' AND (expires_at IS NULL OR expires_at > $now)";
+
+export abstract class LeaseQueries implements LeaseTx {
+  protected abstract stmt(sql: string): Statement;
+
+  #lease(sql: string, ...args: Array<string | number>): LeaseRow | null {
+    const row = this.stmt(sql).get(...args) as AttachmentRow | null;
+    return row ? leaseFromRow(row) : null;
+  }
+
+  #hold(sql: string, ...args: Array<string | number>): Hold | null {
+    const row = this.stmt(sql).get(...args) as HoldRow | null;
+    return row ? holdFromRow(row) : null;
+  }
+
+  getLease(network: string, id: string): LeaseRow | null {
+    return this.#lease("SELECT * FROM attachments WHERE network = ? AND id = ?", network, id);
+  }
+
+  leaseAt(network: string, addr: number): LeaseRow | null {
+    return this.#lease("SELECT * FROM attachments WHERE network = ? AND addr = ?", network, addr);
+  }
+
+  activeWithMac(network: string, mac: string): LeaseRow | null {
+    return this.#lease("SELECT * FROM attachments WHERE network = ? AND mac = ? AND state = 'active'", network, mac);
+  }
+
+  /** The lease a MAC holds on a network: the active one, else its most recently released claim (DHCP). */
+  leaseWithMac(network: string, mac: string): LeaseRow | null {
+    return this.#lease("SELECT * FROM attachments WHERE network = ? AND mac = ? ORDER BY state = 'active' DESC, updated_at DESC LIMIT 1", network, mac);
+  }
+
+  activeWithHostname(network: string, hostname: string): LeaseRow | null {
+    // Stored lowercase (migration 3), so the index on (network, hostname) serves this.
+    return this.#lease("SELECT * FROM attachments WHERE network = ? AND hostname = ? AND state = 'active' LIMIT 1", network, hostname.toLowerCase());
+  }
+
+  oldestReleased(network: string, origin?: LeaseRow["origin"]): LeaseRow | null {
+    if (origin) return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' AND origin = ? ORDER BY updated_at, id LIMIT 1", network, origin);
+    return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' ORDER BY updated_at, id LIMIT 1", network);
+  }
+
+  lastAllocated(network: string): number | null {
+    const row = this.stmt("SELECT last_allocated FROM networks WHERE name = ?").get(network) as { last_allocated: number | null } | null;
+    return row?.last_allocated ?? null;
+  }
+
+  setLastAllocated(network: string, addr: number): void {
+    this.stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
+  }
+
+  putLease(l: LeaseRow): void {
+    this.stmt(
+      `INSERT INTO attachments (network, id, mac, addr, address_v6, hostname, state, created_at, updated_at, expires_at, origin)
+       VALUES ($network, $id, $mac, $addr, $address_v6, $hostname, $state, $created_at, $updated_at, $expires_at, $origin)
+       ON CONFLICT (network, id) DO UPDATE SET mac = excluded.mac, addr = excluded.addr, address_v6 = excluded.address_v6,
+         hostname = excluded.hostname, state = excluded.state, updated_at = excluded.updated_at, expires_at = excluded.expires_at,
+         origin = excluded.origin`,
+    ).run({
+      network: l.network, id: l.id, mac: l.mac, addr: l.addr, address_v6: l.addressV6, hostname: l.hostname,
+      state: l.state, created_at: l.createdAt, updated_at: l.updatedAt, expires_at: l.expiresAt, origin: l.origin,
+    });
+  }
+
+  deleteLease(network: string, id: string): void {
+    this.stmt("DELETE FROM attachments WHERE network = ? AND id = ?").run(network, id);
+  }
+
+  /** Active leases that have not ended by nowMs (released ones too with includeReleased). */
+  listLeases(network?: string, includeReleased = false, nowMs = Date.now()): LeaseRow[] {
+    const where = [network ? "network = $network" : "", includeReleased ? "" : LIVE].filter(Boolean).join(" AND ");
+    const sql = `SELECT * FROM attachments ${where ? `WHERE ${where}` : ""} ORDER BY network, addr`;
+    const params: Record<string, string | number> = {};
+    if (network) params.network = network;
+    if (!includeReleased) params.now = nowMs;
+    return (this.stmt(sql).all(params) as AttachmentRow[]).map(leaseFromRow);
+  }
+
+  countActive(network: string, nowMs = Date.now()): number {
+    return (this.stmt(`SELECT count(*) AS n FROM attachments WHERE network = $network AND ${LIVE}`).get({ network, now: nowMs }) as { n: number }).n;
+  }
+
+  expire(network: string, nowMs: number): void {
+    this.stmt(
+      `UPDATE attachments SET state = 'released', updated_at = ${ISO_OF_MS}, expires_at = NULL
+       WHERE network = ? AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= ?`,
+    ).run(network, nowMs);
+    this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
+  }
+
+  // ---- address holds ----
+
+  holdAt(network: string, addr: number): Hold | null {
+    return this.#hold("SELECT * FROM address_holds WHERE network = ? AND addr = ?", network, addr);
+  }
+
+  offerFor(network: string, mac: string): Hold | null {
+    return this.#hold("SELECT * FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer' ORDER BY created_at DESC LIMIT 1", network, mac);
+  }
+
+  oldestHold(network: string, reason: Hold["reason"]): Hold | null {
+    return this.#hold("SELECT * FROM address_holds WHERE network = ? AND reason = ? ORDER BY created_at, addr LIMIT 1", network, reason);
+  }
+
+  countHolds(network: string, reason?: Hold["reason"]): number {
+    const row = reason
+      ? this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ? AND reason = ?").get(network, reason)
+      : this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ?").get(network);
+    return (row as { n: number }).n;
+  }
+
+  putHold(h: Hold): void {
+    this.stmt(
+      `INSERT INTO address_holds (network, addr, mac, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (network, addr) DO UPDATE SET mac = excluded.mac, reason = excluded.reason, until = excluded.until, created_at = excluded.created_at`,
+    ).run(h.network, h.addr, h.mac, h.reason, h.until, h.createdAt);
+  }
+
+  deleteHold(network: string, addr: number): void {
+    this.stmt("DELETE FROM address_holds WHERE network = ? AND addr = ?").run(network, addr);
+  }
+
+  deleteOffersTo(network: string, mac: string): void {
+    this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac);
+  }
+}
