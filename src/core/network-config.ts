@@ -4,12 +4,19 @@ import { issueText } from "./issues.ts";
 import { Network, NetworkRequest, DEFAULT_MTU } from "./resources/network.ts";
 import { parseSubnetV4, parseSubnetV6, canonicalV4, gatewayV4, gatewayV6, intToV4, overlapsV4, overlapsV6 } from "./ipam/subnet.ts";
 import { bridgeNameFor } from "./resources/names.ts";
+import { requestedSubnet } from "./ipam/reserved.ts";
 import type { HostNetworkSpec } from "../platform/types.ts";
 
-/** Validates a create request; the first issue becomes a one-line UsageError naming the value. */
+/**
+ * Validates a create request; the first issue becomes a one-line UsageError naming the value.
+ * Subnets in reserved ranges (multicast, loopback, link-local, ...) are refused here, before
+ * anything is stored or created (core/ipam/reserved.ts).
+ */
 export function parseRequest(input: unknown): v.InferOutput<typeof NetworkRequest> {
   const out = v.safeParse(NetworkRequest, input);
   if (!out.success) throw new UsageError(issueText(out.issues[0]));
+  if (out.output.subnet !== undefined) requestedSubnet(out.output.subnet, "v4");
+  if (out.output.subnetV6 !== undefined) requestedSubnet(out.output.subnetV6, "v6");
   return out.output;
 }
 

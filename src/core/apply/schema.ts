@@ -8,7 +8,8 @@ import { UsageError } from "../errors.ts";
 import { NetworkName, InterfaceId, Hostname, DnsDomain } from "../resources/names.ts";
 import { NetworkMode } from "../resources/network.ts";
 import { Labels } from "../resources/labels.ts";
-import { parseSubnetV4, parseSubnetV6, isV4 } from "../ipam/subnet.ts";
+import { isV4 } from "../ipam/subnet.ts";
+import { requestedSubnet } from "../ipam/reserved.ts";
 import { parseMac } from "../ipam/mac.ts";
 
 /**
@@ -33,8 +34,8 @@ function parsedBy<T>(parse: (s: string) => T) {
   });
 }
 
-const Subnet = v.pipe(v.string(), parsedBy((s) => (parseSubnetV4(s), s)));
-const SubnetV6 = v.pipe(v.string(), parsedBy((s) => parseSubnetV6(s).cidr));
+const Subnet = v.pipe(v.string(), parsedBy((s) => (requestedSubnet(s, "v4"), s)));
+const SubnetV6 = v.pipe(v.string(), parsedBy((s) => requestedSubnet(s, "v6")));
 const Mtu = v.pipe(
   v.number(),
   v.integer((i) => `invalid MTU ${i.input}: expected a whole number`),
