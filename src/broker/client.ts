@@ -6,12 +6,15 @@
 import * as v from "valibot";
 import { join } from "node:path";
 import { connectUnix, sendWithFd, recvWithFd, closeFd } from "../ipc/unix-stream.ts";
-import { encodeFrame, takeFrames, Reply, AcquireResult, PROTOCOL_VERSION, MAX_FRAME, type Request } from "./protocol.ts";
+import { encodeFrame, takeFrames, Reply, AcquireResult, BrokerLease, PROTOCOL_VERSION, MAX_FRAME, type Request } from "./protocol.ts";
 import { VmlanError, HostError } from "../core/errors.ts";
 import { stateDir } from "../core/store/paths.ts";
 
 export const BROKER_SOCKET = "broker.sock";
 export const defaultBrokerSocket = (): string => process.env.VMLAN_BROKER_SOCKET || join(stateDir(), BROKER_SOCKET);
+
+/** The broker's error codes as this process's exit codes (core/errors.ts). */
+const EXIT_CODES: Record<string, number> = { EUSAGE: 2, ENOTFOUND: 3, ECONFLICT: 4, EPERM: 5, ELIMIT: 4 };
 
 type Params<O extends Request["op"]> = Omit<Extract<Request, { op: O }>, "v" | "id" | "op">;
 
@@ -50,7 +53,7 @@ export class BrokerClient {
         const reply = v.parse(Reply, JSON.parse(new TextDecoder().decode(frames[0])));
         if (!reply.ok) {
           if (passed !== null) closeFd(passed);
-          throw new VmlanError(`broker: ${reply.error.message}`, { code: reply.error.code, exitCode: reply.error.code === "ENOTFOUND" ? 3 : reply.error.code === "ECONFLICT" ? 4 : reply.error.code === "EPERM" ? 5 : 6 });
+          throw new VmlanError(`broker: ${reply.error.message}`, { code: reply.error.code, exitCode: EXIT_CODES[reply.error.code] ?? 6 });
         }
         return { result: reply.result, fd: passed };
       }
@@ -79,6 +82,16 @@ export class BrokerClient {
 
   release(network: string): void {
     this.call("release", { network });
+  }
+
+  /** A lease from the broker's IPAM; without `keep` the broker releases it when this connection closes. */
+  attach(network: string, id: string, opts: { mac?: string; keep?: boolean } = {}): BrokerLease {
+    const params = { network, interfaceId: id, ...(opts.mac !== undefined ? { mac: opts.mac } : {}), ...(opts.keep ? { keep: true } : {}) };
+    return v.parse(BrokerLease, this.call("attach", params).result);
+  }
+
+  detach(network: string, id: string): void {
+    this.call("detach", { network, interfaceId: id });
   }
 
   close(): void {

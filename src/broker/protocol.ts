@@ -4,7 +4,8 @@
  * with `tap: true` carries the TAP's file descriptor as SCM_RIGHTS on the same message.
  */
 import * as v from "valibot";
-import { NetworkName } from "../core/resources/names.ts";
+import { InterfaceId, NetworkName } from "../core/resources/names.ts";
+import { MAC_RE } from "../core/resources/attachment.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** Requests and replies are small; anything bigger is garbage or an attack. */
@@ -18,6 +19,9 @@ export const Request = v.variant("op", [
   v.strictObject({ ...base, op: v.literal("list") }),
   v.strictObject({ ...base, op: v.literal("status") }),
   v.strictObject({ ...base, op: v.literal("stop"), force: v.optional(v.boolean()) }),
+  // IPAM through the broker, for clients without write access to the store (docs/protocol.md).
+  v.strictObject({ ...base, op: v.literal("attach"), network: NetworkName, interfaceId: InterfaceId, mac: v.optional(v.pipe(v.string(), v.toLowerCase(), v.regex(MAC_RE, "expected a MAC like 52:54:00:12:34:56"))), keep: v.optional(v.boolean()) }),
+  v.strictObject({ ...base, op: v.literal("detach"), network: NetworkName, interfaceId: InterfaceId }),
 ]);
 export type Request = v.InferOutput<typeof Request>;
 export type Op = Request["op"];
@@ -39,6 +43,13 @@ export const AcquireResult = v.object({
   tap: v.nullable(v.object({ ifname: v.string() })),
 });
 export type AcquireResult = v.InferOutput<typeof AcquireResult>;
+
+/** A lease as the broker hands it out (`attach`). */
+export const BrokerLease = v.object({
+  id: v.string(), network: v.string(), mac: v.string(), address: v.string(), prefixLength: v.number(), gateway: v.string(),
+  addressV6: v.nullable(v.string()), hostname: v.string(), mtu: v.number(),
+});
+export type BrokerLease = v.InferOutput<typeof BrokerLease>;
 
 export function encodeFrame(msg: unknown): Uint8Array {
   const body = new TextEncoder().encode(JSON.stringify(msg));

@@ -8,6 +8,7 @@ import type { NetworkService } from "../core/networks.ts";
 import type { Network } from "../core/resources/network.ts";
 import { hostSpec } from "../core/network-config.ts";
 import { Registry, type Clock } from "./registry.ts";
+import { BrokerLeases } from "./leases.ts";
 import type { Client, Handled, Handlers } from "./server.ts";
 import type { Request, AcquireResult } from "./protocol.ts";
 import type { PeerCred } from "../ipc/unix-stream.ts";
@@ -41,9 +42,11 @@ export class BrokerService implements Handlers {
   /** Ports whose host side runs in the broker (macOS vmnet), per client, released with its hold. */
   #ports = new Map<number, { network: string; release: () => Promise<void> }[]>();
   #stopRequested = false;
+  readonly leases: BrokerLeases;
 
   constructor(readonly networks: NetworkService, readonly taps: TapOpener | null, readonly policy: BrokerPolicy, readonly log: (m: string) => void, clock: Clock = realClock) {
     this.registry = new Registry(policy.idleMs, { up: (n) => this.#up(n), down: (n) => this.#down(n) }, clock);
+    this.leases = new BrokerLeases(networks.store, log);
   }
 
   allow(cred: PeerCred): boolean {
@@ -88,6 +91,11 @@ export class BrokerService implements Handlers {
         if (!this.registry.release(req.network, client.id)) throw new NotFoundError(`this client holds no "${req.network}"`);
         this.#releasePorts(client.id, req.network);
         return { result: { released: req.network } };
+      }
+      case "attach": return { result: this.leases.attach(client.id, req) };
+      case "detach": {
+        this.leases.detach(client.id, req.network, req.interfaceId);
+        return { result: { detached: req.interfaceId } };
       }
       case "list": return { result: this.registry.snapshot().map((s) => ({ name: s.network, holders: s.holders.length, up: s.up })) };
       case "status": return { result: this.status() };
@@ -141,8 +149,9 @@ export class BrokerService implements Handlers {
   onDisconnect(client: Client): void {
     this.#releasePorts(client.id);
     const dropped = this.registry.disconnect(client.id);
+    const leases = this.leases.disconnect(client.id);
     this.#clients.delete(client.id);
-    if (dropped.length) this.log(`client ${client.id} (pid ${client.cred.pid}) left; released ${dropped.join(", ")}`);
+    if (dropped.length || leases.length) this.log(`client ${client.id} (pid ${client.cred.pid}) left; released ${[...dropped, ...leases.map((l) => `lease ${l}`)].join(", ")}`);
   }
 
   shouldStop(clients: number): boolean {

@@ -68,28 +68,6 @@ export function parseFd(value: string, flag: string): number {
   return Number(value);
 }
 
-/**
- * The host side from the broker instead: the broker brings the network up, opens a TAP on its bridge
- * and passes the fd over its socket; this process needs no CAP_NET_ADMIN. The broker connection is
- * the hold: it stays open as long as the port, and the broker releases it if this process dies.
- */
-export async function brokerPort(network: string, socket?: string): Promise<() => HostPort> {
-  const { BrokerClient } = await import("../../broker/client.ts");
-  const { closeFd } = await import("../../ipc/unix-stream.ts");
-  const client = BrokerClient.connect(socket);
-  return () => {
-    const { result, tapFd } = client.acquire(network, true);
-    if (tapFd === null || !result.tap) throw new VmlanError(`the broker gave no TAP for "${network}"`, { code: "EHOST", exitCode: 6 });
-    return { fd: tapFd, ifname: result.tap.ifname, close: () => (closeFd(tapFd), client.close()) };
-  };
-}
-
-/** Helper dependencies when joining through the broker (`vmlan helper --broker`). */
-export async function brokerHelperDeps(network: string, id: string, mac: string | undefined, socket?: string): Promise<HelperDeps> {
-  const open = await brokerPort(network, socket);
-  return { attach: () => attachLease(network, id, mac), release: releaseLease, openHostPort: open };
-}
-
 /** The start line of a vmnet host port: vmnet's interface_param (as vmnet-helper prints it), then vmlan's keys. */
 export function vmnetStartLine(base: StartLine, port: VmnetHostPort): Record<string, unknown> {
   const vmlan = Object.entries(base).filter(([k]) => k.startsWith("vmlan_") && k !== "vmlan_tap");

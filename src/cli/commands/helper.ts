@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
 import { intFlag, secondsFlag } from "../flags.ts";
-import { brokerHelperDeps, helperDeps, newInterfaceId, parseFd } from "./_host-port.ts";
+import { helperDeps, newInterfaceId, parseFd } from "./_host-port.ts";
+import { brokerHelperDeps } from "./_broker-port.ts";
 
 export default defineCommand({
   meta: {
@@ -33,7 +34,7 @@ export default defineCommand({
     }
     const { runHelper } = await import("../../datapath/helper.ts");
     const id = args.id ?? newInterfaceId();
-    const deps = args.broker ? await brokerHelperDeps(args.network, id, args.mac, args["broker-socket"]) : await helperDeps(args.network, id, args.mac);
+    const deps = args.broker ? await brokerHelperDeps(args.network, id, args.mac, Boolean(args.keep), args["broker-socket"]) : await helperDeps(args.network, id, args.mac);
     const code = await runHelper({ fd, socket: args.socket, statsInterval, keep: Boolean(args.keep) }, deps);
     process.exit(code);
   },

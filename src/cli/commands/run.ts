@@ -2,7 +2,9 @@ import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
 import { repeated } from "./_args.ts";
 import { networkService } from "../context.ts";
-import { attachLease, bridgeOf, brokerPort, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
+import { attachLease, bridgeOf, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
+import { brokerSession, type BrokerSession } from "./_broker-port.ts";
+import type { HelperLease } from "../../datapath/helper.ts";
 
 export default defineCommand({
   meta: {
@@ -37,12 +39,16 @@ export default defineCommand({
     const svc = broker ? null : await networkService(true);
     if (svc) for (const n of networks) await bridgeOf(n, svc);
     const { supervise, selfArgv } = await import("../../datapath/supervise.ts");
-    const openers = new Map<string, () => import("../../datapath/helper.ts").HostPort>();
-    if (native) {
-      const openTap = svc ? await tapOpener(svc) : null;
-      for (const n of networks) openers.set(n, openTap ? () => openTap(n) : await brokerPort(n, brokerSocket));
+    let deps = null;
+    if (native && svc) {
+      const openTap = await tapOpener(svc);
+      deps = { attach: (n: string) => attachLease(n, id), release: releaseLease, openTap: (n: string) => openTap(n) };
+    } else if (native) {
+      // Through the broker: leases and TAPs both come from it (no store access here).
+      const sessions = new Map<string, BrokerSession>();
+      for (const n of networks) sessions.set(n, await brokerSession(n, brokerSocket));
+      deps = { attach: (n: string) => sessions.get(n)!.attach(id, { keep }), release: (l: HelperLease) => sessions.get(l.network)!.release(l), openTap: (n: string) => sessions.get(n)!.openHostPort() };
     }
-    const deps = native ? { attach: (n: string) => attachLease(n, id), release: releaseLease, openTap: (n: string) => openers.get(n)!() } : null;
     const helperArgs = broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : [];
     const code = await supervise({ networks, id, keep, command, self: selfArgv(), helperArgs }, deps);
     process.exit(code);

@@ -1,0 +1,63 @@
+/**
+ * IPAM through the broker: `attach`/`detach` for clients that cannot write the store (a permitted
+ * non-root user's `vmlan helper --broker`). The broker's LeaseService does the work; this table
+ * remembers which connection attached what, so a client may only detach its own leases and a
+ * client that dies without `keep` has its leases released, like a helper that exits.
+ */
+import { LeaseService } from "../core/leases.ts";
+import { NotFoundError } from "../core/errors.ts";
+import type { Store } from "../core/store/store.ts";
+import type { BrokerLease } from "./protocol.ts";
+
+interface Held { network: string; id: string; keep: boolean }
+
+export class BrokerLeases {
+  readonly #svc: LeaseService;
+  readonly #byClient = new Map<number, Held[]>();
+
+  constructor(store: Store, readonly log: (m: string) => void) {
+    this.#svc = new LeaseService(store);
+  }
+
+  /** Leases `client` holds through this broker (for the per-client caps). */
+  count(client: number): number {
+    return this.#byClient.get(client)?.length ?? 0;
+  }
+
+  attach(client: number, req: { network: string; interfaceId: string; mac?: string; keep?: boolean }): BrokerLease {
+    const { attachment: a } = this.#svc.attach({ network: req.network, id: req.interfaceId, ...(req.mac !== undefined ? { mac: req.mac } : {}) });
+    const list = this.#byClient.get(client) ?? [];
+    const mine = list.find((h) => h.network === a.network && h.id === a.id);
+    if (mine) mine.keep = req.keep ?? false;
+    else list.push({ network: a.network, id: a.id, keep: req.keep ?? false });
+    this.#byClient.set(client, list);
+    return { id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, addressV6: a.addressV6, hostname: a.hostname, mtu: a.mtu };
+  }
+
+  /** Detaches a lease this client attached; someone else's is refused as not found. */
+  detach(client: number, network: string, id: string): void {
+    const list = this.#byClient.get(client) ?? [];
+    const i = list.findIndex((h) => h.network === network && h.id === id);
+    if (i < 0) throw new NotFoundError(`this client attached no "${id}" on "${network}"`);
+    list.splice(i, 1);
+    if (list.length === 0) this.#byClient.delete(client);
+    this.#svc.detach(network, id, { ifExists: true });
+  }
+
+  /** The client went away: its leases without `keep` are released. */
+  disconnect(client: number): string[] {
+    const list = this.#byClient.get(client) ?? [];
+    this.#byClient.delete(client);
+    const released: string[] = [];
+    for (const h of list) {
+      if (h.keep) continue;
+      try {
+        this.#svc.detach(h.network, h.id, { ifExists: true });
+        released.push(`${h.network}/${h.id}`);
+      } catch (e) {
+        this.log(`releasing lease ${h.network}/${h.id} failed: ${(e as Error).message}`);
+      }
+    }
+    return released;
+  }
+}
