@@ -21,6 +21,7 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   dns: [],
   version: [],
   completion: ["bash", "zsh", "fish"],
+  help: [],
 };
 
 const top = Object.keys(COMPLETION_TREE);

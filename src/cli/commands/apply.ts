@@ -17,10 +17,15 @@ import { notifyServices } from "../../services/control.ts";
 export default defineCommand({
   meta: {
     name: "apply",
-    description: `Make networks and reserved attachments match a TOML or JSON file (idempotent); networks it creates are labelled ${MANAGED_LABEL_KEY}=${MANAGED_LABEL_VALUE}`,
+    description: "Make networks and attachments match a file",
+    details: `The file (TOML or JSON) declares networks and their reserved attachments; it is validated whole
+before anything changes. --dry-run prints the plan (create, change, unchanged, would delete).
+Applying the same file twice reports everything unchanged. Networks apply creates carry the label
+${MANAGED_LABEL_KEY}=${MANAGED_LABEL_VALUE}, and --prune deletes only those that left the file.`,
+    examples: ["vmlan apply -f lab.toml --dry-run", "vmlan apply -f lab.toml --prune", "vmlan apply -f - --format json < lab.json"],
   },
   args: {
-    file: { type: "string", alias: "f", description: "Apply file: TOML, or JSON (.json or content starting with '{'); - reads stdin", required: true },
+    file: { type: "string", alias: "f", valueHint: "FILE", description: "Apply file: TOML, or JSON (.json or content starting with '{'); - reads stdin", required: true },
     "dry-run": { type: "boolean", description: "Print the plan and change nothing (no store writes, no host objects)" },
     prune: { type: "boolean", description: `Delete networks labelled ${MANAGED_LABEL_KEY}=${MANAGED_LABEL_VALUE} that are not in the file` },
     ...formatArgs,

@@ -5,13 +5,24 @@ import { leaseService } from "../context.ts";
 import { attachmentRecord } from "../display/attachment.ts";
 
 export default defineCommand({
-  meta: { name: "attach", description: "Allocate an address, MAC and hostname for an interface (idempotent per id)" },
+  meta: {
+    name: "attach",
+    description: "Reserve an address, MAC and hostname for an interface",
+    details: `Idempotent per id: attaching an active id returns its lease. The same id always gets the same
+address and MAC, also after a detach, unless the pool ran out of never-used addresses. This only
+reserves: \`vmlan helper\`, \`vmlan run\` and \`vm run\` connect a VM.`,
+    examples: [
+      "vmlan attach lab --id web",
+      "vmlan attach lab --id db --ip 10.70.0.10 --hostname database",
+      "vmlan attach lab --id web --format json",
+    ],
+  },
   args: {
     network: { type: "positional", description: "Network name", required: true },
-    id: { type: "string", description: "Interface id (stable: the same id always gets the same address and MAC)", required: true },
-    hostname: { type: "string", description: "Hostname (default: derived from the id)" },
-    ip: { type: "string", description: "Reserve this IPv4 address" },
-    mac: { type: "string", description: "Use this MAC (unicast)" },
+    id: { type: "string", valueHint: "ID", description: "Interface id (stable: the same id always gets the same address and MAC)", required: true },
+    hostname: { type: "string", valueHint: "NAME", description: "Hostname (default: derived from the id)" },
+    ip: { type: "string", valueHint: "ADDRESS", description: "Reserve this IPv4 address" },
+    mac: { type: "string", valueHint: "MAC", description: "Use this MAC (unicast)" },
     ...formatArgs,
   },
   run({ args }) {

@@ -5,7 +5,11 @@ import { leaseService } from "../context.ts";
 import { attachmentColumns } from "../display/attachment.ts";
 
 export default defineCommand({
-  meta: { name: "attachments", description: "List attachments (all networks, or one)" },
+  meta: {
+    name: "attachments",
+    description: "List attachments (of all networks, or one)",
+    examples: ["vmlan attachments", "vmlan attachments lab --all  # released leases too"],
+  },
   args: {
     network: { type: "positional", description: "Network name", required: false },
     all: { type: "boolean", alias: "a", description: "Include released leases (kept for sticky ids)" },

@@ -5,10 +5,17 @@ import { formatFrom, note, printJson, table } from "../output.ts";
 import { vmDeps } from "./vm/_deps.ts";
 
 export default defineCommand({
-  meta: { name: "demo", description: "Boot two small guests on the default network, show them reaching each other and the host, measure ping and TCP throughput, clean up" },
+  meta: {
+    name: "demo",
+    description: "Two guests on the default network, measured",
+    details: `Boots two small guests on the default network (created if absent), shows them reaching each
+other and the host, prints the ping round trip and TCP throughput, and stops them again. \`npm
+start\` runs it.`,
+    examples: ["vmlan demo", "vmlan demo --mb 64 --native"],
+  },
   args: {
-    mb: intFlag("MiB to send in each throughput test (default 16)", 1, 4096),
-    network: { type: "string", description: "Network to use (default: the built-in default network, created if absent)" },
+    mb: intFlag("MiB to send in each throughput test (default 16)", 1, 4096, { valueHint: "MIB" }),
+    network: { type: "string", valueHint: "NAME", description: "Network to use (default: the built-in default network, created if absent)" },
     native: { type: "boolean", description: "Attach the guests natively (TAP fd to QEMU) instead of through `vmlan helper`" },
     ...formatArgs,
   },

@@ -4,10 +4,16 @@ import { formatFrom, printJson } from "../output.ts";
 import { leaseService } from "../context.ts";
 
 export default defineCommand({
-  meta: { name: "detach", description: "Release an interface's address (the id keeps it if it attaches again)" },
+  meta: {
+    name: "detach",
+    description: "Release an interface's address",
+    details: `The id keeps its claim: attached again, it gets the same address, unless another id needed it
+because the pool had no never-used address left.`,
+    examples: ["vmlan detach lab --id web", "vmlan detach lab --id web --if-exists"],
+  },
   args: {
     network: { type: "positional", description: "Network name", required: true },
-    id: { type: "string", description: "Interface id", required: true },
+    id: { type: "string", valueHint: "ID", description: "Interface id", required: true },
     "if-exists": { type: "boolean", description: "Succeed when there is no such attachment" },
     ...formatArgs,
   },

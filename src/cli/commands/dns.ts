@@ -13,9 +13,15 @@ export function resolverRecipe(n: Network, os: string): { network: string; domai
 }
 
 export default defineCommand({
-  meta: { name: "dns", description: "Print how to resolve guest names (<host>.<network>.vmlan) from the host" },
+  meta: {
+    name: "dns",
+    description: "Print how to resolve guest names from the host",
+    details: `Guests are <host>.<network>.vmlan (or the network's --dns-domain), answered by each gateway. On
+Linux this prints the resolvectl lines for each bridge, on macOS the /etc/resolver file.`,
+    examples: ["vmlan dns", "vmlan dns lab --format json"],
+  },
   args: {
-    network: { type: "positional", description: "Network name(s) (default: all)", required: false },
+    network: { type: "positional", valueHint: "NETWORK...", description: "Network name(s) (default: all)", required: false },
     ...formatArgs,
   },
   async run({ args }) {

@@ -3,7 +3,13 @@ import { formatArgs } from "./_args.ts";
 import { formatFrom, printJson, table } from "../output.ts";
 
 export default defineCommand({
-  meta: { name: "doctor", description: "Check what vmlan needs on this host (privileges, /dev/net/tun, KVM, nftables, QEMU), each with a fix" },
+  meta: {
+    name: "doctor",
+    description: "Check what vmlan needs on this host",
+    details: `One line per check (privileges, /dev/net/tun, KVM, nftables, QEMU, the guest image's tools), each
+failed or warned check with a fix; exit 6 when one fails.`,
+    examples: ["vmlan doctor", "vmlan doctor --format json"],
+  },
   args: { ...formatArgs },
   async run({ args }) {
     const { hostDoctor } = await import("../../platform/index.ts");

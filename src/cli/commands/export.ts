@@ -3,7 +3,12 @@ import { openStore } from "../context.ts";
 import { exportState, toJson, toToml } from "../../core/apply/export.ts";
 
 export default defineCommand({
-  meta: { name: "export", description: "Print the networks (except the built-in one) and their attachments as an apply file" },
+  meta: {
+    name: "export",
+    description: "Print the networks as an apply file",
+    details: "Every network except the built-in default, with its reserved attachments; `vmlan apply -f` reads it back.",
+    examples: ["vmlan export > lab.toml", "vmlan export --format json"],
+  },
   args: {
     format: { type: "enum", options: ["toml", "json"], description: "toml or json", default: "toml" },
     json: { type: "boolean", description: "Same as --format json" },

@@ -7,21 +7,27 @@ import { brokerHelperDeps } from "./_broker-port.ts";
 export default defineCommand({
   meta: {
     name: "helper",
-    description:
-      "Connect one VM to a network (vmnet-helper compatible): forwards Ethernet frames between a unix datagram socket " +
-      "(one frame per datagram) and a TAP on the network's bridge. Prints one JSON line on stdout when ready; " +
-      "SIGTERM/SIGINT stop it and release the address unless --keep",
+    description: "Connect one VM to a network (vmnet-helper compatible)",
+    details: `Forwards Ethernet frames between a unix datagram socket (--fd from a socketpair, or --socket;
+one frame per datagram, as vfkit, krunkit, libkrun and QEMU -netdev dgram use) and a TAP on the
+network's bridge. Prints one JSON line on stdout when ready, with vmnet-helper's keys and vmlan's
+own. SIGTERM or SIGINT stop it and release the address unless --keep.`,
+    examples: [
+      "vmlan helper --socket /tmp/vm1.sock --network default --id vm1",
+      "vmlan helper --fd 3 --network lab --id vm1 --keep  # as vmlan run starts it",
+      "vmlan helper --socket /tmp/vm1.sock --network lab --broker  # without root, via the broker",
+    ],
   },
   args: {
     fd: intFlag("Inherited, connected datagram socket fd (the VM's end is the other side of a socketpair)", 0, 2 ** 31 - 1),
-    socket: { type: "string", description: "Bind a datagram socket at this path (0600, lock PATH.lock) and serve the first client" },
-    network: { type: "string", description: "Network name", required: true },
-    id: { type: "string", description: "Interface id (stable: same id, same address and MAC; default: a new UUID)" },
-    mac: { type: "string", description: "MAC address for the VM (default: derived from the id)" },
-    "stats-interval": secondsFlag("Print counters as a JSON line on stderr every S seconds", { positive: true }),
+    socket: { type: "string", valueHint: "PATH", description: "Bind a datagram socket at this path (0600, lock PATH.lock) and serve the first client" },
+    network: { type: "string", valueHint: "NAME", description: "Network name", required: true },
+    id: { type: "string", valueHint: "ID", description: "Interface id (stable: same id, same address and MAC; default: a new UUID)" },
+    mac: { type: "string", valueHint: "MAC", description: "MAC address for the VM (default: derived from the id)" },
+    "stats-interval": secondsFlag("Print counters as a JSON line on stderr every SECONDS", { positive: true, valueHint: "SECONDS" }),
     keep: { type: "boolean", description: "Keep the attachment when the helper exits" },
     broker: { type: "boolean", description: "Get the host side from `vmlan broker` (TAP fd over its socket; no CAP_NET_ADMIN needed)" },
-    "broker-socket": { type: "string", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
+    "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
   },
   async run({ args }) {
     if (args.fd === undefined && args.socket === undefined) throw new UsageError(`missing argument: either --fd or --socket is required`);

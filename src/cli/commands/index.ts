@@ -17,4 +17,5 @@ export const commands = {
   dns: () => import("./dns.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
+  help: () => import("./help.ts").then((m) => m.default),
 };

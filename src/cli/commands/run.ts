@@ -9,21 +9,28 @@ import type { HelperLease } from "../../datapath/helper.ts";
 export default defineCommand({
   meta: {
     name: "run",
-    description:
-      "Run a VM command connected to one or more networks: `vmlan run --network NAME [--network NAME2] -- COMMAND ARGS...`. " +
-      "Each network gets a helper on a socketpair; the VM's ends are fds 3, 4, ... of COMMAND (one Ethernet frame per datagram, " +
-      "e.g. qemu -netdev dgram,id=n0,local.type=fd,local.str={fd}). With --native the fds are TAPs instead (qemu -netdev tap,fd={fd}). " +
-      "COMMAND gets VMLAN_FD, VMLAN_MAC, VMLAN_IP, VMLAN_GATEWAY, VMLAN_PREFIX_LENGTH, VMLAN_TAP, VMLAN_NETWORK (and _0, _1, ... per network), " +
-      "and {fd} {mac} {ip} {gateway} {prefix} {tap} {network} ({fd1}, {mac1}, ... for later networks) are replaced in its arguments. " +
-      "When either side exits the other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status",
+    description: "Run a VM command connected to networks",
+    usage: "[OPTIONS] --network NAME... -- COMMAND [ARGS...]",
+    details: `Each --network gets a \`vmlan helper\` on a socketpair, and COMMAND gets the VM ends as fds 3, 4, ...
+(one Ethernet frame per datagram: qemu -netdev dgram,id=n0,local.type=fd,local.str={fd}). With
+--native the fds are TAPs on the bridges instead (qemu -netdev tap,id=n0,fd={fd}).
+
+COMMAND gets VMLAN_FD, VMLAN_MAC, VMLAN_IP, VMLAN_GATEWAY, VMLAN_PREFIX_LENGTH, VMLAN_TAP and
+VMLAN_NETWORK (and _0, _1, ... per network), and {fd} {mac} {ip} {gateway} {prefix} {tap} {network}
+in its arguments are replaced ({fd1}, {mac1}, ... for later networks). When either side exits the
+other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status.`,
+    examples: [
+      "vmlan run --network default --id vm1 -- qemu-system-x86_64 -m 512 -kernel bzImage -netdev dgram,id=n0,local.type=fd,local.str={fd} -device virtio-net-pci,netdev=n0,mac={mac}",
+      "vmlan run --network lab --native -- sh -c 'echo $VMLAN_IP on $VMLAN_TAP'",
+    ],
   },
   args: {
-    network: { type: "string", description: "Network name (repeatable; fds 3, 4, ... in order)", required: true },
-    id: { type: "string", description: "Interface id on every network (default: a new UUID)" },
+    network: { type: "string", valueHint: "NAME", description: "Network name (repeatable; fds 3, 4, ... in order)", required: true },
+    id: { type: "string", valueHint: "ID", description: "Interface id on every network (default: a new UUID)" },
     native: { type: "boolean", description: "No helper: pass a TAP fd on the network's bridge to COMMAND" },
     keep: { type: "boolean", description: "Keep the attachments after exit" },
     broker: { type: "boolean", description: "Join the networks through `vmlan broker` (it brings them up and hands out TAPs)" },
-    "broker-socket": { type: "string", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
+    "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
   },
   async run({ args, rawArgs }) {
     const dd = rawArgs.indexOf("--");

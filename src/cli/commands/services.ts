@@ -6,7 +6,12 @@ import { stateDir } from "../../core/store/paths.ts";
 import { servicesStatus } from "../../services/control.ts";
 
 const run = defineCommand({
-  meta: { name: "run", description: "Run the DHCP and DNS daemon in the foreground (`system start` starts it detached)" },
+  meta: {
+    name: "run",
+    description: "Run the DHCP and DNS daemon in the foreground",
+    details: "`vmlan system start` starts the same daemon detached; this is for a service manager.",
+    examples: ["vmlan services run"],
+  },
   async run() {
     const { runDaemon } = await import("../../services/daemon.ts");
     await runDaemon({ store: openStore(), stateDir: stateDir() });
@@ -16,7 +21,7 @@ const run = defineCommand({
 });
 
 const status = defineCommand({
-  meta: { name: "status", description: "Show whether the services daemon runs" },
+  meta: { name: "status", description: "Show whether the daemon runs", examples: ["vmlan services status", "vmlan services status --format json"] },
   args: { ...formatArgs },
   run({ args }) {
     const s = servicesStatus();
@@ -26,6 +31,13 @@ const status = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "services", description: "DHCP and DNS for guests on every network (a daemon started by `system start`)" },
+  meta: {
+    name: "services",
+    description: "DHCP and DNS for guests (the daemon)",
+    details: `One daemon per state dir serves every network whose bridge is up: DHCP answers with the address
+vmlan assigned to the client's MAC, DNS on the gateway answers guest names and forwards the rest.
+\`vmlan system start\` starts it, \`vmlan system stop\` stops it.`,
+    examples: ["vmlan services status", "vmlan services run  # in the foreground, e.g. under systemd"],
+  },
   subCommands: { run, status },
 });

@@ -32,15 +32,3 @@ test("completion scripts for bash, zsh and fish; unknown shell is exit 2", async
   expect(bad.exitCode).toBe(2);
   expect(bad.stderr).toBe(`error: unknown shell "tcsh": use bash, zsh or fish\n`);
 });
-
-test("--help works for every command and sub-command", async () => {
-  const env = { VMLAN_STATE_DIR: "/nonexistent-vmlan-state" };
-  for (const [name, subs] of Object.entries(COMPLETION_TREE)) {
-    const paths = name === "completion" || subs.length === 0 ? [[name]] : subs.map((s) => [name, s]);
-    for (const p of paths) {
-      const r = await runVmlan([...p, "--help"], { env });
-      expect({ p, code: r.exitCode }).toEqual({ p, code: 0 });
-      expect(r.stdout).toContain("USAGE");
-    }
-  }
-});

@@ -15,13 +15,18 @@ function resolveGroup(group: string | undefined): number {
 }
 
 export default defineCommand({
-  meta: { name: "run", description: "Run the broker on a unix socket (state dir/broker.sock); systemd socket activation is honoured" },
+  meta: {
+    name: "run",
+    description: "Run the broker in the foreground",
+    details: "Listens on a unix socket, or on the one systemd passes (socket activation).",
+    examples: ["vmlan broker run --idle-timeout 30", "vmlan broker run --socket /run/vmlan.sock --group kvm --exit-idle 600"],
+  },
   args: {
-    socket: { type: "string", description: "Socket path (default: <state dir>/broker.sock, or $VMLAN_BROKER_SOCKET)" },
-    "idle-timeout": secondsFlag("Seconds a network stays up after its last user leaves", { default: "120" }),
-    "exit-idle": secondsFlag("Exit after this many seconds with no clients and no networks (on-demand start)"),
-    mode: checkedFlag("Socket file mode (octal)", pattern(/^0?[0-7]{3}$/, "an octal mode like 0660"), { default: "0660" }),
-    group: { type: "string", description: "Group that may connect besides root (default: vmlan if it exists, else root)" },
+    socket: { type: "string", valueHint: "PATH", description: "Socket path (default: <state dir>/broker.sock, or $VMLAN_BROKER_SOCKET)" },
+    "idle-timeout": secondsFlag("Seconds a network stays up after its last user leaves", { default: "120", valueHint: "SECONDS" }),
+    "exit-idle": secondsFlag("Exit after this many seconds with no clients and no networks (on-demand start)", { valueHint: "SECONDS" }),
+    mode: checkedFlag("Socket file mode (octal)", pattern(/^0?[0-7]{3}$/, "an octal mode like 0660"), { default: "0660", valueHint: "MODE" }),
+    group: { type: "string", valueHint: "GROUP", description: "Group that may connect besides root (default: vmlan if it exists, else root)" },
   },
   async run({ args }) {
     const ms = (val: string | undefined) => (val === undefined ? null : Number(val) * 1000); // checked by the flags

@@ -3,8 +3,12 @@ import { formatArgs } from "../_args.ts";
 import { formatFrom, printJson, table } from "../../output.ts";
 
 export default defineCommand({
-  meta: { name: "status", description: "Networks the broker holds, their holders and idle timers" },
-  args: { socket: { type: "string", description: "Broker socket path" }, ...formatArgs },
+  meta: {
+    name: "status",
+    description: "Show the networks the broker holds, and who holds them",
+    examples: ["vmlan broker status", "vmlan broker status --format json"],
+  },
+  args: { socket: { type: "string", valueHint: "PATH", description: "Broker socket path" }, ...formatArgs },
   async run({ args }) {
     const { BrokerClient } = await import("../../../broker/client.ts");
     const client = BrokerClient.connect(args.socket);

@@ -10,17 +10,30 @@ import { notifyServices } from "../../../services/control.ts";
 export default defineCommand({
   meta: {
     name: "create",
-    description: "Create a network (idempotent: an identical network is reported unchanged, exit 0)",
+    description: "Create a network (idempotent)",
+    details: `An identical network is reported unchanged (exit 0); a different configuration exits 2 with a
+one-line diff, or is recreated with --replace when nothing is attached.
+
+Without --subnet the network gets the next free /24 from 192.168.65.0/24 upward that overlaps
+neither another network nor a host route. The gateway is the subnet's first address; guests get
+the addresses after it. With --subnet-v6 guests also get the prefix plus the EUI-64 of their MAC,
+announced by router advertisements.`,
+    examples: [
+      "vmlan network create lab  # the next free /24, NAT to the outside",
+      "vmlan network create lab --subnet 10.70.0.0/24 --mode host  # host-only",
+      "vmlan network create lab6 --subnet-v6 fd00:70::/64 --label team=infra",
+      "vmlan network create lab --mode host --replace  # change it (nothing attached)",
+    ],
   },
   args: {
     name: { type: "positional", description: "Network name (letters, digits, _ . -)", required: true },
-    subnet: { type: "string", description: "IPv4 subnet, e.g. 192.168.70.0/24 (default: next free /24 in 192.168.65-255)" },
-    "subnet-v6": { type: "string", description: "IPv6 prefix, /64 or shorter, e.g. fd00:70::/64" },
+    subnet: { type: "string", valueHint: "CIDR", description: "IPv4 subnet, e.g. 192.168.70.0/24 (default: the next free /24 in 192.168.65-255)" },
+    "subnet-v6": { type: "string", valueHint: "CIDR", description: "IPv6 prefix, /64 or shorter, e.g. fd00:70::/64" },
     mode: { type: "enum", options: ["shared", "host"], description: "shared: NAT to the outside; host: host-only", default: "shared" },
-    label: { type: "string", description: "Label k=v (repeatable)" },
+    label: { type: "string", valueHint: "KEY=VALUE", description: "A label (repeatable)" },
     mtu: intFlag("MTU (576-65535)", 576, 65535, { default: "1500" }),
-    dhcp: { type: "boolean", description: "Run vmlan's DHCP server on the network (--no-dhcp or --dhcp=false to turn it off)", default: true },
-    "dns-domain": { type: "string", description: "DNS domain of the guests (default: <name>.vmlan)" },
+    dhcp: { type: "boolean", description: "Serve DHCP on the network (--no-dhcp: guests get no DHCP answers)", default: true },
+    "dns-domain": { type: "string", valueHint: "DOMAIN", description: "DNS domain of the guests (default: <name>.vmlan)" },
     replace: { type: "boolean", description: "Recreate if it exists with another configuration and nothing is attached" },
     ...formatArgs,
   },

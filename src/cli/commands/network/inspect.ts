@@ -6,8 +6,13 @@ import { VmlanError } from "../../../core/errors.ts";
 import { LeaseService } from "../../../core/leases.ts";
 
 export default defineCommand({
-  meta: { name: "inspect", description: "Show networks in detail, with what the host kernel reports (JSON)" },
-  args: { name: { type: "positional", description: "Network name(s)", required: true }, ...formatArgs },
+  meta: {
+    name: "inspect",
+    description: "Show networks in detail, with the kernel's view",
+    details: "JSON: the stored definition and what the host reports (bridge up, addresses, NAT rules).",
+    examples: ["vmlan network inspect default", "vmlan network inspect lab lab6"],
+  },
+  args: { name: { type: "positional", valueHint: "NAME...", description: "Network name(s)", required: true }, ...formatArgs },
   async run({ args }) {
     const names = [args.name, ...positionals(args).slice(1)];
     const svc = await networkService(process.platform === "linux");

@@ -5,7 +5,10 @@ import { networkService } from "../../context.ts";
 import { networkColumns } from "../../display/network.ts";
 
 export default defineCommand({
-  meta: { name: "list", alias: "ls", description: "List networks" },
+  meta: {
+    name: "list", alias: "ls", description: "List networks",
+    examples: ["vmlan network ls", "vmlan network ls -q  # names only", "vmlan network ls --format json"],
+  },
   args: { ...formatArgs, ...quietArg },
   async run({ args }) {
     const svc = await networkService(false);

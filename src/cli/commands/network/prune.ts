@@ -5,7 +5,12 @@ import { networkService } from "../../context.ts";
 import { notifyServices } from "../../../services/control.ts";
 
 export default defineCommand({
-  meta: { name: "prune", description: "Remove every network without active attachments (never the built-in default)" },
+  meta: {
+    name: "prune",
+    description: "Remove every network without active attachments",
+    details: "The built-in default network is never pruned.",
+    examples: ["vmlan network prune", "vmlan network prune --format json"],
+  },
   args: { ...formatArgs },
   async run({ args }) {
     const svc = await networkService(true);

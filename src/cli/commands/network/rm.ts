@@ -5,9 +5,14 @@ import { networkService } from "../../context.ts";
 import { notifyServices } from "../../../services/control.ts";
 
 export default defineCommand({
-  meta: { name: "rm", description: "Remove networks and their host side (bridge, NAT rules)" },
+  meta: {
+    name: "rm",
+    description: "Remove networks, their bridges and rules",
+    details: "Refused while the network has active attachments, unless --force (they are released).",
+    examples: ["vmlan network rm lab", "vmlan network rm lab lab6 --force --if-exists"],
+  },
   args: {
-    name: { type: "positional", description: "Network name(s)", required: true },
+    name: { type: "positional", valueHint: "NAME...", description: "Network name(s)", required: true },
     force: { type: "boolean", description: "Remove even with active attachments (they are released)" },
     "if-exists": { type: "boolean", description: "Succeed when the network does not exist" },
     ...formatArgs,

@@ -1,7 +1,11 @@
 import { defineCommand } from "citty";
 
 export default defineCommand({
-  meta: { name: "system", description: "Bring all networks up or down, show their state, install the broker service" },
+  meta: {
+    name: "system",
+    description: "Bring all networks up or down; install the broker",
+    examples: ["vmlan system start", "vmlan system status", "vmlan system stop"],
+  },
   subCommands: {
     start: () => import("./start.ts").then((m) => m.default),
     status: () => import("./status.ts").then((m) => m.default),

@@ -9,12 +9,22 @@ import { systemdUnits, launchdPlist, SYSTEMD_SOCKET, LAUNCHD_LABEL } from "../..
 import { hasGroup, serviceLayout, canLoad } from "./_service.ts";
 
 export default defineCommand({
-  meta: { name: "install", description: "Install the broker as a service: systemd socket+service with socket activation (Linux), launchd daemon (macOS)" },
+  meta: {
+    name: "install",
+    description: "Install the broker as a system service",
+    details: `Linux: vmlan-broker.socket and vmlan-broker.service in /etc/systemd/system, socket-activated,
+enabled and started (unless --no-load, or with --root for packaging). macOS: a launchd daemon in
+/Library/LaunchDaemons.`,
+    examples: [
+      "vmlan system install",
+      "vmlan system install --root pkg --bin /usr/bin/vmlan  # write the files for a package",
+    ],
+  },
   args: {
-    root: { type: "string", description: "Write below this folder instead of / and do not load (packaging)", default: "/" },
-    bin: { type: "string", description: "Path of the vmlan binary the service runs (default: this binary)" },
-    group: { type: "string", description: "Group allowed to use the broker (default: vmlan if it exists, else root)" },
-    "exit-idle": intFlag("Seconds the on-demand broker stays after its last client", 0, 31_536_000, { default: "600" }),
+    root: { type: "string", valueHint: "DIR", description: "Write below this folder instead of / and do not load (packaging)", default: "/" },
+    bin: { type: "string", valueHint: "PATH", description: "Path of the vmlan binary the service runs (default: this binary)" },
+    group: { type: "string", valueHint: "GROUP", description: "Group allowed to use the broker (default: vmlan if it exists, else root)" },
+    "exit-idle": intFlag("Seconds the on-demand broker stays after its last client", 0, 31_536_000, { default: "600", valueHint: "SECONDS" }),
     "no-load": { type: "boolean", description: "Write the files but do not enable/load them" },
   },
   run({ args }) {

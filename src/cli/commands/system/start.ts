@@ -6,7 +6,14 @@ import { formatFrom } from "../../output.ts";
 import { startServices } from "../../../services/control.ts";
 
 export default defineCommand({
-  meta: { name: "start", description: "Create the built-in default network if absent and bring every stored network up" },
+  meta: {
+    name: "start",
+    description: "Bring every network up (creating the default one)",
+    details: `Creates the built-in default network (192.168.64.0/24, gateway 192.168.64.1, shared) if it is
+absent, brings every stored network's bridge and rules up again (after a reboot, say) and, on
+Linux, starts the DHCP and DNS daemon.`,
+    examples: ["vmlan system start", "vmlan system start --format json"],
+  },
   args: { ...formatArgs },
   async run({ args }) {
     const svc = await networkService(true);

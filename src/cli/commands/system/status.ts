@@ -6,7 +6,11 @@ import { VERSION } from "../../../build-info.ts";
 import { servicesStatus } from "../../../services/control.ts";
 
 export default defineCommand({
-  meta: { name: "status", description: "Show the store and each network's host state" },
+  meta: {
+    name: "status",
+    description: "Show the store and each network's host state",
+    examples: ["vmlan system status", "vmlan system status --format json"],
+  },
   args: { ...formatArgs },
   async run({ args }) {
     const svc = await networkService(true);

@@ -6,7 +6,13 @@ import { formatFrom } from "../../output.ts";
 import { stopServices } from "../../../services/control.ts";
 
 export default defineCommand({
-  meta: { name: "stop", description: "Take every network's host side down (definitions and leases stay stored)" },
+  meta: {
+    name: "stop",
+    description: "Take every network's host side down",
+    details: `Stops the DHCP and DNS daemon, then removes bridges and rules. Definitions and leases stay in the
+store for the next \`vmlan system start\`.`,
+    examples: ["vmlan system stop"],
+  },
   args: { ...formatArgs },
   async run({ args }) {
     const svc = await networkService(true);

@@ -6,8 +6,12 @@ import { SYSTEMD_SOCKET, SYSTEMD_SERVICE, LAUNCHD_LABEL } from "../../../broker/
 import { serviceLayout, canLoad } from "./_service.ts";
 
 export default defineCommand({
-  meta: { name: "uninstall", description: "Stop and remove the broker service installed by `system install`" },
-  args: { root: { type: "string", description: "Remove below this folder instead of / (packaging)", default: "/" } },
+  meta: {
+    name: "uninstall",
+    description: "Stop and remove the broker service",
+    examples: ["vmlan system uninstall"],
+  },
+  args: { root: { type: "string", valueHint: "DIR", description: "Remove below this folder instead of / (packaging)", default: "/" } },
   run({ args }) {
     const layout = serviceLayout(args.root);
     if (args.root === "/" && canLoad(layout.isDarwin)) {

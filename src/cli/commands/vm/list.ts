@@ -5,7 +5,13 @@ import { vmColumns } from "../../display/vm.ts";
 import { vmDeps } from "./_deps.ts";
 
 export default defineCommand({
-  meta: { name: "list", alias: "ls", description: "List running VMs (records of dead ones are cleaned up, their leases released)" },
+  meta: {
+    name: "list",
+    alias: "ls",
+    description: "List running VMs",
+    details: "Records of VMs that died are cleaned up here, and their leases released.",
+    examples: ["vmlan vm ls", "vmlan vm ls -q  # names only"],
+  },
   args: { ...formatArgs, ...quietArg },
   async run({ args }) {
     const { listVms } = await import("../../../vm/launch.ts");

@@ -8,20 +8,33 @@ import { DEFAULT_CPUS, DEFAULT_MEMORY_MB, MAX_CPUS, parseVmRequest } from "../..
 import { memoryCheck, parseMemory, vmDeps } from "./_deps.ts";
 
 export default defineCommand({
-  meta: { name: "run", description: "Start a QEMU guest with one NIC per network (address and MAC from the network's IPAM, sticky per --name)" },
+  meta: {
+    name: "run",
+    description: "Start a guest with one NIC per network",
+    details: `Each NIC's address and MAC come from its network with id = the VM name, so the same --name gets
+the same address and MAC again. By default a \`vmlan helper\` serves each NIC on a socketpair (QEMU
+-netdev dgram); --native passes a TAP fd instead (no helper process). --detach always attaches
+natively and returns; the console then goes to <state dir>/vms/NAME.console.log.`,
+    examples: [
+      "vmlan vm run --network default --name web  # console on this terminal",
+      "vmlan vm run --network lab --name web --detach",
+      "vmlan vm run --network lab --network default --name gw --cpus 2 --memory 1G",
+      "vmlan vm run --network lab --exec 'ip -4 addr' --poweroff",
+    ],
+  },
   args: {
-    network: { type: "string", description: "Network to attach to (repeat for more NICs)", required: true },
-    name: { type: "string", description: "VM name: lease id and hostname; the same name gets the same address and MAC (default: vm-<random>)" },
-    cpus: intFlag(`Virtual CPUs (default ${DEFAULT_CPUS})`, 1, MAX_CPUS),
-    memory: checkedFlag(`Memory, e.g. 512 or 1G (default ${DEFAULT_MEMORY_MB}M)`, memoryCheck),
-    kernel: { type: "string", description: "Kernel image (default: vmlan's guest image, built on first use)" },
-    initrd: { type: "string", description: "Initramfs for --kernel" },
-    cmdline: { type: "string", description: "Extra kernel command line words" },
-    disk: { type: "string", description: "Disk image (virtio; raw, or qcow2 by extension)" },
-    exec: { type: "string", description: "Shell command the guest runs once its network is up (vmlan guest image)" },
+    network: { type: "string", valueHint: "NAME", description: "Network to attach to (repeat for more NICs)", required: true },
+    name: { type: "string", valueHint: "NAME", description: "VM name: lease id and hostname; the same name gets the same address and MAC (default: vm-<random>)" },
+    cpus: intFlag(`Virtual CPUs (default ${DEFAULT_CPUS})`, 1, MAX_CPUS, { valueHint: "N" }),
+    memory: checkedFlag(`Memory, e.g. 512 or 1G (default ${DEFAULT_MEMORY_MB}M)`, memoryCheck, { valueHint: "SIZE" }),
+    kernel: { type: "string", valueHint: "FILE", description: "Kernel image (default: vmlan's guest image, built on first use)" },
+    initrd: { type: "string", valueHint: "FILE", description: "Initramfs for --kernel" },
+    cmdline: { type: "string", valueHint: "WORDS", description: "Extra kernel command line words" },
+    disk: { type: "string", valueHint: "IMAGE", description: "Disk image (virtio; raw, or qcow2 by extension)" },
+    exec: { type: "string", valueHint: "COMMAND", description: "Shell command the guest runs once its network is up (vmlan guest image)" },
     poweroff: { type: "boolean", description: "Power the guest off after --exec" },
-    native: { type: "boolean", description: "Attach through a TAP passed to QEMU as an fd (default: a `vmlan helper` per NIC on a socketpair; --detach always uses native)" },
-    console: { type: "string", description: "Serial console: - (this terminal; foreground) or a file (default: - , or <state>/vms/NAME.console.log with --detach)" },
+    native: { type: "boolean", description: "Attach through a TAP passed to QEMU as an fd, not through a helper" },
+    console: { type: "string", valueHint: "FILE", description: "Serial console: - (this terminal; foreground) or a file (default: - , or <state>/vms/NAME.console.log with --detach)" },
     detach: { type: "boolean", description: "Start in the background and return; stop with `vmlan vm stop NAME`" },
     ...formatArgs,
   },

@@ -4,7 +4,12 @@ import { formatFrom, printJson } from "../../output.ts";
 import { vmDeps } from "./_deps.ts";
 
 export default defineCommand({
-  meta: { name: "stop", description: "Stop a VM (SIGTERM to QEMU, SIGKILL after 5 s) and release its leases" },
+  meta: {
+    name: "stop",
+    description: "Stop a VM and release its leases",
+    details: "SIGTERM to QEMU (or the process running the VM), SIGKILL after 5 s.",
+    examples: ["vmlan vm stop web"],
+  },
   args: { name: { type: "positional", description: "VM name", required: true }, ...formatArgs },
   async run({ args }) {
     const { stopVm } = await import("../../../vm/launch.ts");
