@@ -16,6 +16,8 @@ export const datapathSymbols = {
   flock: { args: [i32, i32], returns: i32 },
   /** int usleep(useconds_t usec) — usleep(3): the 50 µs retry pause toward the VM */
   usleep: { args: [u32], returns: i32 },
+  /** int getpeername(int fd, struct sockaddr *addr, socklen_t *len) — getpeername(2): ENOTCONN when not connected */
+  getpeername: { args: [i32, ptr, ptr], returns: i32 },
   /** int shutdown(int fd, int how) — shutdown(2) */
   shutdown: { args: [i32, i32], returns: i32 },
 } as const satisfies Record<string, FFIFunction>;

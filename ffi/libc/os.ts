@@ -5,7 +5,7 @@
  *
  * Darwin values are from the macOS SDK headers as published in xnu (quoted via darlinghq/darling
  * kernel-include/bsd/sys/socket.h, a copy of xnu's): SOCK_STREAM 1, SOCK_DGRAM 2, SOL_SOCKET 0xffff,
- * SO_SNDBUF 0x1001, SO_RCVBUF 0x1002, SO_NOSIGPIPE 0x1022, AF_UNIX 1, MSG_PEEK 0x2, MSG_TRUNC 0x10,
+ * SO_SNDBUF 0x1001, SO_RCVBUF 0x1002, SO_TYPE 0x1008, SO_NOSIGPIPE 0x1022, AF_UNIX 1, MSG_PEEK 0x2, MSG_TRUNC 0x10,
  * MSG_DONTWAIT 0x80, SCM_RIGHTS 0x01, `struct msghdr` {void*; socklen_t; iovec*; int msg_iovlen; void*;
  * socklen_t msg_controllen; int} = 48 bytes, `struct msghdr_x` = msghdr + size_t msg_datalen (PRIVATE,
  * 56 bytes), `struct cmsghdr` {socklen_t; int; int} = 12 bytes with CMSG_SPACE/CMSG_LEN aligned by
@@ -30,7 +30,7 @@ export interface LibcOs {
   readonly AF_UNIX: number; readonly SOCK_STREAM: number; readonly SOCK_DGRAM: number;
   /** 0 where the OS has no such socket() flag: set FD_CLOEXEC / O_NONBLOCK with fcntl instead. */
   readonly SOCK_CLOEXEC: number; readonly SOCK_NONBLOCK: number;
-  readonly SOL_SOCKET: number; readonly SO_SNDBUF: number; readonly SO_RCVBUF: number;
+  readonly SOL_SOCKET: number; readonly SO_SNDBUF: number; readonly SO_RCVBUF: number; readonly SO_TYPE: number;
   /** Darwin only (0 on Linux, which uses MSG_NOSIGNAL per call). */
   readonly SO_NOSIGPIPE: number;
   readonly MSG_PEEK: number; readonly MSG_TRUNC: number; readonly MSG_DONTWAIT: number;
@@ -73,7 +73,7 @@ export const LINUX: LibcOs = {
   libcPath: "libc.so.6",
   batch: "mmsg",
   AF_UNIX: 1, SOCK_STREAM: 1, SOCK_DGRAM: 2, SOCK_CLOEXEC: 0o2000000, SOCK_NONBLOCK: 0o4000,
-  SOL_SOCKET: 1, SO_SNDBUF: 7, SO_RCVBUF: 8, SO_NOSIGPIPE: 0,
+  SOL_SOCKET: 1, SO_SNDBUF: 7, SO_RCVBUF: 8, SO_TYPE: 3, SO_NOSIGPIPE: 0,
   MSG_PEEK: 0x2, MSG_TRUNC: 0x20, MSG_DONTWAIT: 0x40, MSG_NOSIGNAL: 0x4000, MSG_CMSG_CLOEXEC: 0x40000000,
   SCM_RIGHTS: 1,
   O_RDONLY: 0, O_NONBLOCK: 0o4000, O_CLOEXEC: 0o2000000, O_CREAT: 0o100,
@@ -99,7 +99,7 @@ export const DARWIN: LibcOs = {
   libcPath: "/usr/lib/libSystem.B.dylib",
   batch: "msg_x",
   AF_UNIX: 1, SOCK_STREAM: 1, SOCK_DGRAM: 2, SOCK_CLOEXEC: 0, SOCK_NONBLOCK: 0,
-  SOL_SOCKET: 0xffff, SO_SNDBUF: 0x1001, SO_RCVBUF: 0x1002, SO_NOSIGPIPE: 0x1022,
+  SOL_SOCKET: 0xffff, SO_SNDBUF: 0x1001, SO_RCVBUF: 0x1002, SO_TYPE: 0x1008, SO_NOSIGPIPE: 0x1022,
   MSG_PEEK: 0x2, MSG_TRUNC: 0x10, MSG_DONTWAIT: 0x80, MSG_NOSIGNAL: 0, MSG_CMSG_CLOEXEC: 0,
   SCM_RIGHTS: 1,
   O_RDONLY: 0, O_NONBLOCK: 0x4, O_CLOEXEC: 0x01000000, O_CREAT: 0x200,

@@ -9,6 +9,7 @@ import { startLine, maxPacketSize, type StartLine } from "./start-line.ts";
 import type { VmnetDesc } from "./forward-worker.ts";
 import { startForwarding, type Forwarding } from "./workers.ts";
 import { bindVmSocket, connectFirstPeer } from "./vm-socket.ts";
+import { checkVmFd } from "./vm-fd.ts";
 import { FrameFdPort } from "./frame-fd.ts";
 import { statsLine } from "./stats.ts";
 import { SUPERVISED_ENV } from "./supervised.ts";
@@ -99,11 +100,12 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
   const life = new Lifetime(o.log ?? ((l) => process.stderr.write(`vmlan helper: ${l}\n`)), supervised);
   try {
     handleSignals(life);
+    const vm = prepareVmPort(o, life); // checked (--fd) or bound (--socket) before anything is allocated
     const lease = attach(deps, o.keep, life);
     const host = openHostPort(deps, life);
     const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname });
     const line = JSON.stringify(host.startLine?.(base) ?? base);
-    const vmFd = await openVmPort(o, line, life);
+    const vmFd = await vm.ready(line);
     if (vmFd === null) return 0; // stopped while waiting for the first client
     const fw = forward(vmFd, host, host.vmnet?.maxPacketSize ?? maxPacketSize(lease.mtu), life);
     if (o.fd !== undefined) printLine(line);
@@ -140,13 +142,23 @@ function openHostPort(deps: HelperDeps, life: Lifetime): HostPort {
   return host;
 }
 
-/** --fd: the inherited socket. --socket: bind, print the start line, wait for the first client. */
-async function openVmPort(o: HelperOptions, line: string, life: Lifetime): Promise<number | null> {
-  if (o.socket === undefined) return o.fd!;
+/**
+ * --fd: the inherited socket, checked (open, unix, datagram, connected). --socket: bound now; once
+ * the host side is up, `ready` prints the start line and waits for the first client.
+ */
+function prepareVmPort(o: HelperOptions, life: Lifetime): { ready(line: string): Promise<number | null> } {
+  if (o.socket === undefined) {
+    checkVmFd(o.fd!);
+    return { ready: async () => o.fd! };
+  }
   const sock = bindVmSocket(o.socket);
   life.onClose(() => sock.close());
-  printLine(line);
-  return (await connectFirstPeer(sock.fd, () => life.stopping)) ? sock.fd : null;
+  return {
+    ready: async (line) => {
+      printLine(line);
+      return (await connectFirstPeer(sock.fd, () => life.stopping)) ? sock.fd : null;
+    },
+  };
 }
 
 function forward(vmFd: number, host: HostPort, maxPacket: number, life: Lifetime): Forwarding {

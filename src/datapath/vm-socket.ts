@@ -3,23 +3,25 @@
  * PATH (mode 0600), an exclusive flock on PATH.lock held for the helper's lifetime, and the first
  * client that sends a datagram becomes the peer (recvfrom MSG_PEEK gives its address, then connect).
  * A first datagram shorter than an Ethernet header is vfkit/krunkit's 4-byte "VFKT" greeting: dropped.
- * A socket left by a dead helper (lock not held) is replaced; a live helper's is refused.
+ * A socket left by a dead helper (lock not held, nobody serving it) is replaced; a live helper's, or
+ * anything that is not a socket, is refused (socket-path.ts).
  */
-import { chmodSync, existsSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, type Stats } from "node:fs";
 import { ptr, type Pointer } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
 import { OS, encodeSockaddrUn } from "../../ffi/libc/os.ts";
-import { emulateSocketFlags, openMode } from "../../ffi/libc/variadic.ts";
+import { emulateSocketFlags } from "../../ffi/libc/variadic.ts";
 import { EAGAIN, check, errno, syscallError } from "../../ffi/errno.ts";
-import { EWOULDBLOCK, LOCK_EX, LOCK_NB, MSG_PEEK, SOCKADDR_UN_SIZE, SUN_PATH_MAX, libcDatapath } from "../../ffi/libc/datapath.ts";
-import { ConflictError, UsageError } from "../core/errors.ts";
+import { MSG_PEEK, SOCKADDR_UN_SIZE, SUN_PATH_MAX, libcDatapath } from "../../ffi/libc/datapath.ts";
+import { UsageError } from "../core/errors.ts";
+import { checkSocketPath, clearStaleSocket, lockSocketPath, unlinkIfSame } from "./socket-path.ts";
 import { FdPoller, READABLE } from "./poll.ts";
 
 /** vmnet-helper RECV_BUFFER_SIZE: 4 MiB makes a peer's ENOBUFS rarer (2 MiB measured as sufficient). */
 export const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
 /** vmnet-helper SEND_BUFFER_SIZE: 65 KiB, above the largest (TSO) frame of 65550 bytes. */
 export const SEND_BUFFER_SIZE = 65 * 1024;
-const { AF_UNIX, O_CLOEXEC, O_CREAT, O_RDONLY, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, MSG_DONTWAIT, MSG_TRUNC } = OS;
+const { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, MSG_DONTWAIT, MSG_TRUNC } = OS;
 const ETH_HEADER = 14;
 
 /** Sets the vmnet-helper buffer sizes; a failure only weakens throughput, so it is not fatal. */
@@ -63,33 +65,33 @@ export interface VmSocket {
   close(): void;
 }
 
-export function bindVmSocket(path: string): VmSocket {
+/**
+ * Binds the VM socket at `path` (see socket-path.ts for what may sit there). The checks that need no
+ * lock come first, so a bad path fails before PATH.lock is created; on any failure nothing of ours is
+ * left behind.
+ */
+export function bindVmSocket(path: string, flag = "--socket"): VmSocket {
   const sa = sockaddrUn(path);
+  checkSocketPath(path, flag);
+  const lock = lockSocketPath(path, flag);
   const c = libc();
-  const lockPath = `${path}.lock`;
-  const lockFd = check("open", openMode(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600), lockPath);
-  if (libcDatapath().flock(lockFd, LOCK_EX | LOCK_NB) < 0) {
-    const e = errno();
-    c.close(lockFd);
-    if (e === EWOULDBLOCK) throw new ConflictError(`socket ${path} is in use by a running helper (${lockPath} is locked)`, { details: { path } });
-    throw syscallError("flock", e, lockPath);
-  }
   let fd = -1;
+  let bound: Stats | null = null;
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
     if (fd >= 0) c.close(fd);
-    rmSync(path, { force: true });
-    rmSync(lockPath, { force: true });
-    c.close(lockFd);
+    unlinkIfSame(path, bound); // only the socket we bound, never a file that replaced it
+    lock.release();
   };
   try {
-    if (existsSync(path)) rmSync(path, { force: true }); // stale: its helper no longer holds the lock
+    clearStaleSocket(path, flag);
     fd = check("socket", c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "AF_UNIX");
     emulateSocketFlags(fd, true, false);
     setBufferSizes(fd);
     check("bind", c.bind(fd, sa, sa.length), path);
+    bound = lstatSync(path);
     chmodSync(path, 0o600);
     return { fd, path, close };
   } catch (e) {

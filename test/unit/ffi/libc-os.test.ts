@@ -38,6 +38,7 @@ describe("Darwin layouts (LP64, xnu headers)", () => {
   test("the numbers from the SDK headers", () => {
     const d = DARWIN;
     expect([d.SOL_SOCKET, d.SO_SNDBUF, d.SO_RCVBUF, d.MSG_DONTWAIT, d.MSG_PEEK, d.MSG_TRUNC]).toEqual([0xffff, 0x1001, 0x1002, 0x80, 0x2, 0x10]);
+    expect(d.SO_TYPE).toBe(0x1008);
     expect(d.errno).toEqual({ EINTR: 4, EPIPE: 32, EAGAIN: 35, EMSGSIZE: 40, ECONNRESET: 54, ENOBUFS: 55, ENOTCONN: 57, ECONNREFUSED: 61 });
     expect([d.O_NONBLOCK, d.F_GETFL, d.F_SETFL, d.FD_CLOEXEC, d.F_GETFD, d.F_SETFD, d.LOCK_EX, d.LOCK_NB, d.POLLIN]).toEqual([4, 3, 4, 1, 1, 2, 2, 4, 1]);
     expect([d.AF_UNIX, d.SOCK_DGRAM, d.SOCK_STREAM, d.SCM_RIGHTS]).toEqual([1, 2, 1, 1]);
