@@ -3,7 +3,7 @@ import { NotFoundError, UsageError } from "./errors.ts";
 import { issueText } from "./issues.ts";
 import { AttachRequest, type Attachment } from "./resources/attachment.ts";
 import type { Store } from "./store/store.ts";
-import { allocate, release, toAttachment } from "./ipam/allocator.ts";
+import { allocate, release, toAttachment, type LeaseRow } from "./ipam/allocator.ts";
 import type { Network } from "./resources/network.ts";
 
 /** Attach/detach: IPAM over the store, one transaction per change. No host objects are touched. */
@@ -16,14 +16,31 @@ export class LeaseService {
     return n;
   }
 
-  attach(input: unknown): { attachment: Attachment; created: boolean } {
+  /**
+   * `undo` puts the store back as this attach found it (a new row is deleted, a re-activated claim
+   * released again), for a command that fails after attaching; it does nothing once the row changed.
+   */
+  attach(input: unknown): { attachment: Attachment; created: boolean; undo(): void } {
     const parsed = v.safeParse(AttachRequest, input);
     if (!parsed.success) throw new UsageError(issueText(parsed.issues[0]));
     const req = parsed.output;
     return this.store.tx(() => {
       const net = this.#network(req.network);
+      const before = this.store.getLease(net.name, req.id);
+      const lastBefore = this.store.lastAllocated(net.name);
       const { lease, created } = allocate(this.store, net, req, this.now());
-      return { attachment: toAttachment(net, lease), created };
+      const undo = () => { if (created) this.#undo(lease, before, lastBefore); };
+      return { attachment: toAttachment(net, lease), created, undo };
+    });
+  }
+
+  #undo(made: LeaseRow, before: LeaseRow | null, lastBefore: number | null): void {
+    this.store.tx(() => {
+      const now = this.store.getLease(made.network, made.id);
+      if (!now || now.state !== made.state || now.updatedAt !== made.updatedAt || now.addr !== made.addr) return;
+      if (before) this.store.putLease(before);
+      else this.store.deleteLease(made.network, made.id);
+      if (!before && this.store.lastAllocated(made.network) === made.addr) this.store.setLastAllocated(made.network, lastBefore);
     });
   }
 

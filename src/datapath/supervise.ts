@@ -26,6 +26,8 @@ export interface RunOptions {
   id: string;
   keep: boolean;
   command: string[];
+  /** command[0] resolved to an executable (checked before anything was allocated); default: command[0]. */
+  program?: string;
   /** How to start this vmlan again: [binary] when compiled, [bun, main.ts] from source. */
   self: string[];
   /** Extra helper flags, e.g. ["--broker"] to join networks through the broker. */
@@ -132,7 +134,8 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
     }
     if (signalled) return 130;
     const argv = substitute(o.command, attached);
-    cmd = Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit", ...childFds], env: { ...process.env, ...commandEnv(attached) } });
+    // The resolved program runs; argv[0] stays what the user wrote.
+    cmd = Bun.spawn(o.program ? [o.program, ...argv.slice(1)] : argv, { argv0: argv[0], stdio: ["inherit", "inherit", "inherit", ...childFds], env: { ...process.env, ...commandEnv(attached) } });
     closeParentFds(); // the children hold their ends; a TAP now lives exactly as long as the command
     const first = await Promise.race([cmd.exited.then(() => "command" as const), ...helpers.map((h) => h.exited.then(() => "helper" as const))]);
     if (first === "helper") {

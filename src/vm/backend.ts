@@ -61,6 +61,8 @@ export interface VmBackend {
   /** A NIC on a network: a TAP on its bridge (native) or a helper-served socket (helper). */
   /** `detach`: for a detached VM (a backend whose VMs live in a host process of their own may defer the NIC to it). */
   openNic(o: { network: string; bridge: string; id: string; attachment: Attachment; detach?: boolean }): Promise<NicPort>;
+  /** Throws when the hypervisor cannot start at all (e.g. QEMU missing); called before anything is allocated. */
+  preflight?(): void;
   /** Starts the hypervisor; with `pidfile` returns once it has daemonized. */
   start(cfg: HypervisorConfig): Promise<VmProcess>;
   /** Installs the hypervisor when it is missing and this host can (`vmlan demo` on a fresh machine); throws otherwise. */

@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError } from "../core/errors.ts";
 import type { LeaseService } from "../core/leases.ts";
 import type { NetworkService } from "../core/networks.ts";
 import { hostSpec } from "../core/network-config.ts";
+import { checkInputFile, checkNetworksExist, checkOutputFile } from "../core/input-checks.ts";
 import type { Accel, ConsoleMode, NicPort, VmBackend, VmProcess } from "./backend.ts";
 import { ensureGuestImage } from "./image.ts";
 import type { VmRegistry, VmRecord } from "./registry.ts";
@@ -28,9 +29,10 @@ const STOP_GRACE_MS = 5000;
 
 export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: boolean } = {}): Promise<StartedVm> {
   checkNotRunning(req.name, d);
+  checkRequest(req, d); // everything the user named, before anything is built, attached or started
   const boot = bootFiles(req, d);
   const accel = chooseAccel(d);
-  const nics = await attachNics(req, d);
+  const { nics, undo } = await attachNics(req, d);
   const ports: NicPort[] = [];
   try {
     for (const n of nics) {
@@ -54,7 +56,7 @@ export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: b
     return { record, proc, helpers };
   } catch (e) {
     for (const p of ports) if (p.helperPid) killQuietly(p.helperPid, "SIGTERM");
-    releaseNics(req.name, nics, d);
+    undo(); // the store as this run found it: no claim left by a VM that never ran
     throw e;
   } finally {
     closePorts(ports); // the hypervisor holds its own copies of the fds now
@@ -107,20 +109,33 @@ export async function ensureHostSide(name: string, d: Pick<VmDeps, "networks">):
   return net;
 }
 
-/** Brings each network's host side up (idempotent) and takes a lease with id = VM name. */
-async function attachNics(req: VmRequest, d: VmDeps): Promise<VmNic[]> {
+/** Brings each network's host side up (idempotent) and takes a lease with id = VM name; `undo` gives them back. */
+async function attachNics(req: VmRequest, d: VmDeps): Promise<{ nics: VmNic[]; undo(): void }> {
   const nics: VmNic[] = [];
+  const undos: Array<() => void> = [];
+  const undo = () => { for (const u of undos.splice(0).reverse()) u(); };
   try {
     for (const name of req.networks) {
       const net = await ensureHostSide(name, d);
-      const { attachment } = d.leases.attach({ network: name, id: req.name, hostname: req.name });
-      nics.push(nicFrom(attachment, net.bridge));
+      const a = d.leases.attach({ network: name, id: req.name, hostname: req.name });
+      undos.push(a.undo);
+      nics.push(nicFrom(a.attachment, net.bridge));
     }
-    return nics;
+    return { nics, undo };
   } catch (e) {
-    releaseNics(req.name, nics, d);
+    undo();
     throw e;
   }
+}
+
+/** The files, networks and hypervisor a request names exist and are usable (issue #12 item 12). */
+function checkRequest(req: VmRequest, d: VmDeps): void {
+  for (const [flag, path] of [["--kernel", req.kernel], ["--initrd", req.initrd], ["--disk", req.disk]] as const) {
+    if (path !== undefined) checkInputFile(flag, path);
+  }
+  if (req.console !== undefined && req.console !== "-") checkOutputFile("--console", req.console);
+  checkNetworksExist(req.networks, (n) => d.networks.store.getNetwork(n) !== null);
+  d.backend.preflight?.();
 }
 
 function consoleMode(req: VmRequest, d: VmDeps, pipe: boolean): ConsoleMode {

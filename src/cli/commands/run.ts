@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
+import { checkInterfaceId, checkNetworksExist, resolveProgram } from "../../core/input-checks.ts";
 import { repeated } from "./_args.ts";
 import { networkService } from "../context.ts";
 import { attachLease, bridgeOf, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
@@ -37,11 +38,15 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     const command = dd < 0 ? [] : rawArgs.slice(dd + 1);
     if (command.length === 0) throw new UsageError("missing COMMAND: use `vmlan run --network NAME -- COMMAND ARGS...`");
     const networks = repeated(rawArgs, "network");
-    const id = args.id ?? newInterfaceId();
     const native = Boolean(args.native);
     const keep = Boolean(args.keep);
     const broker = Boolean(args.broker);
     const brokerSocket = args["broker-socket"];
+    // Everything is checked before a helper starts or an address is taken (issue #12 item 12).
+    const id = args.id === undefined ? newInterfaceId() : checkInterfaceId(args.id);
+    const program = resolveProgram("COMMAND", command[0]!);
+    const store = broker ? await networkService(false) : null;
+    if (store) checkNetworksExist(networks, (n) => store.store.getNetwork(n) !== null);
     // Every network must be up before anything starts (through the broker, it brings them up).
     const svc = broker ? null : await networkService(true);
     if (svc) for (const n of networks) await bridgeOf(n, svc);
@@ -57,7 +62,7 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
       deps = { attach: (n: string) => sessions.get(n)!.attach(id, { keep }), release: (l: HelperLease) => sessions.get(l.network)!.release(l), openTap: (n: string) => sessions.get(n)!.openHostPort() };
     }
     const helperArgs = broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : [];
-    const code = await supervise({ networks, id, keep, command, self: selfArgv(), helperArgs }, deps);
+    const code = await supervise({ networks, id, keep, command, program, self: selfArgv(), helperArgs }, deps);
     process.exit(code);
   },
 });

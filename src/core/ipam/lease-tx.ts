@@ -43,7 +43,7 @@ export interface LeaseTx {
   /** The oldest released claim (of rows made by `origin` only, when given). */
   oldestReleased(network: string, origin?: LeaseRow["origin"]): LeaseRow | null;
   lastAllocated(network: string): number | null;
-  setLastAllocated(network: string, addr: number): void;
+  setLastAllocated(network: string, addr: number | null): void;
   putLease(l: LeaseRow): void;
   deleteLease(network: string, id: string): void;
   /** Active leases that have not ended by `nowMs`. */

@@ -55,7 +55,7 @@ export abstract class LeaseQueries implements LeaseTx {
     return row?.last_allocated ?? null;
   }
 
-  setLastAllocated(network: string, addr: number): void {
+  setLastAllocated(network: string, addr: number | null): void {
     this.stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
   }
 

@@ -103,6 +103,7 @@ export function createQemuBackend(self: string[]): VmBackend {
   return {
     accel: () => detectAccel(),
     openNic: async (o) => (o.attachment === "helper" ? openHelperNic({ self, network: o.network, id: o.id }) : { kind: "tap", ...openTapInheritable({ bridge: o.bridge }) }),
+    preflight: () => void qemuPath(),
     start,
     ensureInstalled: ensureQemuInstalled,
     alive,

@@ -4,7 +4,7 @@
  * a running name is refused, and vmlan's copies of the NIC fds are closed after the start.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addNetwork, services } from "../../support/memory.ts";
@@ -15,6 +15,8 @@ import type { HypervisorConfig, VmBackend } from "../../../src/vm/backend.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vmlan-launch-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const kernel = join(dir, "vmlinuz"); // --kernel must name a readable file (checked before attaching)
+writeFileSync(kernel, "");
 
 function fake() {
   const live = new Set<number>();
@@ -49,7 +51,7 @@ function setup(name: string) {
   return { deps, f, leases };
 }
 
-const req = (o: Record<string, unknown> = {}) => parseVmRequest({ name: "g1", networks: ["lan", "lab"], cpus: 1, memoryMb: 256, kernel: "/k", detach: true, ...o });
+const req = (o: Record<string, unknown> = {}) => parseVmRequest({ name: "g1", networks: ["lan", "lab"], cpus: 1, memoryMb: 256, kernel, detach: true, ...o });
 
 test("one lease per network with id = VM name; the kernel command line carries them; fds closed after start", async () => {
   const { deps, f, leases } = setup("start");
@@ -83,7 +85,11 @@ test("list drops records of dead VMs and releases their leases; a start failure 
   expect(leases.list("lan").map((l) => l.id)).toEqual(["b"]);
   f.backend.start = async () => { throw new Error("qemu failed"); };
   await expect(startVm(req({ name: "c" }), deps)).rejects.toThrow("qemu failed");
-  expect(leases.list("lan").map((l) => l.id)).toEqual(["b"]);
+  // Not even a released claim: the store is as the failed start found it.
+  expect(leases.list("lan", true).map((l) => l.id)).toEqual(["a", "b"]);
   await expect(startVm(req({ name: "d", networks: ["lan", "nope"] }), deps)).rejects.toThrow(/nope/);
-  expect(leases.list("lan").map((l) => l.id)).toEqual(["b"]);
+  expect(leases.list("lan", true).map((l) => l.id)).toEqual(["a", "b"]);
+  f.backend.preflight = () => { throw new Error("qemu-system-x86_64 not found"); };
+  await expect(startVm(req({ name: "e" }), deps)).rejects.toThrow("not found");
+  expect(leases.list("lan", true).map((l) => l.id)).toEqual(["a", "b"]);
 });

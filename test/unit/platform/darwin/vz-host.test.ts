@@ -20,6 +20,11 @@ import { HOST_COMMAND, parseHostSpec, runVzHost, type Spawn, type VzHostSpec } f
 
 const dir = mkdtempSync(join(tmpdir(), "vmlan-vzhost-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Boot files must exist: `vm run` checks them before it attaches anything.
+const KERNEL = join(dir, "vmlinuz");
+const INITRD = join(dir, "initrd");
+writeFileSync(KERNEL, "");
+writeFileSync(INITRD, "");
 
 const SELF = ["/opt/vmlan/bin/vmlan"];
 /** The stand-in host: ready = its pid in the pidfile; SIGTERM is written to MARK, then it exits. */
@@ -48,7 +53,7 @@ function setup(name: string, o: { fail?: boolean } = {}) {
   return { deps, spawned, released, mark, state, leases };
 }
 
-const req = (o: Record<string, unknown> = {}) => parseVmRequest({ name: "mac1", networks: ["lan"], cpus: 2, memoryMb: 512, kernel: "/k/vmlinuz", initrd: "/k/initrd", detach: true, attachment: "native", ...o });
+const req = (o: Record<string, unknown> = {}) => parseVmRequest({ name: "mac1", networks: ["lan"], cpus: 2, memoryMb: 512, kernel: KERNEL, initrd: INITRD, detach: true, attachment: "native", ...o });
 
 test("vm run --detach: the host child's argv, env and options; the record carries its pid; vm stop signals it", async () => {
   const { deps, spawned, released, mark, state, leases } = setup("detach");
@@ -59,7 +64,7 @@ test("vm run --detach: the host child's argv, env and options; the record carrie
   const spec = parseHostSpec(argv[4]!);
   const consoleLog = join(state, "vms", "mac1.console.log");
   expect(spec).toEqual({
-    name: "mac1", kernel: "/k/vmlinuz", initrd: "/k/initrd", append: expect.stringContaining(`vmlan.net=${record.nics[0]!.mac},10.5.0.2/24`),
+    name: "mac1", kernel: KERNEL, initrd: INITRD, append: expect.stringContaining(`vmlan.net=${record.nics[0]!.mac},10.5.0.2/24`),
     cpus: 2, memoryMb: 512, disk: null, console: consoleLog, pidfile: join(state, "vms", "mac1.pid"),
     nics: [{ mac: record.nics[0]!.mac, network: "lan", id: "mac1" }],
   });
