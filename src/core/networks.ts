@@ -8,6 +8,9 @@ import { parseRequest, buildNetwork, findOverlap, autoSubnets, uniqueBridge, con
 
 export type CreateOutcome = "created" | "unchanged" | "replaced";
 
+/** A create retries when a concurrent one took its name, bridge or /24; each retry means another create won. */
+const MAX_CREATE_ATTEMPTS = 64;
+
 export interface NetworkView extends Network {
   attachments: number;
   host?: HostNetworkStatus;
@@ -53,47 +56,65 @@ export class NetworkService {
   /**
    * Creates a network, or confirms an identical one ("unchanged"), or with `replace` recreates
    * a different one that nothing is attached to. The host side is brought up either way.
+   *
+   * Safe against concurrent creates: the record is inserted in one IMMEDIATE transaction that
+   * re-checks name, bridge and overlap; a create that loses the race starts over, so an identical
+   * create that lost becomes "unchanged" and one without --subnet takes the next free /24. The
+   * record is stored before any host object exists, so a crash later leaves a record whose host
+   * side `create` (unchanged) or `system start` completes, or `rm` removes.
    */
   async create(input: unknown, opts: { replace?: boolean; builtin?: boolean } = {}): Promise<{ network: Network; outcome: CreateOutcome }> {
     const req = parseRequest(input);
-    const existing = this.store.getNetwork(req.name);
-    if (existing) {
-      const diff = configDiff(existing, req);
-      if (diff.length === 0) {
-        if (this.platform) await this.platform.ensureNetwork(hostSpec(existing));
-        return { network: existing, outcome: "unchanged" };
+    let replaced = false;
+    for (let attempt = 0; ; attempt++) {
+      const existing = this.store.getNetwork(req.name);
+      if (existing) {
+        const diff = configDiff(existing, req);
+        if (diff.length === 0) {
+          if (this.platform) await this.platform.ensureNetwork(hostSpec(existing));
+          return { network: existing, outcome: replaced ? "replaced" : "unchanged" };
+        }
+        if (!opts.replace) throw new UsageError(`network "${req.name}" exists with a different configuration (${diff.join("; ")}); use --replace to recreate it`);
+        if (existing.builtin) throw new UsageError(`network "${req.name}" is built in and cannot be replaced`);
+        await this.remove(req.name, {});
+        replaced = true;
       }
-      if (!opts.replace) throw new UsageError(`network "${req.name}" exists with a different configuration (${diff.join("; ")}); use --replace to recreate it`);
-      if (existing.builtin) throw new UsageError(`network "${req.name}" is built in and cannot be replaced`);
-      await this.remove(req.name, {});
-    }
-    const host = this.#host();
-    host.checkPrivileges();
-    const subnet = req.subnet ?? (await this.#pickSubnet(uniqueBridge(req.name, (b) => this.store.networkWithBridge(b) !== null)));
-    const network = this.store.tx(() => {
-      if (this.store.getNetwork(req.name)) throw new ConflictError(`network "${req.name}" was created concurrently by another vmlan`);
+      const host = this.#host();
+      host.checkPrivileges();
       const bridge = uniqueBridge(req.name, (b) => this.store.networkWithBridge(b) !== null);
-      const n = buildNetwork(req, subnet, bridge, this.now(), opts.builtin);
-      const overlap = findOverlap(n, this.store.listNetworks());
-      if (overlap) throw new ConflictError(overlap);
-      return n;
-    });
-    await host.checkSubnetFree(network.subnet, network.bridge);
-    if (network.subnetV6) await host.checkSubnetFree(network.subnetV6, network.bridge);
-    this.store.tx(() => {
-      const overlap = findOverlap(network, this.store.listNetworks());
-      if (overlap) throw new ConflictError(overlap);
-      this.store.insertNetwork(network);
-    });
-    try {
-      await host.ensureNetwork(hostSpec(network));
-    } catch (e) {
-      // Never leave a record whose host side failed: undo both, then report the cause.
-      await host.removeNetwork(hostSpec(network)).catch(() => {});
-      this.store.tx(() => this.store.deleteNetwork(network.name));
-      throw e;
+      const subnet = req.subnet ?? (await this.#pickSubnet(bridge));
+      const network = buildNetwork(req, subnet, bridge, this.now(), opts.builtin);
+      // A clash with a network created meanwhile under our name (or, without --subnet, on our /24) is a lost race, not an error.
+      const raceOrOverlap = (): boolean => {
+        if (this.store.getNetwork(req.name) || this.store.networkWithBridge(network.bridge)) return true;
+        const overlap = findOverlap(network, this.store.listNetworks());
+        if (overlap && req.subnet) throw new ConflictError(overlap);
+        return overlap !== null;
+      };
+      let raced = raceOrOverlap();
+      if (!raced) {
+        await host.checkSubnetFree(network.subnet, network.bridge);
+        if (network.subnetV6) await host.checkSubnetFree(network.subnetV6, network.bridge);
+        raced = this.store.tx(() => {
+          if (raceOrOverlap()) return true;
+          this.store.insertNetwork(network);
+          return false;
+        });
+      }
+      if (raced) {
+        if (attempt >= MAX_CREATE_ATTEMPTS) throw new ConflictError(`network "${req.name}": ${MAX_CREATE_ATTEMPTS} concurrent creates raced it; try again`);
+        continue;
+      }
+      try {
+        await host.ensureNetwork(hostSpec(network));
+      } catch (e) {
+        // Never leave a record whose host side failed: undo both, then report the cause.
+        await host.removeNetwork(hostSpec(network)).catch(() => {});
+        this.store.tx(() => this.store.deleteNetwork(network.name));
+        throw e;
+      }
+      return { network, outcome: replaced ? "replaced" : "created" };
     }
-    return { network, outcome: existing ? "replaced" : "created" };
   }
 
   async #pickSubnet(bridge: string): Promise<string> {

@@ -1,16 +1,33 @@
 /**
  * ensureBridge / removeBridge. Ownership: the bridge's IFLA_IFALIAS is "vmlan:<network name>";
  * an interface with our name but another alias is someone else's and is never touched.
+ *
+ * Crash safety: the kernel applies IFLA_IFALIAS only in a change request, never in the RTM_NEWLINK
+ * that creates a link (rtnl_create_link ignores it, checked on 6.18), so the alias takes a second
+ * request, and a vmlan killed between the two used to leave a bridge it would then refuse as
+ * foreign for good. The creating request therefore also sets the bridge's MAC to one derived from
+ * the network name (bridgeMacFor): a bridge without an alias but with that MAC is ours, half-made,
+ * and ensureBridge finishes it (removeBridge removes it). A foreign interface carries a random or
+ * copied-from-port MAC, so a match by accident is a 1 in 2^46 event.
  */
+import { createHash } from "node:crypto";
 import { IFA_F_NODAD } from "../../../ffi/netlink/constants.ts";
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
-import { ConflictError } from "../../core/errors.ts";
+import { EADDRNOTAVAIL, EEXIST } from "../../../ffi/errno.ts";
+import { ConflictError, HostError, SyscallError } from "../../core/errors.ts";
 import { checkIfname, type Cidr, formatAddress } from "./ip.ts";
 import { addAddr, type Addr, createLink, delAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./links.ts";
 import type { Netlink } from "./netlink.ts";
 
 export const ALIAS_PREFIX = "vmlan:";
 export const aliasFor = (network: string) => `${ALIAS_PREFIX}${network}`;
+
+/** The MAC a network's bridge is created with: locally administered, unicast, from the network name. */
+export function bridgeMacFor(network: string): Uint8Array {
+  const mac = new Uint8Array(createHash("sha256").update(`vmlan-bridge:${network}`).digest().subarray(0, 6));
+  mac[0] = (mac[0]! & 0xfc) | 0x02;
+  return mac;
+}
 
 export interface BridgeSpec {
   name: string;
@@ -21,34 +38,43 @@ export interface BridgeSpec {
   addresses: Cidr[];
 }
 
-/** Throws ConflictError unless `link` carries our alias. */
+/** ours: our alias. half-made: no alias yet, but our MAC (a create that was killed). foreign: anything else. */
+export function ownership(link: Link, network: string): "ours" | "half-made" | "foreign" {
+  if (link.kind !== "bridge") return "foreign";
+  if (link.alias === aliasFor(network)) return "ours";
+  const mac = bridgeMacFor(network);
+  if (!link.alias && link.mac?.length === 6 && link.mac.every((b, i) => b === mac[i])) return "half-made";
+  return "foreign";
+}
+
+/** Throws ConflictError unless `link` is ours (or half-made by us). */
 export function assertOurs(link: Link, network: string): void {
+  if (ownership(link, network) !== "foreign") return;
   if (link.alias !== aliasFor(network)) {
     const who = link.alias ? `alias "${link.alias}"` : "no vmlan alias";
     throw new ConflictError(`interface ${link.name} exists and is not vmlan's network "${network}" (${who}); rename the network or remove the interface`, {
       details: { interface: link.name, alias: link.alias },
     });
   }
-  if (link.kind !== "bridge") throw new ConflictError(`interface ${link.name} is a ${link.kind ?? "device"}, not a bridge`);
+  throw new ConflictError(`interface ${link.name} is a ${link.kind ?? "device"}, not a bridge`);
 }
 
-/** Creates the bridge if missing, then makes MTU, alias, addresses and link state right. Returns its index. */
+/** Creates the bridge if missing, then makes alias, MTU, addresses and link state right. Returns its index. */
 export function ensureBridge(nl: Netlink, spec: BridgeSpec): number {
   checkIfname(spec.name);
   let link = getLink(nl, spec.name);
-  if (link) assertOurs(link, spec.network);
-  else {
-    createLink(nl, spec.name, "bridge", spec.mtu);
-    link = getLink(nl, spec.name)!;
+  if (!link) {
     try {
-      // The alias is set in its own request (rtnl_create_link applies only a few attributes);
-      // a bridge left without it would be refused as foreign later, hence the cleanup.
-      setLink(nl, link.index, spec.name, { alias: aliasFor(spec.network) });
+      createLink(nl, spec.name, "bridge", spec.mtu, bridgeMacFor(spec.network));
     } catch (e) {
-      deleteLink(nl, link.index, spec.name);
-      throw e;
+      // Another vmlan creating the same network got there first: its bridge is checked below like any other.
+      if (!(e instanceof SyscallError && e.errno === EEXIST)) throw e;
     }
+    link = getLink(nl, spec.name);
+    if (!link) throw new HostError(`bridge ${spec.name} vanished right after it was created`);
   }
+  assertOurs(link, spec.network);
+  if (link.alias !== aliasFor(spec.network)) setLink(nl, link.index, spec.name, { alias: aliasFor(spec.network) });
   if (link.mtu !== spec.mtu) setLink(nl, link.index, spec.name, { mtu: spec.mtu });
   ensureAddresses(nl, link.index, spec);
   if (!(link.flags & IFF_UP)) setLink(nl, link.index, spec.name, { up: true });
@@ -63,7 +89,12 @@ function ensureAddresses(nl: Netlink, index: number, spec: BridgeSpec): void {
   const have = listAddrs(nl, index);
   for (const a of have) {
     const linkLocal = a.family === AF_INET6 && a.address[0] === 0xfe && (a.address[1]! & 0xc0) === 0x80;
-    if (!linkLocal && !spec.addresses.some((c) => sameAddr(a, c))) delAddr(nl, a, `${formatAddress(a.address)}/${a.prefixlen} on ${spec.name}`);
+    if (linkLocal || spec.addresses.some((c) => sameAddr(a, c))) continue;
+    try {
+      delAddr(nl, a, `${formatAddress(a.address)}/${a.prefixlen} on ${spec.name}`);
+    } catch (e) {
+      if (!(e instanceof SyscallError && e.errno === EADDRNOTAVAIL)) throw e; // removed meanwhile by another vmlan
+    }
   }
   for (const c of spec.addresses) {
     if (have.some((a) => sameAddr(a, c))) continue;

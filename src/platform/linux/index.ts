@@ -7,7 +7,7 @@ import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, Platform, TapOpener } from "../types.ts";
 import { openTap } from "./tap.ts";
-import { aliasFor, ensureBridge, removeBridge } from "./bridge.ts";
+import { ensureBridge, ownership, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
 import { getLink, listAddrs } from "./links.ts";
 import { natStatus, setupNat, teardownNat } from "./nat.ts";
@@ -57,8 +57,12 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
     return l ? { link: l, addrs: listAddrs(nl, l.index) } : null;
   });
   if (!link) return { ...base, up: false, addresses: [], nat: false, detail: `bridge ${spec.bridge} does not exist` };
-  if (link.link.alias !== aliasFor(spec.name)) {
+  const own = ownership(link.link, spec.name);
+  if (own === "foreign") {
     return { ...base, up: false, addresses: [], nat: false, detail: `interface ${spec.bridge} is not vmlan's (alias ${link.link.alias ?? "none"})` };
+  }
+  if (own === "half-made") {
+    return { ...base, up: false, addresses: [], nat: false, detail: `bridge ${spec.bridge} was left half-made by an interrupted create; \`vmlan system start\` repairs it` };
   }
   const addresses = link.addrs
     .filter((a) => !(a.family === AF_INET6 && a.address[0] === 0xfe && (a.address[1]! & 0xc0) === 0x80))

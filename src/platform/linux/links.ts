@@ -6,7 +6,7 @@ import { AF_UNSPEC } from "../../../ffi/libc/constants.ts";
 import { ENODEV } from "../../../ffi/errno.ts";
 import { IFF_UP } from "../../../ffi/libc/constants.ts";
 import {
-  IFA_ADDRESS, IFA_FLAGS, IFA_LOCAL, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU,
+  IFA_ADDRESS, IFA_FLAGS, IFA_LOCAL, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU,
   NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_DELLINK, RTM_GETADDR, RTM_GETLINK,
   RTM_NEWADDR, RTM_NEWLINK,
 } from "../../../ffi/netlink/constants.ts";
@@ -16,7 +16,7 @@ import {
 import { SyscallError } from "../../core/errors.ts";
 import type { Netlink } from "./netlink.ts";
 
-export interface Link { index: number; name: string; flags: number; mtu: number; alias: string | null; kind: string | null; master: number | null }
+export interface Link { index: number; name: string; flags: number; mtu: number; alias: string | null; kind: string | null; master: number | null; mac: Uint8Array | null }
 export interface Addr { family: number; address: Uint8Array; prefixlen: number; flags: number; scope: number; index: number }
 
 function toLink(payload: Uint8Array): Link {
@@ -27,7 +27,7 @@ function toLink(payload: Uint8Array): Link {
   const u = (t: number) => { const b = l.attrs.get(t); return b ? attrU32Value(b) : null; };
   return {
     index: l.index, name: s(IFLA_IFNAME) ?? "", flags: l.flags, mtu: u(IFLA_MTU) ?? 0,
-    alias: s(IFLA_IFALIAS), kind: kind ? attrStringValue(kind) : null, master: u(IFLA_MASTER),
+    alias: s(IFLA_IFALIAS), kind: kind ? attrStringValue(kind) : null, master: u(IFLA_MASTER), mac: l.attrs.get(IFLA_ADDRESS)?.slice() ?? null,
   };
 }
 
@@ -46,10 +46,10 @@ export function listLinks(nl: Netlink): Link[] {
   return nl.dump(RTM_GETLINK, [ifinfo({})], "RTM_GETLINK").map((m) => toLink(m.payload));
 }
 
-/** Creates a link of `kind` (e.g. "bridge"); fails with EEXIST when the name is taken. */
-export function createLink(nl: Netlink, name: string, kind: string, mtu: number): void {
+/** Creates a link of `kind` (e.g. "bridge") with an optional MAC; fails with EEXIST when the name is taken. */
+export function createLink(nl: Netlink, name: string, kind: string, mtu: number, mac?: Uint8Array): void {
   nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, [
-    ifinfo({}), attrString(IFLA_IFNAME, name), attrU32(IFLA_MTU, mtu),
+    ifinfo({}), attrString(IFLA_IFNAME, name), attrU32(IFLA_MTU, mtu), ...(mac ? [attr(IFLA_ADDRESS, mac)] : []),
     attrNested(IFLA_LINKINFO, [attrString(IFLA_INFO_KIND, kind)]),
   ], "RTM_NEWLINK", name);
 }

@@ -11,7 +11,6 @@ export interface Route { dst: Cidr; oif: number; device: string | null }
 
 /** All routes of the main table for both families; default routes included. */
 export function mainRoutes(nl: Netlink): Route[] {
-  const names = new Map(listLinks(nl).map((l) => [l.index, l.name]));
   const out: Route[] = [];
   for (const family of [AF_INET, AF_INET6]) {
     for (const m of nl.dump(RTM_GETROUTE, [rtm({ family })], "RTM_GETROUTE")) {
@@ -24,9 +23,13 @@ export function mainRoutes(nl: Netlink): Route[] {
       const oifAttr = r.attrs.get(RTA_OIF);
       const oif = oifAttr ? attrU32Value(oifAttr) : 0;
       const text = `${formatAddress(bytes)}/${r.dstLen}`;
-      out.push({ dst: { family, bytes, prefix: r.dstLen, text }, oif, device: names.get(oif) ?? null });
+      out.push({ dst: { family, bytes, prefix: r.dstLen, text }, oif, device: null });
     }
   }
+  // Links after routes: a link made between the two dumps (another vmlan's new bridge) is named,
+  // where the other order would report its fresh route as being on "no device".
+  const names = new Map(listLinks(nl).map((l) => [l.index, l.name]));
+  for (const r of out) r.device = names.get(r.oif) ?? null;
   return out;
 }
 
