@@ -4,6 +4,7 @@
  * that would collide on one network. Pure: no store, no host.
  */
 import { DEFAULT_NETWORK } from "../resources/network.ts";
+import { isReservedHostname, RESERVED_HINT } from "../resources/reserved-names.ts";
 import { parseSubnetV4, parseSubnetV6, overlapsV4, overlapsV6, v4ToInt, gatewayV4, type SubnetV4 } from "../ipam/subnet.ts";
 import { MANAGED_LABEL_KEY, keyPath, type FileNetwork, type FileAttachment, type Problem } from "./schema.ts";
 
@@ -61,6 +62,9 @@ function checkAttachments(n: FileNetwork, at: At): Problem[] {
     if (a.mac !== undefined) dup("mac", a.mac, k, "MAC address");
     // Without a hostname the allocator derives one from the id and keeps it unique by itself.
     if (a.hostname !== undefined) dup("hostname", a.hostname, k, "hostname");
+    if (a.hostname !== undefined && isReservedHostname({ name: n.name, dnsDomain: n.dns_domain ?? null }, a.hostname)) {
+      problems.push({ path: at(k, "hostname"), message: `hostname "${a.hostname}" is reserved on network "${n.name}" (${RESERVED_HINT})` });
+    }
   });
   return problems;
 }

@@ -61,6 +61,8 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
   const macHolder = tx.activeWithMac(net.name, mac);
   if (macHolder && macHolder.id !== req.id) throw new ConflictError(`MAC ${mac} is already used by id "${macHolder.id}" on "${net.name}"`);
 
+  // The name first: a reserved or taken one fails before any address changes hands.
+  const hostname = attachHostname(tx, net, req.id, req.hostname);
   let addr: number;
   if (wantAddr !== undefined) {
     addr = wantAddr;
@@ -76,7 +78,6 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
     addr = nextFree(tx, net, subnet, "attach");
   }
 
-  const hostname = attachHostname(tx, net, req.id, req.hostname);
   const lease: LeaseRow = {
     network: net.name, id: req.id, mac, addr,
     addressV6: net.subnetV6 ? addressV6For(parseSubnetV6(net.subnetV6), mac) : null,

@@ -1,14 +1,17 @@
 /**
  * Which hostname a lease gets. Names are unique among a network's active leases (compared without
- * case: DNS is case-insensitive) and stored lowercase.
+ * case: DNS is case-insensitive), stored lowercase, and never one of the network's reserved names
+ * (resources/reserved-names.ts).
  */
-import { ConflictError } from "../errors.ts";
+import { ConflictError, UsageError } from "../errors.ts";
 import type { Network } from "../resources/network.ts";
 import { HOSTNAME_RE, hostnameFor } from "../resources/names.ts";
+import { RESERVED_HINT, reservedHostnames } from "../resources/reserved-names.ts";
 import type { LeaseTx } from "./lease-tx.ts";
 
 /** Whether `name` is free for `id` on the network (nobody else's active lease has it). */
 function freeFor(tx: LeaseTx, net: Network, name: string, id: string): boolean {
+  if (reservedHostnames(net).has(name)) return false;
   const holder = tx.activeWithHostname(net.name, name);
   return !holder || holder.id === id;
 }
@@ -25,6 +28,9 @@ export function derivedHostname(tx: LeaseTx, net: Network, id: string): string {
 export function attachHostname(tx: LeaseTx, net: Network, id: string, wanted: string | undefined): string {
   if (wanted === undefined) return derivedHostname(tx, net, id);
   const name = wanted.toLowerCase();
+  if (reservedHostnames(net).has(name)) {
+    throw new UsageError(`invalid hostname "${wanted}": the name is reserved on network "${net.name}" (${RESERVED_HINT})`);
+  }
   const holder = tx.activeWithHostname(net.name, name);
   if (holder && holder.id !== id) throw new ConflictError(`hostname "${name}" is already used by id "${holder.id}" on "${net.name}"`);
   return name;

@@ -98,7 +98,7 @@ export class DnsServer {
     const net = store.getNetwork(network);
     if (!net) throw new Error(`network "${network}" is gone`);
     return {
-      domain: dnsDomainOf(net), gateway: net.gateway, gatewayV6: net.gatewayV6, subnet: net.subnet, subnetV6: net.subnetV6,
+      domain: dnsDomainOf(net), network: net.name, gateway: net.gateway, gatewayV6: net.gatewayV6, subnet: net.subnet, subnetV6: net.subnetV6,
       records: store.listLeases(network).map((l) => ({ hostname: l.hostname, v4: intToV4(l.addr), v6: l.addressV6 })),
     };
   }

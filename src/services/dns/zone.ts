@@ -7,6 +7,7 @@
 import dnsPacket from "dns-packet";
 import { containsV4, isV4, parseSubnetV4, v4ToInt, parseSubnetV6, v6ToBig } from "../../core/ipam/subnet.ts";
 import { VMLAN_DNS_SUFFIX } from "../../core/resources/network.ts";
+import { reservedHostnames } from "../../core/resources/reserved-names.ts";
 
 /** Short: names follow `vmlan attach`/`detach`, so resolvers should not keep them long. */
 export const TTL_SECONDS = 10;
@@ -21,6 +22,8 @@ export interface ZoneRecord { hostname: string; v4: string; v6: string | null }
 export interface Zone {
   /** Lowercase, no trailing dot, e.g. "lab.vmlan". */
   domain: string;
+  /** The network's name (its reserved names include it). */
+  network: string;
   gateway: string;
   gatewayV6: string | null;
   subnet: string;
@@ -65,17 +68,29 @@ export function answer(query: Uint8Array, zone: () => Zone): Outcome {
   return { kind: "reply", bytes: new Uint8Array(bytes) };
 }
 
+/** RFC 6761 §6.3: localhost names are loopback, answered here and never looked up elsewhere. */
+const LOOPBACK: Record<string, { v4: string | null; v6: string }> = {
+  localhost: { v4: "127.0.0.1", v6: "::1" }, "ip6-localhost": { v4: null, v6: "::1" }, "ip6-loopback": { v4: null, v6: "::1" },
+};
+
 function resolve(name: string, type: string, z: Zone): { rcode: number; answers: Array<{ type: string; data: string }> } {
   const host = hostLabel(name, z.domain);
   if (host === undefined) return { rcode: RCODE.NXDOMAIN, answers: [] };
   if (host === null) return { rcode: RCODE.NOERROR, answers: [] }; // the domain apex: exists, no address
   if (host.startsWith("ptr:")) return reverse(host.slice(4), z);
-  const rec = z.records.find((r) => r.hostname === host) ?? (host === "gateway" ? { hostname: "gateway", v4: z.gateway, v6: z.gatewayV6 } : undefined);
+  // Reserved names are vmlan's: never a record's, whatever the store holds (rows from before they were reserved).
+  const rec = host === "gateway" ? { v4: z.gateway, v6: z.gatewayV6 } : LOOPBACK[host] ?? guestRecords(z).find((r) => r.hostname === host);
   if (!rec) return { rcode: RCODE.NXDOMAIN, answers: [] };
   const answers: Array<{ type: string; data: string }> = [];
-  if (type === "A" || type === "ANY") answers.push({ type: "A", data: rec.v4 });
+  if ((type === "A" || type === "ANY") && rec.v4) answers.push({ type: "A", data: rec.v4 });
   if ((type === "AAAA" || type === "ANY") && rec.v6) answers.push({ type: "AAAA", data: rec.v6 });
   return { rcode: RCODE.NOERROR, answers };
+}
+
+/** The zone's records minus any with a reserved name. */
+function guestRecords(z: Zone): ZoneRecord[] {
+  const reserved = reservedHostnames({ name: z.network, dnsDomain: z.domain });
+  return z.records.filter((r) => !reserved.has(r.hostname.toLowerCase()));
 }
 
 /**
@@ -94,13 +109,13 @@ function reverse(name: string, z: Zone): { rcode: number; answers: Array<{ type:
   const v4 = reverseV4(name);
   if (v4 !== null) {
     if (v4 === z.gateway) return ptr("gateway");
-    const r = z.records.find((x) => x.v4 === v4);
+    const r = guestRecords(z).find((x) => x.v4 === v4);
     return r ? ptr(r.hostname) : { rcode: RCODE.NXDOMAIN, answers: [] };
   }
   const v6 = reverseV6(name);
   if (v6 !== null) {
     if (z.gatewayV6 && v6ToBig(z.gatewayV6) === v6) return ptr("gateway");
-    const r = z.records.find((x) => x.v6 !== null && v6ToBig(x.v6) === v6);
+    const r = guestRecords(z).find((x) => x.v6 !== null && v6ToBig(x.v6) === v6);
     return r ? ptr(r.hostname) : { rcode: RCODE.NXDOMAIN, answers: [] };
   }
   return { rcode: RCODE.NXDOMAIN, answers: [] };

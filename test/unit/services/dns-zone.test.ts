@@ -6,7 +6,7 @@ import { parseResolvConf, parseUpstreams, upstreams } from "../../../src/service
 import { RateLimited } from "../../../src/services/log.ts";
 
 const ZONE: Zone = {
-  domain: "lab.vmlan", gateway: "10.5.0.1", gatewayV6: "fd00:5::1", subnet: "10.5.0.0/24", subnetV6: "fd00:5::/64",
+  domain: "lab.vmlan", network: "lab", gateway: "10.5.0.1", gatewayV6: "fd00:5::1", subnet: "10.5.0.0/24", subnetV6: "fd00:5::/64",
   records: [{ hostname: "web", v4: "10.5.0.2", v6: "fd00:5::aa:bbff:fecc:ddee" }, { hostname: "db", v4: "10.5.0.3", v6: null }],
 };
 

@@ -130,6 +130,14 @@ describe("checks across entries", () => {
     ]);
   });
 
+  test("reserved hostnames (gateway, localhost, the network's own names) are file errors, in any case", () => {
+    const a = (id: string, h: string) => `[[networks.attachments]]\nid = "${id}"\nhostname = "${h}"\n`;
+    expect(problems(net(a("a", "Gateway") + a("b", "n") + a("c", "web")))).toEqual([
+      `networks[0].attachments[0].hostname: hostname "Gateway" is reserved on network "n" (gateway, localhost, wpad, isatap, vmlan and the network's own names)`,
+      `networks[0].attachments[1].hostname: hostname "n" is reserved on network "n" (gateway, localhost, wpad, isatap, vmlan and the network's own names)`,
+    ]);
+  });
+
   test("the managed label cannot be set by hand", () => {
     expect(problems(net(`labels = { "vmlan.managed-by" = "me" }\n`))).toEqual([`networks[0].labels["vmlan.managed-by"]: label "vmlan.managed-by" is set by apply itself; remove it from the file`]);
   });

@@ -1,0 +1,23 @@
+/**
+ * Host labels that are vmlan's on a network and never a guest's, whoever asks for them (DHCP option
+ * 12, `vmlan attach --hostname`, an id that reduces to one): the gateway's own name; localhost and
+ * its loopback aliases (RFC 6761 §6.3, Debian's /etc/hosts, macOS's broadcasthost); wpad and isatap,
+ * which clients use to discover a proxy or a tunnel (the two names on Microsoft DNS's global query
+ * block list: whoever holds them can redirect others' traffic); `vmlan` and every label of the
+ * network's domain and name, so bare `default` or `lab` keep meaning the network, not a guest.
+ */
+import { dnsDomainOf, VMLAN_DNS_SUFFIX, type Network } from "./network.ts";
+
+export const ALWAYS_RESERVED = ["gateway", "localhost", "ip6-localhost", "ip6-loopback", "broadcasthost", "wpad", "isatap", VMLAN_DNS_SUFFIX] as const;
+
+/** How error lines name the set. */
+export const RESERVED_HINT = "gateway, localhost, wpad, isatap, vmlan and the network's own names";
+
+/** Every reserved label of `net`, lowercase. */
+export function reservedHostnames(net: Pick<Network, "name" | "dnsDomain">): Set<string> {
+  return new Set<string>([...ALWAYS_RESERVED, net.name.toLowerCase(), ...dnsDomainOf(net).split(".")]);
+}
+
+export function isReservedHostname(net: Pick<Network, "name" | "dnsDomain">, name: string): boolean {
+  return reservedHostnames(net).has(name.toLowerCase());
+}
