@@ -10,6 +10,10 @@
  * - Expired leases become released claims (the id keeps its address while the pool can spare it,
  *   as after a RELEASE); expired holds vanish. Allocation itself ends what is due, so none of this
  *   needs the daemon.
+ * - DECLINE (RFC 2131 §4.3.3, the client found the address in use): the address is held for
+ *   DECLINE_PROBATION_SECONDS and the client's claim moves elsewhere, so its next DISCOVER gets
+ *   another address. An address `vmlan attach` gave out stays its attachment's (IPAM's truth):
+ *   the caller stops offering to that client for the probation, as dnsmasq does for static ones.
  */
 import { ConflictError } from "../errors.ts";
 import type { Network } from "../resources/network.ts";
@@ -23,6 +27,11 @@ import { parseSubnetV4, parseSubnetV6 } from "./subnet.ts";
 export const LEASE_SECONDS = 3600;
 /** How long an offer holds its address without a REQUEST: Kea's suggested minimum; a client REQUESTs within seconds. */
 export const OFFER_HOLD_SECONDS = 60;
+/**
+ * How long a declined address is not offered: dnsmasq's DECLINE_BACKOFF (10 min). Kea's default
+ * probation is a day, which on a /24 lab network loses addresses to one misconfigured host for long.
+ */
+export const DECLINE_PROBATION_SECONDS = 600;
 
 /** Id of the attachment DHCP creates for a MAC vmlan has never seen on the network. */
 export const idForMac = (mac: string): string => `mac-${mac.replaceAll(":", "")}`;
@@ -30,6 +39,7 @@ export const idForMac = (mac: string): string => `mac-${mac.replaceAll(":", "")}
 /** What a DHCP client may be offered, or why not. */
 export type Offered = { ok: true; addr: number; lease: LeaseRow | null } | { ok: false; reason: string };
 export type Bound = { ok: true; lease: LeaseRow } | { ok: false; reason: string };
+export type Declined = { kind: "held"; until: number } | { kind: "static"; lease: LeaseRow; until: number } | { kind: "ignored"; reason: string };
 
 function refusal(e: unknown): { ok: false; reason: string } {
   if (e instanceof ConflictError) return { ok: false, reason: e.message };
@@ -96,4 +106,28 @@ export function releaseByMac(tx: LeaseTx, net: Network, mac: string, addr: numbe
   const out: LeaseRow = { ...l, state: "released", updatedAt: now, expiresAt: null };
   tx.putLease(out);
   return out;
+}
+
+/** DECLINE from `mac` of `addr`. Only the client's own offer or lease can be declined. */
+export function decline(tx: LeaseTx, net: Network, mac: string, addr: number, now: string): Declined {
+  const nowMs = Date.parse(now);
+  tx.expire(net.name, nowMs);
+  const until = nowMs + DECLINE_PROBATION_SECONDS * 1000;
+  const lease = tx.leaseWithMac(net.name, mac);
+  const held = tx.offerFor(net.name, mac);
+  if (lease?.addr === addr) {
+    if (lease.state === "active" && lease.expiresAt === null) return { kind: "static", lease, until };
+  } else if (held?.addr !== addr) return { kind: "ignored", reason: "not its address" };
+  tx.putHold({ network: net.name, addr, mac, reason: "declined", until, createdAt: nowMs });
+  if (lease?.addr === addr) {
+    // The claim moves, so the client's next DISCOVER is offered another address; a full pool ends it.
+    try {
+      const next = nextFree(tx, net, parseSubnetV4(net.subnet), lease.origin === "dhcp" ? "stranger" : "attach");
+      tx.putLease({ ...lease, addr: next, state: "released", expiresAt: null, updatedAt: now });
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+      tx.deleteLease(net.name, lease.id);
+    }
+  }
+  return { kind: "held", until };
 }

@@ -3,7 +3,7 @@
  * attachments (core/ipam/dhcp.ts says how offers, lease times and claims work); this file only
  * maps messages to those calls and their results to replies. No second lease table.
  */
-import { DhcpLeases, type BindResult, type OfferResult } from "../../core/dhcp-leases.ts";
+import { DhcpLeases, type BindResult, type DeclineResult, type OfferResult } from "../../core/dhcp-leases.ts";
 import type { LeaseService } from "../../core/leases.ts";
 import { LEASE_SECONDS } from "../../core/ipam/dhcp.ts";
 import { containsV4, intToV4, isV4, parseSubnetV4, v4ToInt } from "../../core/ipam/subnet.ts";
@@ -14,7 +14,7 @@ import {
   type DhcpMessage, type DhcpReply, MessageType, MESSAGE_TYPE_NAMES, Opt, optIp, optString, optU16, optU32, prefixMask, readIp, readString,
 } from "./wire.ts";
 
-export { LEASE_SECONDS, OFFER_HOLD_SECONDS, idForMac } from "../../core/ipam/dhcp.ts";
+export { DECLINE_PROBATION_SECONDS, LEASE_SECONDS, OFFER_HOLD_SECONDS, idForMac } from "../../core/ipam/dhcp.ts";
 /** RFC 2131 §4.4.5 defaults: T1 = 0.5 and T2 = 0.875 of the lease time. */
 export const T1_SECONDS = LEASE_SECONDS / 2;
 export const T2_SECONDS = (LEASE_SECONDS * 7) / 8;
@@ -30,6 +30,8 @@ export interface LeaseBook {
   bind(mac: string, requested: string, hostnameHint: string | null): BindResult;
   /** RELEASE: the MAC's active lease at `address` becomes a released claim; null when it holds none there. */
   release(mac: string, address: string): Attachment | null;
+  /** DECLINE: `address` (the MAC's own) is in use by another host. */
+  decline(mac: string, address: string): DeclineResult;
 }
 
 export type Decision =
@@ -38,7 +40,10 @@ export type Decision =
 
 export function storeLeaseBook(store: Store, leases: LeaseService, network: string): LeaseBook {
   const d = new DhcpLeases(store, network, leases.now);
-  return { find: (mac) => d.find(mac), offer: (mac) => d.offer(mac), bind: (mac, ip, hint) => d.bind(mac, ip, hint), release: (mac, ip) => d.release(mac, ip) };
+  return {
+    find: (mac) => d.find(mac), offer: (mac) => d.offer(mac), bind: (mac, ip, hint) => d.bind(mac, ip, hint),
+    release: (mac, ip) => d.release(mac, ip), decline: (mac, ip) => d.decline(mac, ip),
+  };
 }
 
 /** Decides the reply to one request on `net`. Pure apart from the LeaseBook calls. */
@@ -67,8 +72,15 @@ export function decide(net: Network, m: DhcpMessage, book: LeaseBook): Decision 
       if (!a) return { reply: null, log: `${who}: nothing to release for ${m.ciaddr}` };
       return { reply: null, log: `${who}: released ${a.address} (${a.id}; the address stays reserved for it)` };
     }
-    case MessageType.DECLINE:
-      return { reply: null, log: `${who}: declined ${readIp(m, Opt.REQUESTED_IP) ?? "?"} (another host on the link uses it?)` };
+    case MessageType.DECLINE: {
+      // RFC 2131 §4.3.3: the client found its address in use. Table 5: DECLINE carries both options.
+      const ip = readIp(m, Opt.REQUESTED_IP);
+      if (serverId !== net.gateway || ip === null || !inSubnet(net, ip)) return { reply: null, log: `${who}: ignored (no server identifier or no address of ${net.subnet})` };
+      const d = book.decline(m.chaddr, ip);
+      if (d.kind === "ignored") return { reply: null, log: `${who}: ${ip} is ${d.reason}; ignored` };
+      if (d.kind === "static") return { reply: null, log: `${who}: address conflict: ${ip} of "${d.attachment.id}" is in use by another host; no offer to this client until ${d.until}` };
+      return { reply: null, log: `${who}: ${ip} is in use by another host; not offered until ${d.until}` };
+    }
     case MessageType.INFORM: {
       if (m.ciaddr === ZERO) return { reply: null };
       const a = book.find(m.chaddr);

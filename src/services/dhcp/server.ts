@@ -6,7 +6,7 @@
 import type { LeaseService } from "../../core/leases.ts";
 import type { Store } from "../../core/store/store.ts";
 import { type Logger, RATE_LIMIT_MS, RateLimited } from "../log.ts";
-import { decide, storeLeaseBook } from "./policy.ts";
+import { decide, storeLeaseBook, type LeaseBook } from "./policy.ts";
 import { DhcpSocket } from "./socket.ts";
 import { DhcpParseError, encodeDhcp, parseDhcp } from "./wire.ts";
 import { POLL_MS, type DhcpWorkerInit, type DhcpWorkerMessage } from "./worker.ts";
@@ -43,11 +43,14 @@ export class DhcpServer {
   readonly #stopped: Promise<void>;
   #stopping = false;
   readonly #recent = new Map<string, number>();
+  /** One per server: it remembers clients that declined an attached address. */
+  readonly #book: LeaseBook;
 
   private constructor(o: DhcpServerOptions, socket: DhcpSocket) {
     this.#o = o;
     this.#socket = socket;
     this.#bad = new RateLimited(o.log, "malformed DHCP packets");
+    this.#book = storeLeaseBook(o.store, o.leases, o.network);
     this.#worker = new Worker(workerUrl());
     this.#stopped = new Promise<void>((resolve) => {
       this.#worker.onmessage = (ev: MessageEvent<DhcpWorkerMessage>) => {
@@ -75,7 +78,7 @@ export class DhcpServer {
       const msg = parseDhcp(bytes);
       const net = this.#o.store.getNetwork(this.#o.network);
       if (!net || !net.dhcp) return; // removed or switched off: the supervisor stops us soon
-      const d = decide(net, msg, storeLeaseBook(this.#o.store, this.#o.leases, net.name));
+      const d = decide(net, msg, this.#book);
       if (d.log) this.#logOnce(d.log);
       if (d.reply && !this.#socket.sendTo(encodeDhcp(d.reply), d.to)) this.#o.log(`send buffer full: reply to ${msg.chaddr} dropped`);
     } catch (e) {
