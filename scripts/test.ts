@@ -27,6 +27,7 @@ export const PREREQUISITES: Requirement[] = [
   { command: "busybox", debianPackage: "busybox", why: "udhcpc, a real DHCP client (test/integration/services)" },
   { command: "dig", debianPackage: "bind9-dnsutils", why: "DNS queries against the gateways (test/integration/services)" },
   { command: "dhcpcd", debianPackage: "dhcpcd-base", why: "a DHCP client that ARP-probes its lease and DECLINEs a taken one (test/integration/services)" },
+  { command: "dnsmasq", debianPackage: "dnsmasq-base", why: "a real DHCP relay (--dhcp-relay) in front of vmlan's server (test/integration/services)" },
   // Real guests (test/integration/vm): QEMU under TCG, about 3-5 s per boot; the guest image is
   // built by the tests themselves from Debian packages (apt-get download + dpkg -x) into .cache/.
   { command: "qemu-system-x86_64", debianPackage: "qemu-system-x86", why: "real Linux guests (test/integration/vm)" },

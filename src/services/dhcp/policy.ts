@@ -11,7 +11,7 @@ import type { Attachment } from "../../core/resources/attachment.ts";
 import { dnsDomainOf, type Network } from "../../core/resources/network.ts";
 import type { Store } from "../../core/store/store.ts";
 import {
-  type DhcpMessage, type DhcpReply, MessageType, MESSAGE_TYPE_NAMES, Opt, optIp, optString, optU16, optU32, prefixMask, readIp, readString,
+  type DhcpMessage, type DhcpReply, FLAG_BROADCAST, MessageType, MESSAGE_TYPE_NAMES, Opt, optIp, optString, optU16, optU32, prefixMask, readIp, readString,
 } from "./wire.ts";
 
 export { DECLINE_PROBATION_SECONDS, LEASE_SECONDS, OFFER_HOLD_SECONDS, idForMac } from "../../core/ipam/dhcp.ts";
@@ -34,9 +34,15 @@ export interface LeaseBook {
   decline(mac: string, address: string): DeclineResult;
 }
 
+/** A reply goes to `to` (an address or the broadcast address) on `port`: the client's (68), or a relay's server port (67). */
 export type Decision =
-  | { reply: DhcpReply; to: "broadcast" | string; log?: string }
+  | { reply: DhcpReply; to: "broadcast" | string; port: number; log?: string }
   | { reply: null; log?: string };
+
+const CLIENT_PORT = 68;
+const SERVER_PORT = 67;
+/** RFC 3046: relay agent information, echoed in every reply to a relayed request. */
+const RELAY_AGENT_INFO = 82;
 
 export function storeLeaseBook(store: Store, leases: LeaseService, network: string): LeaseBook {
   const d = new DhcpLeases(store, network, leases.now);
@@ -51,13 +57,16 @@ export function decide(net: Network, m: DhcpMessage, book: LeaseBook): Decision 
   const serverId = readIp(m, Opt.SERVER_ID);
   const who = `${MESSAGE_TYPE_NAMES[m.type]} from ${m.chaddr}`;
   if (serverId !== null && serverId !== net.gateway) return { reply: null }; // the client talks to another server
+  if (m.giaddr !== ZERO && !relayInSubnet(net, m.giaddr)) {
+    return { reply: null, log: `${who} via relay ${m.giaddr}: refused: a relay must have an address of ${net.subnet} (vmlan serves no other subnet)` };
+  }
   const hint = readString(m, Opt.HOSTNAME);
   switch (m.type) {
     case MessageType.DISCOVER: {
       const o = book.offer(m.chaddr);
       if (!o.ok) return { reply: null, log: `${who}: no offer: ${o.reason}` };
       const reply = ack(net, m, MessageType.OFFER, o.attachment, o.address);
-      return { reply, to: destination(m), log: `${who}: offer ${o.address} (${o.attachment?.id ?? "held for its REQUEST"})` };
+      return { reply, ...destination(m), log: `${who}: offer ${o.address} (${o.attachment?.id ?? "held for its REQUEST"})` };
     }
     case MessageType.REQUEST: {
       const requested = readIp(m, Opt.REQUESTED_IP) ?? (m.ciaddr !== ZERO ? m.ciaddr : null);
@@ -65,7 +74,7 @@ export function decide(net: Network, m: DhcpMessage, book: LeaseBook): Decision 
       if (!inSubnet(net, requested)) return nak(net, m, `${who}: ${requested} is not in ${net.subnet}`);
       const b = book.bind(m.chaddr, requested, hint);
       if (!b.ok) return nak(net, m, `${who}: asked for ${requested}: ${b.reason}`);
-      return { reply: ack(net, m, MessageType.ACK, b.attachment, b.attachment.address), to: destination(m), log: `${who}: ack ${b.attachment.address} (${b.attachment.id})` };
+      return { reply: ack(net, m, MessageType.ACK, b.attachment, b.attachment.address), ...destination(m), log: `${who}: ack ${b.attachment.address} (${b.attachment.id})` };
     }
     case MessageType.RELEASE: {
       const a = book.release(m.chaddr, m.ciaddr);
@@ -84,7 +93,7 @@ export function decide(net: Network, m: DhcpMessage, book: LeaseBook): Decision 
     case MessageType.INFORM: {
       if (m.ciaddr === ZERO) return { reply: null };
       const a = book.find(m.chaddr);
-      return { reply: ack(net, m, MessageType.ACK, a, ZERO, false), to: m.ciaddr };
+      return { reply: ack(net, m, MessageType.ACK, a, ZERO, false), ...(m.giaddr !== ZERO ? destination(m) : { to: m.ciaddr, port: CLIENT_PORT }) };
     }
     default:
       return { reply: null }; // OFFER/ACK/NAK are server messages
@@ -95,17 +104,39 @@ function inSubnet(net: Network, ip: string): boolean {
   return isV4(ip) && containsV4(parseSubnetV4(net.subnet), v4ToInt(ip));
 }
 
-/** RFC 2131 §4.1: to ciaddr when the client has one, else broadcast (vmlan does not inject ARP entries). */
-function destination(m: DhcpMessage): "broadcast" | string {
-  return m.ciaddr !== ZERO ? m.ciaddr : "broadcast";
+/**
+ * RFC 2131 §4.1: through the relay when there is one (giaddr, the server port); else to ciaddr
+ * when the client has one, else broadcast (vmlan does not inject ARP entries).
+ */
+function destination(m: DhcpMessage): { to: "broadcast" | string; port: number } {
+  if (m.giaddr !== ZERO) return { to: m.giaddr, port: SERVER_PORT };
+  return { to: m.ciaddr !== ZERO ? m.ciaddr : "broadcast", port: CLIENT_PORT };
+}
+
+/**
+ * ISC dhcpd's rule: a relayed request is answered when giaddr names a subnet the server serves,
+ * here the network's own (a relay on the network relaying for guests behind it); any other subnet
+ * is an "unknown network segment". Never the network, broadcast or gateway address.
+ */
+function relayInSubnet(net: Network, giaddr: string): boolean {
+  const s = parseSubnetV4(net.subnet);
+  const g = isV4(giaddr) ? v4ToInt(giaddr) : -1;
+  return containsV4(s, g) && g !== s.base && g !== s.base + s.size - 1 && giaddr !== net.gateway;
+}
+
+/** Option 82 from a relay, to echo (RFC 3046 §2.2), when it fits one option. */
+function relayEcho(m: DhcpMessage): Array<[number, Uint8Array]> {
+  const info = m.giaddr !== ZERO ? m.options.get(RELAY_AGENT_INFO) : undefined;
+  return info && info.length <= 255 ? [[RELAY_AGENT_INFO, info]] : [];
 }
 
 function nak(net: Network, m: DhcpMessage, log: string): Decision {
   const reply: DhcpReply = {
-    type: MessageType.NAK, xid: m.xid, flags: m.flags, ciaddr: ZERO, yiaddr: ZERO, siaddr: ZERO, giaddr: m.giaddr, chaddr: m.chaddr,
-    options: [[Opt.SERVER_ID, optIp(net.gateway)], [Opt.MESSAGE, optString(log.slice(0, 200))]],
+    // RFC 2131 §4.3.2: a NAK through a relay carries the broadcast bit (the client has no address to unicast to).
+    type: MessageType.NAK, xid: m.xid, flags: m.giaddr !== ZERO ? m.flags | FLAG_BROADCAST : m.flags, ciaddr: ZERO, yiaddr: ZERO, siaddr: ZERO,
+    giaddr: m.giaddr, chaddr: m.chaddr, options: [[Opt.SERVER_ID, optIp(net.gateway)], [Opt.MESSAGE, optString(log.slice(0, 200))], ...relayEcho(m)],
   };
-  return { reply, to: "broadcast", log: `${log}: nak` };
+  return { reply, ...(m.giaddr !== ZERO ? destination(m) : { to: "broadcast", port: CLIENT_PORT }), log: `${log}: nak` };
 }
 
 function ack(net: Network, m: DhcpMessage, type: MessageType, a: Attachment | null, yiaddr: string, withLease = true): DhcpReply {
@@ -121,6 +152,7 @@ function ack(net: Network, m: DhcpMessage, type: MessageType, a: Attachment | nu
     [Opt.DOMAIN_NAME, optString(dnsDomainOf(net))],
   );
   if (a) options.push([Opt.HOSTNAME, optString(a.hostname)]);
+  options.push(...relayEcho(m));
   return {
     type, xid: m.xid, flags: m.flags, ciaddr: m.ciaddr, yiaddr, siaddr: ZERO, giaddr: m.giaddr, chaddr: m.chaddr, options,
   };

@@ -80,7 +80,7 @@ export class DhcpServer {
       if (!net || !net.dhcp) return; // removed or switched off: the supervisor stops us soon
       const d = decide(net, msg, this.#book);
       if (d.log) this.#logOnce(d.log);
-      if (d.reply && !this.#socket.sendTo(encodeDhcp(d.reply), d.to)) this.#o.log(`send buffer full: reply to ${msg.chaddr} dropped`);
+      if (d.reply && !this.#socket.sendTo(encodeDhcp(d.reply), d.to, d.port)) this.#o.log(`send buffer full: reply to ${msg.chaddr} dropped`);
     } catch (e) {
       if (e instanceof DhcpParseError) this.#bad.hit(e.message);
       else this.#o.log(`error handling a packet: ${(e as Error).message}`);

@@ -7,6 +7,7 @@ export interface RequestSpec {
   xid?: number;
   flags?: number;
   ciaddr?: string;
+  giaddr?: string;
   options?: Array<[number, Uint8Array]>;
 }
 
@@ -24,6 +25,7 @@ export function buildRequest(s: RequestSpec): Uint8Array {
   dv.setUint32(4, s.xid ?? 0x12345678);
   dv.setUint16(10, s.flags ?? 0);
   b.set((s.ciaddr ?? "0.0.0.0").split(".").map(Number), 12);
+  b.set((s.giaddr ?? "0.0.0.0").split(".").map(Number), 24);
   b.set((s.mac ?? "02:00:00:00:00:01").split(":").map((h) => parseInt(h, 16)), 28);
   dv.setUint32(HEADER_LEN, MAGIC_COOKIE);
   b.set(opts, HEADER_LEN + 4);
