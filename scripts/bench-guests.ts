@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestConsole } from "../src/vm/console.ts";
+import { GUEST_KERNEL_WORDS } from "../src/vm/spec.ts";
 import { listenInGuest, pingAvg, sendFromGuest, sendToHost } from "../src/vm/measure.ts";
 import { vmlanBin } from "../test/support/binary.ts";
 
@@ -71,7 +72,7 @@ async function throughVmlan(attachment: "native" | "helper", mb: number): Promis
 async function throughSlirp(mb: number): Promise<GuestRow> {
   const img = JSON.parse(await vmlan("vm", "image", "build", "--format", "json")) as { kernel: string; initrd: string };
   const mac = "52:54:00:12:34:56";
-  const append = `console=ttyS0 quiet loglevel=1 panic=-1 vmlan.hostname=slirp vmlan.net=${mac},10.0.2.15/24,10.0.2.2`;
+  const append = `${GUEST_KERNEL_WORDS.join(" ")} vmlan.hostname=slirp vmlan.net=${mac},10.0.2.15/24,10.0.2.2`;
   const vm = await bootConsole(["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg", "-m", "256",
     "-kernel", img.kernel, "-initrd", img.initrd, "-append", append, "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
     "-netdev", "user,id=n0", "-device", `virtio-net-pci,netdev=n0,mac=${mac},romfile=`], false);
@@ -103,7 +104,7 @@ async function throughPasst(mb: number, dir: string): Promise<GuestRow | null> {
     for (let i = 0; i < 50 && !(await Bun.file(sock).exists()); i++) await Bun.sleep(100);
     const img = JSON.parse(await vmlan("vm", "image", "build", "--format", "json")) as { kernel: string; initrd: string };
     const mac = "52:54:00:12:34:57";
-    const append = `console=ttyS0 quiet loglevel=1 panic=-1 vmlan.hostname=passt vmlan.net=${mac},10.199.0.1/24,10.199.0.2`;
+    const append = `${GUEST_KERNEL_WORDS.join(" ")} vmlan.hostname=passt vmlan.net=${mac},10.199.0.1/24,10.199.0.2`;
     const vm = await bootConsole(["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "tcg", "-m", "256",
       "-kernel", img.kernel, "-initrd", img.initrd, "-append", append, "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
       "-netdev", `stream,id=n0,server=off,addr.type=unix,addr.path=${sock}`, "-device", `virtio-net-pci,netdev=n0,mac=${mac},romfile=`], false);

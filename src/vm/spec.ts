@@ -67,8 +67,16 @@ const netmask = (prefix: number) => [24, 16, 8, 0].map((s) => ((prefix === 0 ? 0
  * first NIC in kernels with built-in virtio-net and IP autoconfiguration; Debian's cloud kernel has
  * neither, so vmlan's /init reads `vmlan.net=MAC,ADDR/PREFIX[,GW]` per NIC (src/vm/guest-init.ts).
  */
+/**
+ * Words every vmlan guest kernel gets. `no_timer_check`: under TCG on a busy host the kernel's boot
+ * check that the IO-APIC timer ticks (arch/x86/kernel/apic/io_apic.c check_timer) can miss its window
+ * and panic ("IO-APIC + timer doesn't work!"), seen here with 8 sessions on 2 cores; virtual machines
+ * commonly skip it (Fedora's and Debian's cloud images do).
+ */
+export const GUEST_KERNEL_WORDS = ["console=ttyS0", "quiet", "loglevel=1", "panic=-1", "no_timer_check"] as const;
+
 export function guestCmdline(req: Pick<VmRequest, "name" | "cmdline" | "exec" | "poweroff">, nics: VmNic[]): string {
-  const words = ["console=ttyS0", "quiet", "loglevel=1", "panic=-1"];
+  const words: string[] = [...GUEST_KERNEL_WORDS];
   const first = nics[0];
   if (first) words.push(`ip=${first.address}::${first.gateway}:${netmask(first.prefixLength)}:${req.name}:eth0:off`);
   words.push(`vmlan.hostname=${req.name}`);

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { ensureGuestImage, IMAGE_BUILD_TIMEOUT_MS } from "../../support/vm.ts";
+import { GUEST_KERNEL_WORDS } from "../../../src/vm/spec.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
@@ -50,7 +51,7 @@ function boot(runArgs: string[], netdev: string): LineProc {
   const cmd = Buffer.from(`ping -c 3 ${GATEWAY}`).toString("base64");
   const p = vmlanIn(ns.name, ["run", ...runArgs, "--network", "q", "--", qemu!, "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot",
     "-kernel", image!.kernel, "-initrd", image!.initrd,
-    "-append", `console=ttyS0 quiet vmlan.net={mac},{ip}/{prefix},{gateway} vmlan.cmd=${cmd} vmlan.poweroff=1`,
+    "-append", `${GUEST_KERNEL_WORDS.join(" ")} vmlan.net={mac},{ip}/{prefix},{gateway} vmlan.cmd=${cmd} vmlan.poweroff=1`,
     "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,mac={mac},romfile="], env);
   procs.push(p);
   return p;
