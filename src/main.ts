@@ -8,7 +8,12 @@ const first = argv[0];
 const help = argv.includes("--help") || argv.includes("-h");
 
 const fast = (first === "version" && !help) || first === "--version" || first === "-V" ? await import("./cli/version-fast.ts") : null;
-if (fast?.fastVersionArgs(argv.slice(1))) {
+// Plugin mode: a CNI runtime runs the binary (`vmlan` in its plugin path) with no arguments and
+// CNI_COMMAND set (SPEC.md §2). Only the environment decides, so links and copies of any name work.
+if (process.env.CNI_COMMAND !== undefined && argv.length === 0) {
+  const { runCniPlugin } = await import("./cni/entry.ts");
+  process.exitCode = await runCniPlugin();
+} else if (fast?.fastVersionArgs(argv.slice(1))) {
   fast.printVersion(argv.slice(1));
 } else if (first === "completion" && !help) {
   const { printCompletion } = await import("./cli/completion.ts");

@@ -25,6 +25,7 @@ export const MSG_TRUNC = 0x20;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
 export const O_RDWR = 2;
+export const O_CREAT = 0o100;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const F_GETFD = 1;
@@ -53,3 +54,9 @@ export const IFF_VNET_HDR = 0x4000;
 // <linux/sockios.h>
 export const SIOCGIFINDEX = 0x8933;
 export const SIOCGIFFLAGS = 0x8913;
+
+/** <sched.h> CLONE_NEWNET: setns(2)'s nstype for a network namespace. */
+export const CLONE_NEWNET = 0x40000000;
+/** <sys/file.h> flock(2) operations. */
+export const LOCK_EX = 2;
+export const LOCK_UN = 8;

@@ -61,6 +61,10 @@ export const linuxSymbols = {
   recvmmsg: { args: [i32, ptr, u32, i32, ptr], returns: i32 },
   /** int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned vlen, int flags) — sendmmsg(2) */
   sendmmsg: { args: [i32, ptr, u32, i32], returns: i32 },
+  /** int setns(int fd, int nstype) — setns(2): moves the calling thread only (the CNI plugin's netlink socket, platform/linux/netns.ts) */
+  setns: { args: [i32, i32], returns: i32 },
+  /** int flock(int fd, int operation) — flock(2): the CNI plugin's per-network lock (platform/linux/lock.ts) */
+  flock: { args: [i32, i32], returns: i32 },
 } as const satisfies Record<string, FFIFunction>;
 
 /**

@@ -42,8 +42,12 @@ export const IFLA_MASTER = 10;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_IFALIAS = 20;
+/** u32 fd of a network namespace: create the link (or move it) there. */
+export const IFLA_NET_NS_FD = 28;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
+/** <linux/veth.h> VETH_INFO_PEER: the peer's ifinfomsg + attributes, inside IFLA_INFO_DATA. */
+export const VETH_INFO_PEER = 1;
 
 // <linux/if_addr.h> IFA_*
 export const IFA_ADDRESS = 1;
@@ -66,6 +70,8 @@ export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;
 export const RTN_UNICAST = 1;
+/** <linux/rtnetlink.h> RTPROT_BOOT: the protocol `ip route add` uses for static routes. */
+export const RTPROT_BOOT = 3;
 
 /** struct rtattr nesting bit (<linux/netlink.h> NLA_F_NESTED); masked off when parsing. */
 export const NLA_F_NESTED = 0x8000;

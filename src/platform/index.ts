@@ -69,3 +69,12 @@ export async function hostDoctor(): Promise<import("../vm/backend.ts").DoctorChe
   }
   return [{ check: "os", status: "fail", detail: `vmlan does not support ${process.platform}` }];
 }
+
+/** Containers' veths on a network's bridge (the CNI plugin); Linux only. */
+export async function hostContainerLinker(): Promise<import("./container.ts").ContainerLinker> {
+  if (process.platform === "linux") {
+    const { createContainerLinker } = await import("./linux/container.ts");
+    return createContainerLinker();
+  }
+  throw new VmlanError(`vmlan's CNI plugin needs Linux network namespaces; there are none on ${process.platform}`, { code: "EUNSUPPORTED", exitCode: 6 });
+}

@@ -37,6 +37,12 @@ export const RULES: Rule[] = [
     forbids: (e) => !e.dynamic && (isPlatformOs(e.to) || isFfi(e.to) || e.to === "src/platform/index.ts"),
   },
   {
+    name: "cni loads OS code lazily",
+    why: "src/cni (plugin mode) never statically imports src/platform/linux|darwin, src/platform/index.ts, ffi/ or bun:ffi",
+    applies: under("src/cni/"),
+    forbids: (e) => !e.dynamic && (isPlatformOs(e.to) || isFfi(e.to) || e.to === "src/platform/index.ts"),
+  },
+  {
     name: "command map is lazy",
     why: "src/cli/commands/index.ts contains only dynamic imports",
     applies: (f) => f === "src/cli/commands/index.ts",
@@ -50,8 +56,8 @@ export const RULES: Rule[] = [
   },
   {
     name: "one platform switch",
-    why: "only src/cli (the composition root) imports src/platform/index.ts",
-    applies: (f) => !f.startsWith("src/cli/") && f !== "src/platform/index.ts",
+    why: "only src/cli and src/cni (the composition roots) import src/platform/index.ts",
+    applies: (f) => !f.startsWith("src/cli/") && !f.startsWith("src/cni/") && f !== "src/platform/index.ts",
     forbids: (e) => e.to === "src/platform/index.ts",
   },
   {

@@ -68,4 +68,20 @@ export const MIGRATIONS: string[] = [
   ) STRICT;
   CREATE INDEX address_holds_mac ON address_holds(network, mac);
   `,
+  // 4: attachments that belong to containers (the CNI plugin): who holds them, as the runtime names it.
+  // Its own table, so attachments' columns stay the IPAM's; deleted with the lease (reclaim, network rm).
+  `
+  CREATE TABLE container_attachments (
+    network TEXT NOT NULL,
+    id TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    ifname TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('main', 'ipam')),
+    netns TEXT,
+    host_ifname TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (network, id),
+    FOREIGN KEY (network, id) REFERENCES attachments(network, id) ON DELETE CASCADE
+  ) STRICT;
+  `,
 ];

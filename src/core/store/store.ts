@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { StoreError } from "../errors.ts";
 import { Network } from "../resources/network.ts";
 import type { Attachment } from "../resources/attachment.ts";
+import { ContainerAttachment } from "../resources/container.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { networkFromRow, networkToRow, type NetworkRow } from "./rows.ts";
 import { LeaseQueries } from "./lease-queries.ts";
@@ -129,6 +130,29 @@ export class Store extends LeaseQueries {
 
   setBackend(name: string, blob: Uint8Array | null): void {
     this.stmt("UPDATE networks SET backend = ? WHERE name = ?").run(blob, name);
+  }
+
+  // ---- container attachments (CNI) ----
+
+  putContainer(c: ContainerAttachment): void {
+    this.stmt(
+      `INSERT OR REPLACE INTO container_attachments (network, id, container_id, ifname, role, netns, host_ifname, created_at)
+       VALUES ($network, $id, $container_id, $ifname, $role, $netns, $host_ifname, $created_at)`,
+    ).run({ network: c.network, id: c.id, container_id: c.containerId, ifname: c.ifname, role: c.role, netns: c.netns, host_ifname: c.hostIfname, created_at: c.createdAt });
+  }
+
+  /** Container attachments of a network (all networks when omitted), validated on the way out. */
+  listContainers(network?: string): ContainerAttachment[] {
+    const rows = (network
+      ? this.stmt("SELECT * FROM container_attachments WHERE network = ? ORDER BY id").all(network)
+      : this.stmt("SELECT * FROM container_attachments ORDER BY network, id").all()) as Record<string, string | null>[];
+    return rows.map((r) => {
+      const out = v.safeParse(ContainerAttachment, {
+        network: r.network, id: r.id, containerId: r.container_id, ifname: r.ifname, role: r.role, netns: r.netns, hostIfname: r.host_ifname, createdAt: r.created_at,
+      });
+      if (!out.success) throw new StoreError(`stored container attachment "${r.id}" on "${r.network}" is invalid: ${out.issues[0].message}`);
+      return out.output;
+    });
   }
 }
 

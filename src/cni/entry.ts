@@ -1,0 +1,79 @@
+/**
+ * Plugin mode: the runtime runs the binary with CNI_COMMAND set and the config on stdin (SPEC.md
+ * §2). One result or one error object on stdout, exit 0 or 1; nothing else ever goes to stdout.
+ * Logs (VMLAN_DEBUG=1: the stack of a failure) go to stderr only.
+ */
+import { VmlanError } from "../core/errors.ts";
+import { parseConf, targetOf } from "./config.ts";
+import type { Invocation } from "./invocation.ts";
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "./ipam-plugin.ts";
+import { mainAdd, mainCheck, mainDel, mainGc, mainStatus } from "./main-plugin.ts";
+import { checkVersion, CniError, type Command, ERR, LATEST, readEnv, SUPPORTED_VERSIONS } from "./protocol.ts";
+import { encodeResult, type Result } from "./result.ts";
+
+type Op = (inv: Invocation) => Promise<Result | void>;
+const OPS: Record<Exclude<Command, "VERSION">, { main: Op; ipam: Op }> = {
+  ADD: { main: mainAdd, ipam: ipamAdd },
+  DEL: { main: mainDel, ipam: ipamDel },
+  CHECK: { main: mainCheck, ipam: ipamCheck },
+  GC: { main: mainGc, ipam: ipamGc },
+  STATUS: { main: mainStatus, ipam: ipamStatus },
+};
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return ""; // someone typed CNI_COMMAND=VERSION vmlan at a terminal
+  return Bun.stdin.text();
+}
+
+/** Runs one CNI command; returns the exit code. */
+export async function runCniPlugin(env: Record<string, string | undefined> = process.env): Promise<number> {
+  let version: string = LATEST;
+  try {
+    const e = readEnv(env);
+    const stdin = await readStdin();
+    if (e.command === "VERSION") {
+      const asked = versionAsked(stdin);
+      const cniVersion = asked && (SUPPORTED_VERSIONS as readonly string[]).includes(asked) ? asked : LATEST;
+      write({ cniVersion, supportedVersions: SUPPORTED_VERSIONS });
+      return 0;
+    }
+    const conf = parseConf(stdin);
+    const v = checkVersion(conf.cniVersion, e.command);
+    version = v;
+    const target = targetOf(conf);
+    const result = await OPS[e.command][target.role]({ env: e, conf, version: v, target });
+    if (result) write(encodeResult(result, v));
+    return 0;
+  } catch (err) {
+    if (env.VMLAN_DEBUG === "1" && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    write(toCniError(err).toJSON(version));
+    return 1;
+  }
+}
+
+function versionAsked(stdin: string): string | undefined {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function write(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+/**
+ * vmlan's errors as CNI codes: bad input → 7, a busy store → 11 (try again), others 100 + vmlan's
+ * exit code (104 conflict, e.g. no free address; 105 permission; 106 host failure; 107 store).
+ */
+export function toCniError(e: unknown): CniError {
+  if (e instanceof CniError) return e;
+  if (e instanceof VmlanError) {
+    if (e.exitCode === 2 || e.exitCode === 3) return new CniError(ERR.INVALID_CONFIG, e.message);
+    if (e.exitCode === 7 && /busy/.test(e.message)) return new CniError(ERR.TRY_AGAIN, e.message);
+    return new CniError(100 + e.exitCode, e.message);
+  }
+  return new CniError(ERR.INTERNAL, e instanceof Error ? e.message : String(e));
+}

@@ -1,0 +1,44 @@
+/**
+ * Containers on a network's bridge (the CNI plugin, src/cni): a veth whose host end is a port of
+ * the bridge and whose other end lives in the container's network namespace. Types only; Linux
+ * implements it in platform/linux/container.ts. Every method is idempotent where the CNI spec
+ * asks for it (remove tolerates missing objects, the namespace included).
+ */
+export interface ContainerLinkSpec {
+  /** Path of the container's network namespace (CNI_NETNS), e.g. /run/netns/x or /proc/PID/ns/net. */
+  netns: string;
+  /** Interface name inside the container (CNI_IFNAME). */
+  ifname: string;
+  /** Host end's name, derived from the attachment (<= 15 bytes). */
+  hostIfname: string;
+  /** Alias on the host end marking it as ours ("vmlan-cni:<network>:<attachment id>"). */
+  alias: string;
+  bridge: string;
+  mac: string;
+  mtu: number;
+  /** CIDR addresses for the container end, e.g. "192.168.64.5/24". */
+  addresses: string[];
+  /** Routes via the container end; `gw` absent = on-link. */
+  routes: { dst: string; gw?: string }[];
+}
+
+export interface ContainerLinkState {
+  /** The interface inside the container, when it exists. */
+  container: { mac: string; mtu: number; up: boolean; addresses: string[]; routes: { dst: string; gw?: string }[] } | null;
+  /** The host end: exists, carries our alias, is a port of the bridge and up. */
+  host: { up: boolean; onBridge: boolean; ours: boolean } | null;
+}
+
+export interface ContainerLinker {
+  /** Creates the veth pair and configures the container end; fails (EEXIST) when ifname exists there. */
+  addContainerLink(spec: ContainerLinkSpec): { hostMac: string };
+  /** Deletes the pair through its host end when it is ours; a missing one is fine. Returns whether one was deleted. */
+  removeContainerLink(o: { hostIfname: string; alias: string }): boolean;
+  inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState;
+  /** Cheap readiness check (netlink only): the bridge exists, carries the network's alias and is up. */
+  bridgeUp(bridge: string, network: string): boolean;
+  /** True when `netns` is the namespace this process runs in (the spec forbids configuring it). */
+  isOwnNetns(netns: string): boolean;
+  /** Runs fn holding an exclusive lock on `path` (flock; released when the process dies). */
+  withLock<T>(path: string, fn: () => Promise<T>): Promise<T>;
+}

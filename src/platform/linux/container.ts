@@ -1,0 +1,130 @@
+/**
+ * The Linux ContainerLinker: a veth from the container's namespace to the network's bridge.
+ * add = createVeth (peer born in the namespace) → alias + up on the host end → inside the
+ * namespace (netns.netlinkIn): up, addresses, routes. Any failure after the pair exists deletes it,
+ * so a failed ADD leaves no interface behind. remove = delete the host end (the kernel deletes the
+ * peer with it), which works when the namespace is already gone.
+ */
+import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
+import { libc } from "../../../ffi/libc/load.ts";
+import { IFA_F_NODAD } from "../../../ffi/netlink/constants.ts";
+import { EEXIST } from "../../../ffi/errno.ts";
+import { ConflictError, SyscallError } from "../../core/errors.ts";
+import type { ContainerLinker, ContainerLinkSpec, ContainerLinkState } from "../container.ts";
+import { aliasFor } from "./bridge.ts";
+import { formatAddress, parseCidrLoose } from "./ip.ts";
+import { addAddr, deleteLink, getLink, listAddrs, setLink } from "./links.ts";
+import { withFileLock } from "./lock.ts";
+import { isOwnNetns, netlinkIn, openNetns } from "./netns.ts";
+import { type Netlink, withNetlink } from "./netlink.ts";
+import { addRoute, createVeth, routesVia } from "./veth.ts";
+
+const macBytes = (mac: string) => Uint8Array.from(mac.split(":").map((h) => parseInt(h, 16)));
+const macText = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
+
+/**
+ * The host end's MAC: fe + the container's last five bytes. A bridge takes the lowest MAC of its
+ * ports when none was set on it; fe:... never is the lowest, so a container joining never changes
+ * the gateway's MAC under the guests (libvirt's trick for TAPs).
+ */
+function hostMacFor(mac: string): Uint8Array {
+  const b = macBytes(mac);
+  b[0] = 0xfe;
+  return b;
+}
+
+function inside<T>(netns: string, fn: (nl: Netlink) => T): T {
+  const nl = netlinkIn(netns);
+  try {
+    return fn(nl);
+  } finally {
+    nl.close();
+  }
+}
+
+function createPair(nl: Netlink, s: ContainerLinkSpec, bridgeIndex: number, hostMac: Uint8Array): void {
+  const nsfd = openNetns(s.netns);
+  try {
+    createVeth(nl, { hostName: s.hostIfname, hostMac, peerName: s.ifname, peerMac: macBytes(s.mac), peerNetnsFd: nsfd, mtu: s.mtu, master: bridgeIndex });
+  } catch (e) {
+    // The host name was checked free just before, so EEXIST is the container's interface name.
+    if (e instanceof SyscallError && e.errno === EEXIST) throw new ConflictError(`interface ${s.ifname} already exists in ${s.netns}`, { cause: e });
+    throw e;
+  } finally {
+    libc().close(nsfd);
+  }
+}
+
+function configureInside(nl: Netlink, s: ContainerLinkSpec): void {
+  const link = getLink(nl, s.ifname);
+  if (!link) throw new ConflictError(`interface ${s.ifname} vanished from ${s.netns} while it was configured`);
+  for (const a of s.addresses) {
+    const c = parseCidrLoose(a);
+    // No DAD for v6: the address is vmlan's by construction and DAD would delay it ~1 s.
+    addAddr(nl, { family: c.family, address: c.bytes, prefixlen: c.prefix, flags: c.family === AF_INET6 ? IFA_F_NODAD : 0, index: link.index }, `${a} on ${s.ifname}`);
+  }
+  setLink(nl, link.index, s.ifname, { up: true });
+  for (const r of s.routes) addRoute(nl, link.index, r);
+}
+
+function addContainerLink(s: ContainerLinkSpec): { hostMac: string } {
+  const hostMac = hostMacFor(s.mac);
+  withNetlink((nl) => {
+    const bridge = getLink(nl, s.bridge);
+    if (!bridge) throw new ConflictError(`bridge ${s.bridge} does not exist`);
+    const stale = getLink(nl, s.hostIfname);
+    if (stale) {
+      // Left by an ADD that was killed before it finished: ours (alias) → replace; someone else's → refuse.
+      if (stale.alias !== s.alias) throw new ConflictError(`interface ${s.hostIfname} exists and is not vmlan's (alias ${stale.alias ?? "none"})`);
+      deleteLink(nl, stale.index, s.hostIfname);
+    }
+    createPair(nl, s, bridge.index, hostMac);
+    const host = getLink(nl, s.hostIfname);
+    try {
+      if (!host) throw new ConflictError(`veth ${s.hostIfname} vanished right after it was created`);
+      setLink(nl, host.index, s.hostIfname, { alias: s.alias });
+      setLink(nl, host.index, s.hostIfname, { up: true });
+      inside(s.netns, (cn) => configureInside(cn, s));
+    } catch (e) {
+      if (host) deleteLink(nl, host.index, s.hostIfname);
+      throw e;
+    }
+  });
+  return { hostMac: macText(hostMac) };
+}
+
+function removeContainerLink(o: { hostIfname: string; alias: string }): boolean {
+  return withNetlink((nl) => {
+    const l = getLink(nl, o.hostIfname);
+    if (!l || l.alias !== o.alias) return false; // gone with its namespace, or not ours: leave it
+    deleteLink(nl, l.index, o.hostIfname);
+    return true;
+  });
+}
+
+function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState {
+  const host = withNetlink((nl) => {
+    const l = getLink(nl, o.hostIfname);
+    if (!l) return null;
+    const br = getLink(nl, o.bridge);
+    return { up: (l.flags & IFF_UP) !== 0, onBridge: br !== null && l.master === br.index, ours: l.alias === o.alias };
+  });
+  const container = inside(o.netns, (nl) => {
+    const l = getLink(nl, o.ifname);
+    if (!l) return null;
+    const addresses = listAddrs(nl, l.index).map((a) => `${formatAddress(a.address)}/${a.prefixlen}`);
+    return { mac: l.mac ? macText(l.mac) : "", mtu: l.mtu, up: (l.flags & IFF_UP) !== 0, addresses, routes: routesVia(nl, l.index) };
+  });
+  return { container, host };
+}
+
+function bridgeUp(bridge: string, network: string): boolean {
+  return withNetlink((nl) => {
+    const l = getLink(nl, bridge);
+    return l !== null && l.alias === aliasFor(network) && (l.flags & IFF_UP) !== 0;
+  });
+}
+
+export function createContainerLinker(): ContainerLinker {
+  return { addContainerLink, removeContainerLink, inspectContainerLink, bridgeUp, isOwnNetns, withLock: withFileLock };
+}

@@ -1,0 +1,51 @@
+/**
+ * Network namespaces for the CNI plugin. The trap: setns(2) moves only the calling thread, and a
+ * Bun process has many threads (JSC's GC and JIT helpers, the thread pool), so the process is never
+ * "in" the container's namespace. What we need is only a netlink socket there: a socket belongs to
+ * the namespace it was created in, for its whole life. So the main thread enters the namespace,
+ * creates the socket, and returns at once; no other call happens in between (bun:ffi calls run on
+ * the JS thread, synchronously). Everything else goes over that socket. See docs/cni.md.
+ */
+import { statSync } from "node:fs";
+import { CLONE_NEWNET, O_CLOEXEC, O_RDONLY } from "../../../ffi/libc/constants.ts";
+import { libc } from "../../../ffi/libc/load.ts";
+import { check, errno, syscallError } from "../../../ffi/errno.ts";
+import { HostError } from "../../core/errors.ts";
+import { Netlink } from "./netlink.ts";
+
+const SELF_NETNS = "/proc/thread-self/ns/net";
+
+/** An fd on a namespace file (O_RDONLY is enough for setns and IFLA_NET_NS_FD). */
+export function openNetns(path: string): number {
+  return check("open", libc().open(Buffer.from(`${path}\0`), O_RDONLY | O_CLOEXEC, 0), path);
+}
+
+/** A netlink socket that lives in the namespace at `path`. The calling thread is back home on return. */
+export function netlinkIn(path: string): Netlink {
+  const c = libc();
+  const target = openNetns(path);
+  let home = -1;
+  try {
+    home = openNetns(SELF_NETNS);
+    check("setns", c.setns(target, CLONE_NEWNET), path);
+    try {
+      return Netlink.open();
+    } finally {
+      if (c.setns(home, CLONE_NEWNET) !== 0) {
+        // The JS thread would stay in the container's namespace: stop here rather than touch the wrong one.
+        const e = syscallError("setns", errno(), SELF_NETNS);
+        throw new HostError(`cannot return to the plugin's own network namespace (${e.message})`, { cause: e });
+      }
+    }
+  } finally {
+    if (home >= 0) c.close(home);
+    c.close(target);
+  }
+}
+
+/** Same namespace = same inode on the nsfs device. */
+export function isOwnNetns(path: string): boolean {
+  const a = statSync(path);
+  const b = statSync(SELF_NETNS);
+  return a.ino === b.ino && a.dev === b.dev;
+}
