@@ -37,6 +37,10 @@ export const PREREQUISITES: Requirement[] = [
   { command: "groff", debianPackage: "groff-base", why: "the formatter man -l uses" },
   { command: "ruby", debianPackage: "ruby", why: "ruby -c and the test block of the rendered Homebrew formula" },
   { command: "lintian", debianPackage: "lintian", why: "checks the .deb that bun run release makes" },
+  // The CNI plugin against real clients (test/integration/cni): the reference plugins, podman's CNI backend.
+  { command: "/usr/lib/cni/bridge", debianPackage: "containernetworking-plugins", why: "reference bridge/macvlan plugins with vmlan as IPAM (test/integration/cni)" },
+  { command: "podman", debianPackage: "podman", why: "a real container runtime on a vmlan network (test/integration/cni)" },
+  { command: "runc", debianPackage: "runc", why: "podman's OCI runtime here (crun refuses this machine's hybrid cgroups)" },
 ];
 
 const ROOT = join(import.meta.dir, "..");

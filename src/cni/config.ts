@@ -27,7 +27,11 @@ export const PluginConf = v.looseObject({
   cniVersion: v.optional(v.string()),
   name: v.pipe(v.string(), v.regex(NAME_RE, "invalid characters found in network name")),
   type: v.pipe(v.string(), v.minLength(1)),
-  ...VmlanKeys,
+  // vmlan's keys at the top level only mean something when type is vmlan (macvlan has its own "mode").
+  network: v.optional(v.unknown()),
+  subnet: v.optional(v.unknown()),
+  mode: v.optional(v.unknown()),
+  stateDir: v.optional(v.unknown()),
   ipam: v.optional(v.looseObject({ type: v.string(), ...VmlanKeys })),
   runtimeConfig: v.optional(v.looseObject({
     ips: v.optional(v.array(v.string())),
@@ -48,6 +52,15 @@ export interface Target {
   stateDir?: string;
 }
 
+const MainKeys = v.looseObject(VmlanKeys);
+
+function invalid(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): CniError {
+  const issue = issues[0];
+  const path = issue.path?.map((p) => String(p.key)).join(".") ?? "";
+  const value = issue.input === undefined ? "" : ` ${escape(JSON.stringify(issue.input) ?? "")}`;
+  return new CniError(ERR.INVALID_CONFIG, `invalid network config: ${path || "(root)"}${value}: ${issue.message}`);
+}
+
 /** Parses stdin: not JSON → code 6; no name → 7; a bad key → 7 naming it and its value. */
 export function parseConf(stdin: string): PluginConf {
   let raw: unknown;
@@ -59,11 +72,10 @@ export function parseConf(stdin: string): PluginConf {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new CniError(ERR.DECODE, "error unmarshalling network config: not a JSON object");
   if (!("name" in raw) || (raw as { name: unknown }).name === "") throw new CniError(ERR.INVALID_CONFIG, "missing network name");
   const out = v.safeParse(PluginConf, raw);
-  if (!out.success) {
-    const issue = out.issues[0];
-    const path = issue.path?.map((p) => String(p.key)).join(".") ?? "";
-    const value = issue.input === undefined ? "" : ` ${escape(JSON.stringify(issue.input) ?? "")}`;
-    throw new CniError(ERR.INVALID_CONFIG, `invalid network config: ${path || "(root)"}${value}: ${issue.message}`);
+  if (!out.success) throw invalid(out.issues);
+  if (out.output.type === "vmlan") {
+    const main = v.safeParse(MainKeys, raw);
+    if (!main.success) throw invalid(main.issues);
   }
   return out.output;
 }
@@ -74,7 +86,8 @@ export function targetOf(conf: PluginConf): Target {
     if (conf.ipam && Object.keys(conf.ipam).length > 0) {
       throw new CniError(ERR.UNSUPPORTED_FIELD, `unsupported field "ipam" (type ${escape(conf.ipam.type)}): vmlan assigns addresses itself; drop the ipam section`);
     }
-    return { role: "main", network: conf.network ?? conf.name, subnet: conf.subnet, mode: conf.mode, stateDir: conf.stateDir };
+    const k = conf as unknown as v.InferOutput<typeof MainKeys>; // checked by parseConf for type vmlan
+    return { role: "main", network: k.network ?? conf.name, subnet: k.subnet, mode: k.mode, stateDir: k.stateDir };
   }
   if (conf.ipam?.type === "vmlan") {
     const i = conf.ipam;

@@ -15,11 +15,12 @@ export async function gc(inv: Invocation, links: ContainerLinker | null): Promis
   if (!valid) throw new CniError(ERR.INVALID_CONFIG, `GC needs "cni.dev/valid-attachments" (an empty list releases every container of the network)`);
   const ctx = openCtx(inv.target, false);
   if (!ctx) return;
+  const bridge = ctx.store.getNetwork(inv.target.network)?.bridge ?? "";
   const stale = ctx.containers.stale(inv.target.network, valid.map((a) => ({ containerId: a.containerID, ifname: a.ifname })), inv.target.role);
   const failed: string[] = [];
   for (const c of stale) {
     try {
-      if (links && c.hostIfname) links.removeContainerLink({ hostIfname: c.hostIfname, alias: hostAliasFor(c.network, c.id) });
+      if (links && c.hostIfname) links.removeContainerLink({ hostIfname: c.hostIfname, alias: hostAliasFor(c.network, c.id), bridge });
       ctx.containers.release(c.network, { containerId: c.containerId, ifname: c.ifname });
     } catch (e) {
       failed.push(`${c.containerId}/${c.ifname}: ${(e as Error).message}`);

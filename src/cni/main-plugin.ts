@@ -48,9 +48,10 @@ export async function mainAdd(inv: Invocation): Promise<Result> {
 /** Best effort and idempotent (SPEC.md §2 DEL): an unknown container, network or namespace is success. */
 export async function mainDel(inv: Invocation): Promise<void> {
   const ctx = openCtx(inv.target, false);
-  if (!ctx || !ctx.store.getNetwork(inv.target.network)) return;
+  const net = ctx?.store.getNetwork(inv.target.network);
+  if (!ctx || !net) return;
   const { hostIfname, alias } = names(inv);
-  (await linker()).removeContainerLink({ hostIfname, alias });
+  (await linker()).removeContainerLink({ hostIfname, alias, bridge: net.bridge });
   ctx.containers.release(inv.target.network, keyOf(inv));
 }
 

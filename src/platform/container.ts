@@ -32,8 +32,11 @@ export interface ContainerLinkState {
 export interface ContainerLinker {
   /** Creates the veth pair and configures the container end; fails (EEXIST) when ifname exists there. */
   addContainerLink(spec: ContainerLinkSpec): { hostMac: string };
-  /** Deletes the pair through its host end when it is ours; a missing one is fine. Returns whether one was deleted. */
-  removeContainerLink(o: { hostIfname: string; alias: string }): boolean;
+  /**
+   * Deletes the pair through its host end when it is ours: our alias, or (an ADD killed before it
+   * set the alias) a veth without alias on `bridge`. A missing one is fine. Returns whether one was deleted.
+   */
+  removeContainerLink(o: { hostIfname: string; alias: string; bridge: string }): boolean;
   inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState;
   /** Cheap readiness check (netlink only): the bridge exists, carries the network's alias and is up. */
   bridgeUp(bridge: string, network: string): boolean;

@@ -1,13 +1,15 @@
 import { defineCommand } from "citty";
 import { formatArgs, quietArg } from "./_args.ts";
 import { formatFrom, render } from "../output.ts";
-import { leaseService } from "../context.ts";
-import { attachmentColumns } from "../display/attachment.ts";
+import { openStore } from "../context.ts";
+import { LeaseService } from "../../core/leases.ts";
+import { ContainerService } from "../../core/containers.ts";
+import { attachmentColumns, withOwner } from "../display/attachment.ts";
 
 export default defineCommand({
   meta: {
     name: "attachments",
-    description: "List attachments (of all networks, or one)",
+    description: "List attachments (of all networks, or one); KIND says whether a container holds it",
     examples: ["vmlan attachments", "vmlan attachments lab --all  # released leases too"],
   },
   args: {
@@ -17,7 +19,9 @@ export default defineCommand({
     ...quietArg,
   },
   run({ args }) {
-    const rows = leaseService().list(args.network || undefined, args.all);
+    const store = openStore();
+    const containers = new ContainerService(store).records();
+    const rows = new LeaseService(store).list(args.network || undefined, args.all).map((a) => withOwner(a, containers.get(`${a.network}/${a.id}`)));
     render(rows, attachmentColumns, { format: formatFrom(args), quiet: args.quiet, key: (a) => `${a.network}/${a.id}` });
   },
 });

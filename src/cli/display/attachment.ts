@@ -1,7 +1,16 @@
 import type { Column } from "../output.ts";
 import type { Attachment } from "../../core/resources/attachment.ts";
+import type { ContainerAttachment } from "../../core/resources/container.ts";
 
-export const attachmentColumns: Column<Attachment>[] = [
+/** An attachment with who holds it: a container (through the CNI plugin) or a VM/tool (`vm`). */
+export type OwnedAttachment = Attachment & { kind: "container" | "vm"; container?: { id: string; ifname: string; role: "main" | "ipam"; netns: string | null } };
+
+export function withOwner(a: Attachment, c: ContainerAttachment | undefined): OwnedAttachment {
+  if (!c) return { ...a, kind: "vm" };
+  return { ...a, kind: "container", container: { id: c.containerId, ifname: c.ifname, role: c.role, netns: c.netns } };
+}
+
+export const attachmentColumns: Column<OwnedAttachment>[] = [
   { header: "NETWORK", value: (a) => a.network },
   { header: "ID", value: (a) => a.id },
   { header: "ADDRESS", value: (a) => `${a.address}/${a.prefixLength}` },
@@ -9,6 +18,9 @@ export const attachmentColumns: Column<Attachment>[] = [
   { header: "HOSTNAME", value: (a) => a.hostname },
   { header: "IPV6", value: (a) => (a.addressV6 ? `${a.addressV6}/${a.prefixLengthV6}` : "-") },
   { header: "STATE", value: (a) => a.state },
+  { header: "KIND", value: (a) => a.kind },
+  // Container ids are 64 hex digits from most runtimes; 12 are what `podman ps` shows.
+  { header: "CONTAINER", value: (a) => (a.container ? `${a.container.id.slice(0, 12)}/${a.container.ifname}` : "-") },
 ];
 
 /** What `attach` prints for a person. */

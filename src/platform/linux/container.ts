@@ -13,7 +13,7 @@ import { ConflictError, SyscallError } from "../../core/errors.ts";
 import type { ContainerLinker, ContainerLinkSpec, ContainerLinkState } from "../container.ts";
 import { aliasFor } from "./bridge.ts";
 import { formatAddress, parseCidrLoose } from "./ip.ts";
-import { addAddr, deleteLink, getLink, listAddrs, setLink } from "./links.ts";
+import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./links.ts";
 import { withFileLock } from "./lock.ts";
 import { isOwnNetns, netlinkIn, openNetns } from "./netns.ts";
 import { type Netlink, withNetlink } from "./netlink.ts";
@@ -74,8 +74,8 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string } {
     if (!bridge) throw new ConflictError(`bridge ${s.bridge} does not exist`);
     const stale = getLink(nl, s.hostIfname);
     if (stale) {
-      // Left by an ADD that was killed before it finished: ours (alias) → replace; someone else's → refuse.
-      if (stale.alias !== s.alias) throw new ConflictError(`interface ${s.hostIfname} exists and is not vmlan's (alias ${stale.alias ?? "none"})`);
+      // Left by an ADD that was killed before it finished: ours → replace; someone else's → refuse.
+      if (!isOurs(stale, s.alias, bridge.index)) throw new ConflictError(`interface ${s.hostIfname} exists and is not vmlan's (alias ${stale.alias ?? "none"})`);
       deleteLink(nl, stale.index, s.hostIfname);
     }
     createPair(nl, s, bridge.index, hostMac);
@@ -93,10 +93,19 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string } {
   return { hostMac: macText(hostMac) };
 }
 
-function removeContainerLink(o: { hostIfname: string; alias: string }): boolean {
+/**
+ * Ours: the alias we set, or no alias at all on a veth that is a port of our bridge — the state an
+ * ADD killed between creating the pair and setting the alias leaves (the kernel applies IFLA_MASTER
+ * at creation but not IFLA_IFALIAS, see bridge.ts).
+ */
+function isOurs(l: Link, alias: string, bridgeIndex: number | undefined): boolean {
+  return l.alias === alias || (l.alias === null && l.kind === "veth" && bridgeIndex !== undefined && l.master === bridgeIndex);
+}
+
+function removeContainerLink(o: { hostIfname: string; alias: string; bridge: string }): boolean {
   return withNetlink((nl) => {
     const l = getLink(nl, o.hostIfname);
-    if (!l || l.alias !== o.alias) return false; // gone with its namespace, or not ours: leave it
+    if (!l || !isOurs(l, o.alias, getLink(nl, o.bridge)?.index)) return false; // gone with its namespace, or not ours
     deleteLink(nl, l.index, o.hostIfname);
     return true;
   });
