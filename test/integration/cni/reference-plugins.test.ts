@@ -68,8 +68,15 @@ test("bridge + ipam vmlan: two containers and a guest on vl-lab reach each other
   expect(list.find((a) => a.address === a1)).toMatchObject({ id: "cni:ref-c1:eth0", hostname: "web", kind: "container" });
   expect(list.find((a) => a.id === "vm1")!.kind).toBe("vm");
 
+  // A port with the lowest possible MAC joins: the bridge (the gateway) keeps its MAC, which bridge's CHECK verifies.
+  const bridgeMac = (r1!.interfaces as { name: string; mac: string }[])[0]!.mac;
+  host.sh(["ip", "link", "add", "lowmac0", "address", "02:00:00:00:00:01", "type", "veth", "peer", "name", "lowmac1"]);
+  host.sh(["ip", "link", "set", "lowmac0", "master", "vl-lab", "up"]);
+  expect(host.ipJson<{ address: string }[]>(["link", "show", "vl-lab"])[0]!.address).toBe(bridgeMac);
+
   // CHECK goes through bridge to vmlan's IPAM; then DEL (twice) releases both addresses.
-  expect((await execPlugin(host, dir, "bridge", { ...bridgeConf, prevResult: r1 }, { command: "CHECK", containerId: "ref-c1", netns: netnsPath(c1), ifname: "eth0" })).code).toBe(0);
+  const checked = await execPlugin(host, dir, "bridge", { ...bridgeConf, prevResult: r1 }, { command: "CHECK", containerId: "ref-c1", netns: netnsPath(c1), ifname: "eth0" });
+  expect([checked.code, checked.stdout]).toEqual([0, ""]);
   for (const [id, ns, r] of [["ref-c1", c1, r1], ["ref-c2", c2, r2]] as const) {
     for (let i = 0; i < 2; i++) await mustExec(host, dir, "bridge", { ...bridgeConf, prevResult: r }, { command: "DEL", containerId: id, netns: netnsPath(ns), ifname: "eth0" });
   }
