@@ -5,6 +5,8 @@
  *   bun run bench guests [--json]          (real QEMU guests: native vs helper vs -netdev user; BENCH_MB=16)
  *   bun run bench datapath [--runs N]      (at most 3 runs; helper vs C reference vs native TAP)
  *   bun run bench datapath-soak            (helper RSS over a 60 s full-rate run; BENCH_SOAK_SECONDS)
+ *   bun run bench cni [--runs N]           (CNI ADD/DEL: vmlan vs the reference bridge + host-local)
+ * Every bench takes --json or --format json.
  *
  * control-plane needs root: it creates a network namespace `vmlan-bench-<random>`, re-runs itself
  * inside it (so every vmlan it starts, and every bridge those create, lives there and never in the
@@ -27,6 +29,8 @@ const BENCHES: Record<string, (o: Options) => Promise<Result[]>> = {
   "datapath-soak": (o) => import("./bench-datapath.ts").then((m) => m.soak(o)),
   // Prints its own table (Mbit/s, ratio to QEMU user-mode); see scripts/bench-guests.ts.
   guests: (o) => import("./bench-guests.ts").then((m) => m.guests(o)),
+  // Prints its own table (ADD/DEL median and p90, ratio to bridge + host-local); see scripts/bench-cni.ts.
+  cni: (o) => import("./bench-cni.ts").then((m) => m.cni(o)),
 };
 
 function quantile(sorted: number[], q: number): number {
@@ -159,7 +163,7 @@ function printTable(results: Result[]): void {
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { runs: { type: "string", default: "20" }, json: { type: "boolean", default: false }, inside: { type: "string" } },
+    options: { runs: { type: "string", default: "20" }, json: { type: "boolean", default: false }, format: { type: "string", default: "table" }, inside: { type: "string" } },
   });
   const name = positionals[0];
   const bench = name ? BENCHES[name] : undefined;
@@ -172,9 +176,15 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--runs must be a positive integer, got "${values.runs}"`);
     return 2;
   }
-  const results = await bench({ runs, json: values.json, inside: values.inside });
-  // Inside the namespace we always answer JSON to the parent, which renders it.
-  if (values.json || values.inside) console.log(JSON.stringify(values.inside ? results : { bench: name, unit: "ms", results }, null, values.inside ? 0 : 2));
+  if (values.format !== "table" && values.format !== "json") {
+    console.error(`--format must be table or json, got "${values.format}"`);
+    return 2;
+  }
+  const json = values.json || values.format === "json";
+  const results = await bench({ runs, json, inside: values.inside });
+  // Inside the namespace we always answer JSON to the parent, which renders it. Benches that print
+  // their own output return no results.
+  if ((json && results.length) || values.inside) console.log(JSON.stringify(values.inside ? results : { bench: name, unit: "ms", results }, null, values.inside ? 0 : 2));
   else if (results.length) printTable(results);
   return 0;
 }

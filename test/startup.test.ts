@@ -31,3 +31,11 @@ test("vmlan version --format json prints an object with a version", async () => 
   const parsed = JSON.parse(r.stdout) as Record<string, unknown>;
   expect(typeof parsed.version).toBe("string");
 });
+
+test("plugin mode (CNI_COMMAND set, no arguments): VERSION opens no library; with arguments it is the CLI", async () => {
+  const plugin = await runVmlan([], { env: { ...env, CNI_COMMAND: "VERSION" }, stdin: '{"cniVersion":"1.0.0"}' });
+  expect(libraryOpens(plugin.stderr)).toEqual([]);
+  expect(JSON.parse(plugin.stdout)).toMatchObject({ cniVersion: "1.0.0" });
+  const cli = await runVmlan(["version"], { env: { ...env, CNI_COMMAND: "ADD" } });
+  expect([cli.exitCode, cli.stdout.startsWith("vmlan ")]).toEqual([0, true]);
+});

@@ -19,6 +19,7 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   doctor: [],
   services: ["run", "status"],
   dns: [],
+  cni: ["config"],
   version: [],
   completion: ["bash", "zsh", "fish"],
   help: [],

@@ -15,6 +15,7 @@ export const commands = {
   doctor: () => import("./doctor.ts").then((m) => m.default),
   services: () => import("./services.ts").then((m) => m.default),
   dns: () => import("./dns.ts").then((m) => m.default),
+  cni: () => import("./cni/index.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
   help: () => import("./help.ts").then((m) => m.default),
