@@ -31,7 +31,8 @@ Linux, ~/Library/Application Support/vmlan on macOS, else $XDG_STATE_HOME/vmlan)
 nameservers of /etc/resolv.conf).
 - VMLAN_BROKER_SOCKET: the broker's socket (default: <state dir>/broker.sock).
 - VMLAN_IMAGE_CACHE: where the built-in guest image is cached (default: <state dir>/images).
-- VMLAN_DEBUG_FFI=1, VMLAN_TRACE_FFI=1: log every native library opened and call made, or time them.`,
+- VMLAN_DEBUG_FFI=1, VMLAN_TRACE_FFI=1: log every native library opened and call made, or time them.
+- CNI_COMMAND (with no arguments): vmlan runs as a CNI plugin (docs/cni.md).`,
       },
       {
         title: "EXIT STATUS",

@@ -9,7 +9,8 @@ import { attachmentColumns, withOwner } from "../display/attachment.ts";
 export default defineCommand({
   meta: {
     name: "attachments",
-    description: "List attachments (of all networks, or one); KIND says whether a container holds it",
+    description: "List attachments (of all networks, or one)",
+    details: "KIND is container for attachments the CNI plugin made (CONTAINER: the runtime's container id and interface), else vm.",
     examples: ["vmlan attachments", "vmlan attachments lab --all  # released leases too"],
   },
   args: {

@@ -9,7 +9,14 @@ import { SUPPORTED_VERSIONS } from "../../../cni/protocol.ts";
 export default defineCommand({
   meta: {
     name: "config",
-    description: "Print a CNI conflist for a network (for /etc/cni/net.d; docs/cni.md)",
+    description: "Print a CNI conflist for a network",
+    details: `The list names vmlan's state directory (stateDir), so the plugin finds this store whatever
+environment the runtime gives it. --plugin bridge writes the reference bridge plugin on vl-NAME with
+isGateway false and vmlan as IPAM, plus the network's DNS (bridge takes DNS from its own config).`,
+    examples: [
+      "vmlan cni config lab > /etc/cni/net.d/50-lab.conflist",
+      "vmlan cni config lab --plugin bridge --cni-version 0.4.0",
+    ],
   },
   args: {
     network: { type: "positional", description: "vmlan network name", required: true },
