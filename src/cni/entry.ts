@@ -3,6 +3,8 @@
  * §2). One result or one error object on stdout, exit 0 or 1; nothing else ever goes to stdout.
  * Logs (VMLAN_DEBUG=1: the stack of a failure) go to stderr only.
  */
+import { writeSync } from "node:fs";
+import { isatty } from "node:tty";
 import { VmlanError } from "../core/errors.ts";
 import { parseConf, targetOf } from "./config.ts";
 import type { Invocation } from "./invocation.ts";
@@ -18,7 +20,7 @@ const ROLES: Record<"main" | "ipam", () => Promise<Ops>> = {
 };
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return ""; // someone typed CNI_COMMAND=VERSION vmlan at a terminal
+  if (isatty(0)) return ""; // someone typed CNI_COMMAND=VERSION vmlan at a terminal
   return Bun.stdin.text();
 }
 
@@ -58,8 +60,13 @@ function versionAsked(stdin: string): string | undefined {
   }
 }
 
+/**
+ * One write(2) of the whole object to fd 1. Not process.stdout: building that stream costs more than
+ * the rest of a VERSION call, and a plugin writes exactly one small object.
+ */
 function write(obj: unknown): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
+  const bytes = Buffer.from(`${JSON.stringify(obj)}\n`);
+  for (let off = 0; off < bytes.length;) off += writeSync(1, bytes, off);
 }
 
 /**

@@ -28,19 +28,20 @@ export async function mainAdd(inv: Invocation): Promise<Result> {
     role: "main", name: wantedName(inv.env.args), ...requested(inv.conf, inv.env.args), netns: inv.env.netns, hostIfname,
   });
   const lease = leaseResult(net, a, 1);
-  let hostMac: string;
+  let made: { hostMac: string; routes: Result["routes"] };
   try {
-    ({ hostMac } = links.addContainerLink({
+    made = links.addContainerLink({
       netns: inv.env.netns, ifname: inv.env.ifname, hostIfname, alias, bridge: net.bridge, mac: a.mac, mtu: net.mtu,
       addresses: lease.ips.map((ip) => ip.address), routes: lease.routes ?? [],
-    }));
+    });
   } catch (e) {
     ctx.containers.release(net.name, keyOf(inv));
     throw e;
   }
   const ours: Result = {
     ...lease,
-    interfaces: [{ name: hostIfname, mac: hostMac }, { name: inv.env.ifname, mac: a.mac, mtu: net.mtu, sandbox: inv.env.netns }],
+    routes: made.routes,
+    interfaces: [{ name: hostIfname, mac: made.hostMac }, { name: inv.env.ifname, mac: a.mac, mtu: net.mtu, sandbox: inv.env.netns }],
   };
   return mergeResult(prevResultOf(inv, false), ours);
 }

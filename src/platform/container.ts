@@ -30,8 +30,12 @@ export interface ContainerLinkState {
 }
 
 export interface ContainerLinker {
-  /** Creates the veth pair and configures the container end; fails (EEXIST) when ifname exists there. */
-  addContainerLink(spec: ContainerLinkSpec): { hostMac: string };
+  /**
+   * Creates the veth pair and configures the container end; fails when ifname exists there.
+   * Returns the routes it installed: a route the container already has through another interface
+   * (its default route, when it is on two shared networks) is left to that interface.
+   */
+  addContainerLink(spec: ContainerLinkSpec): { hostMac: string; routes: { dst: string; gw?: string }[] };
   /**
    * Deletes the pair through its host end when it is ours: our alias, or (an ADD killed before it
    * set the alias) a veth without alias on `bridge`. A missing one is fine. Returns whether one was deleted.

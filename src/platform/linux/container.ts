@@ -17,7 +17,7 @@ import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./l
 import { withFileLock } from "./lock.ts";
 import { isOwnNetns, netlinkIn, openNetns } from "./netns.ts";
 import { type Netlink, withNetlink } from "./netlink.ts";
-import { addRoute, createVeth, routesVia } from "./veth.ts";
+import { addRoute, createVeth, routesVia, type StaticRoute } from "./veth.ts";
 
 const macBytes = (mac: string) => Uint8Array.from(mac.split(":").map((h) => parseInt(h, 16)));
 const macText = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
@@ -55,7 +55,7 @@ function createPair(nl: Netlink, s: ContainerLinkSpec, bridgeIndex: number, host
   }
 }
 
-function configureInside(nl: Netlink, s: ContainerLinkSpec): void {
+function configureInside(nl: Netlink, s: ContainerLinkSpec): StaticRoute[] {
   const link = getLink(nl, s.ifname);
   if (!link) throw new ConflictError(`interface ${s.ifname} vanished from ${s.netns} while it was configured`);
   for (const a of s.addresses) {
@@ -64,11 +64,22 @@ function configureInside(nl: Netlink, s: ContainerLinkSpec): void {
     addAddr(nl, { family: c.family, address: c.bytes, prefixlen: c.prefix, flags: c.family === AF_INET6 ? IFA_F_NODAD : 0, index: link.index }, `${a} on ${s.ifname}`);
   }
   setLink(nl, link.index, s.ifname, { up: true });
-  for (const r of s.routes) addRoute(nl, link.index, r);
+  const installed: StaticRoute[] = [];
+  for (const r of s.routes) {
+    try {
+      addRoute(nl, link.index, r);
+      installed.push(r);
+    } catch (e) {
+      // The same destination through another interface of the container (the first one's default route wins).
+      if (!(e instanceof SyscallError && e.errno === EEXIST)) throw e;
+    }
+  }
+  return installed;
 }
 
-function addContainerLink(s: ContainerLinkSpec): { hostMac: string } {
+function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: StaticRoute[] } {
   const hostMac = hostMacFor(s.mac);
+  let routes: StaticRoute[] = [];
   withNetlink((nl) => {
     const bridge = getLink(nl, s.bridge);
     if (!bridge) throw new ConflictError(`bridge ${s.bridge} does not exist`);
@@ -84,13 +95,13 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string } {
       if (!host) throw new ConflictError(`veth ${s.hostIfname} vanished right after it was created`);
       setLink(nl, host.index, s.hostIfname, { alias: s.alias });
       setLink(nl, host.index, s.hostIfname, { up: true });
-      inside(s.netns, (cn) => configureInside(cn, s));
+      routes = inside(s.netns, (cn) => configureInside(cn, s));
     } catch (e) {
       if (host) deleteLink(nl, host.index, s.hostIfname);
       throw e;
     }
   });
-  return { hostMac: macText(hostMac) };
+  return { hostMac: macText(hostMac), routes };
 }
 
 /**

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runVmlan } from "../../support/binary.ts";
 import { execPlugin, mustExec, netnsPath, PluginDir } from "../../support/cni.ts";
 import { createNetns, type Netns } from "../../support/netns.ts";
 
@@ -110,6 +111,41 @@ test("CHECK reports an interface deleted behind the plugin's back", async () => 
   ctr.sh(["ip", "link", "del", "gone0"]);
   expectError(await execPlugin(host, dir, "vmlan", conf("1.0.0", { prevResult: added }), { command: "CHECK", ...c }), 999, /gone0 is missing/);
   await mustExec(host, dir, "vmlan", conf("1.0.0"), { command: "DEL", ...c });
+});
+
+test("CHECK reports an address removed behind the plugin's back", async () => {
+  const c = { containerId: "check-addr", netns: netnsPath(ctr), ifname: "addr0" };
+  const added = await mustExec(host, dir, "vmlan", conf("1.0.0"), { command: "ADD", ...c });
+  ctr.sh(["ip", "addr", "flush", "dev", "addr0"]);
+  expectError(await execPlugin(host, dir, "vmlan", conf("1.0.0", { prevResult: added }), { command: "CHECK", ...c }), 999, /addr0 lacks address 10\.79\.0\.\d+\/24/);
+  await mustExec(host, dir, "vmlan", conf("1.0.0"), { command: "DEL", ...c });
+});
+
+test("two interfaces of one container on a shared network: both work, the first keeps the default route", async () => {
+  const ns = createNetns();
+  try {
+    const call = (ifname: string) => ({ command: "ADD", containerId: "multi", netns: netnsPath(ns), ifname });
+    const first = await mustExec(host, dir, "vmlan", conf("1.0.0"), call("eth0"));
+    const second = await mustExec(host, dir, "vmlan", conf("1.0.0"), call("eth1"));
+    expect(first!.routes).toEqual([{ dst: "0.0.0.0/0", gw: "10.79.0.1" }]);
+    expect(second!.routes).toEqual([]);
+    expect(ns.sh(["ip", "route", "show", "default"]).trim()).toBe("default via 10.79.0.1 dev eth0");
+    for (const ifname of ["eth0", "eth1"]) await mustExec(host, dir, "vmlan", conf("1.0.0"), { ...call(ifname), command: "DEL" });
+  } finally {
+    ns.delete();
+  }
+});
+
+test("DEL after the container's namespace is gone releases its lease", async () => {
+  const ns = createNetns();
+  const c = { containerId: "ns-gone", netns: netnsPath(ns), ifname: "eth0" };
+  await mustExec(host, dir, "vmlan", conf("1.0.0"), { command: "ADD", ...c });
+  ns.delete();
+  const r = await execPlugin(host, dir, "vmlan", conf("1.0.0"), { command: "DEL", ...c });
+  expect([r.code, r.stdout]).toEqual([0, ""]);
+  const list = await runVmlan(["attachments", "proto", "--all", "--format", "json"], { env: { VMLAN_STATE_DIR: stateDir }, netns: host.name });
+  expect((JSON.parse(list.stdout) as { id: string; state: string }[]).find((a) => a.id === "cni:ns-gone:eth0")!.state).toBe("released");
+  expect(host.sh(["ip", "-br", "link"])).not.toMatch(/^vlc/m);
 });
 
 test("STATUS is 50 for a network that does not exist and cannot be created", async () => {
