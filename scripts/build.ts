@@ -91,10 +91,10 @@ async function runtimeFor(name: string, t: Target, version: string): Promise<str
 
 export type BuildResult = { target: string; outfile: string; bytes: number; seconds: number };
 
-async function buildTarget(name: string, version: string, defines: Record<string, string>): Promise<BuildResult> {
+async function buildTarget(name: string, version: string, defines: Record<string, string>, dist: string): Promise<BuildResult> {
   const t = TARGETS[name]!;
   const runtime = await runtimeFor(name, t, version);
-  const outfile = join(DIST, `vmlan-${name}`);
+  const outfile = join(dist, `vmlan-${name}`);
   // macOS: embed the vmnet trampolines and sign with the entitlements (on a Mac only; scripts/build-darwin.ts).
   const darwin = t.os === "darwin" ? darwinSteps(name, t.arch) : null;
   const cmd = [
@@ -121,7 +121,7 @@ async function buildTarget(name: string, version: string, defines: Record<string
   if (problem) {
     // Never leave a half-good or stale binary behind for tests to pick up.
     rmSync(outfile, { force: true });
-    if (name === hostTarget()) rmSync(join(DIST, "vmlan"), { force: true });
+    if (name === hostTarget() && dist === DIST) rmSync(join(DIST, "vmlan"), { force: true });
     throw new BuildError(`build failed for ${name}: ${problem}\n  command: ${cmd.join(" ")}\n${output.trimEnd()}`);
   }
   if (output.trim()) console.log(output.trimEnd());
@@ -137,7 +137,7 @@ function linkHost(outfile: string): string {
   return link;
 }
 
-function printTable(results: BuildResult[]): void {
+export function printTable(results: BuildResult[]): void {
   const rows = [["target", "size (MB)", "time (s)", "output"]];
   for (const r of results) {
     rows.push([r.target, (r.bytes / 1e6).toFixed(1), r.seconds.toFixed(1), relative(ROOT, r.outfile)]);
@@ -149,16 +149,24 @@ function printTable(results: BuildResult[]): void {
   console.log(`total ${results.reduce((s, r) => s + r.seconds, 0).toFixed(1)} s`);
 }
 
-export async function build(names: string[]): Promise<BuildResult[]> {
+export interface BuildOptions {
+  /** The version the binaries report (default: package.json's). */
+  version?: string;
+  /** Where the binaries go (default: dist/). Elsewhere, dist/vmlan is left alone (the release script). */
+  outDir?: string;
+}
+
+export async function build(names: string[], o: BuildOptions = {}): Promise<BuildResult[]> {
   const pkg = (await Bun.file(join(ROOT, "package.json")).json()) as { version: string };
-  const defines = { VMLAN_VERSION: pkg.version, VMLAN_COMMIT: gitCommit() };
-  mkdirSync(DIST, { recursive: true });
+  const defines = { VMLAN_VERSION: o.version ?? pkg.version, VMLAN_COMMIT: gitCommit() };
+  const dist = o.outDir ?? DIST;
+  mkdirSync(dist, { recursive: true });
   const results: BuildResult[] = [];
   for (const name of names) {
     console.log(`building ${name} (vmlan ${defines.VMLAN_VERSION} ${defines.VMLAN_COMMIT}, bun ${Bun.version})`);
-    const result = await buildTarget(name, Bun.version, defines);
+    const result = await buildTarget(name, Bun.version, defines, dist);
     results.push(result);
-    if (name === hostTarget()) console.log(`linked ${relative(ROOT, linkHost(result.outfile))} -> ${relative(ROOT, result.outfile)}`);
+    if (name === hostTarget() && dist === DIST) console.log(`linked ${relative(ROOT, linkHost(result.outfile))} -> ${relative(ROOT, result.outfile)}`);
   }
   return results;
 }

@@ -62,10 +62,13 @@ function fish(): string {
   return lines.join("\n") + "\n";
 }
 
+/** The completion script for a shell (the release artifacts ship all three). */
+export const COMPLETION_SCRIPTS: Record<"bash" | "zsh" | "fish", () => string> = { bash, zsh, fish };
+
 /** Prints the script for a shell; returns the exit code (2 for an unknown shell). */
 export function printCompletion(args: string[]): number {
   const shell = args.find((a) => !a.startsWith("-")) ?? "bash";
-  const gen = { bash, zsh, fish }[shell];
+  const gen = (COMPLETION_SCRIPTS as Record<string, () => string>)[shell];
   if (!gen) {
     process.stderr.write(`error: unknown shell "${shell}": use bash, zsh or fish\n`);
     return 2;
