@@ -1,8 +1,11 @@
 /**
- * The one installer (src/platform/linux/apt.ts): what counts as present, the command it runs, and
- * the line a user gets when it cannot install (not root), from a child process that is not root.
+ * The one installer (src/platform/linux/apt.ts): what counts as present, the command it runs, the
+ * line a user gets when it cannot install (a child process that is not root), and, against a
+ * stand-in apt-get on PATH (never the real one), the one line it prints and its update-and-retry.
  */
 import { expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureCommands, installCommand, isPresent, missingOf } from "../../../../src/platform/linux/apt.ts";
 
@@ -39,4 +42,37 @@ catch (e) { console.log(e.message); }`;
     "missing vmlan-no-such-tool (the test); install with: sudo apt-get update && " +
     "sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends vmlan-pkg\n",
   );
+});
+
+test.skipIf(process.getuid?.() !== 0)("as root: one line naming what it installs; stale package lists are refreshed once and the install retried", () => {
+  // A stand-in apt-get on PATH: `install` fails until `update` ran (a bare machine's empty lists), then
+  // "installs" the command by writing it into another folder on PATH. Every call is logged.
+  const dir = mkdtempSync(join(tmpdir(), "vmlan-fake-apt-"));
+  try {
+    const bin = join(dir, "bin");
+    const installed = join(dir, "installed");
+    mkdirSync(bin);
+    mkdirSync(installed);
+    writeFileSync(join(bin, "apt-get"), `#!/bin/sh
+echo "$*" >> ${dir}/calls
+case "$*" in
+  *update*) touch ${dir}/lists; exit 0 ;;
+  *install*) [ -e ${dir}/lists ] || { echo "E: Unable to locate package vmlan-fake" >&2; exit 100; }
+             printf '#!/bin/sh\\n' > ${installed}/vmlan-fake-tool; chmod +x ${installed}/vmlan-fake-tool ;;
+esac
+`, { mode: 0o755 });
+    const script = `import { ensureCommands } from ${JSON.stringify(APT)};
+console.log(JSON.stringify(ensureCommands([{ command: "vmlan-fake-tool", debianPackage: "vmlan-fake", why: "the test" }], { log: (l) => console.log(l) })));`;
+    const r = Bun.spawnSync([process.execPath, "-e", script], {
+      env: { ...process.env, PATH: `${bin}:${installed}:${process.env.PATH}` }, stdout: "pipe", stderr: "pipe",
+    });
+    expect({ out: r.stdout.toString(), err: r.stderr.toString() }).toEqual({
+      out: `installing vmlan-fake with apt-get (missing: vmlan-fake-tool)\n["vmlan-fake"]\n`, err: "",
+    });
+    expect(readFileSync(join(dir, "calls"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(0, 1).concat(l.split(" ").at(-1)!).join(" "))).toEqual([
+      "install vmlan-fake", "update DPkg::Lock::Timeout=600", "install vmlan-fake",
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
