@@ -8,6 +8,8 @@ import { LeaseService } from "../core/leases.ts";
 import { NotFoundError } from "../core/errors.ts";
 import type { Store } from "../core/store/store.ts";
 import type { BrokerLease } from "./protocol.ts";
+import type { Owner } from "../core/resources/attachment.ts";
+import type { OwnerPolicy } from "../core/owners.ts";
 
 interface Held { network: string; id: string; keep: boolean }
 
@@ -15,8 +17,11 @@ export class BrokerLeases {
   readonly #svc: LeaseService;
   readonly #byClient = new Map<number, Held[]>();
 
-  constructor(store: Store, readonly log: (m: string) => void) {
-    this.#svc = new LeaseService(store);
+  readonly #owner: Owner | undefined;
+
+  constructor(store: Store, readonly log: (m: string) => void, owners?: { self: Owner; policy: OwnerPolicy }) {
+    this.#svc = new LeaseService(store, undefined, owners?.policy);
+    this.#owner = owners?.self;
   }
 
   /** Leases `client` holds through this broker (for the per-client caps). */
@@ -25,7 +30,8 @@ export class BrokerLeases {
   }
 
   attach(client: number, req: { network: string; interfaceId: string; mac?: string; keep?: boolean }): BrokerLease {
-    const { attachment: a } = this.#svc.attach({ network: req.network, id: req.interfaceId, ...(req.mac !== undefined ? { mac: req.mac } : {}) });
+    const owner = req.keep ? undefined : this.#owner; // a dead broker's leases are orphans; kept ones are the client's
+    const { attachment: a } = this.#svc.attach({ network: req.network, id: req.interfaceId, owner, ...(req.mac !== undefined ? { mac: req.mac } : {}) });
     const list = this.#byClient.get(client) ?? [];
     const mine = list.find((h) => h.network === a.network && h.id === a.id);
     if (mine) mine.keep = req.keep ?? false;

@@ -9,6 +9,8 @@ import type { Network } from "../core/resources/network.ts";
 import { hostSpec } from "../core/network-config.ts";
 import { Registry, type Clock } from "./registry.ts";
 import { BrokerLeases } from "./leases.ts";
+import type { Owner } from "../core/resources/attachment.ts";
+import type { OwnerPolicy } from "../core/owners.ts";
 import type { Client, Handled, Handlers } from "./server.ts";
 import type { Request, AcquireResult } from "./protocol.ts";
 import type { PeerCred } from "../ipc/unix-stream.ts";
@@ -20,6 +22,11 @@ export interface BrokerPolicy {
   exitIdleMs: number | null;
   /** Group allowed besides root and the broker's own user. */
   gid: number | null;
+  /**
+   * The broker process as the owner of the leases it attaches without `keep`, and how owners are told
+   * alive (issue #12 item 10): if the broker dies without releasing them, they are released as orphans.
+   */
+  owners?: { self: Owner; policy: OwnerPolicy };
 }
 
 const realClock: Clock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as Timer) };
@@ -46,7 +53,7 @@ export class BrokerService implements Handlers {
 
   constructor(readonly networks: NetworkService, readonly taps: TapOpener | null, readonly policy: BrokerPolicy, readonly log: (m: string) => void, clock: Clock = realClock) {
     this.registry = new Registry(policy.idleMs, { up: (n) => this.#up(n), down: (n) => this.#down(n) }, clock);
-    this.leases = new BrokerLeases(networks.store, log);
+    this.leases = new BrokerLeases(networks.store, log, policy.owners);
   }
 
   allow(cred: PeerCred): boolean {

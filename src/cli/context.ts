@@ -2,6 +2,7 @@ import { Store } from "../core/store/store.ts";
 import { storePath } from "../core/store/paths.ts";
 import { NetworkService } from "../core/networks.ts";
 import { LeaseService } from "../core/leases.ts";
+import { ownerPolicy } from "./owners.ts";
 import type { Platform } from "../platform/types.ts";
 
 /** Opens the store; the platform (native libraries) only for commands that touch the host. */
@@ -18,6 +19,7 @@ export async function networkService(withHost: boolean): Promise<NetworkService>
   return new NetworkService(openStore(), withHost ? await loadPlatform() : null);
 }
 
+/** Owners are told apart by pid + start time, and a dead helper's socket files go with its orphan. */
 export function leaseService(): LeaseService {
-  return new LeaseService(openStore());
+  return new LeaseService(openStore(), undefined, ownerPolicy);
 }

@@ -1,14 +1,22 @@
 import * as v from "valibot";
-import { NotFoundError, UsageError } from "./errors.ts";
+import { ConflictError, NotFoundError, UsageError } from "./errors.ts";
 import { issueText } from "./issues.ts";
-import { AttachRequest, type Attachment } from "./resources/attachment.ts";
+import { AttachRequest, type Attachment, type Owner } from "./resources/attachment.ts";
+import { POOL_FULL } from "./ipam/pool.ts";
+import { OWNERS_ALWAYS_ALIVE, checkClaim, releaseOrphans, type OwnerPolicy } from "./owners.ts";
+import type { OwnedAttachment } from "./store/owner-queries.ts";
 import type { Store } from "./store/store.ts";
 import { allocate, release, toAttachment, type LeaseRow } from "./ipam/allocator.ts";
 import type { Network } from "./resources/network.ts";
 
 /** Attach/detach: IPAM over the store, one transaction per change. No host objects are touched. */
 export class LeaseService {
-  constructor(readonly store: Store, readonly now: () => string = () => new Date().toISOString()) {}
+  constructor(
+    readonly store: Store,
+    readonly now: () => string = () => new Date().toISOString(),
+    /** How to tell a live owner from a dead one (owners.ts); the CLI passes src/process's. */
+    readonly owners: OwnerPolicy = OWNERS_ALWAYS_ALIVE,
+  ) {}
 
   #network(name: string): Network {
     const n = this.store.getNetwork(name);
@@ -24,14 +32,40 @@ export class LeaseService {
     const parsed = v.safeParse(AttachRequest, input);
     if (!parsed.success) throw new UsageError(issueText(parsed.issues[0]));
     const req = parsed.output;
+    try {
+      return this.#attach(req);
+    } catch (e) {
+      // A full pool may be full of orphans: release them and try once more.
+      if (!(e instanceof ConflictError && e.code === POOL_FULL) || this.releaseOrphans(req.network).length === 0) throw e;
+      return this.#attach(req);
+    }
+  }
+
+  #attach(req: v.InferOutput<typeof AttachRequest>): { attachment: Attachment; created: boolean; undo(): void } {
     return this.store.tx(() => {
       const net = this.#network(req.network);
       const before = this.store.getLease(net.name, req.id);
+      if (req.owner && before?.state === "active") checkClaim(this.store, this.owners, net.name, req.id, req.owner);
       const lastBefore = this.store.lastAllocated(net.name);
       const { lease, created } = allocate(this.store, net, req, this.now());
+      if (req.owner) this.store.owners.set(net.name, lease.id, req.owner);
       const undo = () => { if (created) this.#undo(lease, before, lastBefore); };
       return { attachment: toAttachment(net, lease), created, undo };
     });
+  }
+
+  /** Hands an active attachment to another process (a detached VM's QEMU), or to nobody (null). */
+  setOwner(network: string, id: string, owner: Owner | null): void {
+    this.store.tx(() => {
+      if (this.store.getLease(network, id)?.state !== "active") throw new NotFoundError(`no attachment "${id}" on network "${network}"`);
+      if (owner) this.store.owners.set(network, id, owner);
+      else this.store.owners.delete(network, id);
+    });
+  }
+
+  /** Releases the attachments (of one network, or all) whose owning process is gone (owners.ts). */
+  releaseOrphans(network?: string): OwnedAttachment[] {
+    return releaseOrphans(this.store, this.owners, this.now, network);
   }
 
   #undo(made: LeaseRow, before: LeaseRow | null, lastBefore: number | null): void {

@@ -35,8 +35,14 @@ export interface HostPort {
   close(): void;
 }
 
+/** The helper's claim on its attachment: held by this process, serving `socket` (null with --fd). */
+export interface HelperClaim {
+  socket: string | null;
+}
+
 export interface HelperDeps {
-  attach(): HelperLease;
+  /** `claim`: record this process as the attachment's owner (not with --keep: the attachment outlives it). */
+  attach(claim: HelperClaim | null): HelperLease;
   release(lease: HelperLease): void;
   openHostPort(): HostPort;
 }
@@ -101,7 +107,7 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
   try {
     handleSignals(life);
     const vm = prepareVmPort(o, life); // checked (--fd) or bound (--socket) before anything is allocated
-    const lease = attach(deps, o.keep, life);
+    const lease = attach(deps, o, life);
     const host = openHostPort(deps, life);
     const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname });
     const line = JSON.stringify(host.startLine?.(base) ?? base);
@@ -129,9 +135,9 @@ function handleSignals(life: Lifetime): void {
   });
 }
 
-function attach(deps: HelperDeps, keep: boolean, life: Lifetime): HelperLease {
-  const lease = deps.attach();
-  if (!keep) life.onClose(() => deps.release(lease));
+function attach(deps: HelperDeps, o: HelperOptions, life: Lifetime): HelperLease {
+  const lease = deps.attach(o.keep ? null : { socket: o.socket ?? null });
+  if (!o.keep) life.onClose(() => deps.release(lease));
   return lease;
 }
 

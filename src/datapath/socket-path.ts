@@ -131,3 +131,23 @@ function probe(path: string): number {
     c.close(fd);
   }
 }
+
+/**
+ * Removes PATH and PATH.lock that a helper left when it died (issue #12 item 10), under the same rules
+ * as a new helper would: only when the lock can be taken and PATH is a socket nobody serves. Never
+ * throws; returns whether the files are gone.
+ */
+export function removeStaleSocket(path: string): boolean {
+  try {
+    checkSocketPath(path, "--socket");
+    const lock = lockSocketPath(path, "--socket");
+    try {
+      clearStaleSocket(path, "--socket");
+    } finally {
+      lock.release();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}

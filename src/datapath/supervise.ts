@@ -11,6 +11,7 @@ import { supervisedEnv } from "./supervised.ts";
 import type { StartLine } from "./start-line.ts";
 import type { HelperLease, HostPort } from "./helper.ts";
 import { commandEnv, substitute, type Attached } from "./placeholders.ts";
+import { childCommand } from "../process/child-command.ts";
 
 /** Grace between SIGTERM and SIGKILL when stopping the other side. */
 export const GRACE_MS = 5000;
@@ -26,8 +27,8 @@ export interface RunOptions {
   id: string;
   keep: boolean;
   command: string[];
-  /** command[0] resolved to an executable (checked before anything was allocated); default: command[0]. */
-  program?: string;
+  /** command[0] resolved to an executable path (checked before anything was allocated). */
+  program: string;
   /** How to start this vmlan again: [binary] when compiled, [bun, main.ts] from source. */
   self: string[];
   /** Extra helper flags, e.g. ["--broker"] to join networks through the broker. */
@@ -134,8 +135,12 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
     }
     if (signalled) return 130;
     const argv = substitute(o.command, attached);
-    // The resolved program runs; argv[0] stays what the user wrote.
-    cmd = Bun.spawn(o.program ? [o.program, ...argv.slice(1)] : argv, { argv0: argv[0], stdio: ["inherit", "inherit", "inherit", ...childFds], env: { ...process.env, ...commandEnv(attached) } });
+    // The resolved program runs (argv[0] stays what the user wrote), through `vmlan _child` so that
+    // it dies with this process even when this process is SIGKILLed (issue #12 item 11). From the
+    // main thread: the kernel's parent-death signal follows the thread that forked.
+    const child = childCommand(o.self, o.program, argv, FIRST_FD + childFds.length);
+    cmd = Bun.spawn(child.argv, { stdio: ["inherit", "inherit", "inherit", ...childFds, ...child.extraFds], env: { ...process.env, ...commandEnv(attached) } });
+    child.spawned();
     closeParentFds(); // the children hold their ends; a TAP now lives exactly as long as the command
     const first = await Promise.race([cmd.exited.then(() => "command" as const), ...helpers.map((h) => h.exited.then(() => "helper" as const))]);
     if (first === "helper") {

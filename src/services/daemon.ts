@@ -19,7 +19,19 @@ export function bridgeExists(bridge: string): boolean {
   return libc().if_nametoindex(Buffer.from(`${bridge}\0`)) !== 0;
 }
 
-export async function runDaemon(o: { store: Store; stateDir: string; dnsPort?: number; dhcpPort?: number }): Promise<void> {
+export interface DaemonOptions {
+  store: Store;
+  stateDir: string;
+  dnsPort?: number;
+  dhcpPort?: number;
+  /**
+   * Housekeeping at every reconcile (issue #12 item 10): release attachments whose owner is gone and
+   * whatever they left; returns one line per thing done, for the log.
+   */
+  tend?: () => string[];
+}
+
+export async function runDaemon(o: DaemonOptions): Promise<void> {
   const log = logger("services");
   const other = servicesStatus(o.stateDir);
   if (other.running && other.pid !== process.pid) throw new ConflictError(`the services daemon already runs (pid ${other.pid})`);
@@ -33,6 +45,14 @@ export async function runDaemon(o: { store: Store; stateDir: string; dnsPort?: n
     log("SIGHUP: reloading");
     void sup.reconcile();
   });
+  const tend = () => {
+    try {
+      for (const line of o.tend?.() ?? []) log(line);
+    } catch (e) {
+      log(`housekeeping failed: ${(e as Error).message}`);
+    }
+  };
+  tend();
   await sup.reconcile();
   writePidfile(o.stateDir);
   log(`running as pid ${process.pid}: ${JSON.stringify(sup.running())}`);
@@ -41,7 +61,11 @@ export async function runDaemon(o: { store: Store; stateDir: string; dnsPort?: n
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
     // The store is the source of truth: when its file is gone (state dir removed), there is nothing left to serve.
-    timer = setInterval(() => (existsSync(o.store.path) ? void sup.reconcile() : resolve(`store ${o.store.path} removed`)), RECONCILE_MS);
+    timer = setInterval(() => {
+      if (!existsSync(o.store.path)) return resolve(`store ${o.store.path} removed`);
+      tend();
+      void sup.reconcile();
+    }, RECONCILE_MS);
   });
   clearInterval(timer!);
   log(`${signal}: stopping`);

@@ -6,6 +6,7 @@
  */
 import { ConflictError, NotFoundError } from "../core/errors.ts";
 import type { LeaseService } from "../core/leases.ts";
+import type { Owner } from "../core/resources/attachment.ts";
 import type { NetworkService } from "../core/networks.ts";
 import { hostSpec } from "../core/network-config.ts";
 import { checkInputFile, checkNetworksExist, checkOutputFile } from "../core/input-checks.ts";
@@ -20,6 +21,11 @@ export interface VmDeps {
   backend: VmBackend;
   registry: VmRegistry;
   log: (msg: string) => void;
+  /**
+   * Who owns a VM's leases (issue #12 item 10): this process while it runs the VM in the foreground,
+   * the hypervisor once a detached VM runs; a dead owner's leases are released as orphans.
+   */
+  owners?: { self(): Owner; of(pid: number): Owner | null };
 }
 
 export interface StartedVm { record: VmRecord; proc: VmProcess; helpers: { pid: number; exited: Promise<number> }[] }
@@ -53,6 +59,7 @@ export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: b
       nics, console: console.kind === "file" ? console.path : "-", helperPids: helpers.map((h) => h.pid), startedAt: new Date().toISOString(),
     };
     d.registry.put(record);
+    if (req.detach) handOver(req.name, nics, proc.pid, d); // the daemonized hypervisor holds the leases now
     return { record, proc, helpers };
   } catch (e) {
     for (const p of ports) if (p.helperPid) killQuietly(p.helperPid, "SIGTERM");
@@ -117,7 +124,7 @@ async function attachNics(req: VmRequest, d: VmDeps): Promise<{ nics: VmNic[]; u
   try {
     for (const name of req.networks) {
       const net = await ensureHostSide(name, d);
-      const a = d.leases.attach({ network: name, id: req.name, hostname: req.name });
+      const a = d.leases.attach({ network: name, id: req.name, hostname: req.name, owner: d.owners?.self() });
       undos.push(a.undo);
       nics.push(nicFrom(a.attachment, net.bridge));
     }
@@ -126,6 +133,12 @@ async function attachNics(req: VmRequest, d: VmDeps): Promise<{ nics: VmNic[]; u
     undo();
     throw e;
   }
+}
+
+/** A detached VM's leases belong to its hypervisor process from now on (if it still runs). */
+function handOver(name: string, nics: VmNic[], pid: number, d: VmDeps): void {
+  const owner = d.owners?.of(pid);
+  if (owner) for (const n of nics) d.leases.setOwner(n.network, name, owner);
 }
 
 /** The files, networks and hypervisor a request names exist and are usable (issue #12 item 12). */

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { leaseService, networkService } from "../context.ts";
 import { UsageError, VmlanError } from "../../core/errors.ts";
-import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
+import type { HelperClaim, HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
+import { selfOwner } from "../owners.ts";
 import type { StartLine } from "../../datapath/start-line.ts";
 import type { TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
 import { hostSpec } from "../../core/network-config.ts";
@@ -40,8 +41,9 @@ export async function tapOpener(svc?: NetworkService): Promise<(network: string)
   return (network) => opener.openTap(hostSpec(s.get(network)));
 }
 
-export function attachLease(network: string, id: string, mac?: string): HelperLease {
-  const { attachment: a } = leaseService().attach({ network, id, mac });
+/** `claim`: this process owns the attachment (a dead owner's attachment is released as an orphan). */
+export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null): HelperLease {
+  const { attachment: a } = leaseService().attach({ network, id, mac, owner: claim ? selfOwner(claim.socket) : undefined });
   return { id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, hostname: a.hostname, mtu: a.mtu };
 }
 
@@ -53,11 +55,11 @@ export function releaseLease(lease: HelperLease): void {
 export async function helperDeps(network: string, id: string, mac?: string): Promise<HelperDeps> {
   const svc = await networkService(true); // one store and platform for both questions below
   const vmnet = vmnetHostPorts(svc, network, id);
-  if (vmnet) return { attach: () => attachLease(network, id, mac), release: releaseLease, openHostPort: vmnet };
+  if (vmnet) return { attach: (claim) => attachLease(network, id, mac, claim), release: releaseLease, openHostPort: vmnet };
   await bridgeOf(network, svc); // refuses a network that is down before anything is allocated
   const open = await tapOpener(svc);
   return {
-    attach: () => attachLease(network, id, mac),
+    attach: (claim) => attachLease(network, id, mac, claim),
     release: releaseLease,
     openHostPort: () => open(network),
   };

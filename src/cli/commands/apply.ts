@@ -7,6 +7,7 @@ import { planColumns, planJson, planSummary } from "../display/plan.ts";
 import { Store } from "../../core/store/store.ts";
 import { storePath } from "../../core/store/paths.ts";
 import { NetworkService } from "../../core/networks.ts";
+import { ownerPolicy } from "../owners.ts";
 import { LeaseService } from "../../core/leases.ts";
 import { readApplyFile } from "../../core/apply/file.ts";
 import { planApply } from "../../core/apply/plan.ts";
@@ -39,7 +40,7 @@ ${MANAGED_LABEL_KEY}=${MANAGED_LABEL_VALUE}, and --prune deletes only those that
     const needsHost = plan.items.some((i) => i.kind === "network" && ["create", "change", "delete"].includes(i.action));
     const result = dryRun
       ? dryRunResult(plan)
-      : await executePlan(plan, { networks: new NetworkService(store, needsHost ? await loadPlatform() : null), leases: new LeaseService(store) });
+      : await executePlan(plan, { networks: new NetworkService(store, needsHost ? await loadPlatform() : null), leases: new LeaseService(store, undefined, ownerPolicy) });
     // Like network create/rm: a running services daemon (DHCP/DNS) reloads to see new or removed networks.
     if (result.items.some((i) => i.kind === "network" && i.status === "applied")) await notifyServices();
     const format = formatFrom(args);

@@ -18,5 +18,6 @@ export const commands = {
   cni: () => import("./cni/index.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
+  _child: () => import("./_child.ts").then((m) => m.default),
   help: () => import("./help.ts").then((m) => m.default),
 };

@@ -54,7 +54,8 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     let deps = null;
     if (native && svc) {
       const openTap = await tapOpener(svc);
-      deps = { attach: (n: string) => attachLease(n, id), release: releaseLease, openTap: (n: string) => openTap(n) };
+      // This process owns the leases (unless --keep): if it dies, they are released as orphans.
+      deps = { attach: (n: string) => attachLease(n, id, undefined, keep ? null : { socket: null }), release: releaseLease, openTap: (n: string) => openTap(n) };
     } else if (native) {
       // Through the broker: leases and TAPs both come from it (no store access here).
       const sessions = new Map<string, BrokerSession>();

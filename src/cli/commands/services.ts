@@ -14,7 +14,12 @@ const run = defineCommand({
   },
   async run() {
     const { runDaemon } = await import("../../services/daemon.ts");
-    await runDaemon({ store: openStore(), stateDir: stateDir() });
+    const store = openStore();
+    const { LeaseService } = await import("../../core/leases.ts");
+    const { ownerPolicy } = await import("../owners.ts");
+    const leases = new LeaseService(store, undefined, ownerPolicy);
+    const tend = () => leases.releaseOrphans().map((a) => `released orphaned attachment ${a.network}/${a.id} (pid ${a.pid} is gone)`);
+    await runDaemon({ store, stateDir: stateDir(), tend });
     // Every server is closed by now; exit rather than wait for Bun to notice that nothing is left (it may not: Workers, signal handlers).
     process.exit(0);
   },

@@ -13,6 +13,9 @@ import { firstHostV4, lastHostV4, type SubnetV4 } from "./subnet.ts";
 
 export type Claimant = "attach" | "stranger";
 
+/** The error code of a pool with no address left for an attach (LeaseService then releases orphans and retries). */
+export const POOL_FULL = "EPOOLFULL";
+
 /** A sixteenth of the pool (15 of a /24's 253; none below 16 addresses) stays free for known claimants. */
 export function strangerReserve(poolSize: number): number {
   return Math.floor(poolSize / 16);
@@ -43,7 +46,7 @@ export function nextFree(tx: LeaseTx, net: Network, s: SubnetV4, who: Claimant):
     if (isFree(tx, net.name, a)) return a;
     a = a === last ? first : a + 1;
   }
-  const full = () => new ConflictError(`network "${net.name}" has no free address: all ${poolSize} addresses of ${net.subnet} are attached`);
+  const full = () => new ConflictError(`network "${net.name}" has no free address: all ${poolSize} addresses of ${net.subnet} are attached`, { code: POOL_FULL });
   if (who === "stranger") {
     const victim = tx.oldestReleased(net.name, "dhcp");
     if (!victim) throw full();

@@ -29,11 +29,24 @@ export const Attachment = v.object({
 });
 export type Attachment = v.InferOutput<typeof Attachment>;
 
+/**
+ * The process that holds an attachment for its life (a helper, `run --native`, `vm run`, a detached
+ * VM's QEMU): pid + start time (src/process/identity.ts), and the socket it serves, if any.
+ */
+export const Owner = v.object({
+  pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  start: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  socket: v.optional(v.nullable(v.string())),
+});
+export type Owner = v.InferOutput<typeof Owner>;
+
 export const AttachRequest = v.object({
   network: NetworkName,
   id: InterfaceId,
   hostname: v.optional(Hostname),
   ip: v.optional(v.string()),
   mac: v.optional(v.string()),
+  /** Claims the attachment for this process: refused while another live process holds it. */
+  owner: v.optional(Owner),
 });
 export type AttachRequest = v.InferInput<typeof AttachRequest>;

@@ -84,4 +84,23 @@ export const MIGRATIONS: string[] = [
     FOREIGN KEY (network, id) REFERENCES attachments(network, id) ON DELETE CASCADE
   ) STRICT;
   `,
+  // 5: who holds an active attachment (issue #12 item 10): the owning process as pid + start time
+  // (pid reuse cannot pass for it) and the socket it serves. Rows exist only for active attachments:
+  // the trigger drops the owner when the attachment is released by any path (detach, DHCP release,
+  // expiry), the foreign key when it is deleted; so a claim re-activated later has no stale owner.
+  `
+  CREATE TABLE attachment_owners (
+    network TEXT NOT NULL,
+    id TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    socket TEXT,
+    PRIMARY KEY (network, id),
+    FOREIGN KEY (network, id) REFERENCES attachments (network, id) ON DELETE CASCADE
+  ) STRICT;
+  CREATE TRIGGER attachment_owner_released AFTER UPDATE OF state ON attachments WHEN NEW.state <> 'active'
+  BEGIN
+    DELETE FROM attachment_owners WHERE network = NEW.network AND id = NEW.id;
+  END;
+  `,
 ];

@@ -9,6 +9,7 @@ import { ContainerAttachment } from "../resources/container.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { networkFromRow, networkToRow, type NetworkRow } from "./rows.ts";
 import { LeaseQueries } from "./lease-queries.ts";
+import { OwnerQueries } from "./owner-queries.ts";
 
 /**
  * The network store: one SQLite file in WAL mode. Every change runs in one IMMEDIATE
@@ -20,6 +21,8 @@ export class Store extends LeaseQueries {
   readonly path: string;
   #db: Database;
   #q = new Map<string, Statement>();
+  /** Who holds which active attachment (owner-queries.ts). */
+  readonly owners = new OwnerQueries((sql) => this.stmt(sql));
 
   constructor(path: string) {
     super();

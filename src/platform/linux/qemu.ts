@@ -9,6 +9,7 @@ import type { HypervisorConfig, VmBackend, VmProcess } from "../../vm/backend.ts
 import { openHelperNic } from "../../datapath/helper-nic.ts";
 import { detectAccel } from "./kvm.ts";
 import { openTapInheritable } from "./tap.ts";
+import { childCommand } from "../../process/child-command.ts";
 import { ensureCommands, type Requirement } from "./apt.ts";
 
 export const QEMU = "qemu-system-x86_64";
@@ -62,13 +63,18 @@ export function qemuArgv(cfg: HypervisorConfig): string[] {
   return a;
 }
 
-async function start(cfg: HypervisorConfig): Promise<VmProcess> {
+async function start(cfg: HypervisorConfig, self: string[]): Promise<VmProcess> {
   const fds = cfg.nics.map((n) => n.port.fd);
   const piped = cfg.console.kind === "stdio" && cfg.console.stdio === "pipe";
   const inherit = cfg.console.kind === "stdio" && cfg.console.stdio === "inherit";
-  const proc = Bun.spawn([qemuPath(), ...qemuArgv(cfg)], {
-    stdio: [piped ? "pipe" : inherit ? "inherit" : "ignore", piped ? "pipe" : inherit ? "inherit" : "ignore", cfg.pidfile || piped ? "pipe" : "inherit", ...fds],
+  const argv = [QEMU, ...qemuArgv(cfg)];
+  // In the foreground QEMU must not outlive `vm run`, even a SIGKILLed one (issue #12 item 11);
+  // with -daemonize it is meant to.
+  const child = cfg.pidfile ? null : childCommand(self, qemuPath(), argv, FIRST_FD + fds.length);
+  const proc = Bun.spawn(child?.argv ?? [qemuPath(), ...argv.slice(1)], {
+    stdio: [piped ? "pipe" : inherit ? "inherit" : "ignore", piped ? "pipe" : inherit ? "inherit" : "ignore", cfg.pidfile || piped ? "pipe" : "inherit", ...fds, ...(child?.extraFds ?? [])],
   });
+  child?.spawned();
   if (!cfg.pidfile) {
     if (!piped) return { pid: proc.pid, exited: proc.exited };
     return {
@@ -104,7 +110,7 @@ export function createQemuBackend(self: string[]): VmBackend {
     accel: () => detectAccel(),
     openNic: async (o) => (o.attachment === "helper" ? openHelperNic({ self, network: o.network, id: o.id }) : { kind: "tap", ...openTapInheritable({ bridge: o.bridge }) }),
     preflight: () => void qemuPath(),
-    start,
+    start: (cfg) => start(cfg, self),
     ensureInstalled: ensureQemuInstalled,
     alive,
   };

@@ -93,3 +93,14 @@ test("list drops records of dead VMs and releases their leases; a start failure 
   await expect(startVm(req({ name: "e" }), deps)).rejects.toThrow("not found");
   expect(leases.list("lan", true).map((l) => l.id)).toEqual(["a", "b"]);
 });
+
+test("a VM's leases are owned by vm run, and by the hypervisor once a detached VM runs", async () => {
+  const { deps } = setup("owners");
+  deps.owners = { self: () => ({ pid: process.pid, start: "me" }), of: (pid) => ({ pid, start: "qemu" }) };
+  const fg = (await startVm(req({ name: "fg", detach: false, console: join(dir, "fg.log") }), deps)).record;
+  expect(deps.leases.store.owners.get("lan", "fg")).toMatchObject({ pid: process.pid, start: "me" });
+  const bg = (await startVm(req({ name: "bg" }), deps)).record;
+  expect(deps.leases.store.owners.get("lan", "bg")).toMatchObject({ pid: bg.pid, start: "qemu" });
+  expect(deps.leases.store.owners.get("lab", "bg")).toMatchObject({ pid: bg.pid, start: "qemu" });
+  expect(fg.pid).not.toBe(bg.pid);
+});

@@ -38,7 +38,9 @@ export default defineCommand({
     networks.platform!.checkPrivileges();
     const log = (m: string) => process.stderr.write(`${new Date().toISOString()} broker: ${m}\n`);
     const taps = "openTap" in networks.platform! ? (networks.platform as unknown as import("../../../platform/types.ts").TapOpener) : null;
-    const service = new BrokerService(networks, taps, { idleMs: ms(args["idle-timeout"])!, exitIdleMs: ms(args["exit-idle"]), gid }, log);
+    const { ownerPolicy, selfOwner } = await import("../../owners.ts");
+    const owners = { self: selfOwner(), policy: ownerPolicy };
+    const service = new BrokerService(networks, taps, { idleMs: ms(args["idle-timeout"])!, exitIdleMs: ms(args["exit-idle"]), gid, owners }, log);
     const activated = process.env.LISTEN_FDS === "1" && process.env.LISTEN_PID === String(process.pid);
     const path = args.socket ?? defaultBrokerSocket();
     const server = new BrokerServer({ path, mode: parseInt(args.mode, 8), gid, ...(activated ? { inheritedFd: 3 } : {}) }, service, log);

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { formatArgs } from "../_args.ts";
-import { networkService } from "../../context.ts";
+import { leaseService, networkService } from "../../context.ts";
 import { printResults } from "./results.ts";
 import { formatFrom } from "../../output.ts";
 import { startServices } from "../../../services/control.ts";
@@ -18,6 +18,9 @@ Linux, starts the DHCP and DNS daemon.`,
   async run({ args }) {
     const svc = await networkService(true);
     printResults(await svc.startAll(), args);
+    // After a crash or a reboot: attachments whose owning process is gone are released (issue #12 item 10).
+    const orphans = leaseService().releaseOrphans();
+    if (orphans.length && formatFrom(args) !== "json") process.stdout.write(`orphans: released ${orphans.length} attachment(s) of processes that are gone\n`);
     // DHCP and DNS for the guests (src/services): Linux only; on macOS vmnet serves DHCP itself.
     if (svc.platform?.os === "linux") {
       const s = await startServices();

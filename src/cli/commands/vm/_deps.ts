@@ -4,6 +4,7 @@ import { note } from "../../output.ts";
 import { stateDir } from "../../../core/store/paths.ts";
 import { VmRegistry } from "../../../vm/registry.ts";
 import type { VmDeps } from "../../../vm/launch.ts";
+import { ownerOf, selfOwner } from "../../owners.ts";
 import { MAX_MEMORY_MB, MIN_MEMORY_MB } from "../../../vm/spec.ts";
 
 export async function vmDeps(opts: { withHost?: boolean } = {}): Promise<VmDeps> {
@@ -17,6 +18,7 @@ export async function vmDeps(opts: { withHost?: boolean } = {}): Promise<VmDeps>
     backend: await hostVmBackend(self, networks.platform),
     registry: VmRegistry.inStateDir(stateDir()),
     log: note,
+    owners: { self: () => selfOwner(), of: ownerOf },
   };
 }
 
