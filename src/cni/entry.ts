@@ -3,8 +3,7 @@
  * §2). One result or one error object on stdout, exit 0 or 1; nothing else ever goes to stdout.
  * Logs (VMLAN_DEBUG=1: the stack of a failure) go to stderr only.
  */
-import { writeSync } from "node:fs";
-import { isatty } from "node:tty";
+import { fstatSync, writeSync } from "node:fs";
 import { VmlanError } from "../core/errors.ts";
 import { parseConf, targetOf } from "./config.ts";
 import type { Invocation } from "./invocation.ts";
@@ -20,7 +19,15 @@ const ROLES: Record<"main" | "ipam", () => Promise<Ops>> = {
 };
 
 async function readStdin(): Promise<string> {
-  if (isatty(0)) return ""; // someone typed CNI_COMMAND=VERSION vmlan at a terminal
+  // A terminal (someone typed CNI_COMMAND=VERSION vmlan) or /dev/null: no config. Not node:tty, whose
+  // import pulls in Node's whole stream stack (a third of a VERSION call).
+  let tty: boolean;
+  try {
+    tty = fstatSync(0).isCharacterDevice();
+  } catch {
+    return ""; // no stdin at all (fd 0 closed)
+  }
+  if (tty) return "";
   return Bun.stdin.text();
 }
 

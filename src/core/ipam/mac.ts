@@ -1,13 +1,14 @@
-import { createHash } from "node:crypto";
 import { UsageError } from "../errors.ts";
 import { MAC_RE } from "../resources/attachment.ts";
 
 /**
  * A stable MAC for (network, id): the first 6 bytes of sha256, with the locally administered
  * bit set and the multicast bit cleared. Same inputs, same MAC, on every host and after restarts.
+ * Bun's hasher, not node:crypto: the same digest without loading Node's stream stack (a CNI ADD
+ * is a short process and pays for every module it loads).
  */
 export function macFor(network: string, id: string): string {
-  const h = createHash("sha256").update(`vmlan-mac\0${network}\0${id}`).digest();
+  const h = new Bun.CryptoHasher("sha256").update(`vmlan-mac\0${network}\0${id}`).digest();
   const b = [...h.subarray(0, 6)];
   b[0] = (b[0]! | 0x02) & 0xfe;
   return b.map((x) => x.toString(16).padStart(2, "0")).join(":");

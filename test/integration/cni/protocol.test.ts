@@ -148,6 +148,26 @@ test("DEL after the container's namespace is gone releases its lease", async () 
   expect(host.sh(["ip", "-br", "link"])).not.toMatch(/^vlc/m);
 });
 
+test("as IPAM (called as bridge calls it): abbreviated result, CHECK, GC, STATUS, DEL twice", async () => {
+  const ipam = (extra: Record<string, unknown> = {}) => ({ cniVersion: "1.1.0", name: "outer", type: "bridge", bridge: "vl-proto", ipam: { type: "vmlan", network: "proto", stateDir }, ...extra });
+  const c = { containerId: "ipam-1", netns: netnsPath(ctr), ifname: "eth7" };
+  const r = (await mustExec(host, dir, "vmlan", ipam(), { command: "ADD", ...c }))!;
+  expect(r.interfaces).toBeUndefined();
+  const [ip] = r.ips as Record<string, unknown>[];
+  expect(Object.keys(ip!).sort()).toEqual(["address", "gateway"]);
+  expect(r.dns).toEqual({ nameservers: ["10.79.0.1"], domain: "proto.vmlan", search: ["proto.vmlan"] });
+  expect(ctr.run(["ip", "link", "show", "eth7"]).code).not.toBe(0); // IPAM touches no interface
+  expect((await execPlugin(host, dir, "vmlan", ipam({ prevResult: r }), { command: "CHECK", ...c })).code).toBe(0);
+  expect((await execPlugin(host, dir, "vmlan", ipam(), { command: "STATUS" })).code).toBe(0);
+  expectError(await execPlugin(host, dir, "vmlan", { ...ipam(), ipam: { type: "vmlan", network: "absent", stateDir } }, { command: "STATUS" }), 50, /does not exist/);
+  // GC keeps what is listed, releases what is not.
+  await mustExec(host, dir, "vmlan", ipam({ "cni.dev/valid-attachments": [{ containerID: "ipam-1", ifname: "eth7" }] }), { command: "GC" });
+  expect((await execPlugin(host, dir, "vmlan", ipam({ prevResult: r }), { command: "CHECK", ...c })).code).toBe(0);
+  await mustExec(host, dir, "vmlan", ipam({ "cni.dev/valid-attachments": [] }), { command: "GC" });
+  expectError(await execPlugin(host, dir, "vmlan", ipam({ prevResult: r }), { command: "CHECK", ...c }), 3, /holds no address/);
+  for (let i = 0; i < 2; i++) expect((await execPlugin(host, dir, "vmlan", ipam(), { command: "DEL", ...c })).code).toBe(0);
+});
+
 test("STATUS is 50 for a network that does not exist and cannot be created", async () => {
   expectError(await execPlugin(host, dir, "vmlan", { cniVersion: "1.1.0", name: "nowhere", type: "vmlan", stateDir }, { command: "STATUS" }), 50, /does not exist/);
 });
