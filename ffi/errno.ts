@@ -31,7 +31,7 @@ export const ERRNO_NAMES = process.platform === "darwin" ? DARWIN_ERRNO_NAMES : 
 export const EPERM = 1, ENOENT = 2, EEXIST = 17, ENODEV = 19, EINVAL = 22;
 export const EINTR = OS.errno.EINTR, EAGAIN = OS.errno.EAGAIN, ENOBUFS = OS.errno.ENOBUFS;
 /** Linux numbers: only the Linux platform branches on these. */
-export const EADDRNOTAVAIL = 99, EOPNOTSUPP = 95;
+export const EADDRNOTAVAIL = 99, EOPNOTSUPP = 95, ESRCH = 3;
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;

@@ -109,6 +109,7 @@ async function allocations(o: Options, count: number): Promise<Result> {
   const noHost = {
     os: "linux" as const, checkPrivileges() {}, async checkSubnetFree() {}, async ensureNetwork() {}, async removeNetwork() {},
     async status() { return { name: "", bridge: "", up: false, addresses: [], nat: false }; },
+    async probeUplink(): Promise<never> { throw new Error("no uplinks in this bench"); }, async listUplinks() { return []; },
   };
   const runs = Math.min(o.runs, 5); // one run is 10,000 transactions; 5 keep the bench under a minute
   console.error(`bench: ${count} allocations in one process (${runs} runs)`);

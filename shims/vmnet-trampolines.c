@@ -107,6 +107,27 @@ static void network_json(vmnet_network_ref net, struct out *o) {
   put_key(o, "net_ipv6_prefix_len"), put(o, n);
 }
 
+/*
+ * vmnet_copy_shared_interface_list() (the interfaces bridged mode can use) as newline-terminated
+ * names, in vmnet's order, as vmnet-helper --list-shared-interfaces prints them. Returns the length
+ * (without the NUL; a length >= cap means "call again with cap > length"), or -1 without a list.
+ */
+EXPORT int64_t vmlan_shared_interfaces(char *buf, size_t cap) {
+  xpc_object_t list = vmnet_copy_shared_interface_list();
+  if (!list) return -1;
+  __block struct out o = {buf, cap, 0};
+  if (cap) buf[0] = 0;
+  xpc_array_apply(list, ^bool(size_t i, xpc_object_t v) {
+    (void)i;
+    if (xpc_get_type(v) != XPC_TYPE_STRING) return true;
+    put(&o, xpc_string_get_string_ptr(v));
+    put(&o, "\n");
+    return true;
+  });
+  xpc_release(list);
+  return (int64_t)o.len;
+}
+
 /* ---- start: build the descriptor from plain arguments, start, wait for the completion block. */
 enum { F_ISOLATION = 1, F_TSO = 2, F_CHECKSUM = 4 };
 struct start_state { dispatch_semaphore_t done; vmnet_return_t status; struct out json; };

@@ -40,6 +40,7 @@ export const POLLHUP = 0x10;
 
 // <linux/if.h> interface flags
 export const IFF_UP = 0x1;
+export const IFF_LOOPBACK = 0x8;
 export const IFF_RUNNING = 0x40;
 export const IFNAMSIZ = 16;
 

@@ -57,13 +57,19 @@ export const IFA_BROADCAST = 4;
 export const IFA_FLAGS = 8;
 /** Skip duplicate address detection: the gateway address is ours by construction. */
 export const IFA_F_NODAD = 0x02;
+export const IFA_F_HOMEADDRESS = 0x10;
 export const IFA_F_PERMANENT = 0x80;
+export const IFA_F_MANAGETEMPADDR = 0x100;
+export const IFA_F_NOPREFIXROUTE = 0x200;
+export const IFA_F_MCAUTOJOIN = 0x400;
 
 // <linux/rtnetlink.h> RTA_*, tables, scopes
 export const RTA_DST = 1;
 export const RTA_OIF = 4;
 export const RTA_GATEWAY = 5;
 export const RTA_PRIORITY = 6;
+export const RTA_PREFSRC = 7;
+export const RTA_MULTIPATH = 9;
 export const RTA_TABLE = 15;
 export const RT_TABLE_MAIN = 254;
 export const RT_SCOPE_UNIVERSE = 0;
@@ -72,6 +78,16 @@ export const RT_SCOPE_HOST = 254;
 export const RTN_UNICAST = 1;
 /** <linux/rtnetlink.h> RTPROT_BOOT: the protocol `ip route add` uses for static routes. */
 export const RTPROT_BOOT = 3;
+export const RT_TABLE_UNSPEC = 0;
+/** rtm_protocol: routes the kernel made itself (prefix routes of addresses) and from router advertisements. */
+export const RTPROT_KERNEL = 2;
+export const RTPROT_RA = 9;
+/** rtm_flags a user may set (<linux/rtnetlink.h> RTNH_F_*): the gateway is on-link even if no prefix says so. */
+export const RTNH_F_ONLINK = 4;
+
+// <linux/if_arp.h> ifi_type
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
 
 /** struct rtattr nesting bit (<linux/netlink.h> NLA_F_NESTED); masked off when parsing. */
 export const NLA_F_NESTED = 0x8000;

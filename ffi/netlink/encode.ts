@@ -77,9 +77,9 @@ export interface IfAddr { family: number; prefixlen?: number; flags?: number; sc
 export const ifaddr = (f: IfAddr) =>
   fixed(ifaddrmsg, { ifa_family: f.family, ifa_prefixlen: f.prefixlen, ifa_flags: f.flags, ifa_scope: f.scope, ifa_index: f.index });
 
-export interface Rt { family: number; dstLen?: number; table?: number; protocol?: number; scope?: number; type?: number }
+export interface Rt { family: number; dstLen?: number; table?: number; protocol?: number; scope?: number; type?: number; flags?: number }
 export const rtm = (f: Rt) =>
-  fixed(rtmsg, { rtm_family: f.family, rtm_dst_len: f.dstLen, rtm_table: f.table, rtm_protocol: f.protocol, rtm_scope: f.scope, rtm_type: f.type });
+  fixed(rtmsg, { rtm_family: f.family, rtm_dst_len: f.dstLen, rtm_table: f.table, rtm_protocol: f.protocol, rtm_scope: f.scope, rtm_type: f.type, rtm_flags: f.flags });
 
 // ---- messages ---------------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ export function parseAddr(payload: Uint8Array): ParsedAddr {
   };
 }
 
-export interface ParsedRoute { family: number; dstLen: number; table: number; protocol: number; scope: number; type: number; attrs: Map<number, Uint8Array> }
+export interface ParsedRoute { family: number; dstLen: number; table: number; protocol: number; scope: number; type: number; flags: number; attrs: Map<number, Uint8Array> }
 export function parseRoute(payload: Uint8Array): ParsedRoute {
   const view = viewOf(payload);
   return {
@@ -165,6 +165,7 @@ export function parseRoute(payload: Uint8Array): ParsedRoute {
     protocol: read(rtmsg, view, "rtm_protocol"),
     scope: read(rtmsg, view, "rtm_scope"),
     type: read(rtmsg, view, "rtm_type"),
+    flags: read(rtmsg, view, "rtm_flags"),
     attrs: parseAttrs(payload.subarray(rtmsg.size)),
   };
 }

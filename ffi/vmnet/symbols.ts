@@ -46,6 +46,8 @@ export const shimSymbols = {
   vmlan_network_serialize: { args: [ptr, ptr, usize, ptr], returns: i64_fast },
   /** vmnet_network_ref vmlan_network_deserialize(const uint8_t *buf, size_t len, vmnet_return_t *status) */
   vmlan_network_deserialize: { args: [ptr, usize, ptr], returns: ptr },
+  /** int64_t vmlan_shared_interfaces(char *buf, size_t cap) — newline-terminated names; length, or -1 */
+  vmlan_shared_interfaces: { args: [ptr, usize], returns: i64_fast },
   /** void vmlan_network_release(vmnet_network_ref) — CFRelease */
   vmlan_network_release: { args: [ptr], returns: FFIType.void },
 } as const satisfies Record<string, FFIFunction>;

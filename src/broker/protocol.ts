@@ -46,7 +46,8 @@ export type AcquireResult = v.InferOutput<typeof AcquireResult>;
 
 /** A lease as the broker hands it out (`attach`). */
 export const BrokerLease = v.object({
-  id: v.string(), network: v.string(), mac: v.string(), address: v.string(), prefixLength: v.number(), gateway: v.string(),
+  // address, prefixLength, gateway: null on a bridged network (the LAN's DHCP server assigns the address).
+  id: v.string(), network: v.string(), mac: v.string(), address: v.nullable(v.string()), prefixLength: v.nullable(v.number()), gateway: v.nullable(v.string()),
   addressV6: v.nullable(v.string()), hostname: v.string(), mtu: v.number(),
 });
 export type BrokerLease = v.InferOutput<typeof BrokerLease>;

@@ -75,7 +75,7 @@ export class BrokerService implements Handlers {
     if (!platform) throw new VmlanError("the broker has no host platform");
     // A network someone else brought up (system start) stays up after the broker is done with it.
     const already = (await platform.status(hostSpec(n))).up;
-    await platform.ensureNetwork(hostSpec(n));
+    await platform.ensureNetwork(this.networks.spec(n)); // spec(): a bridged network's move is journaled
     if (!already) this.#ownedUp.add(name);
     this.log(`network ${name} up (bridge ${n.bridge})`);
   }
@@ -84,7 +84,7 @@ export class BrokerService implements Handlers {
     if (!this.#ownedUp.delete(name)) return;
     const n = this.networks.store.getNetwork(name);
     if (!n || !this.networks.platform) return;
-    void this.networks.platform.removeNetwork(hostSpec(n)).then(
+    void this.networks.platform.removeNetwork(this.networks.spec(n)).then(
       () => this.log(`network ${name} down after ${this.policy.idleMs / 1000}s idle`),
       (e) => this.log(`tearing down ${name} failed: ${(e as Error).message}`),
     );

@@ -4,7 +4,7 @@
  * the real command map.
  */
 export const COMPLETION_TREE: Record<string, string[]> = {
-  network: ["create", "list", "ls", "inspect", "rm", "prune"],
+  network: ["create", "list", "ls", "inspect", "rm", "prune", "uplinks"],
   attach: [],
   detach: [],
   attachments: [],

@@ -3,7 +3,6 @@
  * Unknown keys are ignored (runtimes add their own); a bad value is one code-7 error naming the key.
  */
 import * as v from "valibot";
-import { NetworkMode } from "../core/resources/network.ts";
 import { NetworkName } from "../core/resources/names.ts";
 import { CniError, ERR, escape } from "./protocol.ts";
 
@@ -16,7 +15,8 @@ const VmlanKeys = {
   network: v.optional(NetworkName),
   /** Create the network on first use with this subnet / mode. */
   subnet: v.optional(v.string()),
-  mode: v.optional(NetworkMode),
+  // Not bridged: a bridged network's addresses come from its LAN's DHCP, which vmlan's CNI result cannot name.
+  mode: v.optional(v.picklist(["shared", "host"], (i) => `invalid mode "${escape(String(i.input))}": use shared or host (a container on a bridged network needs the LAN's DHCP: ipam type dhcp)`)),
   /** vmlan's state directory (the store); default: VMLAN_STATE_DIR, else /var/lib/vmlan. */
   stateDir: v.optional(absolute),
 };

@@ -15,6 +15,9 @@ export const keyOf = (inv: Invocation) => ({ containerId: inv.env.containerId, i
  * DNS points at the gateway, where vmlan's DNS answers the network's VMs and containers by name.
  */
 export function leaseResult(net: Network, a: Attachment, iface?: number): Result {
+  if (a.address === null || a.prefixLength === null || a.gateway === null) {
+    throw new CniError(ERR.INVALID_CONFIG, `network "${net.name}" is bridged: its addresses come from the LAN's DHCP server, not from vmlan; use another network (or the dhcp IPAM plugin on a bridge)`);
+  }
   const at = iface === undefined ? {} : { interface: iface };
   const ips = [{ address: `${a.address}/${a.prefixLength}`, gateway: a.gateway, ...at }];
   const routes = net.mode === "shared" ? [{ dst: "0.0.0.0/0", gw: a.gateway }] : [];

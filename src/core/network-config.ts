@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { UsageError } from "./errors.ts";
 import { issueText } from "./issues.ts";
-import { Network, NetworkRequest, DEFAULT_MTU } from "./resources/network.ts";
+import { Network, NetworkRequest, DEFAULT_MTU, defaultDhcp } from "./resources/network.ts";
 import { parseSubnetV4, parseSubnetV6, canonicalV4, gatewayV4, gatewayV6, intToV4, overlapsV4, overlapsV6 } from "./ipam/subnet.ts";
 import { bridgeNameFor } from "./resources/names.ts";
 import { requestedSubnet } from "./ipam/reserved.ts";
@@ -17,17 +17,37 @@ export function parseRequest(input: unknown): v.InferOutput<typeof NetworkReques
   if (!out.success) throw new UsageError(issueText(out.issues[0]));
   if (out.output.subnet !== undefined) requestedSubnet(out.output.subnet, "v4");
   if (out.output.subnetV6 !== undefined) requestedSubnet(out.output.subnetV6, "v6");
+  checkModeOptions(out.output);
   return out.output;
 }
 
+/** What only fits one mode: an uplink only and always for bridged, no vmlan services there. */
+export function checkModeOptions(req: Pick<v.InferOutput<typeof NetworkRequest>, "mode" | "uplink" | "subnetV6" | "dhcp" | "dnsDomain">): void {
+  if (req.mode !== "bridged") {
+    if (req.uplink !== undefined) throw new UsageError(`uplink ${JSON.stringify(req.uplink)} is only for bridged networks (this one is ${req.mode}); add --mode bridged`);
+    return;
+  }
+  if (req.uplink === undefined) throw new UsageError(`a bridged network needs an uplink: --uplink IF names the host interface to bridge`);
+  if (req.subnetV6 !== undefined) throw new UsageError(`IPv6 prefix ${req.subnetV6} is not used on a bridged network: guests take IPv6 from the LAN's router`);
+  if (req.dhcp === true) throw new UsageError(`vmlan's DHCP cannot serve a bridged network: it would answer every host on the LAN of ${req.uplink}; the LAN's DHCP server serves the guests`);
+  if (req.dnsDomain !== undefined) throw new UsageError(`DNS domain ${req.dnsDomain} is not used on a bridged network: the LAN's DNS serves the guests`);
+}
+
+/** For bridged networks: the gateway (the LAN's router) and MTU the platform saw on the uplink. */
+export interface LanLayout {
+  gateway: string;
+  mtu: number;
+}
+
 /** Builds the stored record for a validated request with a chosen subnet and bridge name. */
-export function buildNetwork(req: v.InferOutput<typeof NetworkRequest>, subnet: string, bridge: string, now: string, builtin = false): Network {
+export function buildNetwork(req: v.InferOutput<typeof NetworkRequest>, subnet: string, bridge: string, now: string, builtin = false, lan?: LanLayout): Network {
   const s4 = parseSubnetV4(subnet);
   const s6 = req.subnetV6 ? parseSubnetV6(req.subnetV6) : null;
   return {
-    name: req.name, mode: req.mode, subnet: canonicalV4(s4), gateway: intToV4(gatewayV4(s4)),
-    subnetV6: s6?.cidr ?? null, gatewayV6: s6 ? gatewayV6(s6) : null, mtu: req.mtu ?? DEFAULT_MTU,
-    bridge, labels: req.labels, builtin, createdAt: now, dhcp: req.dhcp ?? true, dnsDomain: req.dnsDomain ?? null,
+    name: req.name, mode: req.mode, subnet: canonicalV4(s4), gateway: lan?.gateway ?? intToV4(gatewayV4(s4)),
+    subnetV6: s6?.cidr ?? null, gatewayV6: s6 ? gatewayV6(s6) : null, mtu: req.mtu ?? lan?.mtu ?? DEFAULT_MTU,
+    bridge, labels: req.labels, builtin, createdAt: now, dhcp: req.dhcp ?? defaultDhcp(req.mode), dnsDomain: req.dnsDomain ?? null,
+    uplink: req.uplink ?? null,
   };
 }
 
@@ -48,9 +68,9 @@ export function* autoSubnets(): Generator<string> {
 }
 
 /** A bridge name not used by another stored network. */
-export function uniqueBridge(name: string, taken: (bridge: string) => boolean): string {
+export function uniqueBridge(name: string, taken: (bridge: string) => boolean, bridged = false): string {
   for (let salt = 0; ; salt++) {
-    const b = bridgeNameFor(name, salt);
+    const b = bridgeNameFor(name, salt, bridged);
     if (!taken(b)) return b;
   }
 }
@@ -58,15 +78,19 @@ export function uniqueBridge(name: string, taken: (bridge: string) => boolean): 
 /**
  * What differs between an existing network and a create request, as "field: old -> new" parts.
  * Subnets the user did not give are not compared (they were picked automatically); like mtu, an
- * absent dhcp or DNS domain means the default (on, "<name>.vmlan") and is compared as such.
+ * absent dhcp or DNS domain means the default (on, "<name>.vmlan") and is compared as such. A
+ * bridged network's MTU defaults to its uplink's, so an absent one is not compared there.
  */
 export function configDiff(existing: Network, req: v.InferOutput<typeof NetworkRequest>): string[] {
   const diff: string[] = [];
   if (existing.mode !== req.mode) diff.push(`mode: ${existing.mode} -> ${req.mode}`);
+  if ((req.uplink ?? null) !== existing.uplink) diff.push(`uplink: ${existing.uplink ?? "none"} -> ${req.uplink ?? "none"}`);
   if (req.subnet !== undefined && existing.subnet !== canonicalV4(parseSubnetV4(req.subnet))) diff.push(`subnet: ${existing.subnet} -> ${req.subnet}`);
   if (req.subnetV6 !== undefined && existing.subnetV6 !== parseSubnetV6(req.subnetV6).cidr) diff.push(`subnet-v6: ${existing.subnetV6 ?? "none"} -> ${req.subnetV6}`);
-  if ((req.mtu ?? DEFAULT_MTU) !== existing.mtu) diff.push(`mtu: ${existing.mtu} -> ${req.mtu}`);
-  if ((req.dhcp ?? true) !== existing.dhcp) diff.push(`dhcp: ${existing.dhcp} -> ${req.dhcp ?? true}`);
+  const mtu = req.mtu ?? (req.mode === "bridged" ? existing.mtu : DEFAULT_MTU);
+  if (mtu !== existing.mtu) diff.push(`mtu: ${existing.mtu} -> ${mtu}`);
+  const dhcp = req.dhcp ?? defaultDhcp(req.mode);
+  if (dhcp !== existing.dhcp) diff.push(`dhcp: ${existing.dhcp} -> ${dhcp}`);
   if ((req.dnsDomain ?? null) !== existing.dnsDomain) diff.push(`dns-domain: ${existing.dnsDomain ?? "default"} -> ${req.dnsDomain ?? "default"}`);
   const a = JSON.stringify(sortObj(existing.labels));
   const b = JSON.stringify(sortObj(req.labels));
@@ -78,5 +102,5 @@ const sortObj = (o: Record<string, string>) => Object.fromEntries(Object.entries
 const fmtLabels = (o: Record<string, string>) => Object.keys(o).length ? Object.entries(sortObj(o)).map(([k, val]) => `${k}=${val}`).join(",") : "{}";
 
 export function hostSpec(n: Network): HostNetworkSpec {
-  return { name: n.name, bridge: n.bridge, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnetV6: n.subnetV6, gatewayV6: n.gatewayV6, mtu: n.mtu };
+  return { name: n.name, bridge: n.bridge, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnetV6: n.subnetV6, gatewayV6: n.gatewayV6, mtu: n.mtu, uplink: n.uplink };
 }

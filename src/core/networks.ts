@@ -2,9 +2,11 @@ import { ConflictError, NotFoundError, UsageError, VmlanError } from "./errors.t
 import type { Network } from "./resources/network.ts";
 import { DEFAULT_NETWORK } from "./resources/network.ts";
 import { LABEL_ROLE, ROLE_BUILTIN } from "./resources/labels.ts";
-import type { Platform, HostNetworkStatus } from "../platform/types.ts";
+import type { Platform, HostNetworkSpec, HostNetworkStatus, UplinkMoved } from "../platform/types.ts";
 import type { Store } from "./store/store.ts";
 import { parseRequest, buildNetwork, findOverlap, autoSubnets, uniqueBridge, configDiff, hostSpec } from "./network-config.ts";
+import { lanLayout } from "./bridged.ts";
+import { uplinkJournal } from "./resources/uplink.ts";
 
 export type CreateOutcome = "created" | "unchanged" | "replaced";
 
@@ -14,6 +16,8 @@ const MAX_CREATE_ATTEMPTS = 64;
 export interface NetworkView extends Network {
   attachments: number;
   host?: HostNetworkStatus;
+  /** Bridged networks: what was moved from the uplink to the bridge and comes back on removal. */
+  moved?: UplinkMoved | null;
 }
 
 /** Per-name result of commands that take several names (rm): one line per failure. */
@@ -47,10 +51,16 @@ export class NetworkService {
     return this.store.listNetworks().map((n) => ({ ...n, attachments: this.store.countActive(n.name) }));
   }
 
+  /** The platform's view of a stored network; a bridged one carries the store's journal of its move. */
+  spec(n: Network): HostNetworkSpec {
+    return n.mode === "bridged" ? { ...hostSpec(n), journal: uplinkJournal(this.store, n.name) } : hostSpec(n);
+  }
+
   async inspect(name: string): Promise<NetworkView> {
     const n = this.get(name);
     const host = this.platform ? await this.platform.status(hostSpec(n)) : undefined;
-    return { ...n, attachments: this.store.countActive(n.name), ...(host ? { host } : {}) };
+    const moved = n.mode === "bridged" ? { moved: uplinkJournal(this.store, n.name).read() } : {};
+    return { ...n, attachments: this.store.countActive(n.name), ...(host ? { host } : {}), ...moved };
   }
 
   /**
@@ -65,13 +75,14 @@ export class NetworkService {
    */
   async create(input: unknown, opts: { replace?: boolean; builtin?: boolean } = {}): Promise<{ network: Network; outcome: CreateOutcome }> {
     const req = parseRequest(input);
+    const bridged = req.mode === "bridged";
     let replaced = false;
     for (let attempt = 0; ; attempt++) {
       const existing = this.store.getNetwork(req.name);
       if (existing) {
         const diff = configDiff(existing, req);
         if (diff.length === 0) {
-          if (this.platform) await this.platform.ensureNetwork(hostSpec(existing));
+          if (this.platform) await this.platform.ensureNetwork(this.spec(existing));
           return { network: existing, outcome: replaced ? "replaced" : "unchanged" };
         }
         if (!opts.replace) throw new UsageError(`network "${req.name}" exists with a different configuration (${diff.join("; ")}); use --replace to recreate it`);
@@ -81,19 +92,24 @@ export class NetworkService {
       }
       const host = this.#host();
       host.checkPrivileges();
-      const bridge = uniqueBridge(req.name, (b) => this.store.networkWithBridge(b) !== null);
-      const subnet = req.subnet ?? (await this.#pickSubnet(bridge));
-      const network = buildNetwork(req, subnet, bridge, this.now(), opts.builtin);
+      const bridge = uniqueBridge(req.name, (b) => this.store.networkWithBridge(b) !== null, bridged);
+      // Bridged: every check of the uplink happens here, before anything is stored or moved.
+      if (bridged) this.#checkUplinkUnclaimed(req.uplink!);
+      const lan = bridged ? lanLayout(await host.probeUplink(req.uplink!, bridge), req) : undefined;
+      const subnet = lan?.subnet ?? req.subnet ?? (await this.#pickSubnet(bridge));
+      const network = buildNetwork(req, subnet, bridge, this.now(), opts.builtin, lan);
       // A clash with a network created meanwhile under our name (or, without --subnet, on our /24) is a lost race, not an error.
       const raceOrOverlap = (): boolean => {
         if (this.store.getNetwork(req.name) || this.store.networkWithBridge(network.bridge)) return true;
+        if (bridged) this.#checkUplinkUnclaimed(req.uplink!);
         const overlap = findOverlap(network, this.store.listNetworks());
-        if (overlap && req.subnet) throw new ConflictError(overlap);
+        if (overlap && (req.subnet || bridged)) throw new ConflictError(overlap);
         return overlap !== null;
       };
       let raced = raceOrOverlap();
       if (!raced) {
-        await host.checkSubnetFree(network.subnet, network.bridge);
+        // A bridged network's subnet is the LAN's, routed on the uplink by definition.
+        if (!bridged) await host.checkSubnetFree(network.subnet, network.bridge);
         if (network.subnetV6) await host.checkSubnetFree(network.subnetV6, network.bridge);
         raced = this.store.tx(() => {
           if (raceOrOverlap()) return true;
@@ -106,15 +122,21 @@ export class NetworkService {
         continue;
       }
       try {
-        await host.ensureNetwork(hostSpec(network));
+        await host.ensureNetwork(this.spec(network));
       } catch (e) {
         // Never leave a record whose host side failed: undo both, then report the cause.
-        await host.removeNetwork(hostSpec(network)).catch(() => {});
+        await host.removeNetwork(this.spec(network)).catch(() => {});
         this.store.tx(() => this.store.deleteNetwork(network.name));
         throw e;
       }
       return { network, outcome: replaced ? "replaced" : "created" };
     }
+  }
+
+  /** One uplink, one network: a second bridged network on it is refused even while the first is down. */
+  #checkUplinkUnclaimed(uplink: string): void {
+    const owner = this.store.listNetworks().find((n) => n.uplink === uplink);
+    if (owner) throw new ConflictError(`interface ${uplink} is already the uplink of network "${owner.name}"`, { details: { uplink, network: owner.name } });
   }
 
   async #pickSubnet(bridge: string): Promise<string> {
@@ -141,7 +163,7 @@ export class NetworkService {
     if (n.builtin) throw new UsageError(`network "${name}" is built in and cannot be removed`);
     const active = this.store.countActive(name);
     if (active > 0 && !opts.force) throw new ConflictError(`network "${name}" has ${active} active attachment(s); detach them or use --force`);
-    if (this.platform) await this.platform.removeNetwork(hostSpec(n));
+    if (this.platform) await this.platform.removeNetwork(this.spec(n));
     this.store.tx(() => this.store.deleteNetwork(name));
     return "removed";
   }
@@ -182,13 +204,13 @@ export class NetworkService {
     this.#host().checkPrivileges();
     const def = await this.ensureDefault();
     const fresh = def.outcome === "created" ? def.network.name : null; // create already brought it up
-    return this.#eachNetwork("up", (n, host) => (n.name === fresh ? Promise.resolve() : host.ensureNetwork(hostSpec(n))));
+    return this.#eachNetwork("up", (n, host) => (n.name === fresh ? Promise.resolve() : host.ensureNetwork(this.spec(n))));
   }
 
   /** `system stop`: take every network's host side down; definitions and leases stay stored. */
   async stopAll(): Promise<ItemResult[]> {
     this.#host().checkPrivileges();
-    return this.#eachNetwork("down", (n, host) => host.removeNetwork(hostSpec(n)));
+    return this.#eachNetwork("down", (n, host) => host.removeNetwork(this.spec(n)));
   }
 
   /** Runs `op` for every stored network, one result per network; one failure does not stop the rest. */

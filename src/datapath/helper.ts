@@ -18,9 +18,10 @@ export interface HelperLease {
   id: string;
   network: string;
   mac: string;
-  address: string;
-  prefixLength: number;
-  gateway: string;
+  /** null on a bridged network: the LAN's DHCP server gives the VM its address. */
+  address: string | null;
+  prefixLength: number | null;
+  gateway: string | null;
   hostname: string;
   mtu: number;
 }

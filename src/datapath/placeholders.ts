@@ -14,12 +14,13 @@ export interface Attached extends HelperLease {
   tap: string;
 }
 
-const FIELDS: Record<string, (a: Attached) => string> = {
+/** null: the network has no such value (a bridged network's address comes from the LAN's DHCP). */
+const FIELDS: Record<string, (a: Attached) => string | null> = {
   fd: (a) => String(a.fd),
   mac: (a) => a.mac,
   ip: (a) => a.address,
   gateway: (a) => a.gateway,
-  prefix: (a) => String(a.prefixLength),
+  prefix: (a) => (a.prefixLength === null ? null : String(a.prefixLength)),
   tap: (a) => a.tap,
   network: (a) => a.network,
 };
@@ -32,7 +33,9 @@ export function substitute(argv: string[], attached: Attached[]): string[] {
     arg.replace(PLACEHOLDER, (_, field: string, idx: string) => {
       const a = attached[idx === "" ? 0 : Number(idx)];
       if (!a) throw new UsageError(`placeholder {${field}${idx}} names network ${idx}, but only ${attached.length} --network given`);
-      return FIELDS[field]!(a);
+      const value = FIELDS[field]!(a);
+      if (value === null) throw new UsageError(`placeholder {${field}${idx}} has no value: network "${a.network}" is bridged, and the LAN's DHCP server gives the VM its address`);
+      return value;
     }),
   );
 }
@@ -42,6 +45,7 @@ export function commandEnv(attached: Attached[]): Record<string, string> {
   for (const [i, a] of attached.entries()) {
     for (const [field, name] of Object.entries(ENV)) {
       const value = FIELDS[field]!(a);
+      if (value === null) continue; // absent rather than empty: a bridged network has no vmlan address
       env[`VMLAN_${name}_${i}`] = value;
       if (i === 0) env[`VMLAN_${name}`] = value;
     }

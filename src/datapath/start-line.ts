@@ -11,10 +11,10 @@ export interface StartLineInput {
   mac: string;
   mtu: number;
   interfaceId: string;
-  /** IPv4 address of the VM, without prefix */
-  address: string;
-  prefixLength: number;
-  gateway: string;
+  /** IPv4 address of the VM, without prefix; null on a bridged network (the LAN assigns it) */
+  address: string | null;
+  prefixLength: number | null;
+  gateway: string | null;
   hostname: string;
   network: string;
   tap: string;
@@ -25,14 +25,15 @@ export interface StartLine {
   vmnet_mtu: number;
   vmnet_max_packet_size: number;
   vmnet_interface_id: string;
-  vmnet_start_address: string;
-  vmnet_end_address: string;
-  vmnet_subnet_mask: string;
+  /** The address keys are absent on a bridged network, as vmnet-helper's bridged start line has none. */
+  vmnet_start_address?: string;
+  vmnet_end_address?: string;
+  vmnet_subnet_mask?: string;
   vmnet_read_max_packets: number;
   vmnet_write_max_packets: number;
-  vmlan_address: string;
-  vmlan_prefix_length: number;
-  vmlan_gateway: string;
+  vmlan_address?: string;
+  vmlan_prefix_length?: number;
+  vmlan_gateway?: string;
   vmlan_hostname: string;
   vmlan_network: string;
   vmlan_tap: string;
@@ -45,20 +46,17 @@ export const maxPacketSize = (mtu: number) => mtu + 14;
 export { ipv4Range };
 
 export function startLine(i: StartLineInput): StartLine {
-  const { mask, end } = ipv4Range(i.gateway, i.prefixLength);
+  const addressed = i.address !== null && i.gateway !== null && i.prefixLength !== null;
+  const range = addressed ? ipv4Range(i.gateway!, i.prefixLength!) : null;
   return {
     vmnet_mac_address: i.mac,
     vmnet_mtu: i.mtu,
     vmnet_max_packet_size: maxPacketSize(i.mtu),
     vmnet_interface_id: i.interfaceId,
-    vmnet_start_address: i.gateway,
-    vmnet_end_address: end,
-    vmnet_subnet_mask: mask,
+    ...(range ? { vmnet_start_address: i.gateway!, vmnet_end_address: range.end, vmnet_subnet_mask: range.mask } : {}),
     vmnet_read_max_packets: BATCH_SIZE,
     vmnet_write_max_packets: BATCH_SIZE,
-    vmlan_address: i.address,
-    vmlan_prefix_length: i.prefixLength,
-    vmlan_gateway: i.gateway,
+    ...(addressed ? { vmlan_address: i.address!, vmlan_prefix_length: i.prefixLength!, vmlan_gateway: i.gateway! } : {}),
     vmlan_hostname: i.hostname,
     vmlan_network: i.network,
     vmlan_tap: i.tap,

@@ -129,8 +129,8 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
       helpers.push(h);
       const line = await readStartLine(h, network);
       attached.push({
-        network, id: line.vmnet_interface_id, mac: line.vmnet_mac_address, address: line.vmlan_address, gateway: line.vmlan_gateway,
-        prefixLength: line.vmlan_prefix_length, hostname: line.vmlan_hostname, mtu: line.vmnet_mtu, fd: FIRST_FD + i, tap: line.vmlan_tap,
+        network, id: line.vmnet_interface_id, mac: line.vmnet_mac_address, address: line.vmlan_address ?? null, gateway: line.vmlan_gateway ?? null,
+        prefixLength: line.vmlan_prefix_length ?? null, hostname: line.vmlan_hostname, mtu: line.vmnet_mtu, fd: FIRST_FD + i, tap: line.vmlan_tap,
       });
     }
     if (signalled) return 130;

@@ -8,7 +8,7 @@ export interface HostNetworkSpec {
   name: string;
   /** Host-side interface name (bridge on Linux), <= 15 bytes, unique. */
   bridge: string;
-  mode: "shared" | "host";
+  mode: "shared" | "host" | "bridged";
   /** IPv4 network in CIDR form, e.g. "192.168.64.0/24" */
   subnet: string;
   /** subnet + 1, the host's address on the network */
@@ -17,6 +17,72 @@ export interface HostNetworkSpec {
   subnetV6: string | null;
   gatewayV6: string | null;
   mtu: number;
+  /** Bridged mode: the host interface enslaved to the bridge; null or absent otherwise. */
+  uplink?: string | null;
+  /**
+   * Bridged mode: the store's record of what was moved from the uplink. ensureNetwork and
+   * removeNetwork of a bridged network need it (they refuse without); other calls ignore it.
+   */
+  journal?: UplinkJournal;
+}
+
+/** An address that moved from the uplink to the bridge, as `ip addr` would show it. */
+export interface MovedAddress {
+  address: string;
+  prefix: number;
+  /** IFA_F_* flags it had (NODAD, NOPREFIXROUTE, ...), so it comes back as it was. */
+  flags: number;
+}
+
+/** A route that moved with the uplink's addresses (a default route, static routes via the LAN). */
+export interface MovedRoute {
+  dst: string;
+  prefix: number;
+  gateway: string | null;
+  /** The metric; null when the route had none. */
+  priority: number | null;
+  prefsrc: string | null;
+  protocol: number;
+  scope: number;
+  type: number;
+  table: number;
+  /** rtm_flags (RTNH_F_ONLINK, ...) */
+  flags: number;
+}
+
+/** What a bridged network took from its uplink and gives back when it goes down. */
+export interface UplinkMoved {
+  uplink: string;
+  addresses: MovedAddress[];
+  routes: MovedRoute[];
+}
+
+/**
+ * The store's record of a bridged network's move, read and written by the platform: written before
+ * anything moves (so a crash can always be repaired), cleared once everything is back.
+ */
+export interface UplinkJournal {
+  read(): UplinkMoved | null;
+  write(moved: UplinkMoved | null): void;
+}
+
+/** What the platform knows about a would-be uplink, once it passed every check. */
+export interface UplinkInfo {
+  name: string;
+  mtu: number;
+  /** The interface's IPv4 addresses in CIDR form ("192.168.1.20/24"), first the primary one. */
+  ipv4: string[];
+  /** The gateway of its IPv4 default route, if it has one. */
+  defaultGateway: string | null;
+}
+
+/** An interface that could be a bridged network's uplink (vmnet-helper --list-shared-interfaces). */
+export interface UplinkCandidate {
+  name: string;
+  /** "up" or "down" (link state as the kernel or vmnet reports it; "unknown" where it cannot tell) */
+  state: string;
+  mtu: number | null;
+  ipv4: string[];
 }
 
 export interface HostNetworkStatus {
@@ -46,6 +112,14 @@ export interface Platform {
   removeNetwork(spec: HostNetworkSpec): Promise<void>;
   /** What the kernel says about a network's host side. Never throws for a missing network. */
   status(spec: HostNetworkSpec): Promise<HostNetworkStatus>;
+  /**
+   * Checks that `name` can become a bridged network's uplink (exists, not loopback, not a bridge,
+   * not enslaved elsewhere, not vmlan's; `bridge` is the network's own, which it may already be
+   * on) and describes it. Changes nothing. Throws UsageError / NotFoundError / ConflictError.
+   */
+  probeUplink(name: string, bridge: string): Promise<UplinkInfo>;
+  /** Interfaces that could be uplinks, in the platform's order (vmnet-helper --list-shared-interfaces). */
+  listUplinks(): Promise<UplinkCandidate[]>;
 }
 
 /** A TAP (or equivalent) port on a network's host side, open in this process. */

@@ -73,7 +73,8 @@ export class Supervisor {
   }
 
   async #reconcile(): Promise<void> {
-    const wanted = new Map(this.#o.store.listNetworks().filter((n) => this.#o.bridgeUp(n.bridge)).map((n) => [n.name, n]));
+    // Bridged networks are served by their LAN (its DHCP, DNS and router), never by vmlan.
+    const wanted = new Map(this.#o.store.listNetworks().filter((n) => n.mode !== "bridged" && this.#o.bridgeUp(n.bridge)).map((n) => [n.name, n]));
     for (const [name, r] of this.#running) {
       const n = wanted.get(name);
       if (n && r.key === configKey(n) && !r.crashed) continue;
@@ -139,9 +140,12 @@ export class Supervisor {
     await r.dhcp?.stop();
   }
 
-  /** Gateway addresses of every stored network (DNS never forwards to these). */
+  /**
+   * Gateway addresses of every stored network (DNS never forwards to these). Not a bridged network's:
+   * its gateway is the LAN's router, which is often the host's own resolver.
+   */
   ownAddresses(): Set<string> {
-    return new Set(this.#o.store.listNetworks().flatMap((n) => [n.gateway, ...(n.gatewayV6 ? [n.gatewayV6] : [])]));
+    return new Set(this.#o.store.listNetworks().filter((n) => n.mode !== "bridged").flatMap((n) => [n.gateway, ...(n.gatewayV6 ? [n.gatewayV6] : [])]));
   }
 
   /** What runs, for logs and tests: network → services. */

@@ -3,7 +3,7 @@
  * NAT) whatever the host reaches; measured round-trip times and TCP throughput, then cleanup.
  * Everything is driven through the guests' serial consoles (src/vm/console.ts).
  */
-import { HostError } from "../core/errors.ts";
+import { HostError, UsageError } from "../core/errors.ts";
 import { GuestConsole } from "./console.ts";
 import { finishVm, idle, startVm, stopHelpers, type StartedVm, type VmDeps } from "./launch.ts";
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MB } from "./spec.ts";
@@ -43,8 +43,8 @@ export async function runDemo(d: VmDeps, opts: { network: string; mb: number; pr
     if (failed) throw failed.reason;
     guests.sort((x, y) => x.vm.record.name.localeCompare(y.vm.record.name));
     const [a, b] = guests as [Guest, Guest];
-    const aAddr = a.vm.record.nics[0]!.address;
-    const gateway = a.vm.record.nics[0]!.gateway;
+    const aAddr = known(a.vm.record.nics[0]!.address, opts.network);
+    const gateway = known(a.vm.record.nics[0]!.gateway, opts.network);
     d.log(`${a.vm.record.name} ${aAddr} and ${b.vm.record.name} ${b.vm.record.nics[0]!.address} are up; measuring`);
     const pingGuestMs = await pingAvg(b.console, aAddr);
     const pingGatewayMs = await pingAvg(b.console, gateway);
@@ -53,7 +53,7 @@ export async function runDemo(d: VmDeps, opts: { network: string; mb: number; pr
     const guestToHostMbps = await sendToHost(b.console, { listen: gateway, connect: gateway }, PORT, opts.mb);
     return {
       network: opts.network, accel: a.vm.record.accel, attachment: a.vm.record.attachment,
-      guests: guests.map((g) => ({ name: g.vm.record.name, address: g.vm.record.nics[0]!.address, mac: g.vm.record.nics[0]!.mac, bootMs: g.bootMs })),
+      guests: guests.map((g) => ({ name: g.vm.record.name, address: known(g.vm.record.nics[0]!.address, opts.network), mac: g.vm.record.nics[0]!.mac, bootMs: g.bootMs })),
       pingGuestMs, pingGatewayMs, transferMb: opts.mb, guestToGuestMbps, guestToHostMbps,
     };
   } finally {
@@ -94,3 +94,8 @@ async function stopGuest(g: Guest, d: VmDeps): Promise<void> {
   finishVm(g.vm.record, d);
 }
 
+/** The demo measures against addresses vmlan assigned; a bridged network's come from the LAN. */
+function known(address: string | null, network: string): string {
+  if (address === null) throw new UsageError(`the demo needs addresses vmlan assigns; network "${network}" is bridged (its guests take theirs from the LAN)`);
+  return address;
+}

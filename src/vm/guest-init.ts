@@ -4,6 +4,7 @@
  *
  * Kernel command line it reads (the kernel passes unknown `a.b=c` words through /proc/cmdline):
  *   vmlan.net=MAC,ADDR/PREFIX[,GATEWAY]   one per NIC, matched by MAC; a gateway sets the default route
+ *   vmlan.net=MAC,dhcp                    that NIC asks a DHCP server (busybox udhcpc; bridged networks)
  *   vmlan.hostname=NAME
  *   vmlan.cmd=BASE64                      a sh command run after the network is up
  *   vmlan.poweroff=1                      power off after vmlan.cmd
@@ -42,10 +43,25 @@ ifname_of() {
   done
   return 1
 }
+cat > /tmp/dhcp.sh <<'EOS'
+#!/bin/sh
+case "$1" in bound|renew)
+  ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface"
+  [ -n "$router" ] && ip route replace default via "\${router%% *}" dev "$interface"
+  echo "$ip" > "/tmp/dhcp-$interface";;
+esac
+EOS
+chmod +x /tmp/dhcp.sh
 addrs=""
 for spec in $(args vmlan.net); do
   mac=\${spec%%,*}; rest=\${spec#*,}; cidr=\${rest%%,*}; gw=""; [ "$rest" != "$cidr" ] && gw=\${rest#*,}
   dev=$(ifname_of "$mac") || { echo "vmlan-init: no NIC with MAC $mac"; continue; }
+  if [ "$cidr" = dhcp ]; then
+    ip link set "$dev" up
+    udhcpc -i "$dev" -n -q -f -t 10 -T 1 -A 1 -s /tmp/dhcp.sh >/dev/null 2>&1 || echo "vmlan-init: no DHCP lease on $dev"
+    addrs="$addrs $(cat /tmp/dhcp-$dev 2>/dev/null || echo none)"
+    continue
+  fi
   ip addr add "$cidr" dev "$dev" && ip link set "$dev" up
   [ -n "$gw" ] && ip route add default via "$gw" dev "$dev"
   addrs="$addrs \${cidr%/*}"

@@ -8,7 +8,6 @@ import { ConflictError, NotFoundError } from "../core/errors.ts";
 import type { LeaseService } from "../core/leases.ts";
 import type { Owner } from "../core/resources/attachment.ts";
 import type { NetworkService } from "../core/networks.ts";
-import { hostSpec } from "../core/network-config.ts";
 import { checkInputFile, checkNetworksExist, checkOutputFile } from "../core/input-checks.ts";
 import type { Accel, ConsoleMode, NicPort, VmBackend, VmProcess } from "./backend.ts";
 import { ensureGuestImage } from "./image.ts";
@@ -112,7 +111,7 @@ function chooseAccel(d: VmDeps): Accel {
 /** Brings a network's host side up in this process (idempotent; on macOS 26 this process then holds it). */
 export async function ensureHostSide(name: string, d: Pick<VmDeps, "networks">): Promise<{ bridge: string }> {
   const net = d.networks.get(name);
-  await d.networks.platform?.ensureNetwork(hostSpec(net));
+  await d.networks.platform?.ensureNetwork(d.networks.spec(net));
   return net;
 }
 

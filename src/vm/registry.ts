@@ -14,9 +14,10 @@ export const VmNicRecord = v.object({
   network: v.string(),
   bridge: v.string(),
   mac: v.string(),
-  address: v.string(),
-  prefixLength: v.number(),
-  gateway: v.string(),
+  /** null on a bridged network: the guest asks the LAN's DHCP server */
+  address: v.nullable(v.string()),
+  prefixLength: v.nullable(v.number()),
+  gateway: v.nullable(v.string()),
   ifname: v.optional(v.string()),
 });
 

@@ -49,9 +49,10 @@ export interface VmNic {
   network: string;
   bridge: string;
   mac: string;
-  address: string;
-  prefixLength: number;
-  gateway: string;
+  /** null on a bridged network: the guest takes its address from the LAN's DHCP server (vmlan.net=MAC,dhcp). */
+  address: string | null;
+  prefixLength: number | null;
+  gateway: string | null;
   /** Host-side interface (TAP) while running. */
   ifname?: string;
 }
@@ -65,7 +66,8 @@ const netmask = (prefix: number) => [24, 16, 8, 0].map((s) => ((prefix === 0 ? 0
 /**
  * The guest's kernel command line. `ip=` (Documentation/admin-guide/nfs/nfsroot.rst) configures the
  * first NIC in kernels with built-in virtio-net and IP autoconfiguration; Debian's cloud kernel has
- * neither, so vmlan's /init reads `vmlan.net=MAC,ADDR/PREFIX[,GW]` per NIC (src/vm/guest-init.ts).
+ * neither, so vmlan's /init reads `vmlan.net=MAC,ADDR/PREFIX[,GW]` per NIC (src/vm/guest-init.ts),
+ * or `vmlan.net=MAC,dhcp` for a NIC on a bridged network, whose address only the LAN's DHCP server knows.
  */
 /**
  * Words every vmlan guest kernel gets. `no_timer_check`: under TCG on a busy host the kernel's boot
@@ -78,9 +80,9 @@ export const GUEST_KERNEL_WORDS = ["console=ttyS0", "quiet", "loglevel=1", "pani
 export function guestCmdline(req: Pick<VmRequest, "name" | "cmdline" | "exec" | "poweroff">, nics: VmNic[]): string {
   const words: string[] = [...GUEST_KERNEL_WORDS];
   const first = nics[0];
-  if (first) words.push(`ip=${first.address}::${first.gateway}:${netmask(first.prefixLength)}:${req.name}:eth0:off`);
+  if (first?.address) words.push(`ip=${first.address}::${first.gateway}:${netmask(first.prefixLength!)}:${req.name}:eth0:off`);
   words.push(`vmlan.hostname=${req.name}`);
-  nics.forEach((n, i) => words.push(`vmlan.net=${n.mac},${n.address}/${n.prefixLength}${i === 0 ? `,${n.gateway}` : ""}`));
+  nics.forEach((n, i) => words.push(`vmlan.net=${n.mac},${n.address ? `${n.address}/${n.prefixLength}${i === 0 ? `,${n.gateway}` : ""}` : "dhcp"}`));
   if (req.exec) words.push(`vmlan.cmd=${Buffer.from(req.exec).toString("base64")}`);
   if (req.poweroff) words.push("vmlan.poweroff=1");
   if (req.cmdline) words.push(req.cmdline);

@@ -20,6 +20,12 @@ export function repeated(rawArgs: string[], name: string): string[] {
   return out;
 }
 
+/** Whether the user typed `--name`, `--name=...` or `--no-name` (to tell a flag from its default). */
+export function given(rawArgs: string[], name: string): boolean {
+  const end = rawArgs.indexOf("--");
+  return (end < 0 ? rawArgs : rawArgs.slice(0, end)).some((a) => a === `--${name}` || a === `--no-${name}` || a.startsWith(`--${name}=`));
+}
+
 /** Positionals after the command's own flags (citty puts them in `_`). */
 export function positionals(args: { _: string[] }): string[] {
   return args._.filter((a) => a !== "--");

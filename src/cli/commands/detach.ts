@@ -20,6 +20,6 @@ because the pool had no never-used address left.`,
   run({ args }) {
     const a = leaseService().detach(args.network, args.id, { ifExists: args["if-exists"] });
     if (formatFrom(args) === "json") printJson({ network: args.network, id: args.id, released: a !== null, address: a?.address ?? null });
-    else process.stdout.write(a ? `released ${a.address} (${a.id}) on ${a.network}\n` : `no attachment "${args.id}" on ${args.network}\n`);
+    else process.stdout.write(a ? `released ${a.address ?? a.mac} (${a.id}) on ${a.network}\n` : `no attachment "${args.id}" on ${args.network}\n`);
   },
 });

@@ -3,6 +3,12 @@ import { formatArgs, positionals } from "./_args.ts";
 import { formatFrom, printJson } from "../output.ts";
 import { networkService } from "../context.ts";
 import { dnsDomainOf, type Network } from "../../core/resources/network.ts";
+import { UsageError } from "../../core/errors.ts";
+
+function served(n: Network): Network {
+  if (n.mode === "bridged") throw new UsageError(`network "${n.name}" is bridged: vmlan serves no DNS there (the LAN's resolver does)`);
+  return n;
+}
 
 /** How the host resolves one network's guest names: per-link DNS (systemd-resolved) on Linux, /etc/resolver on macOS. */
 export function resolverRecipe(n: Network, os: string): { network: string; domain: string; server: string; file?: string; content?: string; commands?: string[] } {
@@ -27,7 +33,8 @@ Linux this prints the resolvectl lines for each bridge, on macOS the /etc/resolv
   async run({ args }) {
     const svc = await networkService(false);
     const names = positionals(args);
-    const nets = names.length ? names.map((n) => svc.get(n)) : svc.store.listNetworks();
+    // Bridged networks have no vmlan DNS: their LAN's resolver serves them.
+    const nets = names.length ? names.map((n) => served(svc.get(n))) : svc.store.listNetworks().filter((n) => n.mode !== "bridged");
     const recipes = nets.map((n) => resolverRecipe(n, process.platform));
     if (formatFrom(args) === "json") return printJson(recipes);
     for (const r of recipes) {

@@ -13,7 +13,7 @@ export function withOwner(a: Attachment, c: ContainerAttachment | undefined): Ow
 export const attachmentColumns: Column<OwnedAttachment>[] = [
   { header: "NETWORK", value: (a) => a.network },
   { header: "ID", value: (a) => a.id },
-  { header: "ADDRESS", value: (a) => `${a.address}/${a.prefixLength}` },
+  { header: "ADDRESS", value: (a) => (a.address ? `${a.address}/${a.prefixLength}` : "lan-dhcp") },
   { header: "MAC", value: (a) => a.mac },
   { header: "HOSTNAME", value: (a) => a.hostname },
   { header: "IPV6", value: (a) => (a.addressV6 ? `${a.addressV6}/${a.prefixLengthV6}` : "-") },
@@ -26,7 +26,8 @@ export const attachmentColumns: Column<OwnedAttachment>[] = [
 /** What `attach` prints for a person. */
 export function attachmentRecord(a: Attachment): Record<string, unknown> {
   return {
-    network: a.network, id: a.id, address: `${a.address}/${a.prefixLength}`, gateway: a.gateway, mac: a.mac, mtu: a.mtu,
+    network: a.network, id: a.id, address: a.address ? `${a.address}/${a.prefixLength}` : "from the LAN's DHCP server (bridged network)",
+    gateway: a.gateway ?? undefined, mac: a.mac, mtu: a.mtu,
     hostname: a.hostname, ...(a.addressV6 ? { ipv6: `${a.addressV6}/${a.prefixLengthV6}` } : {}),
   };
 }

@@ -8,6 +8,7 @@ export const networkColumns: Column<NetworkView>[] = [
   { header: "GATEWAY", value: (n) => n.gateway },
   { header: "IPV6", value: (n) => n.subnetV6 ?? "-" },
   { header: "BRIDGE", value: (n) => n.bridge },
+  { header: "UPLINK", value: (n) => n.uplink ?? "-" },
   { header: "ATTACHED", value: (n) => n.attachments },
   { header: "LABELS", value: (n) => Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(",") || "-" },
 ];

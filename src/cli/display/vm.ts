@@ -1,7 +1,7 @@
 import type { Column } from "../output.ts";
 import type { VmRecord } from "../../vm/registry.ts";
 
-const addrs = (v: VmRecord) => v.nics.map((n) => `${n.address}/${n.prefixLength}`).join(",");
+const addrs = (v: VmRecord) => v.nics.map((n) => (n.address ? `${n.address}/${n.prefixLength}` : "dhcp")).join(",");
 
 export const vmColumns: Column<VmRecord>[] = [
   { header: "NAME", value: (v) => v.name },

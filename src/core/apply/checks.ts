@@ -7,6 +7,8 @@ import { DEFAULT_NETWORK } from "../resources/network.ts";
 import { isReservedHostname, RESERVED_HINT } from "../resources/reserved-names.ts";
 import { parseSubnetV4, parseSubnetV6, overlapsV4, overlapsV6, v4ToInt, gatewayV4, type SubnetV4 } from "../ipam/subnet.ts";
 import { MANAGED_LABEL_KEY, keyPath, type FileNetwork, type FileAttachment, type Problem } from "./schema.ts";
+import { checkModeOptions } from "../network-config.ts";
+import { UsageError } from "../errors.ts";
 
 export function checkFile(networks: FileNetwork[]): Problem[] {
   const problems: Problem[] = [];
@@ -32,9 +34,27 @@ export function checkFile(networks: FileNetwork[]): Problem[] {
         problems.push({ path: at("subnet_v6"), message: `IPv6 prefix ${n.subnet_v6} overlaps networks[${j}] "${o.name}" (${o.subnet_v6})` });
       }
     }
+    problems.push(...modeProblems(n, networks.slice(0, i), at));
     problems.push(...checkAttachments(n, (k, field) => at("attachments", k, field)));
   });
   return problems;
+}
+
+/** Bridged networks: an uplink (one network each), no vmlan services, no fixed addresses; others: no uplink. */
+function modeProblems(n: FileNetwork, before: FileNetwork[], at: (...k: (string | number)[]) => string): Problem[] {
+  try {
+    checkModeOptions({ mode: n.mode, uplink: n.uplink, subnetV6: n.subnet_v6, dhcp: n.dhcp, dnsDomain: n.dns_domain });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return [{ path: at(n.uplink === undefined ? "mode" : "uplink"), message: e.message }];
+  }
+  const out: Problem[] = [];
+  const other = before.findIndex((o) => o.uplink !== undefined && o.uplink === n.uplink);
+  if (n.uplink !== undefined && other >= 0) out.push({ path: at("uplink"), message: `uplink ${n.uplink} is also the uplink of networks[${other}] "${before[other]!.name}"` });
+  n.attachments.forEach((a, k) => {
+    if (n.mode === "bridged" && a.ip !== undefined) out.push({ path: at("attachments", k, "ip"), message: `fixed IP ${a.ip} on bridged network "${n.name}": the LAN's DHCP server assigns the addresses there` });
+  });
+  return out;
 }
 
 type At = (index: number, field: string) => string;
@@ -51,7 +71,7 @@ function checkAttachments(n: FileNetwork, at: At): Problem[] {
   };
   n.attachments.forEach((a: FileAttachment, k) => {
     dup("id", a.id, k, "id");
-    if (a.ip !== undefined) {
+    if (a.ip !== undefined && n.mode !== "bridged") { // bridged: refused by modeProblems
       if (!subnet) problems.push({ path: at(k, "ip"), message: `fixed IP ${a.ip} needs the network's subnet in the file` });
       else {
         const bad = ipProblem(subnet, n.name, a.ip);

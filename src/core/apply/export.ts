@@ -1,11 +1,13 @@
 /**
  * `vmlan export`: the stored state as an apply file. Every network except the built-in one, with
- * its subnet(s), mode, MTU, DHCP/DNS settings and labels (minus the managed label, which apply adds itself), and
+ * its subnet(s), mode (and uplink), MTU, DHCP/DNS settings and labels (minus the managed label, which apply adds itself), and
  * its active attachments as reservations with explicit ip, mac and hostname, so applying the
  * export to a fresh state dir gives the same addresses and MACs back.
  */
 import type { Store } from "../store/store.ts";
 import { intToV4 } from "../ipam/subnet.ts";
+import { hasAddress } from "../ipam/allocator.ts";
+import { defaultDhcp } from "../resources/network.ts";
 import { MANAGED_LABEL_KEY, type ApplyFileInput } from "./schema.ts";
 
 type ExportNetwork = NonNullable<ApplyFileInput["networks"]>[number];
@@ -13,12 +15,13 @@ type ExportNetwork = NonNullable<ApplyFileInput["networks"]>[number];
 export function exportState(store: Store): ApplyFileInput {
   const networks: ExportNetwork[] = store.listNetworks().filter((n) => !n.builtin).map((n) => {
     const labels = Object.fromEntries(Object.entries(n.labels).filter(([k]) => k !== MANAGED_LABEL_KEY).sort(([a], [b]) => a.localeCompare(b)));
-    const attachments = store.listLeases(n.name).map((l) => ({ id: l.id, hostname: l.hostname, ip: intToV4(l.addr), mac: l.mac }));
+    // Bridged networks' leases have no address (the LAN's DHCP assigns it): id, hostname and MAC only.
+    const attachments = store.listLeases(n.name).map((l) => ({ id: l.id, hostname: l.hostname, ...(hasAddress(l) ? { ip: intToV4(l.addr) } : {}), mac: l.mac }));
     return {
-      name: n.name, mode: n.mode, subnet: n.subnet, ...(n.subnetV6 ? { subnet_v6: n.subnetV6 } : {}), mtu: n.mtu,
+      name: n.name, mode: n.mode, ...(n.uplink ? { uplink: n.uplink } : {}), subnet: n.subnet, ...(n.subnetV6 ? { subnet_v6: n.subnetV6 } : {}), mtu: n.mtu,
       ...(Object.keys(labels).length ? { labels } : {}),
-      // Defaults (DHCP on, domain "<name>.vmlan") are left out, as a person would write the file.
-      ...(n.dhcp === false ? { dhcp: false } : {}), ...(n.dnsDomain ? { dns_domain: n.dnsDomain } : {}),
+      // Defaults (DHCP on, off on bridged networks; domain "<name>.vmlan") are left out, as a person would write the file.
+      ...(n.dhcp !== defaultDhcp(n.mode) ? { dhcp: n.dhcp } : {}), ...(n.dnsDomain ? { dns_domain: n.dnsDomain } : {}),
       ...(attachments.length ? { attachments } : {}),
     };
   });

@@ -9,6 +9,7 @@ import type { Network } from "../resources/network.ts";
 import type { AttachRequest } from "../resources/attachment.ts";
 import { configDiff, parseRequest } from "../network-config.ts";
 import { parseSubnetV4, parseSubnetV6, overlapsV4, overlapsV6, v4ToInt, intToV4 } from "../ipam/subnet.ts";
+import { hasAddress } from "../ipam/allocator.ts";
 import { MANAGED_LABEL_KEY, MANAGED_LABEL_VALUE, isManaged, keyPath, type FileNetwork, type FileAttachment, type Problem } from "./schema.ts";
 import { ApplyFileError, type ApplyDoc } from "./file.ts";
 
@@ -16,13 +17,14 @@ export type Action = "create" | "change" | "unchanged" | "delete" | "keep" | "re
 
 export interface NetworkInput {
   name: string;
-  mode: "shared" | "host";
+  mode: "shared" | "host" | "bridged";
   subnet?: string;
   subnetV6?: string;
   mtu?: number;
   labels: Record<string, string>;
   dhcp?: boolean;
   dnsDomain?: string;
+  uplink?: string;
 }
 
 export interface PlanItem {
@@ -58,6 +60,7 @@ export function networkInput(n: FileNetwork): NetworkInput {
     ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
     ...(n.dhcp !== undefined ? { dhcp: n.dhcp } : {}),
     ...(n.dns_domain !== undefined ? { dnsDomain: n.dns_domain } : {}),
+    ...(n.uplink !== undefined ? { uplink: n.uplink } : {}),
   };
 }
 
@@ -104,7 +107,7 @@ function overlapProblems(n: FileNetwork, i: number, others: Network[]): Problem[
 }
 
 function describe(r: NetworkInput): string {
-  const parts = [r.mode, r.subnet ?? "subnet: next free /24"];
+  const parts = [r.mode, ...(r.uplink ? [`uplink ${r.uplink}`] : []), r.subnet ?? (r.mode === "bridged" ? "subnet: the uplink's" : "subnet: next free /24")];
   if (r.subnetV6) parts.push(r.subnetV6);
   if (r.mtu !== undefined) parts.push(`mtu ${r.mtu}`);
   if (r.dhcp === false) parts.push("no dhcp");
@@ -160,7 +163,7 @@ function planAttachment(network: string, a: FileAttachment, store: Store): PlanI
   const conflict = (detail: string): PlanItem => ({ ...item, action: "conflict", detail });
   const lease = store.getLease(network, a.id);
   if (lease?.state === "active") {
-    const have = intToV4(lease.addr);
+    const have = hasAddress(lease) ? intToV4(lease.addr) : "no address";
     const diffs = [
       a.ip !== undefined && a.ip !== have ? `holds ${have}, file says ${a.ip}` : "",
       a.mac !== undefined && a.mac !== lease.mac ? `uses MAC ${lease.mac}, file says ${a.mac}` : "",

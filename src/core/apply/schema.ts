@@ -1,11 +1,11 @@
 /**
- * The apply file: networks (name, mode, subnet, subnet_v6, mtu, labels, dhcp, dns_domain) and, per network, the
+ * The apply file: networks (name, mode, subnet, subnet_v6, mtu, labels, dhcp, dns_domain, uplink) and, per network, the
  * attachments to reserve (id, hostname, ip, mac). Keys are snake_case as people write them in
  * TOML; every object is strict, so a typo is refused with its key path instead of ignored.
  */
 import * as v from "valibot";
 import { UsageError } from "../errors.ts";
-import { NetworkName, InterfaceId, Hostname, DnsDomain } from "../resources/names.ts";
+import { NetworkName, InterfaceId, Hostname, DnsDomain, Ifname } from "../resources/names.ts";
 import { NetworkMode } from "../resources/network.ts";
 import { Labels } from "../resources/labels.ts";
 import { isV4 } from "../ipam/subnet.ts";
@@ -64,6 +64,8 @@ export const FileNetwork = v.strictObject({
   dhcp: v.optional(v.boolean()),
   /** the guests' DNS domain (default "<name>.vmlan") */
   dns_domain: v.optional(DnsDomain),
+  /** bridged networks: the host interface enslaved to the bridge */
+  uplink: v.optional(Ifname),
   attachments: v.optional(v.array(FileAttachment), []),
 });
 export type FileNetwork = v.InferOutput<typeof FileNetwork>;

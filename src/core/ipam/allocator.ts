@@ -17,11 +17,22 @@ export interface LeaseRequest {
   mac?: string;
 }
 
-/** Turns a stored lease into what users see (address, prefix, gateway, MTU...). */
+/** Whether vmlan hands out addresses on `net` (not on bridged networks: the LAN's DHCP server does). */
+export const assignsAddresses = (net: Pick<Network, "mode">): boolean => net.mode !== "bridged";
+
+/**
+ * On a network whose addresses vmlan does not assign (bridged), a lease holds a negative slot
+ * instead of an address: unique per network like one, so the schema needs no nullable column.
+ */
+export const hasAddress = (l: Pick<LeaseRow, "addr">): boolean => l.addr >= 0;
+
+/** Turns a stored lease into what users see (address, prefix, gateway, MTU...); null address on bridged networks. */
 export function toAttachment(net: Network, l: LeaseRow): Attachment {
   const s = parseSubnetV4(net.subnet);
+  const addressed = hasAddress(l);
   return {
-    network: l.network, id: l.id, mac: l.mac, address: intToV4(l.addr), prefixLength: s.prefix, gateway: net.gateway,
+    network: l.network, id: l.id, mac: l.mac, address: addressed ? intToV4(l.addr) : null, prefixLength: addressed ? s.prefix : null,
+    gateway: addressed ? net.gateway : null,
     addressV6: l.addressV6, prefixLengthV6: net.subnetV6 ? parseSubnetV6(net.subnetV6).prefix : null,
     hostname: l.hostname, mtu: net.mtu, state: l.state, createdAt: l.createdAt, updatedAt: l.updatedAt,
     expiresAt: l.expiresAt === null ? null : new Date(l.expiresAt).toISOString(),
@@ -36,13 +47,16 @@ export function toAttachment(net: Network, l: LeaseRow): Attachment {
 export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: string): { lease: LeaseRow; created: boolean } {
   const subnet = parseSubnetV4(net.subnet);
   const wantMac = req.mac === undefined ? undefined : parseMac(req.mac);
+  if (req.ip !== undefined && !assignsAddresses(net)) {
+    throw new UsageError(`IP address ${JSON.stringify(req.ip)} cannot be reserved on "${net.name}": it is bridged, and the LAN's DHCP server assigns the addresses there`);
+  }
   const wantAddr = req.ip === undefined ? undefined : checkRequestedIp(subnet, net, req.ip);
   tx.expire(net.name, Date.parse(now));
   const existing = tx.getLease(net.name, req.id);
 
   if (existing?.state === "active") {
     if (wantAddr !== undefined && wantAddr !== existing.addr) {
-      throw new ConflictError(`id "${req.id}" already holds ${intToV4(existing.addr)} on "${net.name}", not ${req.ip}; detach it first`);
+      throw new ConflictError(`id "${req.id}" already holds ${hasAddress(existing) ? intToV4(existing.addr) : "no address"} on "${net.name}", not ${req.ip}; detach it first`);
     }
     if (wantMac !== undefined && wantMac !== existing.mac) {
       throw new ConflictError(`id "${req.id}" already uses MAC ${existing.mac} on "${net.name}", not ${wantMac}; detach it first`);
@@ -74,6 +88,8 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
     if (tx.holdAt(net.name, addr)) tx.deleteHold(net.name, addr); // so does an offer or a declined address
   } else if (existing) {
     addr = existing.addr; // sticky: the released row still owns its address
+  } else if (!assignsAddresses(net)) {
+    addr = Math.min(tx.lowestSlot(net.name) ?? 0, 0) - 1;
   } else {
     addr = nextFree(tx, net, subnet, "attach");
   }
@@ -86,7 +102,7 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
   };
   tx.putLease(lease);
   tx.deleteOffersTo(net.name, mac);
-  if (wantAddr === undefined && !existing) tx.setLastAllocated(net.name, addr);
+  if (wantAddr === undefined && !existing && hasAddress(lease)) tx.setLastAllocated(net.name, addr);
   return { lease, created: true };
 }
 

@@ -3,7 +3,10 @@
  * narrow store interface over them. Every LeaseTx call happens inside one store transaction.
  */
 
-/** A lease as the store keeps it: the IPv4 address as an integer (unique per network). */
+/**
+ * A lease as the store keeps it: the IPv4 address as an integer (unique per network), or, on a
+ * bridged network, a negative slot (allocator.ts hasAddress).
+ */
 export interface LeaseRow {
   network: string;
   id: string;
@@ -43,6 +46,8 @@ export interface LeaseTx {
   /** The oldest released claim (of rows made by `origin` only, when given). */
   oldestReleased(network: string, origin?: LeaseRow["origin"]): LeaseRow | null;
   lastAllocated(network: string): number | null;
+  /** The lowest addr on the network (address-less slots are negative), or null when it has no lease. */
+  lowestSlot(network: string): number | null;
   setLastAllocated(network: string, addr: number | null): void;
   putLease(l: LeaseRow): void;
   deleteLease(network: string, id: string): void;

@@ -13,10 +13,10 @@ export const Attachment = v.object({
   network: NetworkName,
   id: InterfaceId,
   mac: v.pipe(v.string(), v.regex(MAC_RE)),
-  /** IPv4 address without prefix */
-  address: v.string(),
-  prefixLength: v.number(),
-  gateway: v.string(),
+  /** IPv4 address without prefix; null on bridged networks (the LAN's DHCP server assigns it) */
+  address: v.nullable(v.string()),
+  prefixLength: v.nullable(v.number()),
+  gateway: v.nullable(v.string()),
   addressV6: v.nullable(v.string()),
   prefixLengthV6: v.nullable(v.number()),
   hostname: Hostname,

@@ -37,15 +37,33 @@ export const IFNAME_MAX = 15;
 const BRIDGE_PREFIX = "vl-";
 
 /**
- * The bridge (Linux) name for a network: "vl-<name>" when it fits in 15 bytes,
- * else "vl-<first 6>-<5 hex of a hash>". Uniqueness is enforced by the store; `salt`
- * lets the caller pick another hash on the (unlikely) collision.
+ * A host interface name as a user gives it (--uplink): 1-15 bytes, none of '/', ':', whitespace or
+ * control characters (what the kernel's dev_valid_name refuses, narrowed to printable ASCII).
  */
-export function bridgeNameFor(name: string, salt = 0): string {
-  const plain = BRIDGE_PREFIX + name;
+export const IFNAME_RE = /^[a-zA-Z0-9_.@+-][a-zA-Z0-9_.@+=-]{0,14}$/;
+export const Ifname = v.pipe(
+  v.string(),
+  v.check((s) => IFNAME_RE.test(s) && s !== "." && s !== "..", (i) => `invalid interface name ${JSON.stringify(i.input)}: use 1-15 letters, digits, '_', '.', '-', '@', '+', '='`),
+);
+
+/**
+ * Bridged networks' bridges start with "vlb-", not "vl-": every vmlan table drops traffic from its
+ * bridge to "vl-*" (networks cannot reach each other), but a bridged network is the host's way to
+ * the LAN, and the host's default route moves onto its bridge, so shared networks must reach it.
+ */
+const BRIDGED_PREFIX = "vlb-";
+
+/**
+ * The bridge (Linux) name for a network: "vl-<name>" (bridged: "vlb-<name>") when it fits in 15
+ * bytes, else the prefix, the first letters of the name and 5 hex of a hash. Uniqueness is enforced
+ * by the store; `salt` lets the caller pick another hash on the (unlikely) collision.
+ */
+export function bridgeNameFor(name: string, salt = 0, bridged = false): string {
+  const prefix = bridged ? BRIDGED_PREFIX : BRIDGE_PREFIX;
+  const plain = prefix + name;
   if (salt === 0 && plain.length <= IFNAME_MAX) return plain;
   const h = Bun.hash.wyhash(`${name}#${salt}`).toString(16).padStart(5, "0").slice(-5);
-  return `${BRIDGE_PREFIX}${name.slice(0, 6)}-${h}`;
+  return `${prefix}${name.slice(0, IFNAME_MAX - prefix.length - 6)}-${h}`;
 }
 
 /** Default hostname for an interface id: the id reduced to a valid host label. */

@@ -1,9 +1,9 @@
 import * as v from "valibot";
-import { NetworkName, IFNAME_MAX, DnsDomain } from "./names.ts";
+import { NetworkName, IFNAME_MAX, DnsDomain, Ifname } from "./names.ts";
 import { Labels } from "./labels.ts";
 
-export const MODES = ["shared", "host"] as const;
-export const NetworkMode = v.picklist(MODES, (i) => `invalid mode "${i.input}": use shared or host`);
+export const MODES = ["shared", "host", "bridged"] as const;
+export const NetworkMode = v.picklist(MODES, (i) => `invalid mode "${i.input}": use shared, host or bridged`);
 export type NetworkMode = v.InferOutput<typeof NetworkMode>;
 
 export const DEFAULT_MTU = 1500;
@@ -29,6 +29,8 @@ export const Network = v.object({
   dhcp: v.boolean(),
   /** Guests' DNS domain; null means the default "<name>.vmlan" (see dnsDomainOf). */
   dnsDomain: v.nullable(DnsDomain),
+  /** Bridged mode: the host interface enslaved to the bridge (the LAN side); null otherwise. */
+  uplink: v.nullable(Ifname),
 });
 export type Network = v.InferOutput<typeof Network>;
 
@@ -41,11 +43,14 @@ export const NetworkRequest = v.object({
   mode: v.optional(NetworkMode, "shared"),
   subnet: v.optional(v.string()),
   subnetV6: v.optional(v.string()),
-  mtu: v.optional(RequestMtu, DEFAULT_MTU),
+  /** Absent: DEFAULT_MTU (bridged: the uplink's MTU), also when compared with an existing network. */
+  mtu: v.optional(RequestMtu),
   labels: v.optional(Labels, {}),
-  /** Like mtu, an absent value means the default (on), also when compared with an existing network. */
-  dhcp: v.optional(v.boolean(), true),
+  /** Like mtu, an absent value means the default (on; off for bridged networks), also when compared. */
+  dhcp: v.optional(v.boolean()),
   dnsDomain: v.optional(DnsDomain),
+  /** Bridged mode only (required there): the host interface to enslave. */
+  uplink: v.optional(Ifname),
 });
 export type NetworkRequest = v.InferInput<typeof NetworkRequest>;
 
@@ -54,6 +59,9 @@ export const DEFAULT_NETWORK = {
   mode: "shared" as const,
   subnet: "192.168.64.0/24",
 };
+
+/** vmlan's DHCP is on by default, except on bridged networks (the LAN's DHCP server serves them). */
+export const defaultDhcp = (mode: NetworkMode): boolean => mode !== "bridged";
 
 /** The suffix every default guest domain ends with: "web.<network>.vmlan". */
 export const VMLAN_DNS_SUFFIX = "vmlan";

@@ -55,6 +55,11 @@ export abstract class LeaseQueries implements LeaseTx {
     return row?.last_allocated ?? null;
   }
 
+  /** The lowest slot number on a network (address-less leases use negative ones), or null. */
+  lowestSlot(network: string): number | null {
+    return (this.stmt("SELECT min(addr) AS m FROM attachments WHERE network = ?").get(network) as { m: number | null }).m;
+  }
+
   setLastAllocated(network: string, addr: number | null): void {
     this.stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
   }

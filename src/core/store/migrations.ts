@@ -103,4 +103,10 @@ export const MIGRATIONS: string[] = [
     DELETE FROM attachment_owners WHERE network = NEW.network AND id = NEW.id;
   END;
   `,
+  // 6: bridged networks: the uplink interface (config) and what was moved from it to the bridge and
+  // not given back yet (JSON, host state: written before the move, cleared after the restore).
+  `
+  ALTER TABLE networks ADD COLUMN uplink TEXT;
+  ALTER TABLE networks ADD COLUMN uplink_moved TEXT;
+  `,
 ];

@@ -8,6 +8,7 @@ import type { Hold, LeaseRow } from "../ipam/lease-tx.ts";
 export interface NetworkRow {
   name: string; mode: string; subnet: string; gateway: string; subnet_v6: string | null; gateway_v6: string | null;
   mtu: number; bridge: string; labels: string; builtin: number; created_at: string; dhcp: number; dns_domain: string | null;
+  uplink: string | null;
 }
 
 export interface AttachmentRow {
@@ -28,6 +29,7 @@ export function networkFromRow(r: NetworkRow): Network {
   const out = v.safeParse(Network, {
     name: r.name, mode: r.mode, subnet: r.subnet, gateway: r.gateway, subnetV6: r.subnet_v6, gatewayV6: r.gateway_v6,
     mtu: r.mtu, bridge: r.bridge, labels, builtin: r.builtin === 1, createdAt: r.created_at, dhcp: r.dhcp !== 0, dnsDomain: r.dns_domain,
+    uplink: r.uplink ?? null,
   });
   if (!out.success) throw new StoreError(`stored network "${r.name}" is invalid: ${out.issues[0].message}`);
   return out.output;
@@ -37,7 +39,7 @@ export function networkToRow(n: Network): Record<string, string | number | null>
   return {
     name: n.name, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnet_v6: n.subnetV6, gateway_v6: n.gatewayV6,
     mtu: n.mtu, bridge: n.bridge, labels: JSON.stringify(n.labels), builtin: n.builtin ? 1 : 0, created_at: n.createdAt,
-    dhcp: n.dhcp ? 1 : 0, dns_domain: n.dnsDomain,
+    dhcp: n.dhcp ? 1 : 0, dns_domain: n.dnsDomain, uplink: n.uplink,
   };
 }
 
@@ -45,7 +47,8 @@ const LeaseSchema = v.object({
   network: NetworkName,
   id: InterfaceId,
   mac: v.pipe(v.string(), v.regex(MAC_RE)),
-  addr: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  // Negative: an address-less lease's slot (bridged networks; see allocator NO_ADDRESS).
+  addr: v.pipe(v.number(), v.integer(), v.minValue(-0xffffffff), v.maxValue(0xffffffff)),
   addressV6: v.nullable(v.string()),
   hostname: Hostname,
   state: v.picklist(["active", "released"]),

@@ -116,8 +116,8 @@ export class Store extends LeaseQueries {
   insertNetwork(n: Network): void {
     v.parse(Network, n);
     this.stmt(
-      `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain)
-       VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain)`,
+      `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain, uplink)
+       VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain, $uplink)`,
     ).run(networkToRow(n));
   }
 
@@ -156,6 +156,16 @@ export class Store extends LeaseQueries {
       if (!out.success) throw new StoreError(`stored container attachment "${r.id}" on "${r.network}" is invalid: ${out.issues[0].message}`);
       return out.output;
     });
+  }
+
+  /** Bridged networks: what was moved from the uplink to the bridge and not given back (JSON text), or null. */
+  getUplinkMoved(name: string): string | null {
+    const row = this.stmt("SELECT uplink_moved FROM networks WHERE name = ?").get(name) as { uplink_moved: string | null } | null;
+    return row?.uplink_moved ?? null;
+  }
+
+  setUplinkMoved(name: string, json: string | null): void {
+    this.stmt("UPDATE networks SET uplink_moved = ? WHERE name = ?").run(json, name);
   }
 }
 

@@ -7,7 +7,8 @@
 import { ipv4Range } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
-import { brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
+import { bridgedPort, brokerOpener, checkPrivileges, dropOrStop, hostPort, vmnetInterfaceId, type DarwinPlatform } from "./common.ts";
+import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain } from "./held.ts";
 import { NETWORKS_SINCE } from "./version.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
@@ -15,14 +16,13 @@ import { VmnetInterface } from "./vmnet-interface.ts";
 /** The one network the classic API can give (vmnet's shared network). */
 export const CLASSIC_NETWORK = "default";
 
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
 /** vmnet's DHCP range keys for a classic interface: gateway .. last host, dotted mask. */
 export function classicRange(spec: HostNetworkSpec): { start: string; end: string; mask: string } {
   return { start: spec.gateway, ...ipv4Range(spec.gateway, Number(spec.subnet.split("/")[1])) };
 }
 
 function classicOnly(spec: HostNetworkSpec, major: number): void {
+  if (spec.mode === "bridged") return; // vmnet's classic bridged mode: any name, one interface per VM
   if (spec.name !== CLASSIC_NETWORK) {
     throw new UsageError(`macOS ${major} has only vmnet's shared network: use the network "${CLASSIC_NETWORK}"; named networks ("${spec.name}") need macOS ${NETWORKS_SINCE} or later`, { details: { network: spec.name, macos: major } });
   }
@@ -32,6 +32,7 @@ function classicOnly(spec: HostNetworkSpec, major: number): void {
 export function createClassicPlatform(major: number): DarwinPlatform {
   async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
     const base = { name: spec.name, bridge: spec.bridge };
+    if (spec.mode === "bridged") return bridgedStatus(spec);
     if (spec.name !== CLASSIC_NETWORK) return { ...base, up: false, addresses: [], nat: false, detail: `macOS ${major} has no named vmnet networks (only "${CLASSIC_NETWORK}")` };
     const len = spec.subnet.split("/")[1];
     return { ...base, up: true, addresses: [`${spec.gateway}/${len}`], nat: true, detail: "vmnet's shared network: vmnet creates it when the first interface starts" };
@@ -39,8 +40,8 @@ export function createClassicPlatform(major: number): DarwinPlatform {
 
   function openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean }): VmnetHostPort {
     classicOnly(spec, major);
-    // vmnet takes the id as an XPC UUID (the same id gives the same MAC); other ids are vmlan's only.
-    const interfaceId = o.interfaceId && UUID.test(o.interfaceId) ? o.interfaceId : undefined;
+    if (spec.mode === "bridged") return bridgedPort(spec, o);
+    const interfaceId = vmnetInterfaceId(o.interfaceId);
     let port: VmnetHostPort;
     try {
       port = hostPort(VmnetInterface.start({ mode: "shared", interfaceId, range: classicRange(spec) }));
@@ -55,10 +56,13 @@ export function createClassicPlatform(major: number): DarwinPlatform {
     os: "darwin",
     checkPrivileges: () => checkPrivileges(major),
     checkSubnetFree: async () => {}, // vmnet picks the shared network's bridge; nothing to compare with
-    ensureNetwork: async (spec) => classicOnly(spec, major), // nothing to create: vmnet makes it on first start
+    // Nothing to create: vmnet makes the shared network (and a bridged interface's bridge) on first start.
+    ensureNetwork: async (spec) => (spec.mode === "bridged" ? void probeUplink(spec.uplink ?? "") : classicOnly(spec, major)),
     removeNetwork: async () => {}, // nothing was created
     status,
     openVmnetPort,
     openTap: brokerOpener(openVmnetPort),
+    probeUplink: async (name) => probeUplink(name),
+    listUplinks: async () => listUplinks(),
   };
 }

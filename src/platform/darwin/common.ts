@@ -6,8 +6,9 @@ import { PermissionError } from "../../core/errors.ts";
 import type { HostNetworkSpec, Platform, TapOpener, VmnetHostPort, VmnetPortOpener } from "../types.ts";
 import { openBrokerPort } from "./broker-port.ts";
 import { NETWORKS_SINCE } from "./version.ts";
-import type { VmnetInterface } from "./vmnet-interface.ts";
+import { VmnetInterface } from "./vmnet-interface.ts";
 import { dropPrivileges } from "./privileges.ts";
+import { explain } from "./held.ts";
 
 /**
  * heldRef/releaseHeld (macOS 26 only): the vmnet_network_ref this process holds for a network, for
@@ -62,4 +63,24 @@ export function dropOrStop(port: VmnetHostPort): void {
 export function brokerOpener(openVmnetPort: VmnetPortOpener["openVmnetPort"]): TapOpener["openTap"] {
   const log = (m: string) => process.stderr.write(`vmlan: ${m}\n`);
   return (spec: HostNetworkSpec) => openBrokerPort({ openVmnetPort }, spec, log);
+}
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** vmnet takes the id as an XPC UUID (the same id gives the same MAC); other ids are vmlan's only. */
+export const vmnetInterfaceId = (id: string | undefined) => (id && UUID.test(id) ? id : undefined);
+
+/**
+ * A bridged network's port (both macOS generations): the classic API in VMNET_BRIDGED_MODE on the
+ * uplink; vmnet does the bridging, and the LAN's DHCP server gives the VM its address.
+ */
+export function bridgedPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean }): VmnetHostPort {
+  let port: VmnetHostPort;
+  try {
+    port = hostPort(VmnetInterface.start({ mode: "bridged", sharedInterface: spec.uplink ?? undefined, interfaceId: vmnetInterfaceId(o.interfaceId) }));
+  } catch (e) {
+    throw explain(e, `vmnet bridged interface on ${spec.uplink} (${spec.name})`);
+  }
+  if (o.dropPrivileges) dropOrStop(port);
+  return port;
 }

@@ -7,7 +7,8 @@
 import { intToV4, v4ToInt } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
-import { brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
+import { bridgedPort, brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
+import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain, HeldNetworks } from "./held.ts";
 import { VmnetNetwork } from "./network.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
@@ -18,6 +19,7 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
 
   async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
     const base = { name: spec.name, bridge: spec.bridge };
+    if (spec.mode === "bridged") return bridgedStatus(spec);
     const net = held.get(spec.name);
     if (!net) {
       return { ...base, up: false, addresses: [], nat: false, detail: "not held by this process: a macOS vmnet network lives only while a process holds it (vmlan broker, or the helper of a VM on it)" };
@@ -29,6 +31,8 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
   }
 
   async function ensureNetwork(spec: HostNetworkSpec): Promise<void> {
+    // Bridged mode is not a vmnet network mode on macOS 26: each interface is bridged by the classic API.
+    if (spec.mode === "bridged") return void probeUplink(spec.uplink ?? "");
     const got = held.ensure(spec).info().subnet;
     if (got !== spec.subnet) {
       held.release(spec.name);
@@ -48,7 +52,8 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
   }
 
   /** vmnet ignores interface ids with a network (it picks a random MAC); the id stays vmlan's. */
-  function openVmnetPort(spec: HostNetworkSpec, o: { dropPrivileges?: boolean } = {}): VmnetHostPort {
+  function openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean } = {}): VmnetHostPort {
+    if (spec.mode === "bridged") return bridgedPort(spec, o);
     const own = held.get(spec.name) === null; // a helper on its own: the network lives as long as this port
     const net = held.ensure(spec);
     let port: VmnetHostPort;
@@ -68,10 +73,12 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
     checkPrivileges: () => checkPrivileges(major),
     checkSubnetFree,
     ensureNetwork,
-    removeNetwork: async (spec) => void held.release(spec.name), // the reservation ends with the last reference
+    removeNetwork: async (spec) => void held.release(spec.name), // the reservation ends with the last reference (bridged: none)
     status,
     openVmnetPort,
     openTap: brokerOpener(openVmnetPort),
+    probeUplink: async (name) => probeUplink(name),
+    listUplinks: async () => listUplinks(),
     heldRef: (name) => {
       const net = held.get(name);
       return net ? Number(net.unsafeRef) : null;

@@ -34,8 +34,13 @@ export interface BridgeSpec {
   /** Network name; the alias marks the bridge as ours. */
   network: string;
   mtu: number;
-  /** Gateway addresses with the subnet's prefix length, e.g. 192.168.64.1/24. */
-  addresses: Cidr[];
+  /** Gateway addresses with the subnet's prefix length, e.g. 192.168.64.1/24; null leaves addresses alone (bridged.ts moves them). */
+  addresses: Cidr[] | null;
+  /**
+   * The hardware address once the bridge is ours (bridged: the uplink's). It is set after the alias,
+   * so a half-made bridge still carries bridgeMacFor's MAC, by which it is known.
+   */
+  mac?: Uint8Array;
 }
 
 /** ours: our alias. half-made: no alias yet, but our MAC (a create that was killed). foreign: anything else. */
@@ -76,31 +81,32 @@ export function ensureBridge(nl: Netlink, spec: BridgeSpec): number {
   assertOurs(link, spec.network);
   if (link.alias !== aliasFor(spec.network)) setLink(nl, link.index, spec.name, { alias: aliasFor(spec.network) });
   if (link.mtu !== spec.mtu) setLink(nl, link.index, spec.name, { mtu: spec.mtu });
-  ensureAddresses(nl, link.index, spec);
+  if (spec.mac && !(link.mac && sameBytes(link.mac, spec.mac))) setLink(nl, link.index, spec.name, { mac: spec.mac });
+  if (spec.addresses) ensureAddresses(nl, link.index, spec.name, spec.addresses);
   if (!(link.flags & IFF_UP)) setLink(nl, link.index, spec.name, { up: true });
   return link.index;
 }
 
-const sameAddr = (a: Addr, c: Cidr) =>
-  a.family === c.family && a.prefixlen === c.prefix && a.address.every((b, i) => b === c.bytes[i]);
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const sameAddr = (a: Addr, c: Cidr) => a.family === c.family && a.prefixlen === c.prefix && sameBytes(a.address, c.bytes);
 
 /** Adds missing gateway addresses and drops stale global ones (e.g. from an earlier subnet). */
-function ensureAddresses(nl: Netlink, index: number, spec: BridgeSpec): void {
+function ensureAddresses(nl: Netlink, index: number, name: string, want: Cidr[]): void {
   const have = listAddrs(nl, index);
   for (const a of have) {
     const linkLocal = a.family === AF_INET6 && a.address[0] === 0xfe && (a.address[1]! & 0xc0) === 0x80;
-    if (linkLocal || spec.addresses.some((c) => sameAddr(a, c))) continue;
+    if (linkLocal || want.some((c) => sameAddr(a, c))) continue;
     try {
-      delAddr(nl, a, `${formatAddress(a.address)}/${a.prefixlen} on ${spec.name}`);
+      delAddr(nl, a, `${formatAddress(a.address)}/${a.prefixlen} on ${name}`);
     } catch (e) {
       if (!(e instanceof SyscallError && e.errno === EADDRNOTAVAIL)) throw e; // removed meanwhile by another vmlan
     }
   }
-  for (const c of spec.addresses) {
+  for (const c of want) {
     if (have.some((a) => sameAddr(a, c))) continue;
     // No DAD for v6: the gateway address is ours by construction and DAD would delay it ~1 s.
     const flags = c.family === AF_INET6 ? IFA_F_NODAD : 0;
-    addAddr(nl, { family: c.family, address: c.bytes, prefixlen: c.prefix, flags, index }, `${c.text} on ${spec.name}`);
+    addAddr(nl, { family: c.family, address: c.bytes, prefixlen: c.prefix, flags, index }, `${c.text} on ${name}`);
   }
 }
 

@@ -10,10 +10,12 @@ import { openTap } from "./tap.ts";
 import { ensureBridge, ownership, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
 import { getLink, listAddrs } from "./links.ts";
-import { natStatus, setupNat, teardownNat } from "./nat.ts";
+import { type NatSpec, natStatus, setupNat, teardownNat } from "./nat.ts";
 import { withNetlink } from "./netlink.ts";
 import { checkPrivileges } from "./privileges.ts";
 import { checkSubnetFree } from "./routes.ts";
+import { bridgedStatus, ensureBridged, removeBridged } from "./bridged.ts";
+import { describeUplink, listCandidates } from "./uplink.ts";
 
 /** Gateway address with the subnet's prefix length, e.g. 192.168.64.1/24. */
 function gatewayCidr(gateway: string, subnet: string): Cidr {
@@ -34,23 +36,31 @@ function bridgeAddresses(spec: HostNetworkSpec): Cidr[] {
   return out;
 }
 
-function natSpec(spec: HostNetworkSpec) {
+function natSpec(spec: HostNetworkSpec): NatSpec {
+  if (spec.mode === "bridged") throw new UsageError(`bridged network "${spec.name}" has no NAT or isolation table`);
   return { bridge: spec.bridge, mode: spec.mode, subnet: spec.subnet, subnetV6: spec.subnetV6 };
 }
 
+const isBridged = (spec: HostNetworkSpec): spec is HostNetworkSpec & { mode: "bridged" } => spec.mode === "bridged";
+
 async function ensureNetwork(spec: HostNetworkSpec): Promise<void> {
+  // Bridged: no table at all (guests are hosts of the LAN); the bridge is "vlb-*", outside the
+  // other networks' "vl-*" isolation rules, so shared networks still reach the LAN through it.
+  if (isBridged(spec)) return withNetlink((nl) => ensureBridged(nl, spec));
   const addresses = bridgeAddresses(spec);
   withNetlink((nl) => ensureBridge(nl, { name: spec.bridge, network: spec.name, mtu: spec.mtu, addresses }));
   setupNat(natSpec(spec));
 }
 
 async function removeNetwork(spec: HostNetworkSpec): Promise<void> {
+  if (isBridged(spec)) return withNetlink((nl) => removeBridged(nl, spec));
   // Bridge first: a foreign interface with our name is refused before any rule is touched.
   withNetlink((nl) => removeBridge(nl, spec.bridge, spec.name));
   teardownNat(spec.bridge);
 }
 
 async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
+  if (isBridged(spec)) return withNetlink((nl) => bridgedStatus(nl, spec));
   const base = { name: spec.name, bridge: spec.bridge };
   const link = withNetlink((nl) => {
     const l = getLink(nl, spec.bridge);
@@ -88,5 +98,7 @@ export function createLinuxPlatform(): Platform & TapOpener {
     ensureNetwork,
     removeNetwork,
     status,
+    probeUplink: async (name, bridge) => withNetlink((nl) => describeUplink(nl, name, bridge)),
+    listUplinks: async () => withNetlink((nl) => listCandidates(nl)),
   };
 }

@@ -16,7 +16,11 @@ import {
 import { SyscallError } from "../../core/errors.ts";
 import type { Netlink } from "./netlink.ts";
 
-export interface Link { index: number; name: string; flags: number; mtu: number; alias: string | null; kind: string | null; master: number | null; mac: Uint8Array | null }
+/** `type` is ifi_type (ARPHRD_*); `mac` is IFLA_ADDRESS (6 bytes on Ethernet-like links). */
+export interface Link {
+  index: number; name: string; flags: number; mtu: number; alias: string | null; kind: string | null; master: number | null;
+  type: number; mac: Uint8Array | null;
+}
 export interface Addr { family: number; address: Uint8Array; prefixlen: number; flags: number; scope: number; index: number }
 
 function toLink(payload: Uint8Array): Link {
@@ -27,7 +31,8 @@ function toLink(payload: Uint8Array): Link {
   const u = (t: number) => { const b = l.attrs.get(t); return b ? attrU32Value(b) : null; };
   return {
     index: l.index, name: s(IFLA_IFNAME) ?? "", flags: l.flags, mtu: u(IFLA_MTU) ?? 0,
-    alias: s(IFLA_IFALIAS), kind: kind ? attrStringValue(kind) : null, master: u(IFLA_MASTER), mac: l.attrs.get(IFLA_ADDRESS)?.slice() ?? null,
+    alias: s(IFLA_IFALIAS), kind: kind ? attrStringValue(kind) : null, master: u(IFLA_MASTER) || null,
+    type: l.type, mac: l.attrs.get(IFLA_ADDRESS)?.slice() ?? null,
   };
 }
 
@@ -35,6 +40,17 @@ function toLink(payload: Uint8Array): Link {
 export function getLink(nl: Netlink, name: string): Link | null {
   try {
     const [reply] = nl.request(RTM_GETLINK, 0, [ifinfo({}), attrString(IFLA_IFNAME, name)], "RTM_GETLINK", name);
+    return reply ? toLink(reply.payload) : null;
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === ENODEV) return null;
+    throw e;
+  }
+}
+
+/** The link with `index`, or null when there is none. */
+export function getLinkByIndex(nl: Netlink, index: number): Link | null {
+  try {
+    const [reply] = nl.request(RTM_GETLINK, 0, [ifinfo({ index })], "RTM_GETLINK", `#${index}`);
     return reply ? toLink(reply.payload) : null;
   } catch (e) {
     if (e instanceof SyscallError && e.errno === ENODEV) return null;
@@ -54,13 +70,15 @@ export function createLink(nl: Netlink, name: string, kind: string, mtu: number,
   ], "RTM_NEWLINK", name);
 }
 
-export interface LinkChange { up?: boolean; mtu?: number; alias?: string; master?: number }
+/** master 0 releases the link from its bridge; mac sets the hardware address. */
+export interface LinkChange { up?: boolean; mtu?: number; alias?: string; master?: number; mac?: Uint8Array }
 /** Changes an existing link by index (RTM_NEWLINK without NLM_F_CREATE is a "set"). */
 export function setLink(nl: Netlink, index: number, name: string, c: LinkChange): void {
   const parts = [ifinfo({ index, flags: c.up ? IFF_UP : 0, change: c.up === undefined ? 0 : IFF_UP })];
   if (c.mtu !== undefined) parts.push(attrU32(IFLA_MTU, c.mtu));
   if (c.alias !== undefined) parts.push(attrString(IFLA_IFALIAS, c.alias));
   if (c.master !== undefined) parts.push(attrU32(IFLA_MASTER, c.master));
+  if (c.mac !== undefined) parts.push(attr(IFLA_ADDRESS, c.mac));
   nl.request(RTM_NEWLINK, 0, parts, "RTM_NEWLINK", name);
 }
 

@@ -74,7 +74,8 @@ export function decide(net: Network, m: DhcpMessage, book: LeaseBook): Decision 
       if (!inSubnet(net, requested)) return nak(net, m, `${who}: ${requested} is not in ${net.subnet}`);
       const b = book.bind(m.chaddr, requested, hint);
       if (!b.ok) return nak(net, m, `${who}: asked for ${requested}: ${b.reason}`);
-      return { reply: ack(net, m, MessageType.ACK, b.attachment, b.attachment.address), ...destination(m), log: `${who}: ack ${b.attachment.address} (${b.attachment.id})` };
+      // DHCP serves only networks whose addresses vmlan assigns, so a bound attachment has one.
+      return { reply: ack(net, m, MessageType.ACK, b.attachment, b.attachment.address ?? requested), ...destination(m), log: `${who}: ack ${b.attachment.address} (${b.attachment.id})` };
     }
     case MessageType.RELEASE: {
       const a = book.release(m.chaddr, m.ciaddr);

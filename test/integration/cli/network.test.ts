@@ -60,7 +60,7 @@ describe("network lifecycle through the compiled binary", () => {
       [["network", "create", "bad name"], `invalid network name "bad name"`],
       [["network", "create", "x1", "--subnet", "10.0.0.0/31"], `invalid subnet "10.0.0.0/31"`],
       [["network", "create", "x2", "--subnet", "10.0.0.1/24"], `did you mean 10.0.0.0/24?`],
-      [["network", "create", "x3", "--mode", "bridged"], `bridged`],
+      [["network", "create", "x3", "--mode", "bridged"], `a bridged network needs an uplink`],
       [["network", "create", "x4", "--label", "bad key=1"], `invalid label "bad key=1"`],
       [["network", "create", "x5", "--bogus"], `unknown option "--bogus"`],
       [["attach", "lab", "--id", "a", "--ip", "10.99.0.5"], `outside the subnet 10.77.0.0/24`],

@@ -51,7 +51,7 @@ describe("DISCOVER / REQUEST", () => {
   test("a MAC that `vmlan attach` gave out gets exactly that address", () => {
     const { ask, leases } = setup();
     leases.attach({ network: "lab", id: "first" });
-    const vm = leases.attach({ network: "lab", id: "vm", hostname: "db" }).attachment;
+    const vm = leases.attach({ network: "lab", id: "vm", hostname: "db" }).attachment as { mac: string; address: string };
     const offer = asClient(ask({ type: MessageType.DISCOVER, mac: vm.mac }));
     expect(offer.yiaddr).toBe(vm.address);
     const d = ask({ type: MessageType.REQUEST, mac: vm.mac, options: [[Opt.SERVER_ID, optIp("10.5.0.1")], [Opt.REQUESTED_IP, optIp(vm.address)]] });

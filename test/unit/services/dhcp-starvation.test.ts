@@ -86,7 +86,7 @@ describe("lease time", () => {
     const { ask, leases, advance } = setup();
     const a = leases.attach({ network: "lab", id: "vm" }).attachment;
     ask({ type: MessageType.DISCOVER, mac: a.mac });
-    ask({ type: MessageType.REQUEST, mac: a.mac, options: [[Opt.REQUESTED_IP, optIp(a.address)]] });
+    ask({ type: MessageType.REQUEST, mac: a.mac, options: [[Opt.REQUESTED_IP, optIp(a.address!)]] });
     advance(10 * LEASE_SECONDS);
     expect(leases.get("lab", "vm")).toMatchObject({ address: a.address, state: "active", expiresAt: null });
   });

@@ -20,5 +20,6 @@ Networks never reach each other.`,
     inspect: () => import("./inspect.ts").then((m) => m.default),
     rm: () => import("./rm.ts").then((m) => m.default),
     prune: () => import("./prune.ts").then((m) => m.default),
+    uplinks: () => import("./uplinks.ts").then((m) => m.default),
   },
 });

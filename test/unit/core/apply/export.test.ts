@@ -50,6 +50,16 @@ describe("export", () => {
     }
   });
 
+  test("a bridged network: its uplink, no dhcp key (off is its default), attachments without ip; the file parses back", () => {
+    const s = services();
+    const n = buildNetwork(parseRequest({ name: "lan", mode: "bridged", uplink: "eno1" }), "192.168.1.0/24", "vlb-lan", "now", false, { gateway: "192.168.1.1", mtu: 1500 });
+    s.store.tx(() => s.store.insertNetwork(n));
+    const mac = s.leases.attach({ network: "lan", id: "vm1" }).attachment.mac;
+    const doc = exportState(s.store);
+    expect(doc.networks).toEqual([{ name: "lan", mode: "bridged", uplink: "eno1", subnet: "192.168.1.0/24", mtu: 1500, attachments: [{ id: "vm1", hostname: "vm1", mac }] }]);
+    expect(parseApplyText(toToml(doc), "b.toml").networks[0]).toMatchObject({ mode: "bridged", uplink: "eno1", attachments: [{ id: "vm1", mac }] });
+  });
+
   test("an empty state exports an empty file that applies cleanly", () => {
     const text = toToml(exportState(services().store));
     expect(text).toBe("version = 1\nnetworks = []\n");

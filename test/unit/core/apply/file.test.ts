@@ -68,9 +68,9 @@ describe("schema: strict objects, values named", () => {
   test("unknown keys at every level, missing name, bad mode, label and version", () => {
     expect(problems(`colour = 1\nnetworks = []`)).toEqual([`colour: unknown key "colour"`]);
     expect(problems(net(`[[networks.attachments]]\nid = "a"\naddress = "10.1.0.5"\n`))).toEqual([`networks[0].attachments[0].address: unknown key "address"`]);
-    expect(problems(`[[networks]]\nsubnet = "10.1.0.0/24"\nmode = "bridged"\n`)).toEqual([
+    expect(problems(`[[networks]]\nsubnet = "10.1.0.0/24"\nmode = "routed"\n`)).toEqual([
       `networks[0].name: missing required key "name"`,
-      `networks[0].mode: invalid mode "bridged": use shared or host`,
+      `networks[0].mode: invalid mode "routed": use shared, host or bridged`,
     ]);
     expect(problems(net(`labels = { "bad key" = "1" }\n`))).toEqual([`networks[0].labels["bad key"]: invalid label key "bad key"`]);
     expect(problems(`version = 2\n`)).toEqual([`version: unsupported version 2: this vmlan reads version 1`]);
@@ -140,6 +140,18 @@ describe("checks across entries", () => {
 
   test("the managed label cannot be set by hand", () => {
     expect(problems(net(`labels = { "vmlan.managed-by" = "me" }\n`))).toEqual([`networks[0].labels["vmlan.managed-by"]: label "vmlan.managed-by" is set by apply itself; remove it from the file`]);
+  });
+
+  test("bridged networks: an uplink each (not shared), no vmlan services, no fixed IPs; other modes take no uplink", () => {
+    const b = (name: string, body: string) => `[[networks]]\nname = "${name}"\nmode = "bridged"\n${body}`;
+    expect(problems(b("a", "") + b("b", `uplink = "up0"\ndhcp = true\n`) + b("c", `uplink = "up1"\n`) + b("d", `uplink = "up1"\n[[networks.attachments]]\nid = "x"\nip = "10.1.0.5"\n`) + net(`uplink = "up9"\n`))).toEqual([
+      `networks[0].mode: a bridged network needs an uplink: --uplink IF names the host interface to bridge`,
+      `networks[1].uplink: vmlan's DHCP cannot serve a bridged network: it would answer every host on the LAN of up0; the LAN's DHCP server serves the guests`,
+      `networks[3].uplink: uplink up1 is also the uplink of networks[2] "c"`,
+      `networks[3].attachments[0].ip: fixed IP 10.1.0.5 on bridged network "d": the LAN's DHCP server assigns the addresses there`,
+      `networks[4].uplink: uplink "up9" is only for bridged networks (this one is shared); add --mode bridged`,
+    ]);
+    expect(parseApplyText(b("ok", `uplink = "eno1"\nsubnet = "192.168.1.0/24"\n`), "f.toml").networks[0]).toMatchObject({ mode: "bridged", uplink: "eno1" });
   });
 
   test("one problem reads as one line naming the file", () => {

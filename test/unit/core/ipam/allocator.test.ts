@@ -81,7 +81,7 @@ describe("allocation", () => {
     const { store, leases } = services();
     addNetwork(store, "big", "10.7.0.0/16");
     const seen = new Set<string>();
-    for (let i = 0; i < 10_000; i++) seen.add(leases.attach({ network: "big", id: `vm${i}` }).attachment.address);
+    for (let i = 0; i < 10_000; i++) seen.add(leases.attach({ network: "big", id: `vm${i}` }).attachment.address!);
     expect(seen.size).toBe(10_000);
     expect(seen.has("10.7.39.17")).toBe(true); // 2 + 9999 = 10001 = 39*256 + 17
   });

@@ -49,7 +49,7 @@ describe("store", () => {
     addNetwork(s, "n", "10.12.0.0/24");
     s.close();
     const db = new Database(path);
-    db.run("UPDATE networks SET mode = 'bridged' WHERE name = 'n'");
+    db.run("UPDATE networks SET mode = 'routed' WHERE name = 'n'");
     db.close();
     expect(() => new Store(path).getNetwork("n")).toThrow(/stored network "n" is invalid/);
   });

@@ -29,7 +29,7 @@ describe("natScript", () => {
     expect(() => natScript({ ...shared, bridge: "a-very-long-interface" })).toThrow(UsageError);
     expect(() => natScript({ ...shared, subnet: "192.168.64.1/24" })).toThrow("host bits set");
     expect(() => natScript({ ...shared, subnet: "10.0.0.0/24; flush ruleset" })).toThrow('invalid CIDR "10.0.0.0/24; flush ruleset"');
-    expect(() => natScript({ ...shared, mode: "bridged" as "host" })).toThrow('invalid network mode "bridged"');
+    expect(() => natScript({ ...shared, mode: "routed" as "host" })).toThrow('invalid network mode "routed"');
     expect(natTableName("vl-a.b")).toBe("vmlan_vl-a.b");
     expect(teardownScript("vl-x")).toBe("add table inet vmlan_vl-x\ndelete table inet vmlan_vl-x\n");
   });
