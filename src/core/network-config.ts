@@ -24,7 +24,7 @@ export function parseRequest(input: unknown): v.InferOutput<typeof NetworkReques
 /** What only fits one mode: an uplink only and always for bridged, no vmlan services there. */
 export function checkModeOptions(req: Pick<v.InferOutput<typeof NetworkRequest>, "mode" | "uplink" | "subnetV6" | "dhcp" | "dnsDomain">): void {
   if (req.mode !== "bridged") {
-    if (req.uplink !== undefined) throw new UsageError(`uplink ${JSON.stringify(req.uplink)} is only for bridged networks (this one is ${req.mode}); add --mode bridged`);
+    if (req.uplink !== undefined) throw new UsageError(`uplink "${req.uplink}" is only for bridged networks (this one is ${req.mode}); add --mode bridged`);
     return;
   }
   if (req.uplink === undefined) throw new UsageError(`a bridged network needs an uplink: --uplink IF names the host interface to bridge`);

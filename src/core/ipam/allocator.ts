@@ -48,7 +48,7 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
   const subnet = parseSubnetV4(net.subnet);
   const wantMac = req.mac === undefined ? undefined : parseMac(req.mac);
   if (req.ip !== undefined && !assignsAddresses(net)) {
-    throw new UsageError(`IP address ${JSON.stringify(req.ip)} cannot be reserved on "${net.name}": it is bridged, and the LAN's DHCP server assigns the addresses there`);
+    throw new UsageError(`IP address "${req.ip}" cannot be reserved on "${net.name}": it is bridged, and the LAN's DHCP server assigns the addresses there`);
   }
   const wantAddr = req.ip === undefined ? undefined : checkRequestedIp(subnet, net, req.ip);
   tx.expire(net.name, Date.parse(now));

@@ -43,7 +43,7 @@ const BRIDGE_PREFIX = "vl-";
 export const IFNAME_RE = /^[a-zA-Z0-9_.@+-][a-zA-Z0-9_.@+=-]{0,14}$/;
 export const Ifname = v.pipe(
   v.string(),
-  v.check((s) => IFNAME_RE.test(s) && s !== "." && s !== "..", (i) => `invalid interface name ${JSON.stringify(i.input)}: use 1-15 letters, digits, '_', '.', '-', '@', '+', '='`),
+  v.check((s) => IFNAME_RE.test(s) && s !== "." && s !== "..", (i) => `invalid interface name "${i.input}": use 1-15 letters, digits, '_', '.', '-', '@', '+', '='`),
 );
 
 /**

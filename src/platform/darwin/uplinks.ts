@@ -61,7 +61,7 @@ export function listUplinks(): UplinkCandidate[] {
 export function probeUplink(name: string): UplinkInfo {
   const offered = sharedInterfaces();
   if (!offered.includes(name)) {
-    throw new NotFoundError(`vmnet cannot bridge ${JSON.stringify(name)}: it offers ${offered.length ? offered.join(", ") : "no interface"} (vmlan network uplinks)`, { details: { uplink: name, offered } });
+    throw new NotFoundError(`vmnet cannot bridge "${name}": it offers ${offered.length ? offered.join(", ") : "no interface"} (vmlan network uplinks)`, { details: { uplink: name, offered } });
   }
   const d = describe(name);
   // 1500 when ifconfig cannot tell: vmnet reports the real MTU when an interface starts.

@@ -15,7 +15,8 @@ import { type Addr, getLink, getLinkByIndex, type Link, listAddrs, listLinks } f
 import type { Netlink } from "./netlink.ts";
 import { routesVia } from "./routes.ts";
 
-const q = (s: string) => JSON.stringify(s);
+/** Quoted as every error line quotes a value (cli/run.ts escapes control characters in the line). */
+const q = (s: string) => `"${s}"`;
 
 /** Why `link` cannot be an uplink (one line), or null; `master` is the bridge it is on, if any. */
 export function refusal(link: Link, master: Link | null, ownBridge: string): { message: string; exit: "usage" | "conflict" } | null {

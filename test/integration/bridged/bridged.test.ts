@@ -41,7 +41,7 @@ describe("bridged networks", () => {
       [["--uplink", "br9"], 2, `uplink "br9" is a bridge`],
       [["--uplink", "sl0"], 4, `uplink "sl0" is already enslaved to bridge "br9"`],
       [["--uplink", "a/b"], 2, `invalid interface name "a/b"`],
-      [["--uplink", "bad\u0007"], 2, `invalid interface name "bad\\u0007"`],
+      [["--uplink", "bad\u0007"], 2, `invalid interface name "bad\\x07"`],
       [[], 2, "a bridged network needs an uplink: --uplink IF"],
       [["--uplink", "up0", "--dhcp"], 2, "vmlan's DHCP cannot serve a bridged network"],
       [["--uplink", "up0", "--subnet-v6", "fd99::/64"], 2, "not used on a bridged network"],

@@ -48,7 +48,7 @@ describe("error lines name the flag and the value", () => {
   });
 
   test("newlines and escape sequences in values are escaped, in flags and positionals alike", async () => {
-    expect(await oneLine(["network", "create", "x", "--mode", "a\nb\x1b[31m"])).toBe(`error: invalid --mode "a\\nb\\x1b[31m": expected one of shared, host`);
+    expect(await oneLine(["network", "create", "x", "--mode", "a\nb\x1b[31m"])).toBe(`error: invalid --mode "a\\nb\\x1b[31m": expected one of shared, host, bridged`);
     expect(await oneLine(["network", "create", "x\x1b[2J\ry"])).toStartWith(`error: invalid network name "x\\x1b[2J\\ry"`);
     expect(await oneLine(["network", "create", "x", "--subnet", "10.0.0.0/24\n\u202e"])).toContain(`"10.0.0.0/24\\n\\u202e"`);
     expect(await oneLine(["network", "create", "x", "--bogus\nflag"])).toContain(`unknown option "--bogus\\nflag"`);
