@@ -17,12 +17,17 @@ one-line diff, or is recreated with --replace when nothing is attached.
 Without --subnet the network gets the next free /24 from 192.168.65.0/24 upward that overlaps
 neither another network nor a host route. The gateway is the subnet's first address; guests get
 the addresses after it. With --subnet-v6 guests also get the prefix plus the EUI-64 of their MAC,
-announced by router advertisements.`,
+announced by router advertisements.
+
+--mode bridged --uplink IF puts the guests on the LAN of IF: IF joins the bridge vlb-NAME and
+its addresses and routes move to the bridge until the network is removed. The LAN's DHCP server
+gives guests their addresses; vmlan gives them stable MACs and runs no DHCP, DNS or NAT there.`,
     examples: [
       "vmlan network create lab  # the next free /24, NAT to the outside",
       "vmlan network create lab --subnet 10.70.0.0/24 --mode host  # host-only",
       "vmlan network create lab6 --subnet-v6 fd00:70::/64 --label team=infra",
       "vmlan network create lab --mode host --replace  # change it (nothing attached)",
+      "vmlan network create lan --mode bridged --uplink eth1  # guests on eth1's LAN",
     ],
   },
   args: {

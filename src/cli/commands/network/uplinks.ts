@@ -12,7 +12,14 @@ const columns: Column<UplinkCandidate>[] = [
 ];
 
 export default defineCommand({
-  meta: { name: "uplinks", description: "List host interfaces a bridged network can use as --uplink" },
+  meta: {
+    name: "uplinks",
+    description: "List host interfaces a bridged network can use as --uplink",
+    details: `Linux: Ethernet-like interfaces on no bridge or bond (not loopback, Wi-Fi or a bridge
+itself). macOS: the interfaces vmnet offers for bridging. The names only (-q) are what
+vmnet-helper --list-shared-interfaces prints.`,
+    examples: ["vmlan network uplinks", "vmlan network uplinks -q  # names only", "vmlan network uplinks --format json"],
+  },
   args: { ...formatArgs, ...quietArg },
   async run({ args }) {
     const platform = await loadPlatform();
