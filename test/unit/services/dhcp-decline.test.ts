@@ -69,7 +69,7 @@ describe("DECLINE", () => {
 
   test("an address from `vmlan attach` stays its attachment's; its client gets no offer during the probation", () => {
     const { leases, ask, decline, offered, advance } = setup();
-    const vm = leases.attach({ network: "lab", id: "vm" }).attachment;
+    const vm = leases.attach({ network: "lab", id: "vm" }).attachment as { mac: string; address: string };
     ask({ type: MessageType.REQUEST, mac: vm.mac, options: [SERVER, [Opt.REQUESTED_IP, optIp(vm.address)]] });
     expect(decline(vm.mac, vm.address).log).toContain(`address conflict`);
     expect(leases.get("lab", "vm").address).toBe(vm.address);
@@ -80,7 +80,7 @@ describe("DECLINE", () => {
 
   test("a released claim that is declined moves: the id keeps a claim, on another address", () => {
     const { leases, dora, decline, offered } = setup();
-    const vm = leases.attach({ network: "lab", id: "vm" }).attachment;
+    const vm = leases.attach({ network: "lab", id: "vm" }).attachment as { mac: string; address: string };
     leases.detach("lab", "vm");
     const ip = dora(vm.mac); // its guest's DHCP client takes the claim back
     expect(ip).toBe(vm.address);
