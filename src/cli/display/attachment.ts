@@ -3,14 +3,14 @@ import type { Attachment } from "../../core/resources/attachment.ts";
 import type { ContainerAttachment } from "../../core/resources/container.ts";
 
 /** An attachment with who holds it: a container (through the CNI plugin) or a VM/tool (`vm`). */
-export type OwnedAttachment = Attachment & { kind: "container" | "vm"; container?: { id: string; ifname: string; role: "main" | "ipam"; netns: string | null } };
+export type ListedAttachment = Attachment & { kind: "container" | "vm"; container?: { id: string; ifname: string; role: "main" | "ipam"; netns: string | null } };
 
-export function withOwner(a: Attachment, c: ContainerAttachment | undefined): OwnedAttachment {
+export function withOwner(a: Attachment, c: ContainerAttachment | undefined): ListedAttachment {
   if (!c) return { ...a, kind: "vm" };
   return { ...a, kind: "container", container: { id: c.containerId, ifname: c.ifname, role: c.role, netns: c.netns } };
 }
 
-export const attachmentColumns: Column<OwnedAttachment>[] = [
+export const attachmentColumns: Column<ListedAttachment>[] = [
   { header: "NETWORK", value: (a) => a.network },
   { header: "ID", value: (a) => a.id },
   { header: "ADDRESS", value: (a) => (a.address ? `${a.address}/${a.prefixLength}` : "lan-dhcp") },
