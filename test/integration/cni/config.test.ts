@@ -53,3 +53,19 @@ test("bad values name the flag; an unknown network is not found", async () => {
   const n = await vmlan("cni", "config", "nope");
   expect(n.exitCode).toBe(3);
 });
+
+test("a network with an IPv6 prefix: the container gets vmlan's v6 address and route too", async () => {
+  expect((await vmlan("network", "create", "cfg6", "--subnet", "10.86.0.0/24", "--subnet-v6", "fd00:86::/64", "--mode", "shared")).exitCode).toBe(0);
+  const conf = pluginConf(JSON.parse((await vmlan("cni", "config", "cfg6")).stdout));
+  const call = { containerId: "cfg-v6", netns: netnsPath(ctr), ifname: "e-v6" };
+  const added = (await mustExec(host, dir, "vmlan", conf, { command: "ADD", ...call }))!;
+  const ips = added.ips as { address: string; gateway: string }[];
+  expect(ips.map((i) => i.address)).toEqual([expect.stringMatching(/^10\.86\.0\.\d+\/24$/), expect.stringMatching(/^fd00:86::[0-9a-f:]+\/64$/)]);
+  expect(ips[1]!.gateway).toBe("fd00:86::1");
+  expect(added.routes).toEqual([{ dst: "0.0.0.0/0", gw: "10.86.0.1" }, { dst: "::/0", gw: "fd00:86::1" }]);
+  const v6 = ctr.ipJson<{ addr_info: { family: string; local: string; scope: string }[] }[]>(["addr", "show", "dev", "e-v6"])[0]!.addr_info.filter((a) => a.family === "inet6" && a.scope === "global").map((a) => a.local);
+  expect(v6).toEqual([ips[1]!.address.split("/")[0]]);
+  expect(ctr.run(["ping", "-6", "-c", "1", "-W", "2", "fd00:86::1"]).stdout).toContain("1 received");
+  await mustExec(host, dir, "vmlan", { ...conf, prevResult: added }, { command: "CHECK", ...call });
+  await mustExec(host, dir, "vmlan", conf, { command: "DEL", ...call });
+});
