@@ -9,6 +9,7 @@
  * uplink's MAC → enslave → move to bridge. removeBridged = release → move back → delete bridge →
  * clear the journal (or keep what could not move, and say so).
  */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { IFF_UP } from "../../../ffi/libc/constants.ts";
 import { HostError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, UplinkJournal } from "../types.ts";
@@ -36,6 +37,7 @@ export function ensureBridged(nl: Netlink, spec: HostNetworkSpec): void {
   // The uplink's MAC, fixed: the LAN keeps seeing the host at the same address (ARP caches, DHCP
   // reservations), and a guest port with a lower MAC cannot change it (the kernel's default).
   const index = ensureBridge(nl, { name: spec.bridge, network: spec.name, mtu: spec.mtu, addresses: null, mac: uplink.mac ?? undefined });
+  copyIpv6Settings(name, spec.bridge);
   if (uplink.master !== index) setLink(nl, uplink.index, name, { master: index });
   if (!(uplink.flags & IFF_UP)) setLink(nl, uplink.index, name, { up: true });
   const failures = moveConfig(nl, moved, { index: uplink.index, name }, { index, name: spec.bridge });
@@ -58,6 +60,27 @@ export function removeBridged(nl: Netlink, spec: HostNetworkSpec): void {
   }
   journal.write(failedPart(moved!, failures));
   throw new HostError(`${describe(failures)} could not be given back to ${name}; put it back by hand or run \`vmlan network rm ${spec.name}\` again`, { details: { failures } });
+}
+
+/**
+ * The host now learns IPv6 on the bridge, so it takes the uplink's IPv6 settings: whether IPv6 is on,
+ * whether router advertisements are taken (accept_ra 2 = even while forwarding) and SLAAC.
+ */
+const IPV6_SETTINGS = ["disable_ipv6", "accept_ra", "autoconf"];
+
+function copyIpv6Settings(uplink: string, bridge: string): void {
+  for (const key of IPV6_SETTINGS) {
+    const from = `/proc/sys/net/ipv6/conf/${uplink}/${key}`;
+    const to = `/proc/sys/net/ipv6/conf/${bridge}/${key}`;
+    if (!existsSync(from) || !existsSync(to)) continue; // IPv6 off in this kernel
+    const want = readFileSync(from, "utf8").trim();
+    if (readFileSync(to, "utf8").trim() === want) continue;
+    try {
+      writeFileSync(to, `${want}\n`);
+    } catch (cause) {
+      throw new HostError(`cannot set ${to} to ${want} (the uplink's): ${(cause as Error).message}`, { cause });
+    }
+  }
 }
 
 function describe(failures: readonly MoveFailure[]): string {

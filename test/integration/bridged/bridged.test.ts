@@ -63,12 +63,14 @@ describe("bridged networks", () => {
   }, TIMEOUT_MS);
 
   test("create enslaves the uplink; its addresses and routes move to the bridge, which keeps the uplink's MAC", async () => {
+    lan.host.sh(["sysctl", "-q", "-w", "net.ipv6.conf.up0.accept_ra=2"]); // RAs even while forwarding: the bridge must keep that
     const net = await lan.json("network", "create", "lan", "--mode", "bridged", "--uplink", "up0");
     expect(net).toMatchObject({
       name: "lan", mode: "bridged", uplink: "up0", subnet: LAN.subnet, gateway: LAN.router, subnetV6: null, bridge: "vlb-lan", mtu: 1500, dhcp: false, outcome: "created",
     });
     expect(lan.link("up0")!.master).toBe("vlb-lan");
     expect(lan.link("vlb-lan")!.address).toBe(lan.link("up0")!.address);
+    expect(lan.host.sh(["sysctl", "-n", "net.ipv6.conf.vlb-lan.accept_ra"]).trim()).toBe("2");
     expect(lan.addrs("up0")).toEqual([]);
     expect(lan.addrs("vlb-lan")).toEqual(original.addrs);
     expect(lan.routes()).toEqual([`10.98.0.0/24 via ${LAN.router} dev vlb-lan metric 50`, `default via ${LAN.router} dev vlb-lan`]);
