@@ -1,12 +1,16 @@
 /**
  * The services daemon's log: one line per event on stderr, which `vmlan system start` points at
- * <state dir>/services.log. Per-packet problems go through RateLimited (STYLE habit 4), never one
- * line per packet.
+ * <state dir>/services.log. Every line is escaped (core/text.ts), so nothing taken from a packet
+ * (a query name, a hostname, a parser's message) can end a line or forge another. Per-packet
+ * problems go through RateLimited, and every other guest-triggered line through GuestLog
+ * (STYLE habit 4): never one line per packet.
  */
+import { escapeControl } from "../core/text.ts";
+
 export type Logger = (msg: string) => void;
 
 export function logger(component: string, write: (s: string) => void = (s) => process.stderr.write(s)): Logger {
-  return (msg) => write(`${new Date().toISOString()} ${component}: ${msg}\n`);
+  return (msg) => write(`${new Date().toISOString()} ${component}: ${escapeControl(msg)}\n`);
 }
 
 /** Ten seconds: a flood of bad packets costs at most one line per component per interval. */
@@ -31,5 +35,82 @@ export class RateLimited {
 
   get total(): number {
     return this.#total;
+  }
+}
+
+/** Lines a server may write per kind and interval before it only counts them. */
+export const GUEST_BURST = 10;
+/** Distinct recent lines remembered to drop exact repeats (a client retrying every second). */
+const REMEMBER = 1024;
+
+interface Window { start: number; shown: number; held: number; latest: string }
+
+/**
+ * Guest-triggered lines (an offer, an unanswered query, a refused relay): per kind, the first
+ * GUEST_BURST of an interval are written and the rest counted; when the interval is over, one
+ * summary says how many were held back and shows the latest. An exact repeat within the interval
+ * is dropped. A timer (unref'd) writes summaries when the flood has stopped.
+ */
+export class GuestLog {
+  readonly #windows = new Map<string, Window>();
+  readonly #recent = new Map<string, number>();
+  readonly #timer: ReturnType<typeof setInterval> | null;
+  readonly burst: number;
+  readonly intervalMs: number;
+  readonly now: () => number;
+
+  constructor(readonly log: Logger, o: { burst?: number; intervalMs?: number; now?: () => number; timer?: boolean } = {}) {
+    this.burst = o.burst ?? GUEST_BURST;
+    this.intervalMs = o.intervalMs ?? RATE_LIMIT_MS;
+    this.now = o.now ?? Date.now;
+    // Checked every second, so a summary follows its interval by at most a second.
+    this.#timer = o.timer === false ? null : setInterval(() => this.flush(), 1000);
+    (this.#timer as { unref?: () => void } | null)?.unref?.();
+  }
+
+  line(kind: string, msg: string): void {
+    const t = this.now();
+    const seen = this.#recent.get(msg);
+    if (seen !== undefined && t - seen < this.intervalMs) return;
+    this.#recent.delete(msg);
+    this.#recent.set(msg, t);
+    if (this.#recent.size > REMEMBER) this.#recent.delete(this.#recent.keys().next().value!);
+    let w = this.#windows.get(kind);
+    if (w && t - w.start >= this.intervalMs) {
+      this.#summarise(kind, w, t);
+      w = undefined;
+    }
+    if (!w) {
+      w = { start: t, shown: 0, held: 0, latest: "" };
+      this.#windows.set(kind, w);
+    }
+    if (w.shown < this.burst) {
+      w.shown++;
+      this.log(msg);
+    } else {
+      w.held++;
+      w.latest = msg;
+    }
+  }
+
+  /** Writes the summary of every finished interval (all of them with `all`). */
+  flush(all = false): void {
+    const t = this.now();
+    for (const [kind, w] of this.#windows) if (all || t - w.start >= this.intervalMs) this.#summarise(kind, w, t);
+  }
+
+  #summarise(kind: string, w: Window, t: number): void {
+    this.#windows.delete(kind);
+    if (w.held > 0) this.log(`${w.held} more ${kind} lines in the last ${Math.round((t - w.start) / 1000)} s (latest: ${w.latest})`);
+  }
+
+  /** How many distinct lines are remembered for the repeat check (bounded). */
+  get remembered(): number {
+    return this.#recent.size;
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.flush(true);
   }
 }

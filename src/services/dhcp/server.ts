@@ -5,10 +5,10 @@
  */
 import type { LeaseService } from "../../core/leases.ts";
 import type { Store } from "../../core/store/store.ts";
-import { type Logger, RATE_LIMIT_MS, RateLimited } from "../log.ts";
+import { GuestLog, type Logger, RateLimited } from "../log.ts";
 import { decide, storeLeaseBook, type LeaseBook } from "./policy.ts";
 import { DhcpSocket } from "./socket.ts";
-import { DhcpParseError, encodeDhcp, parseDhcp } from "./wire.ts";
+import { DhcpParseError, encodeDhcp, MESSAGE_TYPE_NAMES, parseDhcp } from "./wire.ts";
 import { POLL_MS, type DhcpWorkerInit, type DhcpWorkerMessage } from "./worker.ts";
 
 /**
@@ -42,7 +42,8 @@ export class DhcpServer {
   readonly #bad: RateLimited;
   readonly #stopped: Promise<void>;
   #stopping = false;
-  readonly #recent = new Map<string, number>();
+  /** Every line a client's packet causes: per message type, a burst per interval, then a summary. */
+  readonly #lines: GuestLog;
   /** One per server: it remembers clients that declined an attached address. */
   readonly #book: LeaseBook;
 
@@ -50,6 +51,7 @@ export class DhcpServer {
     this.#o = o;
     this.#socket = socket;
     this.#bad = new RateLimited(o.log, "malformed DHCP packets");
+    this.#lines = new GuestLog(o.log);
     this.#book = storeLeaseBook(o.store, o.leases, o.network);
     this.#worker = new Worker(workerUrl());
     this.#stopped = new Promise<void>((resolve) => {
@@ -79,21 +81,12 @@ export class DhcpServer {
       const net = this.#o.store.getNetwork(this.#o.network);
       if (!net || !net.dhcp) return; // removed or switched off: the supervisor stops us soon
       const d = decide(net, msg, this.#book);
-      if (d.log) this.#logOnce(d.log);
-      if (d.reply && !this.#socket.sendTo(encodeDhcp(d.reply), d.to, d.port)) this.#o.log(`send buffer full: reply to ${msg.chaddr} dropped`);
+      if (d.log) this.#lines.line(MESSAGE_TYPE_NAMES[msg.type] ?? "DHCP", d.log);
+      if (d.reply && !this.#socket.sendTo(encodeDhcp(d.reply), d.to, d.port)) this.#lines.line("send", `send buffer full: reply to ${msg.chaddr} dropped`);
     } catch (e) {
       if (e instanceof DhcpParseError) this.#bad.hit(e.message);
-      else this.#o.log(`error handling a packet: ${(e as Error).message}`);
+      else this.#lines.line("error", `error handling a packet: ${(e as Error).message}`);
     }
-  }
-
-  /** A client retrying against a full pool repeats the same line every few seconds: once per RATE_LIMIT_MS is enough. */
-  #logOnce(line: string): void {
-    const now = Date.now();
-    for (const [l, t] of this.#recent) if (now - t >= RATE_LIMIT_MS) this.#recent.delete(l);
-    if (this.#recent.has(line)) return;
-    this.#recent.set(line, now);
-    this.#o.log(line);
   }
 
   /** Stops the Worker (bounded wait), then closes the socket. Idempotent. */
@@ -104,5 +97,6 @@ export class DhcpServer {
     await Promise.race([this.#stopped, Bun.sleep(STOP_GRACE_MS)]);
     this.#worker.terminate();
     this.#socket.close();
+    this.#lines.stop();
   }
 }

@@ -70,6 +70,8 @@ export function parseDhcp(buf: Uint8Array): DhcpMessage {
   const t = options.get(Opt.MESSAGE_TYPE);
   if (!t || t.length !== 1 || t[0]! < 1 || t[0]! > 8) throw new DhcpParseError("missing or invalid message type (option 53)");
   const chaddr = Array.from(buf.subarray(28, 34), (x) => x.toString(16).padStart(2, "0")).join(":");
+  // No client has a group (multicast, broadcast) or all-zero address: such a chaddr is a forgery or a bug.
+  if (buf[28]! & 1 || buf.subarray(28, 34).every((x) => x === 0)) throw new DhcpParseError(`chaddr ${chaddr} is not a unicast Ethernet address`);
   return {
     op, xid: dv.getUint32(4), secs: dv.getUint16(8), flags: dv.getUint16(10),
     ciaddr: ipAt(buf, 12), yiaddr: ipAt(buf, 16), siaddr: ipAt(buf, 20), giaddr: ipAt(buf, 24),

@@ -2,8 +2,8 @@
  * Forwarding to the host's resolvers: VMLAN_DNS_UPSTREAM ("ip[:port],..." for tests and odd
  * hosts), else the nameservers of /etc/resolv.conf. `ip netns exec NS` bind-mounts
  * /etc/netns/NS/resolv.conf over /etc/resolv.conf, so a namespace sees its own resolvers.
- * A query goes to each upstream in turn until one answers: over UDP, or over TCP for a client that
- * asked over TCP (a large answer must not come back truncated to it).
+ * forwarder.ts sends queries to them: over UDP, or over TCP for a client that asked over TCP (a
+ * large answer must not come back truncated to it); the TCP exchange is here.
  */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
@@ -52,31 +52,6 @@ export function upstreams(own: Set<string>, env: Record<string, string | undefin
   return list.filter((u) => !own.has(u.host));
 }
 
-/** Sends `query` to one upstream and resolves with the response with the same id, or null on timeout. */
-export async function askUpstream(query: Uint8Array, u: Upstream, timeoutMs = UPSTREAM_TIMEOUT_MS): Promise<Uint8Array | null> {
-  let done!: (r: Uint8Array | null) => void;
-  const result = new Promise<Uint8Array | null>((r) => { done = r; });
-  const sock = await Bun.udpSocket({
-    hostname: u.host.includes(":") ? "::" : "0.0.0.0",
-    socket: {
-      data(_s, data, port, address) {
-        // Only the upstream's answer to this id counts; anything else on the port is ignored.
-        if (port === u.port && address === u.host && data.length >= 2 && data[0] === query[0] && data[1] === query[1]) done(new Uint8Array(data));
-      },
-    },
-  });
-  const timer = setTimeout(() => done(null), timeoutMs);
-  try {
-    sock.send(query, u.port, u.host);
-    return await result;
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
-    sock.close();
-  }
-}
-
 /** RFC 1035 §4.2.2: a DNS message over TCP is prefixed with its length (2 bytes, big-endian). */
 export function tcpFrame(msg: Uint8Array): Uint8Array {
   const out = new Uint8Array(msg.length + 2);
@@ -118,13 +93,4 @@ export function askUpstreamTcp(query: Uint8Array, u: Upstream, timeoutMs = UPSTR
       },
     }).then((s) => { sock = s; if (done) s.end(); }, () => finish(null));
   });
-}
-
-/** Tries each upstream in order (over TCP when `tcp`); null when none answered. */
-export async function forward(query: Uint8Array, list: Upstream[], tcp = false): Promise<Uint8Array | null> {
-  for (const u of list) {
-    const r = tcp ? await askUpstreamTcp(query, u) : await askUpstream(query, u);
-    if (r) return r;
-  }
-  return null;
 }

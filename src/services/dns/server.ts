@@ -1,18 +1,24 @@
 /**
  * One network's DNS responder on its gateway address(es), port 53, UDP and TCP (RFC 1035 §4.2:
  * TCP messages carry a 2-byte length prefix). Names come from the store on every query, so a new
- * `vmlan attach` resolves at once. Transport only: answers come from zone.ts, upstreams from forward.ts.
+ * `vmlan attach` resolves at once. Transport only: answers come from zone.ts; other names from the
+ * cache (cache.ts) or the upstreams (forward.ts for the list, forwarder.ts to ask them).
  */
 import type { Store } from "../../core/store/store.ts";
 import { intToV4 } from "../../core/ipam/subnet.ts";
 import { dnsDomainOf } from "../../core/resources/network.ts";
-import { type Logger, RateLimited } from "../log.ts";
-import { answer, DNS_HEADER_LEN, errorReply, RCODE, type Zone } from "./zone.ts";
-import { forward, tcpFrame, upstreams } from "./forward.ts";
+import { GuestLog, type Logger, RateLimited } from "../log.ts";
+import { answer, DNS_HEADER_LEN, errorReply, RCODE, type Zone, type ZoneRecord } from "./zone.ts";
+import { tcpFrame, upstreams, type Upstream } from "./forward.ts";
+import { AnswerCache } from "./cache.ts";
+import { Forwarder, MAX_INFLIGHT, PER_CLIENT } from "./forwarder.ts";
+import { scanMessage } from "./wire.ts";
 
 export const DNS_PORT = 53;
 /** An idle TCP client is dropped after this many seconds (RFC 7766 suggests "a few seconds"). */
 const TCP_IDLE_SECONDS = 10;
+/** resolv.conf is read again at most this often (not once per query under a flood). */
+const UPSTREAMS_TTL_MS = 1000;
 
 export interface DnsServerOptions {
   network: string;
@@ -28,12 +34,20 @@ type TcpState = { buf: Uint8Array };
 export class DnsServer {
   readonly #o: DnsServerOptions;
   readonly #bad: RateLimited;
+  readonly #lines: GuestLog;
+  readonly #cache = new AnswerCache();
+  readonly #forwarder: Forwarder;
+  #upstreams: { at: number; list: Upstream[] } = { at: -Infinity, list: [] };
   #udp: Array<{ close(): void }> = [];
   #tcp: Array<{ stop(force?: boolean): void }> = [];
 
   private constructor(o: DnsServerOptions) {
     this.#o = o;
     this.#bad = new RateLimited(o.log, "malformed DNS queries");
+    this.#lines = new GuestLog(o.log);
+    this.#forwarder = new Forwarder({
+      refused: (upstream, code) => this.#lines.line("upstream", `upstream ${upstream} refused a query (${code}); not asked again for a second`),
+    });
   }
 
   /** Binds UDP and TCP on the network's gateway (and IPv6 gateway when it has one). Throws when binding fails. */
@@ -55,7 +69,7 @@ export class DnsServer {
       hostname, port,
       socket: {
         data: (sock, data, rport, raddr) => {
-          void this.handle(new Uint8Array(data), false).then((r) => { if (r) sock.send(r, rport, raddr); });
+          void this.handle(new Uint8Array(data), false, raddr).then((r) => { if (r) sock.send(r, rport, raddr); });
         },
       },
     });
@@ -88,7 +102,7 @@ export class DnsServer {
       if (buf.length - at - 2 < len) break;
       const msg = buf.slice(at + 2, at + 2 + len);
       at += 2 + len;
-      void this.handle(msg, true).then((r) => { if (r) s.write(tcpFrame(r)); });
+      void this.handle(msg, true, s.remoteAddress).then((r) => { if (r) s.write(tcpFrame(r)); });
     }
     s.data.buf = buf.slice(at);
   }
@@ -97,14 +111,24 @@ export class DnsServer {
     const { store, network } = this.#o;
     const net = store.getNetwork(network);
     if (!net) throw new Error(`network "${network}" is gone`);
+    let records: ZoneRecord[] | null = null;
     return {
       domain: dnsDomainOf(net), network: net.name, gateway: net.gateway, gatewayV6: net.gatewayV6, subnet: net.subnet, subnetV6: net.subnetV6,
-      records: store.listLeases(network).map((l) => ({ hostname: l.hostname, v4: intToV4(l.addr), v6: l.addressV6 })),
+      // Read only for names that are ours: a forwarded query costs no store scan.
+      get records() {
+        return (records ??= store.listLeases(network).map((l) => ({ hostname: l.hostname, v4: intToV4(l.addr), v6: l.addressV6 })));
+      },
     };
   }
 
+  #upstreamList(): Upstream[] {
+    const now = Date.now();
+    if (now - this.#upstreams.at >= UPSTREAMS_TTL_MS) this.#upstreams = { at: now, list: upstreams(this.#o.ownAddresses()) };
+    return this.#upstreams.list;
+  }
+
   /** One query in, the response out (null: drop). Never throws: a failure becomes SERVFAIL. */
-  async handle(query: Uint8Array, tcp: boolean): Promise<Uint8Array | null> {
+  async handle(query: Uint8Array, tcp: boolean, client = "?"): Promise<Uint8Array | null> {
     try {
       const out = answer(query, () => this.#zone());
       if (out.kind === "drop") {
@@ -115,11 +139,24 @@ export class DnsServer {
         if (out.note) this.#bad.hit(out.note);
         return out.bytes;
       }
-      const r = await forward(query, upstreams(this.#o.ownAddresses()), tcp);
-      if (!r) this.#o.log(`no upstream answered for ${out.name}`);
-      return r ?? errorReply(query, RCODE.SERVFAIL);
+      const q = scanMessage(query);
+      if (!q) return errorReply(query, RCODE.FORMERR);
+      const hit = this.#cache.get(query, q, !tcp);
+      if (hit) return hit;
+      const r = await this.#forwarder.forward(query, q.questionEnd, this.#upstreamList(), tcp, client);
+      if (r === "busy") {
+        // dnsmasq drops past dns-forward-max too: the client retries, and a flood cannot grow the daemon.
+        this.#lines.line("dropped", `dropped a query from ${client} for ${out.name}: it has ${PER_CLIENT}, or all clients ${MAX_INFLIGHT}, forwarded queries waiting`);
+        return null;
+      }
+      if (r === "unanswered") {
+        this.#lines.line("unanswered", `no upstream answered for ${out.name}`);
+        return errorReply(query, RCODE.SERVFAIL);
+      }
+      this.#cache.put(q, r);
+      return r;
     } catch (e) {
-      this.#o.log(`error answering a query: ${(e as Error).message}`);
+      this.#lines.line("error", `error answering a query: ${(e as Error).message}`);
       return query.length >= DNS_HEADER_LEN ? errorReply(query, RCODE.SERVFAIL) : null;
     }
   }
@@ -128,5 +165,7 @@ export class DnsServer {
   stop(): void {
     for (const u of this.#udp.splice(0)) u.close();
     for (const t of this.#tcp.splice(0)) t.stop(true);
+    void this.#forwarder.close();
+    this.#lines.stop();
   }
 }

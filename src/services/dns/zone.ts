@@ -8,6 +8,7 @@ import dnsPacket from "dns-packet";
 import { containsV4, isV4, parseSubnetV4, v4ToInt, parseSubnetV6, v6ToBig } from "../../core/ipam/subnet.ts";
 import { VMLAN_DNS_SUFFIX } from "../../core/resources/network.ts";
 import { reservedHostnames } from "../../core/resources/reserved-names.ts";
+import { apexOf, BADVERS, errorReply, optAnswer, soaRecord } from "./replies.ts";
 
 /** Short: names follow `vmlan attach`/`detach`, so resolvers should not keep them long. */
 export const TTL_SECONDS = 10;
@@ -33,16 +34,7 @@ export interface Zone {
 
 export type Outcome = { kind: "reply"; bytes: Uint8Array; note?: string } | { kind: "forward"; name: string } | { kind: "drop"; note: string };
 
-/** A header-only response with `rcode` for a query we could not (or will not) parse. */
-export function errorReply(query: Uint8Array, rcode: number): Uint8Array {
-  const out = new Uint8Array(DNS_HEADER_LEN);
-  out.set(query.subarray(0, 2)); // id
-  const opcode = query[2]! & 0x78;
-  const rd = query[2]! & 0x01;
-  out[2] = 0x80 | opcode | rd;
-  out[3] = 0x80 | rcode; // RA + rcode; all counts stay 0
-  return out;
-}
+export { errorReply };
 
 /** Answers one query against the zone that `zone()` returns (called only for names that are ours). */
 export function answer(query: Uint8Array, zone: () => Zone): Outcome {
@@ -60,10 +52,22 @@ export function answer(query: Uint8Array, zone: () => Zone): Outcome {
   const q = questions[0]!;
   const z = zone();
   if (!isOurs(q.name, z)) return { kind: "forward", name: q.name };
-  const found = resolve(q.name.toLowerCase().replace(/\.$/, ""), q.type, z);
+  const opt = (packet.additionals ?? []).find((a) => a.type === "OPT") as { ednsVersion?: number; flag_do?: boolean } | undefined;
+  const header = { type: "response" as const, id: packet.id ?? 0, questions: [q] };
+  const flags = ((packet.flags ?? 0) & FLAG_RD) | FLAG_AA | FLAG_RA;
+  if (opt && (opt.ednsVersion ?? 0) > 0) {
+    // RFC 6891 §6.1.3: a version we do not implement gets BADVERS and our own version, 0.
+    return { kind: "reply", bytes: new Uint8Array(dnsPacket.encode({ ...header, flags, additionals: [optAnswer(opt.flag_do === true, BADVERS) as unknown as dnsPacket.Answer] })) };
+  }
+  const name = q.name.toLowerCase().replace(/\.$/, "");
+  const found = resolve(name, q.type, z);
+  // RFC 2308 §3: NXDOMAIN and NODATA carry the zone's SOA, whose MINIMUM tells resolvers how long to remember the absence.
+  const negative = found.rcode === RCODE.NXDOMAIN || found.answers.length === 0;
   const bytes = dnsPacket.encode({
-    type: "response", id: packet.id ?? 0, flags: ((packet.flags ?? 0) & FLAG_RD) | FLAG_AA | FLAG_RA | found.rcode,
-    questions: [q], answers: found.answers.map((a) => ({ ...a, name: q.name, ttl: TTL_SECONDS, class: "IN" }) as dnsPacket.Answer),
+    ...header, flags: flags | found.rcode,
+    answers: found.answers.map((a) => ({ ...a, name: q.name, ttl: TTL_SECONDS, class: "IN" }) as dnsPacket.Answer),
+    authorities: negative ? [soaRecord(apexOf(name, z, VMLAN_DNS_SUFFIX), z.domain, TTL_SECONDS) as dnsPacket.Answer] : [],
+    additionals: opt ? [optAnswer(opt.flag_do === true) as unknown as dnsPacket.Answer] : [],
   });
   return { kind: "reply", bytes: new Uint8Array(bytes) };
 }
@@ -73,10 +77,14 @@ const LOOPBACK: Record<string, { v4: string | null; v6: string }> = {
   localhost: { v4: "127.0.0.1", v6: "::1" }, "ip6-localhost": { v4: null, v6: "::1" }, "ip6-loopback": { v4: null, v6: "::1" },
 };
 
-function resolve(name: string, type: string, z: Zone): { rcode: number; answers: Array<{ type: string; data: string }> } {
+function resolve(name: string, type: string, z: Zone): { rcode: number; answers: Array<{ type: string; data: unknown }> } {
   const host = hostLabel(name, z.domain);
   if (host === undefined) return { rcode: RCODE.NXDOMAIN, answers: [] };
-  if (host === null) return { rcode: RCODE.NOERROR, answers: [] }; // the domain apex: exists, no address
+  if (host === null) {
+    // The domain apex exists: its SOA when asked for, no address.
+    const soa = soaRecord(z.domain, z.domain, TTL_SECONDS);
+    return { rcode: RCODE.NOERROR, answers: type === "SOA" || type === "ANY" ? [{ type: "SOA", data: soa.data }] : [] };
+  }
   if (host.startsWith("ptr:")) return reverse(host.slice(4), z);
   // Reserved names are vmlan's: never a record's, whatever the store holds (rows from before they were reserved).
   const rec = host === "gateway" ? { v4: z.gateway, v6: z.gatewayV6 } : LOOPBACK[host] ?? guestRecords(z).find((r) => r.hostname === host);

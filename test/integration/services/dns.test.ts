@@ -5,24 +5,17 @@
  * and raw sockets, run inside the test namespace.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BUN, createNetns, linkUpstream, type Netns } from "../../support/netns.ts";
+import { BUN } from "../../support/netns.ts";
 import { Host } from "./support.ts";
 
 const TIMEOUT_MS = 30_000;
 const UPSTREAM = "10.252.0.2";
 let host: Host;
-let up: Netns;
-let resolver: ReturnType<Netns["spawn"]>;
+let resolver: { stop(): void };
 
 beforeAll(async () => {
   host = new Host({ VMLAN_DNS_UPSTREAM: UPSTREAM });
-  up = createNetns();
-  linkUpstream(host.ns, up, { nsIf: "wan0", upIf: "eth0", nsAddr: "10.252.0.1", upAddr: UPSTREAM, prefix: 30 });
-  resolver = up.spawn([BUN, "test/integration/services/upstream-dns.ts"]);
-  const reader = resolver.stdout.getReader();
-  const { value } = await reader.read();
-  expect(new TextDecoder().decode(value)).toContain("ready");
-  reader.releaseLock();
+  resolver = await host.startUpstream(UPSTREAM);
   await host.ok("system", "start");
   await host.ok("network", "create", "dnsnet", "--subnet", "10.92.1.0/24", "--subnet-v6", "fd00:92::/64");
   await host.ok("network", "create", "corp", "--subnet", "10.92.2.0/24", "--dns-domain", "corp.test");
@@ -32,9 +25,8 @@ beforeAll(async () => {
 }, TIMEOUT_MS);
 
 afterAll(async () => {
-  resolver?.kill();
+  resolver?.stop();
   await host?.close();
-  up?.delete();
 }, TIMEOUT_MS);
 
 /** `dig` inside the host namespace against a gateway: +short answers, or the status with `status`. */
@@ -74,7 +66,7 @@ describe("DNS responder on each gateway", () => {
     expect(status("10.92.1.1", "nope.dnsnet.vmlan")).toBe("NXDOMAIN");
     expect(status("10.92.1.1", "nope")).toBe("NXDOMAIN");
     expect(dig("10.92.1.1", "+short", "upstream.example")).toBe("203.0.113.7");
-    expect(dig("10.92.1.1", "+short", "+tcp", "upstream.example")).toBe("203.0.113.8"); // a TCP client is forwarded over TCP
+    expect(dig("10.92.1.1", "+short", "+tcp", "tcp.ttl60.example")).toBe("203.0.113.61"); // a TCP client is forwarded over TCP
     expect(status("10.92.1.1", "missing.example")).toBe("NXDOMAIN"); // the upstream's own answer comes back
   }, TIMEOUT_MS);
 

@@ -3,11 +3,11 @@
  * (system start → the services daemon), guest namespaces cabled to a bridge with a veth pair, and a
  * real DHCP client (busybox udhcpc). Nothing runs in the root namespace.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
-import { createNetns, type Netns } from "../../support/netns.ts";
+import { BUN, createNetns, linkUpstream, type Netns } from "../../support/netns.ts";
 
 export class Host {
   readonly ns: Netns;
@@ -67,6 +67,31 @@ export class Host {
     this.ns.sh(["ip", "link", "set", hostIf, "master", bridge, "up"]);
     g.sh(["ip", "link", "set", "eth0", "address", mac, "up"]);
     return g;
+  }
+
+  /** The daemon's open fds and resident memory (KiB), read from /proc. */
+  daemonUsage(): { fds: number; rssKiB: number } {
+    const pid = this.daemonPid();
+    if (!pid) throw new Error("no services daemon");
+    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return { fds: readdirSync(`/proc/${pid}/fd`).length, rssKiB: Number(rss) };
+  }
+
+  /**
+   * The test resolver (upstream-dns.ts) in a namespace of its own, linked to the host namespace
+   * as `address` (10.252.0.0/30 by default); the Host must have VMLAN_DNS_UPSTREAM=address.
+   */
+  async startUpstream(address = "10.252.0.2"): Promise<{ ns: Netns; stop(): void }> {
+    const ns = createNetns();
+    this.guests.push(ns);
+    const nsAddr = address.replace(/\.\d+$/, ".1");
+    linkUpstream(this.ns, ns, { nsIf: "wan0", upIf: "eth0", nsAddr, upAddr: address, prefix: 30 });
+    const proc = ns.spawn([BUN, "test/integration/services/upstream-dns.ts"]);
+    const reader = proc.stdout.getReader();
+    const { value } = await reader.read();
+    if (!new TextDecoder().decode(value).includes("ready")) throw new Error("the test resolver did not start");
+    reader.releaseLock();
+    return { ns, stop: () => proc.kill() };
   }
 
   /** Stops the daemon through the binary, then (belt and braces) the pid it wrote, then removes everything. */

@@ -1,21 +1,31 @@
 /**
- * A tiny upstream resolver for the forwarding test, run inside the test's own upstream namespace,
+ * A tiny upstream resolver for the forwarding tests, run inside the test's own upstream namespace,
  * on port 53: "upstream.example" A is 203.0.113.7 over UDP and 203.0.113.8 over TCP (TEST-NET-3;
- * the two tell the transports apart), NXDOMAIN for everything else. Prints "ready" once bound.
+ * the two tell the transports apart; TTL 60), any name under "ttl60.example" A is 203.0.113.60
+ * (UDP) or .61 (TCP) with TTL 60, "count.example" TXT is how many queries it has
+ * received (TTL 0, so never cached), names under "silent.example" get no answer at all, and
+ * everything else is NXDOMAIN. Prints "ready" once bound.
  */
 import dnsPacket from "dns-packet";
 import { assertInTestNetns } from "../../support/netns.ts";
 
 assertInTestNetns();
+let received = 0;
 
 function reply(query: Uint8Array, address: string): Uint8Array | null {
+  received++;
   try {
     const q = dnsPacket.decode(Buffer.from(query));
     const question = q.questions![0]!;
-    const known = question.name.toLowerCase() === "upstream.example" && question.type === "A";
+    const name = question.name.toLowerCase();
+    if (name.endsWith(".silent.example")) return null;
+    const answers: dnsPacket.Answer[] = [];
+    if (name === "upstream.example" && question.type === "A") answers.push({ type: "A", name: question.name, ttl: 60, class: "IN", data: address });
+    if (name.endsWith(".ttl60.example") && question.type === "A") answers.push({ type: "A", name: question.name, ttl: 60, class: "IN", data: address.endsWith(".7") ? "203.0.113.60" : "203.0.113.61" });
+    if (name === "count.example") answers.push({ type: "TXT", name: question.name, ttl: 0, class: "IN", data: String(received) });
     return new Uint8Array(dnsPacket.encode({
-      type: "response", id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (known ? 0 : 3),
-      questions: [question], answers: known ? [{ type: "A", name: question.name, ttl: 60, class: "IN", data: address }] : [],
+      type: "response", id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (answers.length > 0 ? 0 : 3),
+      questions: [question], answers, additionals: q.additionals?.some((a) => a.type === "OPT") ? [{ type: "OPT", name: ".", udpPayloadSize: 1232 } as unknown as dnsPacket.Answer] : [],
     }));
   } catch {
     return null;
