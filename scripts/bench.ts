@@ -6,8 +6,9 @@
  *   bun run bench datapath [--runs N]      (at most 3 runs; helper vs C reference vs native TAP)
  *   bun run bench datapath-soak            (helper RSS over a 60 s full-rate run; BENCH_SOAK_SECONDS)
  *   bun run bench cni [--runs N]           (CNI ADD/DEL: vmlan vs the reference bridge + host-local)
- *   bun run bench dns-flood [--json]       (services daemon fds/RSS under 6,000 queries/s for 30 s; BENCH_DNS_QPS,
- *                                           BENCH_DNS_SECONDS, BENCH_DNS_BASELINE=/other/vmlan to compare in the same run)
+ *   bun run bench dns-flood [--json]       (services daemon fds/RSS under 6,000 queries/s for 30 s; BENCH_QPS, BENCH_SECONDS)
+ *   bun run bench dhcp-flood [--json]      (the same under 20,000 DHCP packets/s from made-up MACs, leases lost or duplicated;
+ *                                           BENCH_PPS; both take BENCH_BASELINE=/other/vmlan to compare in the same run)
  * Every bench takes --json or --format json.
  *
  * control-plane needs root: it creates a network namespace `vmlan-bench-<random>`, re-runs itself
@@ -33,8 +34,9 @@ const BENCHES: Record<string, (o: Options) => Promise<Result[]>> = {
   guests: (o) => import("./bench-guests.ts").then((m) => m.guests(o)),
   // Prints its own table (ADD/DEL median and p90, ratio to bridge + host-local); see scripts/bench-cni.ts.
   cni: (o) => import("./bench-cni.ts").then((m) => m.cni(o)),
-  // Prints its own table (answered, lost, fds, RSS); see scripts/bench-dns.ts.
-  "dns-flood": (o) => import("./bench-dns.ts").then((m) => m.dnsFlood(o)),
+  // Print their own tables (answered, lost, fds, RSS, leases); see scripts/bench-floods.ts.
+  "dns-flood": (o) => import("./bench-floods.ts").then((m) => m.dnsFlood(o)),
+  "dhcp-flood": (o) => import("./bench-floods.ts").then((m) => m.dhcpFlood(o)),
 };
 
 function quantile(sorted: number[], q: number): number {

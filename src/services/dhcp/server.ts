@@ -9,7 +9,7 @@ import { GuestLog, type Logger, RateLimited } from "../log.ts";
 import { decide, storeLeaseBook, type LeaseBook } from "./policy.ts";
 import { DhcpSocket } from "./socket.ts";
 import { DhcpParseError, encodeDhcp, MESSAGE_TYPE_NAMES, parseDhcp } from "./wire.ts";
-import { POLL_MS, type DhcpWorkerInit, type DhcpWorkerMessage } from "./worker.ts";
+import { CONTROL_PENDING, CONTROL_STOP, POLL_MS, type DhcpWorkerInit, type DhcpWorkerMessage } from "./worker.ts";
 
 /**
  * The Worker's entry. From source it sits next to this file; in the compiled binary it is an extra
@@ -38,7 +38,7 @@ export class DhcpServer {
   readonly #o: DhcpServerOptions;
   readonly #socket: DhcpSocket;
   readonly #worker: Worker;
-  readonly #control = new SharedArrayBuffer(4);
+  readonly #control = new SharedArrayBuffer(8);
   readonly #bad: RateLimited;
   readonly #stopped: Promise<void>;
   #stopping = false;
@@ -57,7 +57,10 @@ export class DhcpServer {
     this.#stopped = new Promise<void>((resolve) => {
       this.#worker.onmessage = (ev: MessageEvent<DhcpWorkerMessage>) => {
         const m = ev.data;
-        if (m.kind === "packet") return this.handle(m.bytes);
+        if (m.kind === "packet") {
+          this.handle(m.bytes);
+          return void Atomics.sub(new Int32Array(this.#control), CONTROL_PENDING, 1);
+        }
         resolve();
         if (m.kind === "error" && !this.#stopping) o.onCrash(m.message);
       };
@@ -93,7 +96,7 @@ export class DhcpServer {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    Atomics.store(new Int32Array(this.#control), 0, 1);
+    Atomics.store(new Int32Array(this.#control), CONTROL_STOP, 1);
     await Promise.race([this.#stopped, Bun.sleep(STOP_GRACE_MS)]);
     this.#worker.terminate();
     this.#socket.close();

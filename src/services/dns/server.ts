@@ -1,6 +1,6 @@
 /**
  * One network's DNS responder on its gateway address(es), port 53, UDP and TCP (RFC 1035 §4.2:
- * TCP messages carry a 2-byte length prefix). Names come from the store on every query, so a new
+ * TCP messages carry a 2-byte length prefix, tcp.ts). Names come from the store on every query, so a new
  * `vmlan attach` resolves at once. Transport only: answers come from zone.ts; other names from the
  * cache (cache.ts) or the upstreams (forward.ts for the list, forwarder.ts to ask them).
  */
@@ -9,14 +9,13 @@ import { intToV4 } from "../../core/ipam/subnet.ts";
 import { dnsDomainOf } from "../../core/resources/network.ts";
 import { GuestLog, type Logger, RateLimited } from "../log.ts";
 import { answer, DNS_HEADER_LEN, errorReply, RCODE, type Zone, type ZoneRecord } from "./zone.ts";
-import { tcpFrame, upstreams, type Upstream } from "./forward.ts";
+import { upstreams, type Upstream } from "./forward.ts";
+import { listenTcp } from "./tcp.ts";
 import { AnswerCache } from "./cache.ts";
 import { Forwarder, MAX_INFLIGHT, PER_CLIENT } from "./forwarder.ts";
 import { scanMessage } from "./wire.ts";
 
 export const DNS_PORT = 53;
-/** An idle TCP client is dropped after this many seconds (RFC 7766 suggests "a few seconds"). */
-const TCP_IDLE_SECONDS = 10;
 /** resolv.conf is read again at most this often (not once per query under a flood). */
 const UPSTREAMS_TTL_MS = 1000;
 
@@ -29,12 +28,11 @@ export interface DnsServerOptions {
   port?: number;
 }
 
-type TcpState = { buf: Uint8Array };
-
 export class DnsServer {
   readonly #o: DnsServerOptions;
   readonly #bad: RateLimited;
   readonly #lines: GuestLog;
+  readonly #gone: RateLimited;
   readonly #cache = new AnswerCache();
   readonly #forwarder: Forwarder;
   #upstreams: { at: number; list: Upstream[] } = { at: -Infinity, list: [] };
@@ -45,6 +43,7 @@ export class DnsServer {
     this.#o = o;
     this.#bad = new RateLimited(o.log, "malformed DNS queries");
     this.#lines = new GuestLog(o.log);
+    this.#gone = new RateLimited(o.log, "ICMP errors from clients");
     this.#forwarder = new Forwarder({
       refused: (upstream, code) => this.#lines.line("upstream", `upstream ${upstream} refused a query (${code}); not asked again for a second`),
     });
@@ -69,42 +68,23 @@ export class DnsServer {
       hostname, port,
       socket: {
         data: (sock, data, rport, raddr) => {
-          void this.handle(new Uint8Array(data), false, raddr).then((r) => { if (r) sock.send(r, rport, raddr); });
+          void this.handle(new Uint8Array(data), false, raddr).then((r) => {
+            if (!r) return;
+            try {
+              sock.send(r, rport, raddr);
+            } catch {
+              // The client's port is gone (ICMP unreachable reported here) or the buffer is full: its loss.
+            }
+          });
         },
+        // A client that closed its port before our answer came back shows up as ECONNREFUSED on this
+        // socket (Bun sets IP_RECVERR). Without this handler it is an uncaught exception per query.
+        error: () => this.#gone.hit("a client's port was closed before its answer arrived"),
       },
     });
     this.#udp.push(udp);
-    const tcp = Bun.listen<TcpState>({
-      hostname, port,
-      socket: {
-        open: (s) => { s.data = { buf: new Uint8Array(0) }; s.timeout(TCP_IDLE_SECONDS); },
-        data: (s, chunk) => this.#tcpData(s, chunk),
-        timeout: (s) => { s.end(); },
-        error: () => {},
-      },
-    });
+    const tcp = listenTcp(hostname, port, (msg, client) => this.handle(msg, true, client), this.#bad);
     this.#tcp.push(tcp);
-  }
-
-  #tcpData(s: Bun.Socket<TcpState>, chunk: Uint8Array): void {
-    const prev = s.data.buf;
-    const buf = new Uint8Array(prev.length + chunk.length);
-    buf.set(prev);
-    buf.set(chunk, prev.length);
-    let at = 0;
-    while (buf.length - at >= 2) {
-      const len = (buf[at]! << 8) | buf[at + 1]!;
-      if (len < DNS_HEADER_LEN) {
-        this.#bad.hit(`TCP message of ${len} bytes`);
-        s.end(); // the framing is lost: nothing after this can be trusted
-        return;
-      }
-      if (buf.length - at - 2 < len) break;
-      const msg = buf.slice(at + 2, at + 2 + len);
-      at += 2 + len;
-      void this.handle(msg, true, s.remoteAddress).then((r) => { if (r) s.write(tcpFrame(r)); });
-    }
-    s.data.buf = buf.slice(at);
   }
 
   #zone(): Zone {

@@ -83,3 +83,19 @@ test("EDNS0 answered with OPT, negative answers with the zone's SOA, SERVFAIL wi
   expect(fail).toMatch(/QUESTION SECTION:\n;never\.silent\.example\.\s+IN\s+A/);
   expect(fail).toContain("; EDNS: version: 0");
 }, TIMEOUT_MS);
+
+test("100 idle TCP connections from a guest cost at most 20 fds (dnsmasq's max-tcp-connections); TCP queries still work", async () => {
+  const before = host.daemonUsage().fds;
+  const code = `
+    const socks = [];
+    for (let i = 0; i < 100; i++) socks.push(await Bun.connect({ hostname: "10.92.4.1", port: 53, socket: { data() {}, close() {}, error() {} } }).catch(() => null));
+    await Bun.sleep(1500);
+    for (const s of socks) s?.end();`;
+  const p = guest.spawn([BUN, "-e", code]);
+  await Bun.sleep(1000);
+  const during = host.daemonUsage().fds;
+  await p.exited;
+  expect(during - before).toBeLessThanOrEqual(22);
+  await Bun.sleep(300);
+  expect(dig("+short", "+tcp", "web.fwd.vmlan")).toMatch(/^10\.92\.4\.\d+$/);
+}, TIMEOUT_MS);

@@ -58,6 +58,23 @@ test("an upstream that refuses: 300 queries get a quick SERVFAIL, no exception, 
   expect(added.length).toBeLessThanOrEqual(25);
 }, TIMEOUT_MS);
 
+test("clients that close their port before the answer comes back cost no exception and no line each", async () => {
+  const before = lines().length;
+  const code = `
+    import dnsPacket from "dns-packet";
+    for (let k = 0; k < 20; k++) {
+      const s = await Bun.udpSocket({});
+      for (let i = 0; i < 10; i++) s.send(dnsPacket.encode({ type: "query", id: i, questions: [{ type: "A", name: "gone" + k + "-" + i + ".example", class: "IN" }] }), 53, "10.91.9.1");
+      s.close(); // before the SERVFAIL comes back: the daemon's answer meets a closed port (ICMP unreachable)
+    }
+    await Bun.sleep(500);`;
+  expect(host.ns.run([BUN, "-e", code]).code).toBe(0);
+  await Bun.sleep(300);
+  const added = lines().slice(before);
+  expect(added.filter((l) => /unexpected/.test(l))).toEqual([]);
+  expect(added.length).toBeLessThanOrEqual(15);
+}, TIMEOUT_MS);
+
 test("300 DISCOVERs from made-up MACs and 50 from multicast ones: a bounded number of DHCP lines, with summaries", async () => {
   await host.ok("attach", "logs", "--id", "flooder", "--ip", "10.91.9.254");
   const flooder = host.cable("vl-logs", "f1", "02:91:09:00:00:fe");

@@ -4,8 +4,7 @@
  * default route only on shared networks.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Netns } from "../../support/netns.ts";
-import { Host } from "./support.ts";
+import { Host, slaacAddress } from "./support.ts";
 
 const TIMEOUT_MS = 30_000;
 let host: Host;
@@ -21,18 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.close();
 }, TIMEOUT_MS);
-
-/** Polls the guest until its eth0 has a global address from `prefix` (SLAAC after DAD takes a second or two). */
-async function slaacAddress(guest: Netns, prefix: string): Promise<string | null> {
-  const end = Date.now() + 15_000;
-  while (Date.now() < end) {
-    const addrs = guest.ipJson<Array<{ addr_info: Array<{ local: string; scope: string }> }>>(["-6", "addr", "show", "dev", "eth0"]);
-    const hit = addrs.flatMap((a) => a.addr_info).find((i) => i.scope === "global" && i.local.startsWith(prefix));
-    if (hit) return hit.local;
-    await Bun.sleep(200);
-  }
-  return null;
-}
 
 test("a guest's SLAAC address is the one vmlan attach recorded; shared networks give it a default route", async () => {
   const a = await host.json<{ mac: string; addressV6: string }>("attach", "v6nat", "--id", "six");

@@ -137,3 +137,15 @@ export function udhcpc(guest: Netns, opts: { hostname?: string; tries?: number }
   const lease = Object.fromEntries(bound.split(" ").slice(1).map((kv) => kv.split("=") as [string, string])) as Lease;
   return { lease, output: r.stdout + r.stderr };
 }
+
+/** Polls the guest until its eth0 has a global address from `prefix` (SLAAC after DAD takes a second or two). */
+export async function slaacAddress(guest: Netns, prefix: string): Promise<string | null> {
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    const addrs = guest.ipJson<Array<{ addr_info: Array<{ local: string; scope: string }> }>>(["-6", "addr", "show", "dev", "eth0"]);
+    const hit = addrs.flatMap((a) => a.addr_info).find((i) => i.scope === "global" && i.local.startsWith(prefix));
+    if (hit) return hit.local;
+    await Bun.sleep(200);
+  }
+  return null;
+}
