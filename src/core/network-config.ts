@@ -2,9 +2,10 @@ import * as v from "valibot";
 import { UsageError } from "./errors.ts";
 import { issueText } from "./issues.ts";
 import { Network, NetworkRequest, DEFAULT_MTU, defaultDhcp } from "./resources/network.ts";
-import { parseSubnetV4, parseSubnetV6, canonicalV4, gatewayV4, gatewayV6, intToV4, overlapsV4, overlapsV6 } from "./ipam/subnet.ts";
+import { parseSubnetV4, parseSubnetV6, canonicalV4, gatewayV6, overlapsV4, overlapsV6 } from "./ipam/subnet.ts";
 import { bridgeNameFor } from "./resources/names.ts";
 import { requestedSubnet } from "./ipam/reserved.ts";
+import { checkAddressing, poolText } from "./ipam/addressing.ts";
 import type { HostNetworkSpec } from "../platform/types.ts";
 
 /**
@@ -43,11 +44,14 @@ export interface LanLayout {
 export function buildNetwork(req: v.InferOutput<typeof NetworkRequest>, subnet: string, bridge: string, now: string, builtin = false, lan?: LanLayout): Network {
   const s4 = parseSubnetV4(subnet);
   const s6 = req.subnetV6 ? parseSubnetV6(req.subnetV6) : null;
+  // A bridged network's gateway is the LAN's router (the platform saw it on the uplink).
+  const { gateway, poolStart, poolEnd } = checkAddressing(canonicalV4(s4), { ...req, gateway: req.gateway ?? lan?.gateway });
   return {
-    name: req.name, mode: req.mode, subnet: canonicalV4(s4), gateway: lan?.gateway ?? intToV4(gatewayV4(s4)),
+    name: req.name, mode: req.mode, subnet: canonicalV4(s4), gateway,
     subnetV6: s6?.cidr ?? null, gatewayV6: s6 ? gatewayV6(s6) : null, mtu: req.mtu ?? lan?.mtu ?? DEFAULT_MTU,
     bridge, labels: req.labels, builtin, createdAt: now, dhcp: req.dhcp ?? defaultDhcp(req.mode), dnsDomain: req.dnsDomain ?? null,
     uplink: req.uplink ?? null,
+    poolStart, poolEnd,
   };
 }
 
@@ -87,6 +91,13 @@ export function configDiff(existing: Network, req: v.InferOutput<typeof NetworkR
   if ((req.uplink ?? null) !== existing.uplink) diff.push(`uplink: ${existing.uplink ?? "none"} -> ${req.uplink ?? "none"}`);
   if (req.subnet !== undefined && existing.subnet !== canonicalV4(parseSubnetV4(req.subnet))) diff.push(`subnet: ${existing.subnet} -> ${req.subnet}`);
   if (req.subnetV6 !== undefined && existing.subnetV6 !== parseSubnetV6(req.subnetV6).cidr) diff.push(`subnet-v6: ${existing.subnetV6 ?? "none"} -> ${req.subnetV6}`);
+  // Like the subnet, a gateway or pool the request does not give is not compared.
+  if (req.gateway !== undefined || req.poolStart !== undefined) {
+    const want = checkAddressing(req.subnet !== undefined ? canonicalV4(parseSubnetV4(req.subnet)) : existing.subnet, req);
+    if (req.gateway !== undefined && want.gateway !== existing.gateway) diff.push(`gateway: ${existing.gateway} -> ${want.gateway}`);
+    const [had, asked] = [poolText(existing), poolText(want)];
+    if (req.poolStart !== undefined && had !== asked) diff.push(`pool: ${had ?? "whole subnet"} -> ${asked}`);
+  }
   const mtu = req.mtu ?? (req.mode === "bridged" ? existing.mtu : DEFAULT_MTU);
   if (mtu !== existing.mtu) diff.push(`mtu: ${existing.mtu} -> ${mtu}`);
   const dhcp = req.dhcp ?? defaultDhcp(req.mode);

@@ -5,10 +5,12 @@
  * export to a fresh state dir gives the same addresses and MACs back.
  */
 import type { Store } from "../store/store.ts";
-import { intToV4 } from "../ipam/subnet.ts";
+import { intToV4, parseSubnetV4, gatewayV4 } from "../ipam/subnet.ts";
 import { hasAddress } from "../ipam/allocator.ts";
 import { defaultDhcp } from "../resources/network.ts";
 import { MANAGED_LABEL_KEY, type ApplyFileInput } from "./schema.ts";
+
+const defaultGateway = (subnet: string) => intToV4(gatewayV4(parseSubnetV4(subnet)));
 
 type ExportNetwork = NonNullable<ApplyFileInput["networks"]>[number];
 
@@ -22,6 +24,8 @@ export function exportState(store: Store): ApplyFileInput {
       ...(Object.keys(labels).length ? { labels } : {}),
       // Defaults (DHCP on, off on bridged networks; domain "<name>.vmlan") are left out, as a person would write the file.
       ...(n.dhcp !== defaultDhcp(n.mode) ? { dhcp: n.dhcp } : {}), ...(n.dnsDomain ? { dns_domain: n.dnsDomain } : {}),
+      ...(n.gateway !== defaultGateway(n.subnet) ? { gateway: n.gateway } : {}),
+      ...(n.poolStart !== null && n.poolEnd !== null ? { pool_start: n.poolStart, pool_end: n.poolEnd } : {}),
       ...(attachments.length ? { attachments } : {}),
     };
   });

@@ -25,6 +25,9 @@ export interface NetworkInput {
   dhcp?: boolean;
   dnsDomain?: string;
   uplink?: string;
+  gateway?: string;
+  poolStart?: string;
+  poolEnd?: string;
 }
 
 export interface PlanItem {
@@ -61,6 +64,9 @@ export function networkInput(n: FileNetwork): NetworkInput {
     ...(n.dhcp !== undefined ? { dhcp: n.dhcp } : {}),
     ...(n.dns_domain !== undefined ? { dnsDomain: n.dns_domain } : {}),
     ...(n.uplink !== undefined ? { uplink: n.uplink } : {}),
+    ...(n.gateway !== undefined ? { gateway: n.gateway } : {}),
+    ...(n.pool_start !== undefined ? { poolStart: n.pool_start } : {}),
+    ...(n.pool_end !== undefined ? { poolEnd: n.pool_end } : {}),
   };
 }
 

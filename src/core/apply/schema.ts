@@ -1,5 +1,6 @@
 /**
- * The apply file: networks (name, mode, subnet, subnet_v6, mtu, labels, dhcp, dns_domain, uplink) and, per network, the
+ * The apply file: networks (name, mode, subnet, subnet_v6, mtu, labels, dhcp, dns_domain, uplink,
+ * gateway, pool_start, pool_end) and, per network, the
  * attachments to reserve (id, hostname, ip, mac). Keys are snake_case as people write them in
  * TOML; every object is strict, so a typo is refused with its key path instead of ignored.
  */
@@ -66,6 +67,10 @@ export const FileNetwork = v.strictObject({
   dns_domain: v.optional(DnsDomain),
   /** bridged networks: the host interface enslaved to the bridge */
   uplink: v.optional(Ifname),
+  /** the host's address (default subnet + 1) and the addresses handed out (default the whole subnet) */
+  gateway: v.optional(Ip),
+  pool_start: v.optional(Ip),
+  pool_end: v.optional(Ip),
   attachments: v.optional(v.array(FileAttachment), []),
 });
 export type FileNetwork = v.InferOutput<typeof FileNetwork>;

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, UsageError } from "../errors.ts";
 import type { Network } from "../resources/network.ts";
 import type { Attachment } from "../resources/attachment.ts";
-import { parseSubnetV4, parseSubnetV6, v4ToInt, intToV4, isV4, containsV4, gatewayV4, type SubnetV4 } from "./subnet.ts";
+import { parseSubnetV4, parseSubnetV6, v4ToInt, intToV4, isV4, containsV4, type SubnetV4 } from "./subnet.ts";
 import { macFor, parseMac } from "./mac.ts";
 import { addressV6For } from "./ipv6.ts";
 import type { LeaseRow, LeaseTx } from "./lease-tx.ts";
@@ -91,7 +91,7 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
   } else if (!assignsAddresses(net)) {
     addr = Math.min(tx.lowestSlot(net.name) ?? 0, 0) - 1;
   } else {
-    addr = nextFree(tx, net, subnet, "attach");
+    addr = nextFree(tx, net, "attach");
   }
 
   const lease: LeaseRow = {
@@ -122,6 +122,6 @@ function checkRequestedIp(s: SubnetV4, net: Network, ip: string): number {
   if (!containsV4(s, n)) throw new UsageError(`IP address ${ip} is outside the subnet ${net.subnet} of "${net.name}"`);
   if (n === s.base) throw new UsageError(`IP address ${ip} is the network address of ${net.subnet}`);
   if (n === s.base + s.size - 1) throw new UsageError(`IP address ${ip} is the broadcast address of ${net.subnet}`);
-  if (n === gatewayV4(s)) throw new UsageError(`IP address ${ip} is the gateway of "${net.name}"`);
+  if (n === v4ToInt(net.gateway)) throw new UsageError(`IP address ${ip} is the gateway of "${net.name}"`);
   return n;
 }

@@ -21,7 +21,7 @@ import type { Hold, LeaseRow, LeaseTx } from "./lease-tx.ts";
 import { dhcpHostname } from "./hostnames.ts";
 import { addressV6For } from "./ipv6.ts";
 import { nextFree } from "./pool.ts";
-import { parseSubnetV4, parseSubnetV6 } from "./subnet.ts";
+import { parseSubnetV6 } from "./subnet.ts";
 
 /** One hour (dnsmasq's default too): short enough that a changed network reaches guests soon, long enough to be quiet. */
 export const LEASE_SECONDS = 3600;
@@ -53,7 +53,7 @@ export function offer(tx: LeaseTx, net: Network, mac: string, nowMs: number): Of
   if (known) return { ok: true, addr: known.addr, lease: known };
   const held = tx.offerFor(net.name, mac);
   try {
-    const addr = held?.addr ?? nextFree(tx, net, parseSubnetV4(net.subnet), "stranger");
+    const addr = held?.addr ?? nextFree(tx, net, "stranger");
     const hold: Hold = { network: net.name, addr, mac, reason: "offer", until: nowMs + OFFER_HOLD_SECONDS * 1000, createdAt: held?.createdAt ?? nowMs };
     tx.putHold(hold);
     if (!held) tx.setLastAllocated(net.name, addr);

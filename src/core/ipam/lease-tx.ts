@@ -43,8 +43,8 @@ export interface LeaseTx {
   /** The MAC's active lease, else its most recently released claim. */
   leaseWithMac(network: string, mac: string): LeaseRow | null;
   activeWithHostname(network: string, hostname: string): LeaseRow | null;
-  /** The oldest released claim (of rows made by `origin` only, when given). */
-  oldestReleased(network: string, origin?: LeaseRow["origin"]): LeaseRow | null;
+  /** The oldest released claim (of rows made by `origin` only, when given; on addresses first..last only, when given). */
+  oldestReleased(network: string, origin?: LeaseRow["origin"], within?: { first: number; last: number }): LeaseRow | null;
   lastAllocated(network: string): number | null;
   /** The lowest addr on the network (address-less slots are negative), or null when it has no lease. */
   lowestSlot(network: string): number | null;

@@ -9,7 +9,7 @@
 import { ConflictError } from "../errors.ts";
 import type { Network } from "../resources/network.ts";
 import type { LeaseTx } from "./lease-tx.ts";
-import { firstHostV4, lastHostV4, type SubnetV4 } from "./subnet.ts";
+import { poolOf, poolText } from "./addressing.ts";
 
 export type Claimant = "attach" | "stranger";
 
@@ -29,10 +29,10 @@ const isFree = (tx: LeaseTx, network: string, a: number) => !tx.leaseAt(network,
  * holder: for `attach`, a pending offer, then the oldest released claim, then the oldest declined
  * address; for a `stranger`, only the oldest released claim another stranger left.
  */
-export function nextFree(tx: LeaseTx, net: Network, s: SubnetV4, who: Claimant): number {
-  const first = firstHostV4(s);
-  const last = lastHostV4(s);
-  const poolSize = last - first + 1;
+export function nextFree(tx: LeaseTx, net: Network, who: Claimant): number {
+  // The network's pool (addressing.ts): its first..last, never the gateway; static addresses outside stay free.
+  const { first, last, gateway, size: poolSize } = poolOf(net);
+  const within = { first, last };
   if (who === "stranger") {
     const used = tx.countActive(net.name) + tx.countHolds(net.name);
     const reserve = strangerReserve(poolSize);
@@ -42,13 +42,13 @@ export function nextFree(tx: LeaseTx, net: Network, s: SubnetV4, who: Claimant):
   }
   const prev = tx.lastAllocated(net.name);
   let a = prev === null || prev < first || prev >= last ? first : prev + 1;
-  for (let i = 0; i < poolSize; i++) {
-    if (isFree(tx, net.name, a)) return a;
+  for (let i = 0; i <= last - first; i++) {
+    if (a !== gateway && isFree(tx, net.name, a)) return a;
     a = a === last ? first : a + 1;
   }
-  const full = () => new ConflictError(`network "${net.name}" has no free address: all ${poolSize} addresses of ${net.subnet} are attached`, { code: POOL_FULL });
+  const full = () => new ConflictError(`network "${net.name}" has no free address: all ${poolSize} addresses of ${poolText(net) ?? net.subnet} are attached`, { code: POOL_FULL });
   if (who === "stranger") {
-    const victim = tx.oldestReleased(net.name, "dhcp");
+    const victim = tx.oldestReleased(net.name, "dhcp", within);
     if (!victim) throw full();
     tx.deleteLease(net.name, victim.id);
     return victim.addr;
@@ -58,7 +58,7 @@ export function nextFree(tx: LeaseTx, net: Network, s: SubnetV4, who: Claimant):
     tx.deleteHold(net.name, offer.addr); // its client gets a NAK and asks again: seconds, not a lost claim
     return offer.addr;
   }
-  const claim = tx.oldestReleased(net.name);
+  const claim = tx.oldestReleased(net.name, undefined, within);
   if (claim) {
     tx.deleteLease(net.name, claim.id);
     return claim.addr;

@@ -31,6 +31,12 @@ export const Network = v.object({
   dnsDomain: v.nullable(DnsDomain),
   /** Bridged mode: the host interface enslaved to the bridge (the LAN side); null otherwise. */
   uplink: v.nullable(Ifname),
+  /**
+   * The addresses IPAM hands out, first and last (inclusive); null means every address of the subnet
+   * but the network, gateway and broadcast addresses. Set for vmnet-style ranges (--start/--end-address).
+   */
+  poolStart: v.nullable(v.string()),
+  poolEnd: v.nullable(v.string()),
 });
 export type Network = v.InferOutput<typeof Network>;
 
@@ -51,6 +57,11 @@ export const NetworkRequest = v.object({
   dnsDomain: v.optional(DnsDomain),
   /** Bridged mode only (required there): the host interface to enslave. */
   uplink: v.optional(Ifname),
+  /** The host's address on the network; default subnet + 1 (checked by ipam/pool.ts). */
+  gateway: v.optional(v.string()),
+  /** Hand out only poolStart..poolEnd (both or neither); default the whole subnet. */
+  poolStart: v.optional(v.string()),
+  poolEnd: v.optional(v.string()),
 });
 export type NetworkRequest = v.InferInput<typeof NetworkRequest>;
 

@@ -45,9 +45,10 @@ export abstract class LeaseQueries implements LeaseTx {
     return this.#lease("SELECT * FROM attachments WHERE network = ? AND hostname = ? AND state = 'active' LIMIT 1", network, hostname.toLowerCase());
   }
 
-  oldestReleased(network: string, origin?: LeaseRow["origin"]): LeaseRow | null {
-    if (origin) return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' AND origin = ? ORDER BY updated_at, id LIMIT 1", network, origin);
-    return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' ORDER BY updated_at, id LIMIT 1", network);
+  oldestReleased(network: string, origin?: LeaseRow["origin"], within?: { first: number; last: number }): LeaseRow | null {
+    const [lo, hi] = within ? [within.first, within.last] : [0, 0xffffffff]; // a pool: claims on static addresses outside it stay
+    if (origin) return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' AND origin = ? AND addr BETWEEN ? AND ? ORDER BY updated_at, id LIMIT 1", network, origin, lo, hi);
+    return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' AND addr BETWEEN ? AND ? ORDER BY updated_at, id LIMIT 1", network, lo, hi);
   }
 
   lastAllocated(network: string): number | null {

@@ -109,4 +109,9 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE networks ADD COLUMN uplink TEXT;
   ALTER TABLE networks ADD COLUMN uplink_moved TEXT;
   `,
+  // 7: a network's IPAM pool (vmnet-style --start-address/--end-address); null = the whole subnet.
+  `
+  ALTER TABLE networks ADD COLUMN pool_start TEXT;
+  ALTER TABLE networks ADD COLUMN pool_end TEXT;
+  `,
 ];

@@ -9,6 +9,7 @@ export interface NetworkRow {
   name: string; mode: string; subnet: string; gateway: string; subnet_v6: string | null; gateway_v6: string | null;
   mtu: number; bridge: string; labels: string; builtin: number; created_at: string; dhcp: number; dns_domain: string | null;
   uplink: string | null;
+  pool_start: string | null; pool_end: string | null;
 }
 
 export interface AttachmentRow {
@@ -30,6 +31,7 @@ export function networkFromRow(r: NetworkRow): Network {
     name: r.name, mode: r.mode, subnet: r.subnet, gateway: r.gateway, subnetV6: r.subnet_v6, gatewayV6: r.gateway_v6,
     mtu: r.mtu, bridge: r.bridge, labels, builtin: r.builtin === 1, createdAt: r.created_at, dhcp: r.dhcp !== 0, dnsDomain: r.dns_domain,
     uplink: r.uplink ?? null,
+    poolStart: r.pool_start, poolEnd: r.pool_end,
   });
   if (!out.success) throw new StoreError(`stored network "${r.name}" is invalid: ${out.issues[0].message}`);
   return out.output;
@@ -39,7 +41,7 @@ export function networkToRow(n: Network): Record<string, string | number | null>
   return {
     name: n.name, mode: n.mode, subnet: n.subnet, gateway: n.gateway, subnet_v6: n.subnetV6, gateway_v6: n.gatewayV6,
     mtu: n.mtu, bridge: n.bridge, labels: JSON.stringify(n.labels), builtin: n.builtin ? 1 : 0, created_at: n.createdAt,
-    dhcp: n.dhcp ? 1 : 0, dns_domain: n.dnsDomain, uplink: n.uplink,
+    dhcp: n.dhcp ? 1 : 0, dns_domain: n.dnsDomain, uplink: n.uplink, pool_start: n.poolStart, pool_end: n.poolEnd,
   };
 }
 

@@ -116,8 +116,8 @@ export class Store extends LeaseQueries {
   insertNetwork(n: Network): void {
     v.parse(Network, n);
     this.stmt(
-      `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain, uplink)
-       VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain, $uplink)`,
+      `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain, uplink, pool_start, pool_end)
+       VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain, $uplink, $pool_start, $pool_end)`,
     ).run(networkToRow(n));
   }
 
