@@ -1,13 +1,17 @@
 /**
- * vmlan entry point. `version` and `completion` are answered here without loading citty,
+ * vmlan entry point. Started by a peer's name (a link named vmnet-helper, ...) it is that program
+ * (cli/compat/programs.ts). `version` and `completion` are answered here without loading citty,
  * valibot or any native library, so scripts that call them stay fast; everything else goes
  * through the citty runner, loaded on demand.
  */
+import { programFor } from "./cli/compat/programs.ts";
+
 const argv = process.argv.slice(2);
+const program = programFor(process.argv0);
 const first = argv[0];
 const help = argv.includes("--help") || argv.includes("-h");
 
-const fast = (first === "version" && !help) || first === "--version" || first === "-V" ? await import("./cli/version-fast.ts") : null;
+const fast = !program && ((first === "version" && !help) || first === "--version" || first === "-V") ? await import("./cli/version-fast.ts") : null;
 // Plugin mode: a CNI runtime runs the binary (`vmlan` in its plugin path) with no arguments and
 // CNI_COMMAND set (SPEC.md §2). Only the environment decides, so links and copies of any name work.
 if (process.env.CNI_COMMAND !== undefined && argv.length === 0) {
@@ -16,6 +20,9 @@ if (process.env.CNI_COMMAND !== undefined && argv.length === 0) {
   Bun.unsafe.setJITPolicy(1000);
   const { runCniPlugin } = await import("./cni/entry.ts");
   process.exitCode = await runCniPlugin();
+} else if (program) {
+  const { main } = await program.load();
+  process.exit(await main(argv));
 } else if (fast?.fastVersionArgs(argv.slice(1))) {
   fast.printVersion(argv.slice(1));
 } else if (first === "completion" && !help) {

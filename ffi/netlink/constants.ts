@@ -26,6 +26,8 @@ export const NLMSGERR_ATTR_MSG = 1;
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
+/** With family AF_BRIDGE: set a bridge port's flags (rtnl_bridge_setlink → br_setlink). */
+export const RTM_SETLINK = 19;
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
@@ -44,6 +46,10 @@ export const IFLA_LINKINFO = 18;
 export const IFLA_IFALIAS = 20;
 /** u32 fd of a network namespace: create the link (or move it) there. */
 export const IFLA_NET_NS_FD = 28;
+/** Protocol-specific link info; for a bridge port (family AF_BRIDGE) the IFLA_BRPORT_* attributes. */
+export const IFLA_PROTINFO = 12;
+/** u8: an isolated port forwards only to non-isolated ports (and the bridge itself), never to another isolated one. */
+export const IFLA_BRPORT_ISOLATED = 33;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 /** <linux/veth.h> VETH_INFO_PEER: the peer's ifinfomsg + attributes, inside IFLA_INFO_DATA. */
@@ -91,4 +97,6 @@ export const ARPHRD_LOOPBACK = 772;
 
 /** struct rtattr nesting bit (<linux/netlink.h> NLA_F_NESTED); masked off when parsing. */
 export const NLA_F_NESTED = 0x8000;
+/** <sys/socket.h> address family of bridge port messages. */
+export const AF_BRIDGE = 7;
 export const NLA_TYPE_MASK = 0x3fff;

@@ -49,6 +49,7 @@ export function attrU32(type: number, n: number): Uint8Array {
   viewOf(b).setUint32(0, n >>> 0, true);
   return attr(type, b);
 }
+export const attrU8 = (type: number, n: number) => attr(type, Uint8Array.of(n & 0xff));
 /** A nested attribute: its payload is a list of attributes. */
 export const attrNested = (type: number, children: readonly Uint8Array[]) => attr(type, concat(children));
 

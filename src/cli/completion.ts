@@ -23,6 +23,7 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   version: [],
   completion: ["bash", "zsh", "fish"],
   help: [],
+  compat: ["install", "uninstall"],
 };
 
 const top = Object.keys(COMPLETION_TREE);

@@ -57,8 +57,8 @@ export interface ForwardOptions {
 }
 
 /**
- * Moves frames src → dst until told to stop or either side is gone. Counters: packets/bytes are the
- * valid frames taken from src; drops are those of them dst did not accept.
+ * Moves frames src → dst until told to stop or either side is gone. Counters (vmnet-helper's): packets/bytes
+ * are the valid frames dst accepted; drops are the valid frames taken from src that dst did not accept.
  */
 export function forward(o: ForwardOptions): StopReason {
   const { src, dst, batch, counters, control } = o;
@@ -68,12 +68,12 @@ export function forward(o: ForwardOptions): StopReason {
     const n = src.recv(batch, POLL_MS);
     if (n === CLOSED) return "peer-closed";
     if (n === 0) continue;
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes += lens[i]!;
     const sent = dst.send(batch, n);
     if (sent === CLOSED) return "peer-closed";
+    let bytes = 0;
+    for (let i = 0; i < sent; i++) bytes += lens[i]!; // a batch is sent in order: the first `sent` went out
     const r = dst.retries;
-    counters.addBatch(n, bytes, n - sent, 0, r - retries);
+    counters.addBatch(sent, bytes, n - sent, 0, r - retries);
     retries = r;
   }
   return "stopped";

@@ -24,6 +24,10 @@ export interface HelperLease {
   gateway: string | null;
   hostname: string;
   mtu: number;
+  /** For the start line: the network's last handed-out address and IPv6 prefix (start-line.ts). */
+  rangeEnd?: string;
+  ipv6Prefix?: string | null;
+  ipv6PrefixLength?: number | null;
 }
 export interface HostPort {
   /** The TAP (or the broker's datagram fd); for a vmnet port, its event pipe. */
@@ -56,10 +60,25 @@ export interface HelperOptions {
   statsInterval?: number;
   /** Keep the attachment (lease) after exit. */
   keep: boolean;
-  log?: (line: string) => void;
+  /** The port was opened isolated (reported in the start line). */
+  isolation?: boolean;
+  log?: HelperLog;
   /** Started by vmlan's own supervisor (default: $VMLAN_HELPER_SUPERVISED=1): routine stops go unlogged. */
   supervised?: boolean;
 }
+
+/** Where the helper's own lines go: vmlan's style by default, vmnet-helper's when started by that name. */
+export interface HelperLog {
+  info(line: string): void;
+  error(line: string): void;
+  debug(line: string): void;
+}
+
+const vmlanLog: HelperLog = {
+  info: (l) => process.stderr.write(`vmlan helper: ${l}\n`),
+  error: (l) => process.stderr.write(`vmlan helper: error: ${l}\n`),
+  debug: () => {},
+};
 
 /** How often an --fd helper checks that its parent (the VMM or `vmlan run`) still lives. */
 const ORPHAN_CHECK_MS = 500;
@@ -73,7 +92,7 @@ class Lifetime {
   routine = false;
   readonly stopped: Promise<void>;
   #wake!: () => void;
-  constructor(readonly log: (line: string) => void, readonly quietRoutineStop: boolean) {
+  constructor(readonly log: HelperLog, readonly quietRoutineStop: boolean) {
     this.stopped = new Promise<void>((r) => { this.#wake = r; });
   }
   onClose(fn: () => void | Promise<void>): void {
@@ -90,12 +109,12 @@ class Lifetime {
     return this.reason !== undefined;
   }
   async close(): Promise<void> {
-    if (this.reason && !(this.routine && this.quietRoutineStop)) this.log(`stopping: ${this.reason}`);
+    if (this.reason && !(this.routine && this.quietRoutineStop)) this.log.info(`stopping: ${this.reason}`);
     for (const fn of this.#undo.reverse()) {
       try {
         await fn();
       } catch (e) {
-        this.log(`cleanup: ${(e as Error).message}`);
+        this.log.error(`cleanup: ${(e as Error).message}`);
       }
     }
   }
@@ -104,13 +123,14 @@ class Lifetime {
 /** Runs until SIGTERM/SIGINT or the VM side goes away; returns the exit code (0 for a normal stop). */
 export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<number> {
   const supervised = o.supervised ?? process.env[SUPERVISED_ENV] === "1";
-  const life = new Lifetime(o.log ?? ((l) => process.stderr.write(`vmlan helper: ${l}\n`)), supervised);
+  const life = new Lifetime(o.log ?? vmlanLog, supervised);
   try {
     handleSignals(life);
     const vm = prepareVmPort(o, life); // checked (--fd) or bound (--socket) before anything is allocated
     const lease = attach(deps, o, life);
     const host = openHostPort(deps, life);
-    const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname });
+    const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname, isolation: o.isolation });
+    life.log.debug(`attached ${lease.id} on ${lease.network}: ${lease.address}/${lease.prefixLength} ${lease.mac}, port ${host.ifname || "vmnet"}`);
     const line = JSON.stringify(host.startLine?.(base) ?? base);
     const vmFd = await vm.ready(line);
     if (vmFd === null) return 0; // stopped while waiting for the first client
@@ -174,7 +194,7 @@ function forward(vmFd: number, host: HostPort, maxPacket: number, life: Lifetime
   life.onClose(() => fw.stop()); // registered after the ports, so it runs before they close
   void fw.firstDone.then((d) => {
     if (d.reason === "error") {
-      life.log(`error: ${d.direction}: ${d.message}`);
+      life.log.error(`${d.direction}: ${d.message}`);
       life.stop(`${d.direction} failed`, 1);
     } else if (d.reason === "peer-closed") life.stop("the VM side closed", 0, true);
     else life.stop(`${d.direction} stopped`);

@@ -47,7 +47,27 @@ export function snapshot(sab: SharedArrayBuffer): Record<Direction, DirectionSta
   return out;
 }
 
-/** One stderr line: `{"time":"...","host_to_vm":{...},"vm_to_host":{...}}` (cumulative counters). */
+/** ISO 8601 local time with milliseconds and offset, as vmnet-helper stamps its stats ("2025-02-01T10:20:30.456+02:00"). */
+export function localTimestamp(d: Date): string {
+  const p = (n: number, w = 2) => String(Math.trunc(Math.abs(n))).padStart(w, "0");
+  const off = -d.getTimezoneOffset();
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${date}.${p(d.getMilliseconds(), 3)}${off < 0 ? "-" : "+"}${p(off / 60)}:${p(off % 60)}`;
+}
+
+/**
+ * vmnet-helper's endpoint counters (programs/helper.c report_stats): "host" is what came from the
+ * host and went to the VM, "vm" the other way. packets/bytes were delivered, drops were not; "fast"
+ * counts the batched socket calls (sendmmsg toward the VM, retries included; recvmmsg from it),
+ * "slow" single-frame socket calls, which vmlan never makes. vmlan's own counters follow.
+ */
+function endpoint(s: DirectionStats, vmIsDestination: boolean): string {
+  const fast = s.batches + (vmIsDestination ? s.retries : 0);
+  return `{"packets": ${s.packets}, "bytes": ${s.bytes}, "drops": ${s.drops}, "fast": ${fast}, "slow": 0, "malformed": ${s.malformed}, "retries": ${s.retries}}`;
+}
+
+/** One stderr line in vmnet-helper's format: `INFO  [stats] {"time": "...", "host": {...}, "vm": {...}}` (cumulative). */
 export function statsLine(sab: SharedArrayBuffer, now = new Date()): string {
-  return JSON.stringify({ time: now.toISOString(), ...snapshot(sab) });
+  const s = snapshot(sab);
+  return `INFO  [stats] {"time": "${localTimestamp(now)}", "host": ${endpoint(s.host_to_vm, true)}, "vm": ${endpoint(s.vm_to_host, false)}}`;
 }

@@ -46,14 +46,14 @@ export function selfArgv(): string[] {
   return Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/") ? [process.execPath] : [process.execPath, Bun.main];
 }
 
-function statusOf(p: Proc): number {
+export function statusOf(p: Proc): number {
   if (p.exitCode !== null) return p.exitCode;
   const sig = p.signalCode ? (constants.signals as Record<string, number>)[p.signalCode] ?? 0 : 0;
   return 128 + sig;
 }
 
 /** SIGTERM, then SIGKILL if still running after GRACE_MS. */
-async function terminate(p: Proc): Promise<void> {
+export async function terminate(p: Proc): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   p.kill("SIGTERM");
   const grace = unrefTimer(GRACE_MS);

@@ -135,9 +135,14 @@ export interface TapPort {
   release?(): Promise<void>;
 }
 
+/** Per-port options: `isolated` keeps the port from reaching other isolated ports (vmnet's enable_isolation). */
+export interface PortOptions {
+  isolated?: boolean;
+}
+
 /** Platforms that can open a port on a network for another process (the broker hands the fd out). */
 export interface TapOpener {
-  openTap(spec: HostNetworkSpec): TapPort;
+  openTap(spec: HostNetworkSpec, o?: PortOptions): TapPort;
 }
 
 /**
@@ -158,8 +163,17 @@ export interface VmnetHostPort {
   close(): void;
 }
 
+/** vmnet interface options: vmnet-helper's --interface-id, --enable-isolation, --enable-tso, --enable-checksum-offload. */
+export interface VmnetPortOptions {
+  interfaceId?: string;
+  dropPrivileges?: boolean;
+  isolation?: boolean;
+  tso?: boolean;
+  checksumOffload?: boolean;
+}
+
 /** Platforms whose host side is a vmnet interface started in-process (platform/darwin). */
 export interface VmnetPortOpener {
   /** dropPrivileges: the helper, once the interface started, leaves root for the sudo user (privileges.ts). */
-  openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean }): VmnetHostPort;
+  openVmnetPort(spec: HostNetworkSpec, o: VmnetPortOptions): VmnetHostPort;
 }

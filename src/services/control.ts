@@ -67,7 +67,8 @@ export async function startServices(dir = stateDir()): Promise<ServicesStatus & 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const out = openSync(logFile(dir), "a", 0o600);
   const [cmd, ...args] = selfArgv();
-  const child = spawn(cmd!, [...args, ...DAEMON_ARGS], { detached: true, stdio: ["ignore", out, out], env: process.env });
+  // argv0 "vmlan": a copy of the binary named vmnet-helper (cli/compat/programs.ts) still starts the daemon.
+  const child = spawn(cmd!, [...args, ...DAEMON_ARGS], { argv0: "vmlan", detached: true, stdio: ["ignore", out, out], env: process.env });
   closeSync(out);
   let exited: number | null = null;
   child.on("exit", (code) => { exited = code ?? 1; });

@@ -12,6 +12,16 @@ import type { StartLine } from "../../datapath/start-line.ts";
 import type { TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
 import { hostSpec } from "../../core/network-config.ts";
 import type { NetworkService } from "../../core/networks.ts";
+import type { Network } from "../../core/resources/network.ts";
+import { intToV4 } from "../../core/ipam/subnet.ts";
+import { poolOf } from "../../core/ipam/addressing.ts";
+
+/** What a VM's port is asked for: vmnet-helper's --enable-isolation, --enable-tso, --enable-checksum-offload. */
+export interface PortRequest {
+  isolation?: boolean;
+  tso?: boolean;
+  checksumOffload?: boolean;
+}
 
 /** vmnet-helper style interface id when the caller gives none: an uppercase UUID. */
 export function newInterfaceId(): string {
@@ -33,18 +43,29 @@ export async function bridgeOf(network: string, svc?: NetworkService): Promise<s
  * kernel removes with its last fd even if vmlan dies; a datagram fd forwarded to a vmnet interface on
  * macOS. Ports reach a child through its stdio array (dup2 clears close-on-exec there).
  */
-export async function tapOpener(svc?: NetworkService): Promise<(network: string) => HostPort> {
+export async function tapOpener(svc?: NetworkService, port: PortRequest = {}): Promise<(network: string) => HostPort> {
   const s = svc ?? (await networkService(true));
   const p = s.platform;
   if (!p || !("openTap" in p)) throw new VmlanError(`this platform cannot open a port on a network for a VM`, { code: "EUNSUPPORTED", exitCode: 6 });
   const opener = p as unknown as TapOpener;
-  return (network) => opener.openTap(hostSpec(s.get(network)));
+  return (network) => opener.openTap(hostSpec(s.get(network)), { isolated: port.isolation });
+}
+
+/** The start line's view of a network: the last address handed out and the IPv6 prefix. */
+function addressing(n: Network | null): Pick<HelperLease, "rangeEnd" | "ipv6Prefix" | "ipv6PrefixLength"> {
+  if (!n) return {};
+  const [prefix, len] = n.subnetV6 ? n.subnetV6.split("/") : [null, null];
+  return { rangeEnd: intToV4(poolOf(n).last), ipv6Prefix: prefix ?? null, ipv6PrefixLength: len ? Number(len) : null };
 }
 
 /** `claim`: this process owns the attachment (a dead owner's attachment is released as an orphan). */
 export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null): HelperLease {
-  const { attachment: a } = leaseService().attach({ network, id, mac, owner: claim ? selfOwner(claim.socket) : undefined });
-  return { id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, hostname: a.hostname, mtu: a.mtu };
+  const leases = leaseService();
+  const { attachment: a } = leases.attach({ network, id, mac, owner: claim ? selfOwner(claim.socket) : undefined });
+  return {
+    id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, hostname: a.hostname, mtu: a.mtu,
+    ...addressing(leases.store.getNetwork(network)),
+  };
 }
 
 export function releaseLease(lease: HelperLease): void {
@@ -52,12 +73,12 @@ export function releaseLease(lease: HelperLease): void {
 }
 
 /** The helper's dependencies for one network; the bridge is checked before anything is allocated. */
-export async function helperDeps(network: string, id: string, mac?: string): Promise<HelperDeps> {
-  const svc = await networkService(true); // one store and platform for both questions below
-  const vmnet = vmnetHostPorts(svc, network, id);
+export async function helperDeps(network: string, id: string, mac?: string, port: PortRequest = {}, service?: NetworkService): Promise<HelperDeps> {
+  const svc = service ?? (await networkService(true)); // one store and platform for both questions below
+  const vmnet = vmnetHostPorts(svc, network, id, port);
   if (vmnet) return { attach: (claim) => attachLease(network, id, mac, claim), release: releaseLease, openHostPort: vmnet };
   await bridgeOf(network, svc); // refuses a network that is down before anything is allocated
-  const open = await tapOpener(svc);
+  const open = await tapOpener(svc, port);
   return {
     attach: (claim) => attachLease(network, id, mac, claim),
     release: releaseLease,
@@ -71,11 +92,12 @@ export function parseFd(value: string, flag: string): number {
 }
 
 /** The start line of a vmnet host port: vmnet's interface_param (as vmnet-helper prints it), then vmlan's keys. */
-export function vmnetStartLine(base: StartLine, port: VmnetHostPort): Record<string, unknown> {
+export function vmnetStartLine(base: StartLine, port: VmnetHostPort, req: PortRequest = {}): Record<string, unknown> {
   const vmlan = Object.entries(base).filter(([k]) => k.startsWith("vmlan_") && k !== "vmlan_tap");
   // vmnet picks the interface's MAC (random with a macOS 26 network); any MAC works on vmnet, so the
-  // lease's stable one is offered too, as vmlan_mac.
-  return { ...port.params, ...Object.fromEntries(vmlan), vmlan_mac: base.vmnet_mac_address, vmlan_host_port: "vmnet" };
+  // lease's stable one is offered too, as vmlan_mac. vmnet itself does the offloads it was asked for.
+  const offloads = { vmlan_isolation: Boolean(req.isolation), vmlan_tso: Boolean(req.tso), vmlan_checksum_offload: Boolean(req.checksumOffload) };
+  return { ...port.params, ...Object.fromEntries(vmlan), ...offloads, vmlan_mac: base.vmnet_mac_address, vmlan_host_port: "vmnet" };
 }
 
 /**
@@ -83,17 +105,17 @@ export function vmnetStartLine(base: StartLine, port: VmnetHostPort): Record<str
  * `network`, or null elsewhere. No "is it up" check: the helper itself holds the network (macOS 26)
  * or uses vmnet's shared one (macOS 15); the platform names what this macOS cannot do.
  */
-function vmnetHostPorts(svc: NetworkService, network: string, id: string): (() => HostPort) | null {
+function vmnetHostPorts(svc: NetworkService, network: string, id: string, req: PortRequest): (() => HostPort) | null {
   const p = svc.platform;
   if (!p || !("openVmnetPort" in p)) return null;
   const spec = hostSpec(svc.get(network));
   const opener = p as unknown as VmnetPortOpener;
   return () => {
-    const port = opener.openVmnetPort(spec, { interfaceId: id, dropPrivileges: true });
+    const port = opener.openVmnetPort(spec, { interfaceId: id, dropPrivileges: true, isolation: req.isolation, tso: req.tso, checksumOffload: req.checksumOffload });
     const { ref, mac, maxPacketSize, readMaxPackets, writeMaxPackets } = port;
     return {
       fd: port.eventFd, ifname: "", vmnet: { ref, mac, maxPacketSize, readMaxPackets, writeMaxPackets },
-      startLine: (base) => vmnetStartLine(base, port), close: () => port.close(),
+      startLine: (base) => vmnetStartLine(base, port, req), close: () => port.close(),
     };
   };
 }

@@ -1,47 +1,74 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
-import { intFlag, secondsFlag } from "../flags.ts";
-import { helperDeps, newInterfaceId, parseFd } from "./_host-port.ts";
-import { brokerHelperDeps } from "./_broker-port.ts";
+import { INTERFACE_ID_RE } from "../../core/resources/names.ts";
+import { applyOption, finishRequest, newRequest, type HelperRequest } from "../compat/helper-options.ts";
+import { printHelperVersion } from "../compat/vmnet-helper.ts";
+
+/** vmnet-helper's options in its own order, so the first bad one is the one reported, as there. */
+const VMNET_VALUE_OPTIONS = ["fd", "socket", "interface-id", "operation-mode", "shared-interface", "start-address", "end-address", "subnet-mask", "network", "stats-interval"] as const;
+const VMNET_FLAGS = ["enable-tso", "enable-checksum-offload", "enable-isolation", "verbose"] as const;
 
 export default defineCommand({
   meta: {
     name: "helper",
-    description: "Connect one VM to a network (vmnet-helper compatible)",
+    description: "Connect one VM to a network (vmnet-helper's command line)",
     details: `Forwards Ethernet frames between a unix datagram socket (--fd from a socketpair, or --socket;
 one frame per datagram, as vfkit, krunkit, libkrun and QEMU -netdev dgram use) and a TAP on the
-network's bridge. Prints one JSON line on stdout when ready, with vmnet-helper's keys and vmlan's
-own. SIGTERM or SIGINT stop it and release the address unless --keep.`,
+network's bridge. Prints one JSON line on stdout when ready, with every key vmnet-helper prints and
+vmlan's own. SIGTERM or SIGINT stop it and release the address unless --keep.
+
+Every vmnet-helper option is accepted with its meaning. Without --network, --operation-mode shared
+(the default) is the network "default", host is the network "host", and --start-address,
+--end-address and --subnet-mask choose the network with that gateway whose guests get start + 1 to
+end (created on first use); those networks are brought up on demand. Details: docs/compat.md.`,
     examples: [
       "vmlan helper --socket /tmp/vm1.sock --network default --id vm1",
-      "vmlan helper --fd 3 --network lab --id vm1 --keep  # as vmlan run starts it",
+      "vmlan helper --fd 3 --interface-id 2835E074-9892-4A79-AFFB-7E41D2605678  # as vmnet-helper",
+      "vmlan helper --socket /tmp/vm2.sock --start-address 192.168.200.1 --end-address 192.168.200.50 --subnet-mask 255.255.255.0",
       "vmlan helper --socket /tmp/vm1.sock --network lab --broker  # without root, via the broker",
     ],
   },
   args: {
-    fd: intFlag("Inherited, connected datagram socket fd (the VM's end is the other side of a socketpair)", 0, 2 ** 31 - 1),
-    socket: { type: "string", valueHint: "PATH", description: "Bind a datagram socket at this path (0600, lock PATH.lock) and serve the first client" },
-    network: { type: "string", valueHint: "NAME", description: "Network name", required: true },
-    id: { type: "string", valueHint: "ID", description: "Interface id (stable: same id, same address and MAC; default: a new UUID)" },
+    fd: { type: "string", valueHint: "FD", alias: "f", description: "Inherited, connected datagram socket fd (the VM's end is the other side of a socketpair)" },
+    socket: { type: "string", valueHint: "PATH", alias: "s", description: "Bind a datagram socket at this path (0600, lock PATH.lock) and serve the first client" },
+    network: { type: "string", valueHint: "NAME", description: "vmlan network (`shared` and `host`: the built-in ones, when no network has that name)" },
+    "interface-id": { type: "string", valueHint: "UUID", alias: "i", description: "Stable interface id, a UUID: same id, same MAC and address" },
+    id: { type: "string", valueHint: "ID", description: "Interface id, any name (vmlan's form of --interface-id; default: a new UUID)" },
     mac: { type: "string", valueHint: "MAC", description: "MAC address for the VM (default: derived from the id)" },
-    "stats-interval": secondsFlag("Print counters as a JSON line on stderr every SECONDS", { positive: true, valueHint: "SECONDS" }),
+    "operation-mode": { type: "string", valueHint: "MODE", description: "shared (default), host or bridged, when --network is not given" },
+    "start-address": { type: "string", valueHint: "ADDR", description: "Gateway of the network; guests get the next address up to --end-address" },
+    "end-address": { type: "string", valueHint: "ADDR", description: "Last address handed out to guests" },
+    "subnet-mask": { type: "string", valueHint: "MASK", description: "Subnet mask of the network, e.g. 255.255.255.0" },
+    "shared-interface": { type: "string", valueHint: "NAME", description: "Host interface for --operation-mode bridged" },
+    "enable-isolation": { type: "boolean", description: "This guest cannot reach other isolated guests, only the gateway and beyond" },
+    "enable-tso": { type: "boolean", description: "Accepted; TCP segmentation offload (macOS: vmnet's; Linux: reported off for now)" },
+    "enable-checksum-offload": { type: "boolean", description: "Accepted; checksum offload (macOS: vmnet's; Linux: reported off for now)" },
+    "list-shared-interfaces": { type: "boolean", description: "Print the host interfaces bridged mode can use and exit" },
+    "stats-interval": { type: "string", valueHint: "SECONDS", description: "Print counters (vmnet-helper's [stats] line) on stderr every S seconds" },
+    verbose: { type: "boolean", alias: "v", description: "Debug lines on stderr" },
+    version: { type: "boolean", description: "Print the vmnet-helper interface version this helper implements and exit" },
     keep: { type: "boolean", description: "Keep the attachment when the helper exits" },
     broker: { type: "boolean", description: "Get the host side from `vmlan broker` (TAP fd over its socket; no CAP_NET_ADMIN needed)" },
     "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
   },
   async run({ args }) {
-    if (args.fd === undefined && args.socket === undefined) throw new UsageError(`missing argument: either --fd or --socket is required`);
-    if (args.fd !== undefined && args.socket !== undefined) throw new UsageError(`conflicting arguments: --fd and --socket are mutually exclusive`);
-    const fd = args.fd === undefined ? undefined : parseFd(args.fd, "--fd");
-    let statsInterval: number | undefined;
-    if (args["stats-interval"] !== undefined) {
-      statsInterval = Number(args["stats-interval"]);
-      if (!(statsInterval > 0)) throw new UsageError(`invalid --stats-interval "${args["stats-interval"]}": expected seconds > 0`);
+    if (args.version) return printHelperVersion();
+    if (args["list-shared-interfaces"]) {
+      const { listSharedInterfaces } = await import("../compat/bridged.ts");
+      for (const name of await listSharedInterfaces()) process.stdout.write(`${name}\n`);
+      return;
     }
-    const { runHelper } = await import("../../datapath/helper.ts");
-    const id = args.id ?? newInterfaceId();
-    const deps = args.broker ? await brokerHelperDeps(args.network, id, args.mac, Boolean(args.keep), args["broker-socket"]) : await helperDeps(args.network, id, args.mac);
-    const code = await runHelper({ fd, socket: args.socket, statsInterval, keep: Boolean(args.keep) }, deps);
-    process.exit(code);
+    const r: HelperRequest = newRequest();
+    for (const name of VMNET_VALUE_OPTIONS) if (args[name] !== undefined) applyOption(r, name, args[name]);
+    for (const name of VMNET_FLAGS) if (args[name]) applyOption(r, name);
+    if (args.id !== undefined) {
+      if (r.interfaceId !== undefined) throw new UsageError("conflicting arguments: --id and --interface-id name the same thing; give one");
+      if (!INTERFACE_ID_RE.test(args.id)) throw new UsageError(`invalid --id ${JSON.stringify(args.id)}: use 1-128 letters, digits, '_', '.', ':', '@', '-'`);
+      r.interfaceId = args.id;
+    }
+    Object.assign(r, { mac: args.mac, keep: Boolean(args.keep), broker: Boolean(args.broker), brokerSocket: args["broker-socket"] });
+    finishRequest(r);
+    const { runHelperRequest } = await import("../compat/helper-run.ts");
+    process.exit(await runHelperRequest(r, "vmlan"));
   },
 });

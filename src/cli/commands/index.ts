@@ -20,4 +20,5 @@ export const commands = {
   completion: () => import("./completion.ts").then((m) => m.default),
   _child: () => import("./_child.ts").then((m) => m.default),
   help: () => import("./help.ts").then((m) => m.default),
+  compat: () => import("./compat/index.ts").then((m) => m.default),
 };

@@ -6,7 +6,7 @@
  */
 import { ipv4Range } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
+import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort, VmnetPortOptions } from "../types.ts";
 import { bridgedPort, brokerOpener, checkPrivileges, dropOrStop, hostPort, vmnetInterfaceId, type DarwinPlatform } from "./common.ts";
 import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain } from "./held.ts";
@@ -38,13 +38,14 @@ export function createClassicPlatform(major: number): DarwinPlatform {
     return { ...base, up: true, addresses: [`${spec.gateway}/${len}`], nat: true, detail: "vmnet's shared network: vmnet creates it when the first interface starts" };
   }
 
-  function openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean }): VmnetHostPort {
+  function openVmnetPort(spec: HostNetworkSpec, o: VmnetPortOptions): VmnetHostPort {
     classicOnly(spec, major);
     if (spec.mode === "bridged") return bridgedPort(spec, o);
     const interfaceId = vmnetInterfaceId(o.interfaceId);
     let port: VmnetHostPort;
     try {
-      port = hostPort(VmnetInterface.start({ mode: "shared", interfaceId, range: classicRange(spec) }));
+      const { isolation, tso, checksumOffload } = o;
+      port = hostPort(VmnetInterface.start({ mode: "shared", interfaceId, range: classicRange(spec), isolation, tso, checksumOffload }));
     } catch (e) {
       throw explain(e, `vmnet interface on ${spec.name}`);
     }

@@ -6,7 +6,7 @@
  */
 import { intToV4, v4ToInt } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort } from "../types.ts";
+import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort, VmnetPortOptions } from "../types.ts";
 import { bridgedPort, brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
 import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain, HeldNetworks } from "./held.ts";
@@ -52,13 +52,13 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
   }
 
   /** vmnet ignores interface ids with a network (it picks a random MAC); the id stays vmlan's. */
-  function openVmnetPort(spec: HostNetworkSpec, o: { interfaceId?: string; dropPrivileges?: boolean } = {}): VmnetHostPort {
+  function openVmnetPort(spec: HostNetworkSpec, o: VmnetPortOptions = {}): VmnetHostPort {
     if (spec.mode === "bridged") return bridgedPort(spec, o);
     const own = held.get(spec.name) === null; // a helper on its own: the network lives as long as this port
     const net = held.ensure(spec);
     let port: VmnetHostPort;
     try {
-      port = hostPort(VmnetInterface.startOnNetwork(net.unsafeRef));
+      port = hostPort(VmnetInterface.startOnNetwork(net.unsafeRef, { isolation: o.isolation, tso: o.tso, checksumOffload: o.checksumOffload }));
     } catch (e) {
       throw explain(e, `vmnet interface on ${spec.name}`);
     } finally {

@@ -91,7 +91,7 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
 
 export function createLinuxPlatform(): Platform & TapOpener {
   return {
-    openTap: (spec) => openTap({ bridge: spec.bridge }),
+    openTap: (spec, o) => openTap({ bridge: spec.bridge, isolated: o?.isolated }),
     os: "linux",
     checkPrivileges,
     checkSubnetFree: async (cidr, bridge) => withNetlink((nl) => checkSubnetFree(nl, cidr, bridge)),

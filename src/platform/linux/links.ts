@@ -8,10 +8,10 @@ import { IFF_UP } from "../../../ffi/libc/constants.ts";
 import {
   IFA_ADDRESS, IFA_FLAGS, IFA_LOCAL, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU,
   NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_DELLINK, RTM_GETADDR, RTM_GETLINK,
-  RTM_NEWADDR, RTM_NEWLINK,
+  RTM_NEWADDR, RTM_NEWLINK, RTM_SETLINK, AF_BRIDGE, IFLA_PROTINFO, IFLA_BRPORT_ISOLATED, NLA_F_NESTED,
 } from "../../../ffi/netlink/constants.ts";
 import {
-  attr, attrNested, attrString, attrStringValue, attrU32, attrU32Value, ifaddr, ifinfo, parseAddr, parseAttrs, parseLink,
+  attr, attrNested, attrString, attrStringValue, attrU32, attrU32Value, attrU8, ifaddr, ifinfo, parseAddr, parseAttrs, parseLink,
 } from "../../../ffi/netlink/encode.ts";
 import { SyscallError } from "../../core/errors.ts";
 import type { Netlink } from "./netlink.ts";
@@ -80,6 +80,17 @@ export function setLink(nl: Netlink, index: number, name: string, c: LinkChange)
   if (c.master !== undefined) parts.push(attrU32(IFLA_MASTER, c.master));
   if (c.mac !== undefined) parts.push(attr(IFLA_ADDRESS, c.mac));
   nl.request(RTM_NEWLINK, 0, parts, "RTM_NEWLINK", name);
+}
+
+/**
+ * Bridge port isolation (`bridge link set dev X isolated on`): an isolated port's frames reach only
+ * non-isolated ports and the bridge device itself (the gateway), never another isolated port.
+ */
+export function setPortIsolated(nl: Netlink, index: number, name: string, isolated: boolean): void {
+  nl.request(RTM_SETLINK, 0, [
+    ifinfo({ family: AF_BRIDGE, index }),
+    attrNested(IFLA_PROTINFO | NLA_F_NESTED, [attrU8(IFLA_BRPORT_ISOLATED, isolated ? 1 : 0)]),
+  ], "RTM_SETLINK", `${name} isolated`);
 }
 
 /** Deletes a link; a link that is already gone is fine. */

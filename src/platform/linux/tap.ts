@@ -11,7 +11,7 @@ import { ifreq } from "../../../ffi/libc/structs.ts";
 import { alloc, offsetOf, write } from "../../../ffi/layout.ts";
 import { check } from "../../../ffi/errno.ts";
 import { ConflictError, UsageError } from "../../core/errors.ts";
-import { getLink, setLink } from "./links.ts";
+import { getLink, setLink, setPortIsolated } from "./links.ts";
 import { withNetlink } from "./netlink.ts";
 
 export const TUN_PATH = "/dev/net/tun";
@@ -27,6 +27,8 @@ export interface TapOptions {
   vnetHdr?: boolean;
   /** Close the fd on exec (default true). false lets a child such as qemu inherit it. */
   cloexec?: boolean;
+  /** Bridge port isolation (needs `bridge`): no frames to or from other isolated ports. */
+  isolated?: boolean;
 }
 
 export interface Tap {
@@ -62,7 +64,11 @@ export function openTap(opts: TapOptions = {}): Tap {
         master = br.index;
         mtu = br.mtu; // a port keeps its own MTU (1500) even when the bridge's was set lower
       }
-      setLink(nl, link.index, ifname, { master, mtu, up: true });
+      if (opts.isolated && master !== undefined) {
+        setLink(nl, link.index, ifname, { master, mtu }); // a port first: isolation is a bridge port flag
+        setPortIsolated(nl, link.index, ifname, true);
+        setLink(nl, link.index, ifname, { up: true }); // up only once isolated: no frame slips through before
+      } else setLink(nl, link.index, ifname, { master, mtu, up: true });
     });
     return { fd, ifname, close };
   } catch (e) {

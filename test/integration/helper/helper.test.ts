@@ -60,10 +60,11 @@ describe("vmlan helper", () => {
     expect(line).toEqual({
       vmnet_mac_address: att!.mac, vmnet_mtu: 1500, vmnet_max_packet_size: 1514, vmnet_interface_id: "SOCK-ONE",
       vmnet_start_address: "10.72.0.1", vmnet_end_address: "10.72.0.254", vmnet_subnet_mask: "255.255.255.0",
-      vmnet_read_max_packets: 64, vmnet_write_max_packets: 64,
+      vmnet_read_max_packets: 64, vmnet_write_max_packets: 64, vmnet_nat66_prefix: "",
+      net_ipv4_subnet: "10.72.0.1", net_ipv4_mask: "255.255.255.0", net_ipv6_prefix: "", net_ipv6_prefix_len: 0,
       vmlan_address: att!.address, vmlan_prefix_length: 24, vmlan_gateway: "10.72.0.1", vmlan_hostname: att!.hostname,
-      vmlan_network: "h", vmlan_tap: expect.stringMatching(/^vlt\d+$/),
-    } as Line);
+      vmlan_network: "h", vmlan_tap: expect.stringMatching(/^vlt\d+$/), vmlan_isolation: false, vmlan_tso: false, vmlan_checksum_offload: false,
+    } as unknown as Line);
     expect(h.out.length).toBe(1);
     expect(statSync(sock).mode & 0o777).toBe(0o600);
     expect(existsSync(`${sock}.lock`)).toBe(true);
@@ -116,12 +117,17 @@ describe("vmlan helper", () => {
     await g.waitFor(/^ready/);
     const r = ping(String(line.vmlan_address));
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const stats = JSON.parse(await h.waitFor(/"malformed":4/, { stream: "err", timeoutMs: 5000 }));
-    expect(stats.vm_to_host.malformed).toBe(4);
-    expect(stats.vm_to_host.packets).toBeGreaterThanOrEqual(2); // ARP reply + echo replies
-    expect(stats.host_to_vm.packets).toBeGreaterThanOrEqual(2);
-    expect(stats.host_to_vm.bytes).toBeGreaterThan(0);
-    expect(Object.keys(stats.host_to_vm).sort()).toEqual(["batches", "bytes", "drops", "malformed", "packets", "retries"]);
+    // vmnet-helper's stats line: "INFO  [stats] {...}", "host" = toward the VM, "vm" = from it.
+    const statsText = await h.waitFor(/\[stats\] .*"malformed": 4/, { stream: "err", timeoutMs: 5000 });
+    expect(statsText).toStartWith("INFO  [stats] {\"time\": \"");
+    const stats = JSON.parse(statsText.slice(statsText.indexOf("{")));
+    expect(new Date(stats.time).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(stats.vm.malformed).toBe(4);
+    expect(stats.vm.packets).toBeGreaterThanOrEqual(2); // ARP reply + echo replies
+    expect(stats.vm.fast).toBeGreaterThanOrEqual(1);
+    expect(stats.host.packets).toBeGreaterThanOrEqual(2);
+    expect(stats.host.bytes).toBeGreaterThan(0);
+    expect(Object.keys(stats.host)).toEqual(["packets", "bytes", "drops", "fast", "slow", "malformed", "retries"]);
     expect(g.proc.exitCode).toBeNull();
     h.kill("SIGINT");
     expect(await h.exited()).toBe(0);

@@ -1,0 +1,78 @@
+/**
+ * Runs a checked vmnet-helper request (helper-options.ts): pick the network as vmnet-helper's options
+ * mean it (core/compat/vmnet-networks.ts), bring it up when vmlan chose or made it, then the helper
+ * (datapath/helper.ts) with the port options. Shared by `vmlan helper` and the binary started as
+ * `vmnet-helper`; `style` picks the log format and whether a named network is brought up on demand.
+ */
+import { networkService } from "../context.ts";
+import { hostSpec } from "../../core/network-config.ts";
+import type { NetworkService } from "../../core/networks.ts";
+import type { Network } from "../../core/resources/network.ts";
+import { vmnetNetwork } from "../../core/compat/vmnet-networks.ts";
+import { notifyServices, startServices } from "../../services/control.ts";
+import type { HelperLog } from "../../datapath/helper.ts";
+import { helperDeps, newInterfaceId } from "../commands/_host-port.ts";
+import { brokerHelperDeps } from "../commands/_broker-port.ts";
+import { bridgedNetwork } from "./bridged.ts";
+import type { HelperRequest } from "./helper-options.ts";
+import { compatLog } from "./log.ts";
+
+export type HelperStyle = "vmlan" | "vmnet-helper";
+
+function vmlanLog(verbose: boolean): HelperLog {
+  const w = (l: string) => process.stderr.write(`vmlan helper: ${l}\n`);
+  return { info: w, error: (l) => w(`error: ${l}`), debug: verbose ? w : () => {} };
+}
+
+/**
+ * The network: `vmlan helper --network NAME` of a stored network is used as it is (it must be up,
+ * as before); everything else follows vmnet-helper and is brought up here, with DHCP and DNS.
+ */
+async function chooseNetwork(svc: NetworkService, r: HelperRequest, style: HelperStyle): Promise<{ network: Network; bringUp: boolean; created: boolean }> {
+  if (style === "vmlan" && r.network !== undefined && svc.store.getNetwork(r.network)) return { network: svc.get(r.network), bringUp: false, created: false };
+  const mode = r.operationMode ?? "shared";
+  const chosen = mode === "bridged"
+    ? await bridgedNetwork(svc, r.sharedInterface!)
+    : await vmnetNetwork(svc, {
+      network: r.network, mode,
+      range: r.startAddress !== undefined ? { start: r.startAddress, end: r.endAddress!, mask: r.subnetMask! } : undefined,
+    });
+  return { ...chosen, bringUp: true };
+}
+
+/** The host side up (Linux: the bridge and its rules) and the guest services daemon serving it. */
+async function bringUp(svc: NetworkService, n: Network, created: boolean, log: HelperLog): Promise<void> {
+  const p = svc.platform;
+  if (!p || p.os !== "linux") return; // macOS: the helper's vmnet interface holds the network; vmnet serves DHCP
+  const spec = hostSpec(n);
+  if (!(await p.status(spec)).up) {
+    log.info(`bringing network "${n.name}" up`);
+    await p.ensureNetwork(spec);
+  }
+  const s = await startServices();
+  if (s.outcome === "started") log.info(`started the guest services daemon (DHCP, DNS; pid ${s.pid}, log ${s.log})`);
+  else if (created) await notifyServices();
+}
+
+export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Promise<number> {
+  const log = style === "vmnet-helper" ? compatLog("main", r.verbose) : vmlanLog(r.verbose);
+  const port = { isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload };
+  const id = r.interfaceId ?? newInterfaceId();
+  let deps;
+  if (r.broker) {
+    const name = r.network === undefined || r.network === "shared" ? "default" : r.network;
+    deps = await brokerHelperDeps(name, id, r.mac, r.keep, r.brokerSocket); // no store access here: IPAM through the broker
+  } else {
+    const svc = await networkService(true);
+    const { network, bringUp: up, created } = await chooseNetwork(svc, r, style);
+    const say = style === "vmnet-helper" ? log.info : log.debug; // vmlan helper stays quiet unless -v
+    say(`network "${network.name}": ${network.mode}, ${network.subnet}, gateway ${network.gateway}${created ? " (created)" : ""}`);
+    if (up) await bringUp(svc, network, created, log);
+    deps = await helperDeps(network.name, id, r.mac, port, svc);
+  }
+  if ((r.tso || r.checksumOffload) && process.platform === "linux") {
+    log.info("--enable-tso/--enable-checksum-offload accepted; frames stay within the MTU on Linux for now (the start line reports them off)");
+  }
+  const { runHelper } = await import("../../datapath/helper.ts");
+  return runHelper({ fd: r.fd, socket: r.socket, statsInterval: r.statsInterval, keep: r.keep, isolation: r.isolation, log }, deps);
+}
