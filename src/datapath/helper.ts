@@ -183,7 +183,11 @@ function prepareVmPort(o: HelperOptions, life: Lifetime): { ready(line: string):
   return {
     ready: async (line) => {
       printLine(line);
-      return (await connectFirstPeer(sock.fd, () => life.stopping)) ? sock.fd : null;
+      const say = life.quietRoutineStop ? life.log.debug : life.log.info; // a supervisor's helper says only what is wrong
+      say(`waiting for client on ${JSON.stringify(o.socket)}`);
+      if (!(await connectFirstPeer(sock.fd, () => life.stopping))) return null;
+      say("serving the first client");
+      return sock.fd;
     },
   };
 }

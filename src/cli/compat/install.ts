@@ -8,7 +8,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ConflictError, VmlanError } from "../../core/errors.ts";
 import { PROGRAMS } from "./programs.ts";
 
-export type LinkOutcome = "created" | "unchanged" | "updated" | "removed" | "absent";
+/** kept: uninstall found a file that is not a link to vmlan there and left it. */
+export type LinkOutcome = "created" | "unchanged" | "updated" | "removed" | "absent" | "kept";
 export interface LinkResult { name: string; path: string; ok: boolean; outcome?: LinkOutcome; error?: VmlanError }
 
 /** Where each program's link goes: PREFIX/bin/NAME, or the peer's own directory. */
@@ -62,7 +63,7 @@ export function uninstallLinks(bin: string, prefix?: string): LinkResult[] {
   const results = each(prefix, (_name, path) => {
     const state = inspect(path, bin);
     if (state === "none") return "absent";
-    if (state === "foreign") throw new ConflictError(`${path} is not a link to vmlan; left in place`);
+    if (state === "foreign") return "kept"; // not ours (the real program?): never removed
     unlinkSync(path);
     return "removed";
   });

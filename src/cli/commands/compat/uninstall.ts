@@ -4,7 +4,7 @@ import { uninstallLinks } from "../../compat/install.ts";
 import { linkArgs, printLinks, vmlanBinary } from "./_links.ts";
 
 export default defineCommand({
-  meta: { name: "uninstall", description: "Remove the links `vmlan compat install` made; files that are not links to vmlan stay (exit 4)" },
+  meta: { name: "uninstall", description: "Remove the links `vmlan compat install` made; files there that are not links to vmlan are kept" },
   args: { ...linkArgs, ...formatArgs },
   run({ args }) {
     printLinks(uninstallLinks(vmlanBinary(args.bin), args.prefix), args);
