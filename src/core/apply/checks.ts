@@ -74,7 +74,7 @@ function checkAttachments(n: FileNetwork, at: At): Problem[] {
     if (a.ip !== undefined && n.mode !== "bridged") { // bridged: refused by modeProblems
       if (!subnet) problems.push({ path: at(k, "ip"), message: `fixed IP ${a.ip} needs the network's subnet in the file` });
       else {
-        const bad = ipProblem(subnet, n.name, a.ip);
+        const bad = ipProblem(subnet, n.name, a.ip, n.gateway);
         if (bad) problems.push({ path: at(k, "ip"), message: bad });
       }
       dup("ip", a.ip, k, "IP address");
@@ -90,11 +90,11 @@ function checkAttachments(n: FileNetwork, at: At): Problem[] {
 }
 
 /** Why `ip` cannot be reserved on `subnet` (outside it, or its network, broadcast or gateway address), or null. */
-function ipProblem(s: SubnetV4, name: string, ip: string): string | null {
+function ipProblem(s: SubnetV4, name: string, ip: string, gateway?: string): string | null {
   const x = v4ToInt(ip);
   if (x < s.base || x >= s.base + s.size) return `IP address ${ip} is outside the subnet ${s.cidr} of "${name}"`;
   if (x === s.base) return `IP address ${ip} is the network address of ${s.cidr}`;
   if (x === s.base + s.size - 1) return `IP address ${ip} is the broadcast address of ${s.cidr}`;
-  if (x === gatewayV4(s)) return `IP address ${ip} is the gateway of "${name}"`;
+  if (x === (gateway !== undefined ? v4ToInt(gateway) : gatewayV4(s))) return `IP address ${ip} is the gateway of "${name}"`;
   return null;
 }
