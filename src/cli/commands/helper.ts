@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
-import { INTERFACE_ID_RE } from "../../core/resources/names.ts";
+import { checkInterfaceId } from "../../core/input-checks.ts";
 import { applyOption, finishRequest, newRequest, type HelperRequest } from "../compat/helper-options.ts";
 import { printHelperVersion } from "../compat/vmnet-helper.ts";
 
@@ -63,8 +63,7 @@ end (created on first use); those networks are brought up on demand. Details: do
     for (const name of VMNET_FLAGS) if (args[name]) applyOption(r, name);
     if (args.id !== undefined) {
       if (r.interfaceId !== undefined) throw new UsageError("conflicting arguments: --id and --interface-id name the same thing; give one");
-      if (!INTERFACE_ID_RE.test(args.id)) throw new UsageError(`invalid --id ${JSON.stringify(args.id)}: use 1-128 letters, digits, '_', '.', ':', '@', '-'`);
-      r.interfaceId = args.id;
+      r.interfaceId = checkInterfaceId(args.id);
     }
     Object.assign(r, { mac: args.mac, keep: Boolean(args.keep), broker: Boolean(args.broker), brokerSocket: args["broker-socket"] });
     finishRequest(r);
