@@ -122,7 +122,7 @@ export function decline(tx: LeaseTx, net: Network, mac: string, addr: number, no
   if (lease?.addr === addr) {
     // The claim moves, so the client's next DISCOVER is offered another address; a full pool ends it.
     try {
-      const next = nextFree(tx, net, parseSubnetV4(net.subnet), lease.origin === "dhcp" ? "stranger" : "attach");
+      const next = nextFree(tx, net, lease.origin === "dhcp" ? "stranger" : "attach");
       tx.putLease({ ...lease, addr: next, state: "released", expiresAt: null, updatedAt: now });
     } catch (e) {
       if (!(e instanceof ConflictError)) throw e;
