@@ -60,7 +60,7 @@ export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Pr
   const id = r.interfaceId ?? newInterfaceId();
   let deps;
   if (r.broker) {
-    const name = r.network === undefined || r.network === "shared" ? "default" : r.network;
+    const name = r.network ?? "default"; // the broker owns its networks' names; no store here to resolve aliases
     deps = await brokerHelperDeps(name, id, r.mac, r.keep, r.brokerSocket); // no store access here: IPAM through the broker
   } else {
     const svc = await networkService(true);
