@@ -5,11 +5,11 @@
  * signals and timers run.
  */
 import { ptr } from "bun:ffi";
-import { chmodSync, chownSync, existsSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, unlinkSync } from "node:fs";
 import { libc } from "../../ffi/libc/load.ts";
 import { pollfd } from "../../ffi/libc/structs.ts";
 import { POLLIN, POLLHUP, POLLERR } from "../../ffi/libc/constants.ts";
-import { listenUnix, acceptUnix, connectUnix, peerCred, sendWithFd, recvWithFd, closeFd, setNonblocking, type PeerCred } from "../ipc/unix-stream.ts";
+import { listenUnix, acceptUnix, replaceStaleSocket, peerCred, sendWithFd, recvWithFd, closeFd, setNonblocking, type PeerCred } from "../ipc/unix-stream.ts";
 import { encodeFrame, takeFrames, parseRequest, PROTOCOL_VERSION, type Request } from "./protocol.ts";
 import { VmlanError } from "../core/errors.ts";
 
@@ -65,7 +65,7 @@ export class BrokerServer {
       setNonblocking(this.#listenFd);
       return;
     }
-    removeStaleSocket(this.opts.path);
+    replaceStaleSocket(this.opts.path, "a broker");
     this.#listenFd = listenUnix(this.opts.path);
     chmodSync(this.opts.path, this.opts.mode);
     if (this.opts.gid !== null) chownSync(this.opts.path, process.getuid?.() ?? 0, this.opts.gid);
@@ -194,17 +194,4 @@ export class BrokerServer {
     closeFd(c.fd);
     this.handlers.onDisconnect(c);
   }
-}
-
-/** A socket file left by a dead broker is removed; a live broker's is not touched. */
-function removeStaleSocket(path: string): void {
-  if (!existsSync(path)) return;
-  if (!statSync(path).isSocket()) throw new VmlanError(`${path} exists and is not a socket; remove it by hand`, { code: "ECONFLICT", exitCode: 4 });
-  try {
-    closeFd(connectUnix(path));
-  } catch {
-    unlinkSync(path); // nobody listening: stale
-    return;
-  }
-  throw new VmlanError(`a broker is already listening on ${path}`, { code: "ECONFLICT", exitCode: 4 });
 }

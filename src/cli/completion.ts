@@ -10,6 +10,7 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   attachments: [],
   helper: [],
   run: [],
+  switch: [],
   broker: ["run", "status", "stop"],
   system: ["start", "status", "stop", "install", "uninstall"],
   apply: [],

@@ -8,8 +8,11 @@ import { Counters, type Direction } from "./stats.ts";
 import { DgramPort } from "./unix-dgram.ts";
 import { FrameFdPort } from "./frame-fd.ts";
 import { BATCH_SIZE, forward, ValidatingPort, type StopReason } from "./forward.ts";
+import { StreamPort } from "./stream-port.ts";
+import { pumpStreamToTap } from "./stream-ingress.ts";
 
-export type PortKind = "dgram" | "frame-fd" | "vmnet";
+/** "stream": a unix stream socket with QEMU's length-prefixed framing (`vmlan switch` clients). */
+export type PortKind = "dgram" | "frame-fd" | "vmnet" | "stream";
 
 /**
  * A vmnet interface started by the main thread (platform/darwin), as plain numbers: the interface_ref,
@@ -29,13 +32,17 @@ export interface WorkerInit {
   control: SharedArrayBuffer;
 }
 
-export type WorkerDone = { direction: Direction; reason: StopReason } | { direction: Direction; reason: "error"; message: string };
+/** How a worker ended; "malformed": a stream client broke the framing (the message says how). */
+export type WorkerDone = { direction: Direction; reason: StopReason } | { direction: Direction; reason: "error" | "malformed"; message: string };
+/** Posted before WorkerDone, at most once: the source MAC of the first valid frame from a stream client. */
+export type WorkerEvent = { event: "mac"; mac: string };
 
 declare const self: Worker;
 declare const VMLAN_TARGET: string | undefined;
 
-async function makePort(p: PortDesc, batch: FrameBatch): Promise<Port> {
+async function makePort(p: PortDesc, batch: FrameBatch, control: Int32Array): Promise<Port> {
   if (p.kind === "dgram") return new DgramPort(p.fd, batch);
+  if (p.kind === "stream") return new StreamPort(p.fd, batch, control);
   if (p.kind === "frame-fd") return new FrameFdPort(p.fd);
   // vmnet exists on macOS; from source (tests) also on Linux against the vmnet double. In a compiled
   // Linux binary both compares are constants (VMLAN_TARGET is defined), so no darwin code is bundled.
@@ -51,14 +58,21 @@ self.onmessage = async (ev: MessageEvent<WorkerInit>) => {
   const init = ev.data;
   let done: WorkerDone;
   try {
-    // One slot per frame, one byte larger than the largest valid frame so oversized ones show.
-    const slot = Math.ceil((init.maxPacketSize + 1) / 64) * 64;
-    const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot);
     const counters = new Counters(init.stats, init.direction);
-    const src = new ValidatingPort(await makePort(init.src, batch), init.maxPacketSize, counters);
-    const dst = await makePort(init.dst, batch);
-    const reason = forward({ src, dst, batch, counters, control: new Int32Array(init.control) });
-    done = { direction: init.direction, reason };
+    const control = new Int32Array(init.control);
+    if (init.src.kind === "stream") {
+      if (init.dst.kind !== "frame-fd") throw new Error("a stream client forwards to a frame fd (TAP) only");
+      // A stream is cut into frames in place and written to the TAP from there (stream-ingress.ts).
+      const onMac = (mac: string) => self.postMessage({ event: "mac", mac } satisfies WorkerEvent);
+      done = { direction: init.direction, ...pumpStreamToTap({ sock: init.src.fd, tap: init.dst.fd, maxPacketSize: init.maxPacketSize, counters, control, onMac }) };
+    } else {
+      // One slot per frame, one byte larger than the largest valid frame so oversized ones show.
+      const slot = Math.ceil((init.maxPacketSize + 1) / 64) * 64;
+      const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot);
+      const src = new ValidatingPort(await makePort(init.src, batch, control), init.maxPacketSize, counters);
+      const dst = await makePort(init.dst, batch, control);
+      done = { direction: init.direction, reason: forward({ src, dst, batch, counters, control }) };
+    }
   } catch (e) {
     done = { direction: init.direction, reason: "error", message: (e as Error).message };
   }

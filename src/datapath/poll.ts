@@ -4,6 +4,8 @@ import { libc } from "../../ffi/libc/load.ts";
 import { OS } from "../../ffi/libc/os.ts";
 
 const { POLLERR, POLLHUP, POLLIN } = OS;
+/** POLLOUT is 0x4 on Linux (asm-generic/poll.h) and macOS (sys/poll.h) alike. */
+const POLLOUT = 0x4;
 
 export const READABLE = 1;
 export const TIMEOUT = 0;
@@ -21,14 +23,23 @@ export class FdPoller {
 
   /** Waits for input up to `ms`; EINTR counts as a timeout (the caller loops anyway). */
   waitReadable(ms: number): number {
+    return this.#wait(POLLIN, ms);
+  }
+
+  /** Waits up to `ms` until a write can make progress (READABLE means ready); HANGUP when the peer is gone. */
+  waitWritable(ms: number): number {
+    return this.#wait(POLLOUT, ms);
+  }
+
+  #wait(events: number, ms: number): number {
     const v = this.#view;
     v.setInt32(0, this.fd, true);
-    v.setInt16(4, POLLIN, true);
+    v.setInt16(4, events, true);
     v.setInt16(6, 0, true);
     const r = libc().poll(this.#ptr, 1, ms);
     if (r <= 0) return TIMEOUT;
     const revents = v.getInt16(6, true);
-    if (revents & POLLIN) return READABLE;
+    if (revents & events) return READABLE;
     return revents & (POLLERR | POLLHUP) ? HANGUP : TIMEOUT;
   }
 }

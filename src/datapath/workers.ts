@@ -5,7 +5,7 @@
  */
 import { createStatsBuffer, type Direction } from "./stats.ts";
 import { POLL_MS } from "./forward.ts";
-import type { PortDesc, WorkerDone, WorkerInit } from "./forward-worker.ts";
+import type { PortDesc, WorkerDone, WorkerEvent, WorkerInit } from "./forward-worker.ts";
 
 export interface Forwarding {
   readonly stats: SharedArrayBuffer;
@@ -20,6 +20,8 @@ export interface ForwardingOptions {
   host: PortDesc;
   maxPacketSize: number;
   batchSize?: number;
+  /** Events a worker posts before it ends (a stream client's first source MAC). */
+  onEvent?: (e: WorkerEvent) => void;
 }
 
 /** Grace for a worker to leave its loop after the stop flag is set: several poll periods. */
@@ -48,7 +50,8 @@ export function startForwarding(o: ForwardingOptions): Forwarding {
     const w = new Worker(url);
     workers.push(w);
     finished.push(new Promise<void>((resolve) => {
-      w.onmessage = (ev: MessageEvent<WorkerDone>) => {
+      w.onmessage = (ev: MessageEvent<WorkerDone | WorkerEvent>) => {
+        if ("event" in ev.data) return o.onEvent?.(ev.data);
         resolveFirst(ev.data);
         resolve();
       };

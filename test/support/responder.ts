@@ -9,8 +9,16 @@ import { libc } from "../../ffi/libc/load.ts";
 import { POLLIN } from "../../ffi/libc/constants.ts";
 import * as F from "./frames.ts";
 
+/** How frames cross the fd: by default one per read(2)/write(2); a stream client frames them (stream-guest.ts). */
+export interface FrameIo {
+  send(frame: Uint8Array): void;
+  /** Called when the fd is readable: every complete frame now available (may be none). */
+  receive(): Uint8Array[];
+}
+
 export interface ResponderOptions {
   fd: number;
+  io?: FrameIo;
   ip: string;
   mac: string;
   ping?: string;
@@ -24,7 +32,15 @@ export async function respond(o: ResponderOptions, stopping: () => boolean): Pro
   const c = libc();
   const myIp = F.parseIpv4(o.ip);
   const myMac = F.parseMac(o.mac);
-  const send = (frame: Uint8Array) => Number(c.write(o.fd, frame, frame.length));
+  const frame = new Uint8Array(new ArrayBuffer(65536));
+  const io: FrameIo = o.io ?? {
+    send: (f) => void c.write(o.fd, f, f.length),
+    receive: () => {
+      const n = Number(c.read(o.fd, frame, frame.length));
+      return n > 0 ? [frame.subarray(0, n)] : [];
+    },
+  };
+  const send = (f: Uint8Array) => io.send(f);
   const target = o.ping ? F.parseIpv4(o.ping) : null;
   const hop = o.via ? F.parseIpv4(o.via) : target;
   let hopMac: Uint8Array | null = null;
@@ -79,14 +95,12 @@ export async function respond(o: ResponderOptions, stopping: () => boolean): Pro
   const pfdAb = new ArrayBuffer(8);
   const pfd = new DataView(pfdAb);
   const pfdBytes = new Uint8Array(pfdAb);
-  const frame = new Uint8Array(new ArrayBuffer(65536));
   while (!stopping()) {
     pfd.setInt32(0, o.fd, true);
     pfd.setInt16(4, POLLIN, true);
     pfd.setInt16(6, 0, true);
     if (c.poll(pfdBytes, 1, 50) > 0 && pfd.getInt16(6, true) & POLLIN) {
-      const n = Number(c.read(o.fd, frame, frame.length));
-      if (n > 0) onFrame(frame.subarray(0, n));
+      for (const f of io.receive()) onFrame(f);
     }
     pingStep(Date.now());
     await new Promise((r) => setImmediate(r));

@@ -6,6 +6,7 @@ export const commands = {
   attachments: () => import("./attachments.ts").then((m) => m.default),
   helper: () => import("./helper.ts").then((m) => m.default),
   run: () => import("./run.ts").then((m) => m.default),
+  switch: () => import("./switch.ts").then((m) => m.default),
   broker: () => import("./broker/index.ts").then((m) => m.default),
   system: () => import("./system/index.ts").then((m) => m.default),
   apply: () => import("./apply.ts").then((m) => m.default),
