@@ -6,6 +6,8 @@
  *
  * Paths: `vmlan helper --fd 3` (Bun Workers, recvmmsg/sendmmsg ×64), bench/c/forwarder.c (the same
  * loops in C, same batch), and the native TAP (the generator writes the TAP itself: no forwarder).
+ * Then the stream path (QEMU's framing): `vmlan switch` against bench/c/stream-forwarder.c, and the
+ * switch with 4 clients (scripts/bench-stream.ts).
  * vm→host: the C generator sends COUNT frames (blocking, so the path paces it); counted as
  * transmitted by the bridge into the veth (/sys/class/net/sk0/statistics/tx_packets, polled).
  * host→vm: a packet socket in the sink namespace sends; the C sink on the VM end counts.
@@ -18,33 +20,20 @@ import { vmlanBin } from "../test/support/binary.ts";
 import { libc } from "../ffi/libc/load.ts";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM } from "../ffi/libc/constants.ts";
 
+import { countAtVeth, firstLine, lineReader, onPath, onTraffic, parseTraffic, row, sh, type Row, type Sample } from "./bench-dp-common.ts";
+import { streamRows } from "./bench-stream.ts";
+
 const ROOT = join(import.meta.dir, "..");
-const SIZES = [64, 1500];
+export const SIZES = [64, 1500];
 const VM_MAC = "02:00:00:be:0c:01";
-type Row = { path: string; direction: string; size: number; fps: number; gbps: number; loss: number };
 type Opts = { runs: number; inside?: string; sink?: string; count: number; soak: number };
-
-/**
- * CPU pinning (BENCH_PIN=0 turns it off): the path under test (helper or C forwarder, all its threads)
- * on CPU 1, the traffic generator and sink on CPU 0, so neither steals the other's core. Unpinned
- * runs on this 2-core machine moved each cell by about ±20 % from run to run.
- */
-const PIN = process.env.BENCH_PIN !== "0" && (navigator.hardwareConcurrency ?? 1) >= 2 && Boolean(Bun.which("taskset"));
-const onPath = (argv: string[]) => (PIN ? ["taskset", "-c", "1", ...argv] : argv);
-const onTraffic = (argv: string[]) => (PIN ? ["taskset", "-c", "0", ...argv] : argv);
-
-const sh = (argv: string[]) => {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString().trim()}`);
-  return r.stdout.toString();
-};
 
 /** `bench datapath-soak`: the helper's RSS at the start and end of a full-rate run (default 60 s). */
 export async function soak(o: { runs: number }): Promise<[]> {
   return datapath(o, Number(process.env.BENCH_SOAK_SECONDS ?? 60));
 }
 
-export async function datapath(o: { runs: number }, soakSeconds = 0): Promise<[]> {
+export async function datapath(o: { runs: number; json?: boolean }, soakSeconds = 0): Promise<[]> {
   if (process.getuid?.() !== 0) throw new Error("datapath needs root: it creates network namespaces");
   vmlanBin();
   if (!Bun.which("gcc")) throw new Error("datapath needs gcc for the C reference (bench/c)");
@@ -65,6 +54,7 @@ export async function datapath(o: { runs: number }, soakSeconds = 0): Promise<[]
     const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
     if (code !== 0) throw new Error(`datapath bench inside ${host} exited ${code}`);
     if (soakSeconds) printSoak(JSON.parse(out) as SoakResult);
+    else if (o.json) console.log(JSON.stringify({ bench: "datapath", unit: "frames/s", results: JSON.parse(out) as Row[] }, null, 2));
     else printRows(JSON.parse(out) as Row[]);
   } finally {
     cleanup();
@@ -72,14 +62,20 @@ export async function datapath(o: { runs: number }, soakSeconds = 0): Promise<[]
   return [];
 }
 
+/** The reference of a row, measured in the same run: same direction and size, path `r.ref`. */
+export const refOf = (rows: Row[], r: Row) => rows.find((x) => x.path === r.ref && x.direction === r.direction && x.size === r.size);
+
 function printRows(rows: Row[]): void {
-  const head = ["path", "direction", "frame B", "kframes/s", "Gbit/s", "loss %", "vs C"];
-  const ref = (r: Row) => rows.find((x) => x.path === "C forwarder" && x.direction === r.direction && x.size === r.size);
-  const table = [head, ...rows.map((r) => [r.path, r.direction, String(r.size), (r.fps / 1e3).toFixed(1), r.gbps.toFixed(2), Math.max(0, r.loss * 100).toFixed(1),
-    ref(r)?.fps ? (r.fps / ref(r)!.fps).toFixed(2) : "-"])];
+  const head = ["path", "direction", "frame B", "kframes/s", "Gbit/s", "loss %", "ratio", "vs"];
+  const table = [head, ...rows.map((r) => {
+    const ref = refOf(rows, r);
+    return [r.path, r.direction, String(r.size), (r.fps / 1e3).toFixed(1), r.gbps.toFixed(2), Math.max(0, r.loss * 100).toFixed(1),
+      ref?.fps ? (r.fps / ref.fps).toFixed(2) : "-", ref ? r.ref! : ""];
+  })];
   const w = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  console.log(table.map((row) => row.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
-  console.log("median of runs; vs C = frames/s relative to the C reference forwarder on the same direction and size");
+  console.log(table.map((row) => row.map((c, i) => (i < 2 || i === 7 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
+  console.log("median of runs; ratio = frames/s relative to the row named in `vs` (same direction and size, same run);");
+  console.log("\"1 of 4\": one client busy while 3 more are connected; \"4 at once\": per-client rate with all 4 busy");
 }
 
 type SoakResult = { seconds: number; frames: number; samples: { t: number; rssKiB: number }[] };
@@ -105,43 +101,7 @@ function socketpair(): [number, number] {
   return [sv[0]!, sv[1]!];
 }
 
-/** Line reader over a child's stdout (one reader for its lifetime: a stream cannot be re-read). */
-function lineReader(p: ReturnType<typeof Bun.spawn>): () => Promise<string> {
-  const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  return async () => {
-    while (!text.includes("\n")) {
-      const r = await reader.read();
-      if (r.done) throw new Error(`process exited before printing a line: ${text}`);
-      text += new TextDecoder().decode(r.value);
-    }
-    const line = text.slice(0, text.indexOf("\n"));
-    text = text.slice(line.length + 1);
-    return line;
-  };
-}
-const firstLine = (p: ReturnType<typeof Bun.spawn>) => lineReader(p)();
-
 const txPackets = () => Number(readFileSync("/sys/class/net/sk0/statistics/tx_packets", "utf8"));
-
-/** Polls the veth's tx counter while `gen` runs; rate over the window in which it moved. */
-async function countAtVeth(gen: ReturnType<typeof Bun.spawn>, count: number): Promise<{ fps: number; loss: number }> {
-  const start = txPackets();
-  let first = 0, firstT = 0, last = start, lastT = 0;
-  let quietSince = 0;
-  for (;;) {
-    await Bun.sleep(5);
-    const now = performance.now(), c = txPackets();
-    if (c !== last) {
-      if (!firstT) { first = last; firstT = lastT || now; }
-      last = c; lastT = now; quietSince = now;
-    }
-    if (gen.exitCode !== null && quietSince && now - quietSince > 300) break;
-    if (gen.exitCode !== null && !quietSince && now - (lastT || now) > 2000) break;
-  }
-  const frames = last - first;
-  return { fps: frames / ((lastT - firstT) / 1000 || Infinity), loss: Math.max(0, 1 - (last - start) / count) };
-}
 
 type Path = { name: string; start(vmFd: number): Promise<{ stop(): void; mac: string }> };
 
@@ -149,6 +109,7 @@ async function inside(o: Opts): Promise<void> {
   const bin = mkdtempSync(join(tmpdir(), "vmlan-bench-c-"));
   sh(["gcc", "-O2", "-pthread", "-o", join(bin, "forwarder"), join(ROOT, "bench/c/forwarder.c")]);
   sh(["gcc", "-O2", "-o", join(bin, "traffic"), join(ROOT, "bench/c/traffic.c")]);
+  sh(["gcc", "-O2", "-pthread", "-o", join(bin, "stream-forwarder"), join(ROOT, "bench/c/stream-forwarder.c")]);
   const traffic = join(bin, "traffic");
   sh(["ip", "link", "set", "lo", "up"]);
   sh([vmlanBin(), "network", "create", "bench", "--subnet", "10.98.0.0/24", "--mode", "host"]);
@@ -157,7 +118,7 @@ async function inside(o: Opts): Promise<void> {
   sh(["ip", "-n", o.sink!, "link", "set", "eth0", "up"]);
   const sinkMac = (JSON.parse(sh(["ip", "-n", o.sink!, "-j", "link", "show", "eth0"]))[0] as { address: string }).address;
   sh(["bridge", "fdb", "add", sinkMac, "dev", "sk0", "master", "static"]); // no flooding toward the sink
-  for (const tap of ["vbfwd", "vbnat"]) {
+  for (const tap of ["vbfwd", "vbnat", "vbsfwd"]) {
     sh(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
     sh(["ip", "link", "set", tap, "master", "vl-bench", "up"]);
   }
@@ -195,34 +156,30 @@ async function inside(o: Opts): Promise<void> {
     return;
   }
   const rows: Row[] = [];
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const record = (path: string, direction: string, size: number, samples: { fps: number; loss: number }[]) => {
-    const fps = median(samples.map((s) => s.fps));
-    rows.push({ path, direction, size, fps, gbps: (fps * size * 8) / 1e9, loss: median(samples.map((s) => s.loss)) });
-    console.error(`bench: ${path} ${direction} ${size} B: ${(fps / 1e3).toFixed(1)} kframes/s`);
-  };
+  const record = (path: string, direction: string, size: number, samples: Sample[]) =>
+    rows.push(row(path, direction, size, samples, path === "C forwarder" ? {} : { ref: "C forwarder" }));
   const gen = (where: string[], size: number, dst: string, src: string) =>
     [traffic, "gen", ...where, "--count", String(o.count), "--size", String(size), "--dst", dst, "--src", src];
-  for (const size of SIZES) {
+  // BENCH_DATAPATH=dgram or =stream runs only that half (for work on one path; reports need both).
+  const only = process.env.BENCH_DATAPATH;
+  for (const size of only === "stream" ? [] : SIZES) {
     for (const path of [...paths, null]) {
       const name = path?.name ?? "native TAP";
-      const up: { fps: number; loss: number }[] = [];
-      const down: { fps: number; loss: number }[] = [];
+      const up: Sample[] = [];
+      const down: Sample[] = [];
       for (let run = 0; run < o.runs; run++) {
         // vm→host
         const [vmEnd, pathEnd] = socketpair();
         const fw = path ? await path.start(pathEnd) : null;
         const g = Bun.spawn(onTraffic(path ? gen(["--fd", "3"], size, sinkMac, VM_MAC) : gen(["--tap", "vbnat"], size, sinkMac, VM_MAC)), { stdio: ["ignore", "ignore", "inherit", vmEnd] });
-        up.push(await countAtVeth(g, o.count));
+        up.push(await countAtVeth([g], o.count));
         // host→vm
         const s = Bun.spawn(onTraffic([traffic, "sink", ...(path ? ["--fd", "3"] : ["--tap", "vbnat"])]), { stdio: ["ignore", "pipe", "inherit", vmEnd] });
         const sinkLine = lineReader(s);
         await sinkLine();
         const mac = fw?.mac ?? VM_MAC;
         await Bun.spawn(onTraffic(["ip", "netns", "exec", o.sink!, ...gen(["--packet", "eth0"], size, mac, sinkMac)]), { stdio: ["ignore", "ignore", "inherit"] }).exited;
-        const m = /frames (\d+) bytes \d+ seconds ([\d.]+)/.exec(await sinkLine());
-        const frames = Number(m?.[1] ?? 0), secs = Number(m?.[2] ?? 0);
-        down.push({ fps: secs > 0 ? frames / secs : 0, loss: 1 - frames / o.count });
+        down.push(parseTraffic(await sinkLine(), o.count));
         fw?.stop();
         libc().close(vmEnd);
         libc().close(pathEnd);
@@ -232,6 +189,7 @@ async function inside(o: Opts): Promise<void> {
       record(name, "host→vm", size, down);
     }
   }
+  if (only !== "dgram") rows.push(...await streamRows({ runs: o.runs, count: o.count, sink: o.sink!, sinkMac, traffic, cForwarder: join(bin, "stream-forwarder"), dir: bin }));
   rmSync(bin, { recursive: true, force: true });
   console.log(JSON.stringify(rows));
 }

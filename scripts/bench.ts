@@ -3,7 +3,9 @@
  *
  *   bun run bench control-plane [--runs N] [--json]
  *   bun run bench guests [--json]          (real QEMU guests: native vs helper vs -netdev user; BENCH_MB=16)
- *   bun run bench datapath [--runs N]      (at most 3 runs; helper vs C reference vs native TAP)
+ *   bun run bench datapath [--runs N]      (at most 3 runs; helper vs C reference vs native TAP; the stream
+ *                                          path: vmlan switch vs its C reference, and with 4 clients)
+ * Every benchmark takes --format table|json (--json is the same as --format json).
  *   bun run bench datapath-soak            (helper RSS over a 60 s full-rate run; BENCH_SOAK_SECONDS)
  *   bun run bench cni [--runs N]           (CNI ADD/DEL: vmlan vs the reference bridge + host-local)
  *   bun run bench dns-flood [--json]       (services daemon fds/RSS under 6,000 queries/s for 30 s; BENCH_QPS, BENCH_SECONDS)
@@ -172,6 +174,11 @@ async function main(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true,
     options: { runs: { type: "string", default: "20" }, json: { type: "boolean", default: false }, format: { type: "string", default: "table" }, inside: { type: "string" } },
   });
+  if (values.format !== "table" && values.format !== "json") {
+    console.error(`invalid --format "${values.format}": use table or json`);
+    return 2;
+  }
+  if (values.format === "json") values.json = true;
   const name = positionals[0];
   const bench = name ? BENCHES[name] : undefined;
   if (!bench) {

@@ -6,6 +6,13 @@
  *   traffic sink (--fd N | --tap NAME) [--idle-ms 500]
  *       counts frames until nothing arrived for idle-ms after the first; prints
  *       "frames N bytes B seconds T" where T runs from the first frame to the last.
+ *   traffic idle --connect PATH --src MAC
+ *       a connected VM that sends nothing but one announcement and reads everything it is sent.
+ * --connect PATH: the fd is a unix stream socket connected to PATH with QEMU's stream framing (a
+ * 4-byte big-endian length before each frame), as `vmlan switch` clients speak. gen writes 64 framed
+ * frames per write(); sink and idle first send one frame from --src so the bridge learns that MAC
+ * (a VM's first ARP or DHCP does the same), then count framed frames.
+ * --dst may list several MACs (a,b,c): frame i goes to the (i mod n)-th, for several clients at once.
  * The vm->host sink is the kernel's own rx counter of a veth, read by the bench script.
  */
 #define _GNU_SOURCE
@@ -22,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +59,25 @@ static int open_tap(const char *name) {
   return fd;
 }
 
+static int open_stream(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { perror("connect"); exit(1); }
+  return fd;
+}
+
+/* Writes all of buf to a blocking stream socket. */
+static int write_all(int fd, const unsigned char *buf, size_t n) {
+  while (n > 0) {
+    ssize_t r = write(fd, buf, n);
+    if (r < 0) { if (errno == EINTR) continue; return -1; }
+    buf += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
 static int open_packet(const char *ifname) {
   int fd = socket(AF_PACKET, SOCK_RAW, 0);
   struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(ifname)};
@@ -60,25 +87,88 @@ static int open_packet(const char *ifname) {
   return fd;
 }
 
+static char bufs[BATCH][SLOT];
+
+/* The stream side: gen sends count framed frames; sink/idle announce --src, then count framed frames. */
+static int run_stream(int fd, int gen, int idle, long count, long size, const unsigned char *src, char (*frames)[SLOT]) {
+  static unsigned char out[BATCH * (SLOT + 4)];
+  static unsigned char in[1 << 20];
+  if (gen) {
+    size_t n = 0;
+    for (int i = 0; i < BATCH; i++) {
+      uint32_t be = htonl((uint32_t)size);
+      memcpy(out + n, &be, 4);
+      memcpy(out + n + 4, frames[i], (size_t)size);
+      n += 4 + (size_t)size;
+    }
+    double t0 = now();
+    long sent = 0;
+    while (sent < count) {
+      long want = count - sent < BATCH ? count - sent : BATCH;
+      if (write_all(fd, out, (size_t)want * (4 + (size_t)size)) < 0) { perror("write"); return 1; }
+      sent += want;
+    }
+    printf("frames %ld bytes %ld seconds %.6f\n", sent, sent * size, now() - t0);
+    return 0;
+  }
+  unsigned char hello[4 + 60] = {0, 0, 0, 60, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  memcpy(hello + 10, src, 6);
+  hello[16] = 0x88;
+  hello[17] = 0xb5;
+  write_all(fd, hello, sizeof hello);
+  long frames_n = 0, bytes = 0, idle_ms = 500;
+  double first = 0, last = 0;
+  size_t have = 0, off = 0;
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  for (;;) {
+    if (!idle && frames_n && poll(&pfd, 1, (int)idle_ms) == 0) break;
+    ssize_t r = read(fd, in + have, sizeof in - have);
+    if (r <= 0) break;
+    have += (size_t)r;
+    long got = 0;
+    while (have - off >= 4) {
+      uint32_t len;
+      memcpy(&len, in + off, 4);
+      len = ntohl(len);
+      if (have - off - 4 < len) break;
+      got++;
+      bytes += len;
+      off += 4 + len;
+    }
+    memmove(in, in + off, have - off);
+    have -= off;
+    off = 0;
+    if (got) {
+      last = now();
+      if (!frames_n) first = last;
+      frames_n += got;
+    }
+  }
+  printf("frames %ld bytes %ld seconds %.6f\n", frames_n, bytes, last - first);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) { fprintf(stderr, "usage: traffic gen|sink ...\n"); return 2; }
-  int gen = !strcmp(argv[1], "gen");
-  int fd = -1, is_tap = 0;
+  int gen = !strcmp(argv[1], "gen"), idle = !strcmp(argv[1], "idle");
+  int fd = -1, is_tap = 0, stream = 0, ndst = 0;
   long count = 100000, size = 1500, idle_ms = 500;
-  unsigned char dst[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, src[6] = {0x02, 0, 0, 0, 0, 1};
+  unsigned char dst[8][6] = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, src[6] = {0x02, 0, 0, 0, 0, 1};
   for (int i = 2; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
     if (!strcmp(k, "--fd")) fd = atoi(v);
     else if (!strcmp(k, "--tap")) { fd = open_tap(v); is_tap = 1; }
     else if (!strcmp(k, "--packet")) fd = open_packet(v);
+    else if (!strcmp(k, "--connect")) { fd = open_stream(v); stream = 1; }
     else if (!strcmp(k, "--count")) count = atol(v);
     else if (!strcmp(k, "--size")) size = atol(v);
     else if (!strcmp(k, "--idle-ms")) idle_ms = atol(v);
-    else if (!strcmp(k, "--dst")) mac(v, dst);
+    else if (!strcmp(k, "--dst")) {
+      for (const char *m = v; m && ndst < 8; m = strchr(m, ',')) { if (*m == ',') m++; mac(m, dst[ndst++]); }
+    }
     else if (!strcmp(k, "--src")) mac(v, src);
   }
-  if (fd < 0 || size < 14 || size > SLOT) { fprintf(stderr, "traffic: need --fd/--tap/--packet and 14 <= size <= %d\n", SLOT); return 2; }
-  static char bufs[BATCH][SLOT];
+  if (fd < 0 || size < 14 || size > SLOT - 4) { fprintf(stderr, "traffic: need --fd/--tap/--packet and 14 <= size <= %d\n", SLOT); return 2; }
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   memset(msgs, 0, sizeof msgs);
@@ -87,13 +177,14 @@ int main(int argc, char **argv) {
     iov[i].iov_len = gen ? (size_t)size : SLOT;
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
-    memcpy(bufs[i], dst, 6);
+    memcpy(bufs[i], dst[ndst ? i % ndst : 0], 6);
     memcpy(bufs[i] + 6, src, 6);
     bufs[i][12] = (char)0x88;
     bufs[i][13] = (char)0xb5;
   }
   printf("ready\n");
   fflush(stdout);
+  if (stream) return run_stream(fd, gen, idle, count, size, src, bufs);
   if (gen) {
     double t0 = now();
     long sent = 0;
