@@ -1,9 +1,11 @@
 /**
  * One client of the switch = one port on the network: its own TAP on the bridge (the kernel learns
  * the VM's MAC there and delivers only what is meant for it), its own two forwarding Workers (a slow
- * or paused VM holds up no one else), and its own lease. The VM picks its MAC (QEMU `mac=`), so the
- * lease is claimed when the first frame shows it, and released when the client goes, if the switch
- * made it. Everything is undone by close(), whatever ended the client.
+ * or paused VM holds up no one else), and the lease its VM's DHCP takes for its MAC. The VM picks the
+ * MAC (QEMU `mac=`), so the port learns it from the first frame; when the client goes, the lease its
+ * DHCP made is released at once (the address stays the MAC's sticky claim) instead of lingering until
+ * it expires. A reservation made with `vmlan attach --mac` is the user's and stays. Everything is
+ * undone by close(), whatever ended the client.
  */
 import { closeFd, type PeerCred } from "../ipc/unix-stream.ts";
 import { startForwarding, type Forwarding } from "../datapath/workers.ts";
@@ -12,23 +14,16 @@ import { FrameFdPort } from "../datapath/frame-fd.ts";
 import type { HostPort } from "../datapath/helper.ts";
 import type { WorkerDone } from "../datapath/forward-worker.ts";
 
-/** The lease a client's MAC got; `owned`: made (or re-activated) for this client, released when it goes. */
-export interface PortLease {
-  network: string;
-  id: string;
-  mac: string;
-  address: string;
-  owned: boolean;
-}
+/** A lease as the switch reports it. */
+export interface PortLease { network: string; id: string; mac: string; address: string }
 
 export interface PortDeps {
   /** A new port on the network for one client (a TAP on the bridge). */
   openPort(): HostPort;
-  /** The lease for a MAC a client's VM uses: its existing one, or a new sticky one. */
-  claim(mac: string): PortLease;
-  release(lease: PortLease): void;
-  /** Kernel-side protection of the port once its MAC (and lease) are known; absent until it exists. */
-  protect?(port: HostPort, lease: PortLease): void;
+  /** Releases the lease the VM's DHCP made for `mac`; returns it, or null when there is none. */
+  release(mac: string): PortLease | null;
+  /** Kernel-side protection of the port once its MAC is known; absent until it exists. */
+  protect?(port: HostPort, mac: string): void;
 }
 
 export type PortEnd = { reason: "stopped" | "peer-closed" | "malformed" | "error" | "refused"; message?: string };
@@ -37,7 +32,8 @@ export class SwitchPort {
   readonly host: HostPort;
   readonly fw: Forwarding;
   mac: string | null = null;
-  lease: PortLease | null = null;
+  /** The lease released when the client went, for the log line. */
+  released: PortLease | null = null;
   /** Resolves when a worker ended on its own (the client went, broke the framing, or failed). */
   readonly ended: Promise<PortEnd>;
   #closing: Promise<PortEnd> | null = null;
@@ -69,13 +65,10 @@ export class SwitchPort {
     return c ? `client ${this.id} (pid ${c.pid}, uid ${c.uid})` : `client ${this.id}`;
   }
 
-  /** Takes the lease for the VM's MAC and protects the port with it. */
-  adopt(mac: string): PortLease {
+  /** The VM's MAC, seen in its first frame: the port is protected with it. */
+  learn(mac: string): void {
     this.mac = mac;
-    const lease = this.deps.claim(mac);
-    this.lease = lease;
-    this.deps.protect?.(this.host, lease);
-    return lease;
+    this.deps.protect?.(this.host, mac);
   }
 
   /** Counters so far: frames each way, and malformed frames from the VM. */
@@ -84,13 +77,13 @@ export class SwitchPort {
     return { toHost: s.vm_to_host.packets, toVm: s.host_to_vm.packets, malformed: s.vm_to_host.malformed, dropsToVm: s.host_to_vm.drops };
   }
 
-  /** Stops the workers, closes the client socket and the TAP, releases an owned lease. Idempotent. */
+  /** Stops the workers, closes the client socket and the TAP, releases the VM's DHCP lease. Idempotent. */
   close(end: PortEnd): Promise<PortEnd> {
     this.#closing ??= (async () => {
       await this.fw.stop();
       closeFd(this.fd);
       this.host.close(); // the TAP leaves the bridge with its last fd
-      if (this.lease?.owned) this.deps.release(this.lease);
+      if (this.mac) this.released = this.deps.release(this.mac);
       return end;
     })();
     return this.#closing;

@@ -15,11 +15,6 @@ import { closeFd } from "../ipc/unix-stream.ts";
 export const MAX_CLIENTS = 64;
 /** The main thread's poll on the listening socket: short, so worker messages and signals are handled promptly. */
 const ACCEPT_POLL_MS = 50;
-/**
- * How long after a client's first frame the switch waits before it makes the lease itself: a VM that
- * starts with DHCP gets it made by the DHCP server in that time, with the hostname it asked for.
- */
-export const LEASE_GRACE_MS = 2000;
 /** Pause after accept() failed (EMFILE and the like) so a full fd table does not spin the loop. */
 const ACCEPT_BACKOFF_MS = 200;
 
@@ -27,7 +22,6 @@ export interface SwitchOptions extends ListenOptions {
   pidfile?: string;
   maxPacketSize: number;
   maxClients?: number;
-  leaseGraceMs?: number;
   /** Called once the socket listens (the start line or socket_vmnet's INFO lines). */
   onReady(): void;
 }
@@ -52,10 +46,12 @@ export async function runSwitch(o: SwitchOptions, deps: PortDeps, log: SwitchLog
         log.error(`${p.who}: cleanup: ${(e as Error).message}`);
       }
       const why = end.reason === "malformed" ? `dropped: ${end.message}` : end.reason === "error" ? `failed: ${end.message}` : end.reason === "refused" ? `refused: ${end.message}` : "closed";
-      const line = `${p.who} ${why} (frames to host ${c.toHost}, to VM ${c.toVm}, malformed ${c.malformed}, dropped toward VM ${c.dropsToVm})`;
+      const lease = p.released ? `; released ${p.released.address} (${p.released.id})` : "";
+      const line = `${p.who} ${why} (frames to host ${c.toHost}, to VM ${c.toVm}, malformed ${c.malformed}, dropped toward VM ${c.dropsToVm}${lease})`;
       if (end.reason === "malformed" || end.reason === "refused") {
         dropped[end.reason]++;
-        log.limited("warn", end.reason, line);
+        // Limited per kind of damage (the message without its numbers), so a flood of one kind hides no other.
+        log.limited("warn", `${end.reason}: ${(end.message ?? "").replace(/\d+/g, "#")}`, line);
       } else log.info(line);
     };
     const onMac = (p: SwitchPort, mac: string) => {
@@ -65,17 +61,12 @@ export async function runSwitch(o: SwitchOptions, deps: PortDeps, log: SwitchLog
         void finish(p, { reason: "refused", message: `MAC ${mac} is already used by ${twin.who}; give each VM its own (e.g. QEMU -device ...,mac=52:54:00:xx:xx:xx)` });
         return;
       }
-      p.mac = mac;
-      const t = setTimeout(() => {
-        if (!ports.has(p.id)) return;
-        try {
-          const lease = p.adopt(mac);
-          log.info(`${p.who}: MAC ${mac}, address ${lease.address} (${lease.id} on ${lease.network})`);
-        } catch (e) {
-          log.limited("warn", "lease", `${p.who}: MAC ${mac}: no lease: ${(e as Error).message}`);
-        }
-      }, o.leaseGraceMs ?? LEASE_GRACE_MS);
-      void p.ended.then(() => clearTimeout(t));
+      try {
+        p.learn(mac);
+        log.info(`${p.who}: MAC ${mac}`);
+      } catch (e) {
+        log.limited("error", "protect", `${p.who}: MAC ${mac}: ${(e as Error).message}`);
+      }
     };
     if (o.pidfile) {
       const pf = createPidfile(o.pidfile);

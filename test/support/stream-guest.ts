@@ -5,7 +5,9 @@
  * socket_vmnet_client), answers ARP and ICMP echo for one address and optionally pings another
  * (test/support/responder.ts). Touches no interface, so it needs no namespace of its own.
  *   bun test/support/stream-guest.ts (--socket PATH | --fd N) --ip A --mac M [--ping T [--via GW]] [--timeout MS]
- * stdout: "ready", then "ping ok <ip>" or "ping fail <ip>"; "frames <n>" on SIGTERM (frames received).
+ * stdout: "ready", then "ping ok <ip>" or "ping fail <ip>"; at the end (SIGTERM, or the switch hung up)
+ * "frames <n> foreign <m>": frames received, and how many of them were unicast to another MAC (a
+ * switch that floods would deliver those; one with a learning bridge behind it does not).
  */
 import { parseArgs } from "node:util";
 import { libc } from "../../ffi/libc/load.ts";
@@ -36,6 +38,8 @@ function connectStream(path: string): number {
 const fd = o.fd ? Number(o.fd) : connectStream(o.socket!);
 let stopping = false;
 let received = 0;
+let foreign = 0;
+const me = o.mac.toLowerCase().split(":").map((h) => Number.parseInt(h, 16));
 process.on("SIGTERM", () => { stopping = true; });
 process.on("SIGINT", () => { stopping = true; });
 
@@ -60,12 +64,13 @@ const io = {
     buf.copyWithin(0, w.next, have);
     have -= w.next;
     received += frames.length;
+    for (const f of frames) if (!(f[0]! & 1) && me.some((b, i) => f[i] !== b)) foreign++;
     return frames;
   },
 };
 
 console.log("ready");
 await respond({ fd, io, ip: o.ip, mac: o.mac, ping: o.ping, via: o.via, timeoutMs: Number(o.timeout), tag: "vmlan-stream-guest" }, () => stopping);
-console.log(`frames ${received}`);
+console.log(`frames ${received} foreign ${foreign}`);
 c.close(fd);
 process.exit(0);

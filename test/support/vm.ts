@@ -5,7 +5,7 @@
  * building only downloads Debian packages and writes files, it creates no network object, and a
  * fresh test namespace has no way to the package mirror.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestConsole } from "../../src/vm/console.ts";
@@ -26,6 +26,15 @@ export async function ensureGuestImage(): Promise<void> {
   } finally {
     rmSync(state, { recursive: true, force: true });
   }
+}
+
+/** The newest built guest image in the cache (for tests that start QEMU themselves), or null. */
+export function findGuestImage(): { kernel: string; initrd: string } | null {
+  if (!existsSync(IMAGE_CACHE)) return null;
+  const dirs = readdirSync(IMAGE_CACHE).filter((d) => !d.startsWith(".")).map((d) => join(IMAGE_CACHE, d))
+    .filter((d) => existsSync(join(d, "vmlinuz")) && existsSync(join(d, "initrd.img")))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return dirs[0] ? { kernel: join(dirs[0], "vmlinuz"), initrd: join(dirs[0], "initrd.img") } : null;
 }
 
 export interface VmInfo {

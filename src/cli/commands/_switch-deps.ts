@@ -1,16 +1,14 @@
 /**
  * Composition for `vmlan switch` (and `socket_vmnet`): the network checked up before anything is
- * allocated, a TAP on its bridge per client (the platform's TapOpener), and the leases of the MACs
- * the clients' VMs chose, through the same IPAM path as DHCP (storeLeaseBook.claim: the MAC's
- * active lease, else its sticky claim, else a new `mac-<hex>` attachment).
+ * allocated, a TAP on its bridge per client (the platform's TapOpener), and the release of the
+ * lease a client's VM took by DHCP when the client goes (a `vmlan attach` reservation stays).
  */
 import { readFileSync } from "node:fs";
 import { networkService, openStore } from "../context.ts";
 import { LeaseService } from "../../core/leases.ts";
 import { UsageError } from "../../core/errors.ts";
-import { idForMac, storeLeaseBook } from "../../services/dhcp/policy.ts";
 import { bridgeOf, tapOpener } from "./_host-port.ts";
-import type { PortDeps, PortLease } from "../../switch/port.ts";
+import type { PortDeps } from "../../switch/port.ts";
 import type { Network } from "../../core/resources/network.ts";
 
 export interface SwitchNetwork { network: Network; deps: PortDeps }
@@ -23,20 +21,15 @@ export async function switchDeps(name: string): Promise<SwitchNetwork> {
   const open = await tapOpener(svc);
   const store = openStore();
   const leases = new LeaseService(store);
-  const book = storeLeaseBook(store, leases, name);
   return {
     network,
     deps: {
       openPort: () => open(name),
-      claim(mac): PortLease {
-        const before = store.leaseWithMac(name, mac);
-        const a = book.claim(mac, null);
-        // A lease someone else keeps active under their own id (`vmlan attach --id web --mac ...`) is theirs.
-        const owned = before?.state !== "active" || a.id === idForMac(mac);
-        return { network: name, id: a.id, mac: a.mac, address: a.address, owned };
-      },
-      release(lease) {
-        leases.detach(lease.network, lease.id, { ifExists: true });
+      release(mac) {
+        const l = store.activeWithMac(name, mac);
+        if (l?.origin !== "dhcp") return null;
+        const a = leases.detach(name, l.id, { ifExists: true });
+        return a && { network: name, id: a.id, mac: a.mac, address: a.address };
       },
     },
   };

@@ -6,8 +6,8 @@
  * own `vmlan vm image build` (test/support/vm.ts), and qemu is a test prerequisite (scripts/test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { ensureGuestImage, IMAGE_BUILD_TIMEOUT_MS } from "../../support/vm.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { ensureGuestImage, findGuestImage, IMAGE_BUILD_TIMEOUT_MS, IMAGE_CACHE } from "../../support/vm.ts";
 import { GUEST_KERNEL_WORDS } from "../../../src/vm/spec.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,14 +15,6 @@ import { runVmlan } from "../../support/binary.ts";
 import { createNetns, type Netns } from "../../support/netns.ts";
 import { type LineProc, vmlanIn } from "./proc.ts";
 
-const CACHE = join(import.meta.dir, "..", "..", "..", ".cache", "vmlan-images");
-function findImage(): { kernel: string; initrd: string } | null {
-  if (!existsSync(CACHE)) return null;
-  const dirs = readdirSync(CACHE).filter((d) => !d.startsWith(".")).map((d) => join(CACHE, d))
-    .filter((d) => existsSync(join(d, "vmlinuz")) && existsSync(join(d, "initrd.img")))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return dirs[0] ? { kernel: join(dirs[0], "vmlinuz"), initrd: join(dirs[0], "initrd.img") } : null;
-}
 let image: { kernel: string; initrd: string } | null = null;
 const qemu = Bun.which("qemu-system-x86_64", { PATH: `${process.env.PATH ?? ""}:/usr/bin` });
 const GATEWAY = "10.73.0.1";
@@ -35,8 +27,8 @@ const procs: LineProc[] = [];
 beforeAll(async () => {
   if (!qemu) throw new Error("qemu-system-x86_64 is missing: npm test installs it (scripts/test.ts)");
   await ensureGuestImage();
-  image = findImage();
-  if (!image) throw new Error(`no guest image in ${CACHE} after vmlan vm image build`);
+  image = findGuestImage();
+  if (!image) throw new Error(`no guest image in ${IMAGE_CACHE} after vmlan vm image build`);
   ns = createNetns();
   const r = await runVmlan(["network", "create", "q", "--subnet", "10.73.0.0/24", "--mode", "host"], { env, netns: ns.name });
   if (r.exitCode !== 0) throw new Error(r.stderr);
