@@ -10,15 +10,26 @@ const OWNER_MODE = 0o600;
 export default defineCommand({
   meta: {
     name: "switch",
-    description:
-      "Serve VMs on a unix stream socket (QEMU -netdev stream / socket,fd=; socket_vmnet's protocol), " +
-      "each client on its own port of the network. One JSON line when listening",
+    description: "Serve VMs on a stream socket (socket_vmnet compatible)",
+    details: `Listens on a unix stream socket and speaks QEMU's stream framing (a 4-byte big-endian
+length before each frame), as -netdev stream, -netdev socket,fd= and socket_vmnet's clients do.
+Every client gets its own TAP on the network's bridge, so the kernel learns its MAC and delivers
+only its traffic; its VM takes its address by DHCP, and the lease is released when it goes. A
+client that breaks the framing is dropped alone. Prints one JSON line when listening;
+SIGTERM, SIGINT or SIGHUP stop it. A QEMU client (give each VM its own MAC):
+
+  -netdev stream,id=n0,addr.type=unix,addr.path=PATH
+  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01`,
+    examples: [
+      "vmlan switch --socket /run/vmlan-lab.sock --network lab",
+      "vmlan switch --socket /var/run/socket_vmnet --socket-group staff -p /run/sw.pid",
+    ],
   },
   args: {
-    socket: { type: "string", description: "Listen here (only a dead switch's socket is replaced)", required: true },
-    network: { type: "string", description: "Network name", default: "default" },
-    "socket-group": { type: "string", description: "Group that may connect (socket 0770; default: owner only, 0600)" },
-    pidfile: { type: "string", alias: "p", description: "Write the pid here, locked, removed at exit" },
+    socket: { type: "string", valueHint: "PATH", description: "Listen here (only a dead switch's socket is replaced)", required: true },
+    network: { type: "string", valueHint: "NAME", description: "Network name", default: "default" },
+    "socket-group": { type: "string", valueHint: "GROUP", description: "Group that may connect (socket 0770; default: owner only, 0600)" },
+    pidfile: { type: "string", alias: "p", valueHint: "PATH", description: "Write the pid here, locked, removed at exit" },
     verbose: { type: "boolean", alias: "v", description: "Debug lines on stderr" },
   },
   async run({ args }) {
