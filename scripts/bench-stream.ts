@@ -32,16 +32,21 @@ async function startPath(name: string, b: StreamBench): Promise<{ socket: string
   return { socket, async stop() { p.kill("SIGTERM"); await p.exited; } };
 }
 
-/** Waits until the bridge has learned every MAC in `macs` on some port (its fdb), at most 5 s. */
-async function learned(macs: string[]): Promise<void> {
+/**
+ * Waits until the bridge has learned every MAC in `macs` on a port of the path under test (the
+ * switch's TAPs vlt*, or the C reference's vbsfwd), at most 5 s. An entry left on the other path's
+ * port from an earlier run would send the traffic there.
+ */
+async function learned(macs: string[], onPath: (ifname: string) => boolean): Promise<void> {
   const end = Date.now() + 5000;
   while (Date.now() < end) {
-    const fdb = sh(["bridge", "fdb", "show", "br", "vl-bench"]);
-    if (macs.every((m) => fdb.includes(`${m} dev `))) return;
+    const fdb = JSON.parse(sh(["bridge", "-j", "fdb", "show", "br", "vl-bench"])) as { mac: string; ifname: string }[];
+    if (macs.every((m) => fdb.some((e) => e.mac === m && onPath(e.ifname)))) return;
     await Bun.sleep(20);
   }
-  throw new Error(`the bridge never learned ${macs.join(", ")}`);
+  throw new Error(`the bridge never learned ${macs.join(", ")} on the path's ports`);
 }
+const portsOf = (socket: string) => (socket.endsWith("switch.sock") ? (n: string) => n.startsWith("vlt") : (n: string) => n === "vbsfwd");
 
 const traffic = (b: StreamBench, args: string[]) => Bun.spawn(onTraffic([b.traffic, ...args]), { stdio: ["ignore", "pipe", "inherit"] });
 
@@ -60,7 +65,7 @@ async function down(b: StreamBench, socket: string, size: number, macs: string[]
   const sinks = macs.map((m) => traffic(b, ["sink", "--connect", socket, "--src", m]));
   const readers = sinks.map(lineReader);
   await Promise.all(readers.map((r) => r()));
-  await learned(macs);
+  await learned(macs, portsOf(socket));
   const total = b.count * macs.length;
   await Bun.spawn(onTraffic(["ip", "netns", "exec", b.sink, b.traffic, "gen", "--packet", "eth0", "--count", String(total), "--size", String(size), "--dst", macs.join(","), "--src", b.sinkMac]),
     { stdio: ["ignore", "ignore", "inherit"] }).exited;
@@ -73,7 +78,7 @@ async function down(b: StreamBench, socket: string, size: number, macs: string[]
 async function idleClients(b: StreamBench, socket: string): Promise<Proc[]> {
   const idle = MACS.slice(1).map((m) => traffic(b, ["idle", "--connect", socket, "--src", m]));
   await Promise.all(idle.map((p) => firstLine(p)));
-  await learned(MACS.slice(1));
+  await learned(MACS.slice(1), portsOf(socket));
   return idle;
 }
 
