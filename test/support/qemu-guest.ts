@@ -6,6 +6,7 @@
  */
 import { GuestConsole } from "../../src/vm/console.ts";
 import { findGuestImage } from "./vm.ts";
+import { GUEST_KERNEL_WORDS } from "../../src/vm/spec.ts";
 
 export const QEMU = Bun.which("qemu-system-x86_64", { PATH: `${process.env.PATH ?? ""}:/usr/bin` });
 
@@ -18,7 +19,7 @@ export class QemuGuest {
     const image = findGuestImage();
     if (!QEMU || !image) throw new Error("QEMU and the guest image are needed (ensureGuestImage first)");
     this.proc = Bun.spawn([...prefix, QEMU, "-accel", "tcg", "-m", "192", "-nographic", "-no-reboot",
-      "-kernel", image.kernel, "-initrd", image.initrd, "-append", "console=ttyS0 quiet no_timer_check", // no_timer_check: a loaded host makes TCG fail the IO-APIC timer check (panic)
+      "-kernel", image.kernel, "-initrd", image.initrd, "-append", GUEST_KERNEL_WORDS.join(" "), // vmlan's words, no_timer_check among them
       "-netdev", netdev, "-device", `virtio-net-pci,netdev=n0,mac=${mac},romfile=`], {
       env: { ...process.env, ...env }, stdin: "pipe", stdout: "pipe", stderr: "pipe",
     });
