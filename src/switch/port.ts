@@ -15,7 +15,7 @@ import type { HostPort } from "../datapath/helper.ts";
 import type { WorkerDone } from "../datapath/forward-worker.ts";
 
 /** A lease as the switch reports it. */
-export interface PortLease { network: string; id: string; mac: string; address: string }
+export interface PortLease { network: string; id: string; mac: string; address: string | null }
 
 export interface PortDeps {
   /** A new port on the network for one client (a TAP on the bridge). */

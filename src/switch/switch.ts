@@ -46,7 +46,7 @@ export async function runSwitch(o: SwitchOptions, deps: PortDeps, log: SwitchLog
         log.error(`${p.who}: cleanup: ${(e as Error).message}`);
       }
       const why = end.reason === "malformed" ? `dropped: ${end.message}` : end.reason === "error" ? `failed: ${end.message}` : end.reason === "refused" ? `refused: ${end.message}` : "closed";
-      const lease = p.released ? `; released ${p.released.address} (${p.released.id})` : "";
+      const lease = p.released ? `; released ${p.released.address ?? "its lease"} (${p.released.id})` : "";
       const line = `${p.who} ${why} (frames to host ${c.toHost}, to VM ${c.toVm}, malformed ${c.malformed}, dropped toward VM ${c.dropsToVm}${lease})`;
       if (end.reason === "malformed" || end.reason === "refused") {
         dropped[end.reason]++;
