@@ -78,6 +78,7 @@ export const RTA_PREFSRC = 7;
 export const RTA_MULTIPATH = 9;
 export const RTA_TABLE = 15;
 export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;

@@ -1,7 +1,7 @@
 /** Routes in the main table (RTM_GETROUTE dumps), and the "is this subnet free here?" check. */
 import { AF_INET, AF_INET6 } from "../../../ffi/libc/constants.ts";
 import {
-  NLM_F_CREATE, RT_TABLE_MAIN, RT_TABLE_UNSPEC, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE,
+  NLM_F_CREATE, RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_UNSPEC, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE,
   RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE,
 } from "../../../ffi/netlink/constants.ts";
 import { attr, attrU32, attrU32Value, parseRoute, rtm } from "../../../ffi/netlink/encode.ts";
@@ -85,7 +85,10 @@ export interface RouteDetail {
   oif: number;
 }
 
-/** Every route of the main table whose device is `oif`, both families, in the kernel's order. */
+/**
+ * Every route whose device is `oif`, both families, in the kernel's order: the main table and any
+ * other (policy routing), not the local table (the kernel's own local and broadcast routes).
+ */
 export function routesVia(nl: Netlink, oif: number): RouteDetail[] {
   const out: RouteDetail[] = [];
   for (const family of [AF_INET, AF_INET6]) {
@@ -94,7 +97,7 @@ export function routesVia(nl: Netlink, oif: number): RouteDetail[] {
       const u = (t: number) => { const b = r.attrs.get(t); return b ? attrU32Value(b) : null; };
       const ip = (t: number) => { const b = r.attrs.get(t); return b ? formatAddress(b.slice()) : null; };
       const table = u(RTA_TABLE) ?? r.table;
-      if (table !== RT_TABLE_MAIN || u(RTA_OIF) !== oif) continue;
+      if (table === RT_TABLE_LOCAL || u(RTA_OIF) !== oif) continue;
       const dst = ip(RTA_DST) ?? (family === AF_INET ? "0.0.0.0" : "::");
       out.push({
         family, dst, prefix: r.dstLen, gateway: ip(RTA_GATEWAY), priority: u(RTA_PRIORITY), prefsrc: ip(RTA_PREFSRC),

@@ -5,10 +5,11 @@
  * on the bridge while the network exists, and on the uplink again afterwards.
  *
  * Moved: every IPv4 address (host scope aside), IPv6 addresses that are static (IFA_F_PERMANENT,
- * not link-local), and main-table routes on the uplink that the kernel did not derive itself
- * (protocol kernel: prefix routes, which come back with their addresses) and that no router
- * advertisement made (protocol ra: the bridge learns its own). Multipath routes, other tables and
- * address lifetimes are not moved (docs/ARCHITECTURE.md, "Bridged networks").
+ * not link-local), and routes on the uplink, in any table but the local one (the kernel drops them
+ * all when the uplink loses its last address), that the kernel did not derive itself (protocol
+ * kernel: prefix routes, which come back with their addresses) and that no router advertisement
+ * made (protocol ra: the bridge learns its own). Multipath routes, policy rules and address
+ * lifetimes are not moved (docs/ARCHITECTURE.md, "Bridged networks").
  */
 import { AF_INET, AF_INET6 } from "../../../ffi/libc/constants.ts";
 import { EADDRNOTAVAIL, EEXIST, ESRCH } from "../../../ffi/errno.ts";

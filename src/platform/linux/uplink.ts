@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { AF_INET, IFF_LOOPBACK, IFF_UP } from "../../../ffi/libc/constants.ts";
-import { ARPHRD_ETHER, ARPHRD_LOOPBACK } from "../../../ffi/netlink/constants.ts";
+import { ARPHRD_ETHER, ARPHRD_LOOPBACK, RT_TABLE_MAIN } from "../../../ffi/netlink/constants.ts";
 import { ConflictError, NotFoundError, UsageError } from "../../core/errors.ts";
 import type { UplinkCandidate, UplinkInfo } from "../types.ts";
 import { ALIAS_PREFIX } from "./bridge.ts";
@@ -65,7 +65,7 @@ export function describeUplink(nl: Netlink, name: string, ownBridge: string): Up
   const link = checkUplink(nl, name, ownBridge);
   const bridge = link.master ? getLink(nl, ownBridge) : null;
   const holder = bridge ?? link;
-  const def = routesVia(nl, holder.index).find((r) => r.family === AF_INET && r.prefix === 0 && r.gateway);
+  const def = routesVia(nl, holder.index).find((r) => r.family === AF_INET && r.prefix === 0 && r.gateway && r.table === RT_TABLE_MAIN);
   return { name, mtu: link.mtu, ipv4: v4(listAddrs(nl, holder.index)), defaultGateway: def?.gateway ?? null };
 }
 

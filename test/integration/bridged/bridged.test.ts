@@ -17,7 +17,7 @@ beforeAll(async () => {
   lan.startDhcpServer();
   original = { addrs: lan.addrs("up0"), routes: lan.routes() };
   expect(original.addrs).toEqual([`${LAN.host}/24`, `${LAN.second}/24`, `${LAN.host6}/64`]);
-  expect(original.routes).toEqual([`10.98.0.0/24 via ${LAN.router} dev up0 metric 50`, `default via ${LAN.router} dev up0`]);
+  expect(original.routes).toEqual([`10.96.0.0/24 via ${LAN.router} dev up0 table 100`, `10.98.0.0/24 via ${LAN.router} dev up0 metric 50`, `default via ${LAN.router} dev up0`]);
   expect((await lan.vmlan("system", "start")).exitCode).toBe(0); // the services daemon runs: it must leave the bridged network alone
 }, TIMEOUT_MS);
 
@@ -73,7 +73,7 @@ describe("bridged networks", () => {
     expect(lan.host.sh(["sysctl", "-n", "net.ipv6.conf.vlb-lan.accept_ra"]).trim()).toBe("2");
     expect(lan.addrs("up0")).toEqual([]);
     expect(lan.addrs("vlb-lan")).toEqual(original.addrs);
-    expect(lan.routes()).toEqual([`10.98.0.0/24 via ${LAN.router} dev vlb-lan metric 50`, `default via ${LAN.router} dev vlb-lan`]);
+    expect(lan.routes()).toEqual([`10.96.0.0/24 via ${LAN.router} dev vlb-lan table 100`, `10.98.0.0/24 via ${LAN.router} dev vlb-lan metric 50`, `default via ${LAN.router} dev vlb-lan`]);
     // The uplink's address works from the bridge: the LAN's router answers the host.
     expect(lan.host.run(["ping", "-c", "1", "-W", "2", LAN.router]).code).toBe(0);
     expect(lan.host.run(["ping", "-6", "-c", "1", "-W", "2", LAN.router6]).code).toBe(0);
@@ -81,7 +81,7 @@ describe("bridged networks", () => {
     const [view] = await lan.json("network", "inspect", "lan");
     expect(view).toMatchObject({ mode: "bridged", uplink: "up0", host: { up: true, nat: false } });
     expect(view.moved.addresses.map((a: { address: string }) => a.address)).toEqual([LAN.host, LAN.second, LAN.host6]);
-    expect(view.moved.routes).toHaveLength(2);
+    expect(view.moved.routes).toHaveLength(3);
     const table = (await lan.vmlan("network", "ls")).stdout;
     expect(table).toMatch(/^lan\s+bridged\s+10\.99\.0\.0\/24\s+10\.99\.0\.1\s+-\s+vlb-lan\s+up0\s/m);
     const again = await lan.vmlan("network", "create", "lan", "--mode", "bridged", "--uplink", "up0");
@@ -126,7 +126,7 @@ describe("bridged networks", () => {
     expect((await lan.vmlan("system", "start")).exitCode).toBe(0);
     expect(lan.link("up0")!.master).toBe("vlb-lan");
     expect(lan.addrs("vlb-lan")).toEqual(original.addrs);
-    expect(lan.routes()).toEqual([`10.98.0.0/24 via ${LAN.router} dev vlb-lan metric 50`, `default via ${LAN.router} dev vlb-lan`]);
+    expect(lan.routes()).toEqual([`10.96.0.0/24 via ${LAN.router} dev vlb-lan table 100`, `10.98.0.0/24 via ${LAN.router} dev vlb-lan metric 50`, `default via ${LAN.router} dev vlb-lan`]);
   }, TIMEOUT_MS);
 
   test("after a crash that lost the bridge with everything on it, rm gives the uplink its addresses and routes back from the store", async () => {

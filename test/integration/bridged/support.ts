@@ -39,6 +39,7 @@ export class BridgedLan {
     h.sh(["ip", "link", "set", "up0", "up"]);
     h.sh(["ip", "route", "add", "default", "via", LAN.router, "dev", "up0"]);
     h.sh(["ip", "route", "add", "10.98.0.0/24", "via", LAN.router, "dev", "up0", "metric", "50"]);
+    h.sh(["ip", "route", "add", "10.96.0.0/24", "via", LAN.router, "dev", "up0", "table", "100"]); // policy routing's table
   }
 
   /** busybox udhcpd on lan0: 10.99.0.100-150, router and DNS 10.99.0.1. */
@@ -72,13 +73,15 @@ export class BridgedLan {
     return (this.link(dev)?.addr_info ?? []).filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`);
   }
 
-  /** Routes that are not the kernel's own (prefix routes), both families, as "dst via gw dev metric". */
+  /** Routes that are not the kernel's own (prefix routes), both families, main table and table 100, as "dst via gw dev metric". */
   routes(): string[] {
     const out: string[] = [];
     for (const fam of ["-4", "-6"]) {
-      for (const r of this.host.ipJson<RouteJson[]>([fam, "route", "show", "table", "main"])) {
-        if (r.protocol === "kernel" || r.dst.startsWith("fe80") || r.dst.startsWith("ff00")) continue;
-        out.push(`${r.dst}${r.gateway ? ` via ${r.gateway}` : ""} dev ${r.dev}${r.metric ? ` metric ${r.metric}` : ""}`);
+      for (const table of fam === "-4" ? ["main", "100"] : ["main"]) { // no IPv6 table 100 here
+        for (const r of this.host.ipJson<RouteJson[]>([fam, "route", "show", "table", table])) {
+          if (r.protocol === "kernel" || r.dst.startsWith("fe80") || r.dst.startsWith("ff00")) continue;
+          out.push(`${r.dst}${r.gateway ? ` via ${r.gateway}` : ""} dev ${r.dev}${r.metric ? ` metric ${r.metric}` : ""}${table === "main" ? "" : ` table ${table}`}`);
+        }
       }
     }
     return out.sort();
