@@ -1,22 +1,29 @@
 /**
- * vmnet-helper's bridged mode (`--operation-mode bridged --shared-interface IF`) and
- * `--list-shared-interfaces`, as `vmlan helper` and the binary started as `vmnet-helper` call them.
- * The options are parsed and checked in helper-options.ts; what they do needs a bridged network mode
- * (`network create --mode bridged --uplink IF`, the `bridged` work of issue #11). Until it exists
- * both say so in one line. The bridged work replaces these two functions.
+ * vmnet-helper's bridged mode on vmlan's bridged networks (`network create --mode bridged --uplink
+ * IF`): `--operation-mode bridged --shared-interface IF` joins the bridged network whose uplink is IF,
+ * made on first use (`vmnet-bridged-IF`, labelled as made for compatibility), and
+ * `--list-shared-interfaces` prints the interfaces such a network can use, one per line, as
+ * `vmlan network uplinks -q` does. The LAN's router and DHCP serve the guests.
  */
-import { VmlanError } from "../../core/errors.ts";
+import { UsageError } from "../../core/errors.ts";
+import { loadPlatform } from "../context.ts";
 import type { NetworkService } from "../../core/networks.ts";
 import type { Network } from "../../core/resources/network.ts";
+import { COMPAT_LABEL_KEY, COMPAT_LABEL_VALUE } from "../../core/compat/vmnet-networks.ts";
 
-const NOT_YET = "bridged networks are not available in this vmlan yet (see docs/compat.md)";
-
-/** The host interfaces a bridged network can use, one name per line on stdout (vmnet-helper --list-shared-interfaces). */
+/** The host interfaces a bridged network can use (vmnet-helper --list-shared-interfaces). */
 export async function listSharedInterfaces(): Promise<string[]> {
-  throw new VmlanError(`--list-shared-interfaces: ${NOT_YET}`, { code: "EUNSUPPORTED", exitCode: 2 });
+  return (await (await loadPlatform()).listUplinks()).map((u) => u.name);
 }
 
-/** The vmlan network bridged to `uplink`, created on first use. */
-export async function bridgedNetwork(_svc: NetworkService, uplink: string): Promise<{ network: Network; created: boolean }> {
-  throw new VmlanError(`--operation-mode bridged --shared-interface ${JSON.stringify(uplink)}: ${NOT_YET}`, { code: "EUNSUPPORTED", exitCode: 2 });
+/** The bridged network on `uplink`: the stored one, else a new one (the uplink is checked before anything moves). */
+export async function bridgedNetwork(svc: NetworkService, uplink: string): Promise<{ network: Network; created: boolean }> {
+  const existing = svc.store.listNetworks().find((n) => n.mode === "bridged" && n.uplink === uplink);
+  if (existing) return { network: existing, created: false };
+  if (!(await listSharedInterfaces()).includes(uplink)) {
+    throw new UsageError(`invalid --shared-interface ${JSON.stringify(uplink)}: not an interface a bridged network can use (see --list-shared-interfaces)`);
+  }
+  const name = `vmnet-bridged-${uplink.replace(/[^a-zA-Z0-9_.-]/g, "-")}`;
+  const { network } = await svc.create({ name, mode: "bridged", uplink, labels: { [COMPAT_LABEL_KEY]: COMPAT_LABEL_VALUE } });
+  return { network, created: true };
 }

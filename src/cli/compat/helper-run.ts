@@ -5,7 +5,6 @@
  * `vmnet-helper`; `style` picks the log format and whether a named network is brought up on demand.
  */
 import { networkService } from "../context.ts";
-import { hostSpec } from "../../core/network-config.ts";
 import type { NetworkService } from "../../core/networks.ts";
 import type { Network } from "../../core/resources/network.ts";
 import { vmnetNetwork } from "../../core/compat/vmnet-networks.ts";
@@ -44,11 +43,12 @@ async function chooseNetwork(svc: NetworkService, r: HelperRequest, style: Helpe
 async function bringUp(svc: NetworkService, n: Network, created: boolean, log: HelperLog): Promise<void> {
   const p = svc.platform;
   if (!p || p.os !== "linux") return; // macOS: the helper's vmnet interface holds the network; vmnet serves DHCP
-  const spec = hostSpec(n);
+  const spec = svc.spec(n); // a bridged network's spec carries its uplink journal
   if (!(await p.status(spec)).up) {
     log.info(`bringing network "${n.name}" up`);
     await p.ensureNetwork(spec);
   }
+  if (n.mode === "bridged") return; // the LAN's DHCP and DNS serve bridged guests
   const s = await startServices();
   if (s.outcome === "started") log.info(`started the guest services daemon (DHCP, DNS; pid ${s.pid}, log ${s.log})`);
   else if (created) await notifyServices();
@@ -58,6 +58,9 @@ export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Pr
   const log = style === "vmnet-helper" ? compatLog("main", r.verbose) : vmlanLog(r.verbose);
   const port = { isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload };
   const id = r.interfaceId ?? newInterfaceId();
+  const range = r.startAddress !== undefined ? `${r.startAddress}-${r.endAddress} mask ${r.subnetMask}` : "(unset)";
+  log.debug(`starting: network ${r.network ?? "(by mode)"}, mode ${r.operationMode ?? "shared"}, interface-id ${id}, range ${range}, ` +
+    `isolation ${r.isolation}, tso ${r.tso}, checksum-offload ${r.checksumOffload}`);
   let deps;
   if (r.broker) {
     const name = r.network ?? "default"; // the broker owns its networks' names; no store here to resolve aliases
