@@ -1,7 +1,7 @@
 #!/bin/sh
 # Verifies on a Mac what was only verified on Linux against the vmnet double (docs/macos.md):
-#   1. builds shims/vmnet-trampolines.c with the macOS SDK (clang -fblocks, vmnet + CoreFoundation)
-#      and shims/vz.m (Objective-C, Virtualization.framework; never compiled off a Mac);
+#   1. builds shims/vmnet-*.c with the macOS SDK (clang -fblocks, vmnet + CoreFoundation) and
+#      shims/vz.m (Objective-C, Virtualization.framework; never compiled off a Mac), as a release does;
 #   2. ad-hoc signs a copy of bun with shims/entitlements.plist (com.apple.security.virtualization);
 #   3. runs the macOS test subset with that bun:
 #        test/ffi/vmnet-layout.test.ts         vmpktdesc/iovec/enums vs the SDK's <vmnet/vmnet.h>
@@ -34,28 +34,22 @@ BUN=${BUN:-"$ROOT/node_modules/.bin/bun"}
 # node_modules/.bin/bun may be a launcher script; sign the real executable.
 BUN_REAL=$("$BUN" -e 'console.log(process.execPath)')
 
+: >"$OUT/verify.log"
+# One line per finding, on the terminal and in verify.log (the summary at the end lists them all).
+finding() { echo "finding: $*" | tee -a "$OUT/verify.log"; }
 echo "macOS $(sw_vers -productVersion), SDK $(xcrun --show-sdk-version), $(uname -m)"
 
-# 1. Trampolines. -mmacosx-version-min=11: the macOS 26 network calls are weak-linked and only called
-#    on macOS 26 (hence -Wno-unguarded-availability-new); everything else exists since 10.15/11.
-xcrun clang -fblocks -dynamiclib -O2 -Wall -Wextra -Werror -Wno-unguarded-availability-new \
-  -mmacosx-version-min=11.0 -I"$ROOT/shims" \
-  -o "$OUT/libvmlan-vmnet.dylib" "$ROOT/shims/vmnet-trampolines.c" \
-  -framework vmnet -framework CoreFoundation
-codesign --force --sign - "$OUT/libvmlan-vmnet.dylib"
-
-# 1b. Virtualization.framework shim (shims/vz.m): never compiled before this script ran on a Mac, so a
-#     failure is reported (and fails the script at the end) without blocking the vmnet checks.
-#     Built and its exports listed; step 4 boots a VM with it when a kernel is given.
+# 1. The shims, exactly as scripts/build.ts builds them for a release (scripts/build-darwin.ts --shims):
+#    libvmlan-vmnet.dylib from shims/vmnet-*.c and libvmlan-vz.dylib from shims/vz.m (Objective-C,
+#    Virtualization.framework). A VZ shim that does not compile is reported (and fails the script at the
+#    end) without blocking the vmnet checks.
 vz_status=0
-if xcrun clang -fobjc-arc -dynamiclib -O2 -Wall -Wextra -Werror -Wno-unguarded-availability-new \
-  -mmacosx-version-min=12.0 -o "$OUT/libvmlan-vz.dylib" "$ROOT/shims/vz.m" \
-  -framework Foundation -framework Virtualization -framework vmnet; then
-  codesign --force --sign - "$OUT/libvmlan-vz.dylib"
-  echo "finding: shims/vz.m compiles; exports: $(nm -gU "$OUT/libvmlan-vz.dylib" | awk '/vmlan_vz/ {print $3}' | tr '\n' ' ')"
+sign_status=0
+"$BUN" "$ROOT/scripts/build-darwin.ts" --shims "$OUT" || { rc=$?; [ "$rc" = 3 ] || exit "$rc"; vz_status=1; }
+if [ "$vz_status" = 0 ]; then
+  finding "shims/vz.m compiles; exports: $(nm -gU "$OUT/libvmlan-vz.dylib" | awk '/vmlan_vz/ {print $3}' | tr '\n' ' ')"
 else
-  echo "finding: shims/vz.m does NOT compile (errors above)"
-  vz_status=1
+  finding "shims/vz.m does NOT compile (errors above)"
 fi
 
 # 2. A signed bun: entitlements belong to the executable that loads vmnet, not to the dylib.
@@ -64,12 +58,29 @@ codesign --force --sign - --entitlements "$ROOT/shims/entitlements.plist" "$OUT/
 codesign -d --entitlements - "$OUT/bun" 2>/dev/null | grep -q com.apple.security.virtualization \
   || { echo "verify-macos.sh: the entitlement did not stick" >&2; exit 1; }
 
+# 2b. The signature code written for darwin binaries built on Linux, against Apple's tools: vmlan's check
+#     must accept codesign's signature, and codesign must accept (and the kernel run) vmlan's ad-hoc one.
+if "$BUN" "$ROOT/scripts/macho-signature.ts" "$OUT/bun" >>"$OUT/sign.log" 2>&1; then
+  finding "scripts/macho-signature.ts accepts codesign's signature (entitlements, $(uname -m))"
+else
+  finding "scripts/macho-signature.ts REJECTS codesign's signature: $(tail -n 3 "$OUT/sign.log" | tr '\n' ' ')"
+  sign_status=1
+fi
+cp "$BUN_REAL" "$OUT/bun-ts-signed"
+"$BUN" "$ROOT/scripts/macho-adhoc-sign.ts" "$OUT/bun-ts-signed" vmlan-verify
+if codesign --verify --strict "$OUT/bun-ts-signed" >>"$OUT/sign.log" 2>&1 && "$OUT/bun-ts-signed" --version >/dev/null 2>&1; then
+  finding "an ad-hoc signature from scripts/macho-adhoc-sign.ts passes codesign --verify --strict and runs"
+else
+  finding "the ad-hoc signature from scripts/macho-adhoc-sign.ts FAILS codesign --verify --strict or exec: $(tail -n 3 "$OUT/sign.log" | tr '\n' ' ')"
+  sign_status=1
+fi
+
 # 3. The macOS subset. VMLAN_VMNET_PATH stays unset: the real framework is the default.
 cd "$ROOT"
 status=0
 VMLAN_VMNET_SHIM_PATH="$OUT/libvmlan-vmnet.dylib" VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" test \
   test/ffi/vmnet-layout.test.ts test/integration/darwin/macos.test.ts test/integration/darwin/libc-host.test.ts \
-  test/unit/ffi/libc-os.test.ts test/unit/datapath/batch-io.test.ts test/unit/platform/darwin >"$OUT/verify.log" 2>&1 || status=$?
+  test/unit/ffi/libc-os.test.ts test/unit/datapath/batch-io.test.ts test/unit/platform/darwin >>"$OUT/verify.log" 2>&1 || status=$?
 # The vz shim loads and answers its capability checks (nested virtualization: macOS 15+, M3+).
 if [ "$vz_status" = 0 ]; then
   VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" -e '
@@ -90,20 +101,20 @@ if [ "$vz_status" = 0 ]; then
     if vmlan vm run --detach --name vz-detach --network default --kernel "$VMLAN_VZ_KERNEL" \
       ${VMLAN_VZ_INITRD:+--initrd "$VMLAN_VZ_INITRD"} >>"$OUT/verify.log" 2>&1; then
       pid=$(sed -n 's/^  "pid": \([0-9]*\),$/\1/p' "$STATE/vms/vz-detach.json")
-      echo "finding: vm run --detach returned; host process $pid: $(ps -o command= -p "$pid" | cut -c1-100)" >>"$OUT/verify.log"
+      finding "vm run --detach returned; host process $pid: $(ps -o command= -p "$pid" | cut -c1-100)"
       sleep 15
       if grep -q "Linux version" "$STATE/vms/vz-detach.console.log"; then banner=yes; else banner=NO; status=1; fi
-      echo "finding: detached VM's kernel banner in vms/vz-detach.console.log: $banner" >>"$OUT/verify.log"
+      finding "detached VM's kernel banner in vms/vz-detach.console.log: $banner"
       vmlan vm stop vz-detach >>"$OUT/verify.log" 2>&1 || status=1
       if kill -0 "$pid" 2>/dev/null; then
-        echo "finding: host process $pid still alive after vm stop" >>"$OUT/verify.log"
+        finding "host process $pid still alive after vm stop"
         kill -9 "$pid"
         status=1
       else
-        echo "finding: vm stop ended the host process (tail of its log: $(tail -n 1 "$STATE/vms/vz-detach.console.log"))" >>"$OUT/verify.log"
+        finding "vm stop ended the host process (tail of its log: $(tail -n 1 "$STATE/vms/vz-detach.console.log"))"
       fi
     else
-      echo "finding: vm run --detach FAILED (above)" >>"$OUT/verify.log"
+      finding "vm run --detach FAILED (above)"
       status=1
     fi
   fi
@@ -114,4 +125,5 @@ cat "$OUT/verify.log"
 echo
 echo "findings (paste into docs/macos.md):"
 grep '^finding:' "$OUT/verify.log" || true
+[ "$sign_status" = 0 ] || status=1
 exit $status
