@@ -1,8 +1,10 @@
 /*
  * The slice of <vmnet/vmnet.h>, <xpc/xpc.h> and <dispatch/dispatch.h> that vmlan uses, for Linux.
- * On macOS the real SDK headers are used instead (see shims/vmnet-compat.h); this file is what the
+ * On macOS the SDK's own headers are used instead (shims/vmnet-shim.h picks); this file is what the
  * vmnet double (test/doubles/) implements and what test/ffi/vmnet-layout.test.ts checks the
- * TypeScript layouts and constants against. Numbers and layouts: /work/shared/native-facts.md §A
+ * TypeScript layouts and constants against. test/doubles/sdk/ wraps it as a stand-in SDK for a
+ * macOS target (clang -target arm64-apple-macos13 -fsyntax-only), with the macOS 26 calls marked
+ * API_AVAILABLE(macos(26.0)) as Apple documents them, or left out as an SDK before 26 does. Numbers and layouts: /work/shared/native-facts.md §A
  * (Apple's vmnet docs; QEMU, vmnet-helper, Rust/OCaml bindings agree on them).
  * Needs clang -fblocks (blocks are part of the ABI) and libBlocksRuntime.
  */
@@ -120,8 +122,6 @@ struct vmpktdesc {
 };
 
 typedef struct vmnet_interface *interface_ref;
-typedef struct vmnet_network_configuration *vmnet_network_configuration_ref;
-typedef struct vmnet_network *vmnet_network_ref;
 
 typedef void (^vmnet_start_interface_completion_handler_t)(vmnet_return_t status, xpc_object_t interface_param);
 typedef void (^vmnet_interface_event_callback_t)(interface_event_t event_mask, xpc_object_t event);
@@ -144,23 +144,31 @@ vmnet_return_t vmnet_stop_interface(interface_ref interface, dispatch_queue_t qu
                                     vmnet_interface_completion_handler_t handler);
 xpc_object_t vmnet_copy_shared_interface_list(void);
 
-vmnet_network_configuration_ref vmnet_network_configuration_create(vmnet_mode_t mode, vmnet_return_t *status);
-void vmnet_network_configuration_disable_dhcp(vmnet_network_configuration_ref config);
-void vmnet_network_configuration_disable_nat44(vmnet_network_configuration_ref config);
-void vmnet_network_configuration_disable_nat66(vmnet_network_configuration_ref config);
+/* ---- macOS 26 (developer.apple.com/documentation/vmnet: "macOS 26.0+" on each of these) */
+#ifndef VMNET_MACOS26
+#define VMNET_MACOS26
+#endif
+#ifndef VMLAN_SDK_WITHOUT_NETWORKS
+typedef struct vmnet_network_configuration *vmnet_network_configuration_ref;
+typedef struct vmnet_network *vmnet_network_ref;
+vmnet_network_configuration_ref vmnet_network_configuration_create(vmnet_mode_t mode, vmnet_return_t *status) VMNET_MACOS26;
+void vmnet_network_configuration_disable_dhcp(vmnet_network_configuration_ref config) VMNET_MACOS26;
+void vmnet_network_configuration_disable_nat44(vmnet_network_configuration_ref config) VMNET_MACOS26;
+void vmnet_network_configuration_disable_nat66(vmnet_network_configuration_ref config) VMNET_MACOS26;
 vmnet_return_t vmnet_network_configuration_set_ipv4_subnet(vmnet_network_configuration_ref config,
                                                            const struct in_addr *subnet_addr,
-                                                           const struct in_addr *subnet_mask);
+                                                           const struct in_addr *subnet_mask) VMNET_MACOS26;
 vmnet_return_t vmnet_network_configuration_set_ipv6_prefix(vmnet_network_configuration_ref config,
-                                                           const struct in6_addr *prefix, uint8_t prefix_len);
-vmnet_return_t vmnet_network_configuration_set_mtu(vmnet_network_configuration_ref config, uint32_t mtu);
-vmnet_network_ref vmnet_network_create(vmnet_network_configuration_ref config, vmnet_return_t *status);
-vmnet_network_ref vmnet_network_create_with_serialization(xpc_object_t serialization, vmnet_return_t *status);
-xpc_object_t vmnet_network_copy_serialization(vmnet_network_ref network, vmnet_return_t *status);
-void vmnet_network_get_ipv4_subnet(vmnet_network_ref network, struct in_addr *subnet, struct in_addr *mask);
-void vmnet_network_get_ipv6_prefix(vmnet_network_ref network, struct in6_addr *prefix, uint8_t *prefix_len);
+                                                           const struct in6_addr *prefix, uint8_t prefix_len) VMNET_MACOS26;
+vmnet_return_t vmnet_network_configuration_set_mtu(vmnet_network_configuration_ref config, uint32_t mtu) VMNET_MACOS26;
+vmnet_network_ref vmnet_network_create(vmnet_network_configuration_ref config, vmnet_return_t *status) VMNET_MACOS26;
+vmnet_network_ref vmnet_network_create_with_serialization(xpc_object_t serialization, vmnet_return_t *status) VMNET_MACOS26;
+xpc_object_t vmnet_network_copy_serialization(vmnet_network_ref network, vmnet_return_t *status) VMNET_MACOS26;
+void vmnet_network_get_ipv4_subnet(vmnet_network_ref network, struct in_addr *subnet, struct in_addr *mask) VMNET_MACOS26;
+void vmnet_network_get_ipv6_prefix(vmnet_network_ref network, struct in6_addr *prefix, uint8_t *prefix_len) VMNET_MACOS26;
 interface_ref vmnet_interface_start_with_network(vmnet_network_ref network, xpc_object_t interface_desc,
                                                  dispatch_queue_t queue,
-                                                 vmnet_start_interface_completion_handler_t handler);
+                                                 vmnet_start_interface_completion_handler_t handler) VMNET_MACOS26;
+#endif
 
 #endif

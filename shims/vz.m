@@ -121,15 +121,26 @@ static int add_nic(VmlanVzConfig *h, VZNetworkDeviceAttachment *a, const char *m
 
 /*
  * Adds a virtio NIC on a connected unix datagram socket (one Ethernet frame per datagram; the VM end
- * of `vmlan helper`'s or the broker's socketpair). mtu 0 keeps the default (1500); the fd stays the
- * caller's until vmlan_vz_free. 0 on success, -1 with err filled.
+ * of `vmlan helper`'s or the broker's socketpair). mtu is the network's: 0 keeps VZ's default (1500);
+ * VZ accepts 1500..65535 ("An invalid MTU value results in an invalid virtual machine
+ * configuration", maximumTransmissionUnit, macOS 13+), so anything else is refused here with a
+ * clear error (vmlan network create refuses such MTUs on macOS). The fd stays the caller's until
+ * vmlan_vz_free. 0 on success, -1 with err filled.
  */
 EXPORT int vmlan_vz_config_add_nic_fd(void *cfg, int fd, const char *mac, uint32_t mtu, char *err, size_t cap) {
   @autoreleasepool {
+    if (mtu && (mtu < 1500 || mtu > 65535)) {
+      put_error(err, cap, [NSString stringWithFormat:@"MTU %u: Virtualization.framework takes 1500..65535 for a file-handle NIC", mtu], nil);
+      return -1;
+    }
     NSFileHandle *fh = [[NSFileHandle alloc] initWithFileDescriptor:fd closeOnDealloc:NO];
     VZFileHandleNetworkDeviceAttachment *a = [[VZFileHandleNetworkDeviceAttachment alloc] initWithFileHandle:fh];
-    if (mtu) {
+    if (mtu && mtu != 1500) {
       if (@available(macOS 13.0, *)) a.maximumTransmissionUnit = mtu;
+      else {
+        put_error(err, cap, [NSString stringWithFormat:@"MTU %u on a file-handle NIC needs macOS 13", mtu], nil);
+        return -1;
+      }
     }
     return add_nic((__bridge VmlanVzConfig *)cfg, a, mac, err, cap);
   }
@@ -143,6 +154,12 @@ EXPORT int vmlan_vz_config_add_nic_network(void *cfg, void *network, const char 
   @autoreleasepool {
     if (@available(macOS 26.0, *)) {
       VZVmnetNetworkDeviceAttachment *a = [[VZVmnetNetworkDeviceAttachment alloc] initWithNetwork:(vmnet_network_ref)network];
+      if (!a) {
+        /* Apple: nil "if there was an error", e.g. a network another application's VM created. */
+        put_error(err, cap, @"VZVmnetNetworkDeviceAttachment refused this vmnet network (Apple allows only a network "
+                            @"this application created; another program's network needs a helper NIC)", nil);
+        return -1;
+      }
       return add_nic((__bridge VmlanVzConfig *)cfg, a, mac, err, cap);
     }
     put_error(err, cap, @"VZVmnetNetworkDeviceAttachment needs macOS 26", nil);
@@ -191,7 +208,10 @@ EXPORT void *vmlan_vz_start(void *cfg, char *err, size_t cap) {
     });
     if (dispatch_semaphore_wait(done, dispatch_time(DISPATCH_TIME_NOW, (int64_t)WAIT_NS)) != 0) {
       put_error(err, cap, @"the VM did not start within 30 s", nil);
-      return NULL; /* leaked on purpose: the completion may still run */
+      /* The start may still complete later: a real reference keeps the machine (and so the VM and its
+       * queue) alive for the rest of the process, instead of ARC releasing them when this returns. */
+      (void)CFBridgingRetain(m);
+      return NULL;
     }
     if (startError) { put_error(err, cap, @"starting the VM failed", startError); return NULL; }
     return (void *)CFBridgingRetain(m);

@@ -17,11 +17,20 @@ export const VMNET_TOO_MANY_PACKETS = 1008;
 export const VMNET_SHARING_SERVICE_BUSY = 1009;
 export const VMNET_NOT_AUTHORIZED = 1010;
 
+/**
+ * Not vmnet's: statuses of the shim itself (shims/vmnet-shim.h). The shim was built with an SDK
+ * before macOS 26 or runs on an older macOS (no network API); a requested option's key (checksum
+ * offload) does not exist on this macOS.
+ */
+export const VMLAN_UNSUPPORTED_SDK = 1099;
+export const VMLAN_UNSUPPORTED_KEY = 1098;
+
 export const VMNET_RETURN_NAMES: Readonly<Record<number, string>> = {
   1000: "VMNET_SUCCESS", 1001: "VMNET_FAILURE", 1002: "VMNET_MEM_FAILURE", 1003: "VMNET_INVALID_ARGUMENT",
   1004: "VMNET_SETUP_INCOMPLETE", 1005: "VMNET_INVALID_ACCESS", 1006: "VMNET_PACKET_TOO_BIG",
   1007: "VMNET_BUFFER_EXHAUSTED", 1008: "VMNET_TOO_MANY_PACKETS", 1009: "VMNET_SHARING_SERVICE_BUSY",
   1010: "VMNET_NOT_AUTHORIZED",
+  1098: "an option this macOS's vmnet does not have", 1099: "no macOS 26 network API in this build or on this macOS",
 };
 
 /** operating_modes_t / vmnet_mode_t */
@@ -38,7 +47,7 @@ export const START_ISOLATION = 1;
 export const START_TSO = 2;
 export const START_CHECKSUM_OFFLOAD = 4;
 
-/** Flags of vmlan_network_create (shims/vmnet-network.h). */
+/** Flags of vmlan_network_create (shims/vmnet-network.c). */
 export const NETWORK_DISABLE_DHCP = 1;
 export const NETWORK_DISABLE_NAT44 = 2;
 export const NETWORK_DISABLE_NAT66 = 4;

@@ -20,7 +20,7 @@ export const vmnet = lazyLibrary({
 
 /**
  * Where the darwin build embeds the trampolines (scripts/build-darwin.ts passes it as --asset; Bun
- * copies it to $TMPDIR and dlopens the copy, native-facts D.1c). Absent from source runs and from
+ * copies it to $TMPDIR and dlopens the copy: measured, shared/research/macos-review.md §8). Absent from source runs and from
  * binaries cross-built off a Mac.
  */
 export const EMBEDDED_SHIM = "/$bunfs/root/libvmlan-vmnet.dylib";

@@ -2,7 +2,7 @@
  * vmnet symbols, data only. Two libraries:
  *  - vmnetSymbols: vmnet.framework itself (Apple's <vmnet/vmnet.h>; native-facts §A 5.2), only the
  *    calls without blocks. The hot path (vmnet_read/vmnet_write) goes straight to vmnet.
- *  - shimSymbols: shims/vmnet-trampolines.c, which owns every block (start/stop completions, the event
+ *  - shimSymbols: shims/vmnet-*.c (libvmlan-vmnet), which owns every block (start/stop completions, the event
  *    callback) and reads the `const char *` key variables (bun:ffi opens functions, not data symbols).
  * vmnet_return_t and enums are uint32_t; size_t is u64 on LP64.
  */
@@ -48,6 +48,8 @@ export const shimSymbols = {
   vmlan_network_deserialize: { args: [ptr, usize, ptr], returns: ptr },
   /** int64_t vmlan_shared_interfaces(char *buf, size_t cap) — newline-terminated names; length, or -1 */
   vmlan_shared_interfaces: { args: [ptr, usize], returns: i64_fast },
+  /** int32_t vmlan_network_api(void) — 1 when built with the macOS 26 SDK and running on macOS 26+ */
+  vmlan_network_api: { args: [], returns: i32 },
   /** void vmlan_network_release(vmnet_network_ref) — CFRelease */
   vmlan_network_release: { args: [ptr], returns: FFIType.void },
 } as const satisfies Record<string, FFIFunction>;

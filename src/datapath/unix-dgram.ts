@@ -28,6 +28,17 @@ export const RETRY_DELAY_US = 50;
 
 const PEER_GONE = new Set([ECONNREFUSED, ECONNRESET, ENOTCONN, EPIPE]);
 
+/**
+ * A received datagram's length, or `slotSize` when it may have been cut to the slot: the caller
+ * drops slot-sized frames as oversized (slots are larger than any frame the port accepts). By length,
+ * because only recvmmsg reports MSG_TRUNC per message: xnu's recvmsg_x leaves each msghdr_x's
+ * msg_flags 0 and puts MSG_TRUNC in the call's flags (bsd/kern/uipc_syscalls.c), while msg_datalen
+ * is the bytes copied, never more than the slot.
+ */
+export function receivedLength(len: number, flags: number, slotSize: number): number {
+  return flags & MSG_TRUNC || len >= slotSize ? slotSize : len;
+}
+
 export class DgramPort implements Port {
   readonly name: string;
   retries = 0;
@@ -78,8 +89,8 @@ export class DgramPort implements Port {
         const v = this.#view;
         for (let i = 0; i < n; i++) {
           const m = i * this.#stride;
-          // A truncated datagram was larger than the slot: report it as oversized so it is dropped.
-          batch.lens[i] = v.getInt32(m + this.#flagsOff, true) & MSG_TRUNC ? batch.slotSize : v.getUint32(m + this.#lenOff, true); // low half of msg_datalen on macOS
+          // The low half of msg_datalen on macOS (frames are < 4 GiB).
+          batch.lens[i] = receivedLength(v.getUint32(m + this.#lenOff, true), v.getInt32(m + this.#flagsOff, true), batch.slotSize);
         }
         return n;
       }

@@ -3,7 +3,7 @@
  * directory keyed by a hash of their sources, and returns the paths plus the env that points
  * ffi/vmnet at them. Debian packages: clang, libblocksruntime-dev.
  *   libvmnet-double.so  soname libvmnet-double.so: vmnet + a minimal libxpc/libdispatch/CFRelease
- *   libvmlan-vmnet.so   shims/vmnet-trampolines.c, linked to the double by soname with an $ORIGIN rpath
+ *   libvmlan-vmnet.so   shims/vmnet-*.c (the trampolines), linked to the double by soname with an $ORIGIN rpath
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
@@ -35,6 +35,11 @@ function run(argv: string[]): void {
   if (warnings) throw new Error(`${argv[0]} warned (the C must build clean):\n${warnings}`);
 }
 
+/** The C files of libvmlan-vmnet, as scripts/build-darwin.ts compiles them on a Mac. */
+export function shimSources(): string[] {
+  return readdirSync(SHIMS).filter((f) => /^vmnet-.*\.c$/.test(f)).sort().map((f) => join(SHIMS, f));
+}
+
 const WARN = ["-Wall", "-Wextra", "-Werror=implicit-function-declaration"];
 
 /** Builds once per source hash; later calls (and other test files) reuse the cached libraries. */
@@ -51,7 +56,7 @@ export function buildVmnet(): VmnetBuild {
     run(["clang", "-fblocks", "-shared", "-fPIC", "-O1", "-g", ...WARN, "-Wl,-soname,libvmnet-double.so",
       "-o", join(work, "libvmnet-double.so"), ...doubleSrc, "-lBlocksRuntime", "-lpthread"]);
     run(["clang", "-fblocks", "-shared", "-fPIC", "-O1", "-g", ...WARN, `-I${SHIMS}`, "-o", join(work, "libvmlan-vmnet.so"),
-      join(SHIMS, "vmnet-trampolines.c"), `-L${work}`, "-lvmnet-double", "-Wl,-rpath,$ORIGIN", "-lBlocksRuntime"]);
+      ...shimSources(), `-L${work}`, "-lvmnet-double", "-Wl,-rpath,$ORIGIN", "-lBlocksRuntime"]);
     try {
       renameSync(work, dir); // atomic: a concurrent build of the same hash loses the race harmlessly
     } catch {

@@ -25,6 +25,8 @@ uint64_t vmnet_double_violations(void);
 
 /* True when `o` is a live XPC object of type `t` (no violation reported). */
 bool double_xpc_is(xpc_object_t o, xpc_type_t t);
+/* True while the object at `p` has not been freed (never dereferences `p`). */
+bool double_xpc_live(const void *p);
 
 /* The interface side shared by the classic and the network start paths (vmnet-double.c). */
 struct double_network;

@@ -148,8 +148,16 @@ static void *reader_main(void *arg) {
   }
 }
 
-static void complete(dispatch_queue_t q, vmnet_start_interface_completion_handler_t h, vmnet_return_t st, xpc_object_t param) {
+/*
+ * The completion runs later on the caller's queue, as vmnet's does. vmnet may still read
+ * interface_desc until then (Apple does not say when it is done with it; vmnet-helper and QEMU
+ * release it after the completion), so a descriptor released before is reported.
+ */
+static void complete(dispatch_queue_t q, vmnet_start_interface_completion_handler_t h, vmnet_return_t st, xpc_object_t param,
+                     xpc_object_t desc) {
   dispatch_async(q, ^{
+    usleep(2000); /* vmnetd takes a while; a caller that released the descriptor at once has done so by now */
+    if (desc && !double_xpc_live(desc)) double_violation("interface_desc was released before the start completion ran (release it after)");
     h(st, param);
     if (param) xpc_release(param); /* owned by vmnet: the handler must retain what it keeps */
   });
@@ -161,7 +169,7 @@ interface_ref double_start(struct double_network *net, xpc_object_t desc, dispat
   if (!handler) { double_violation("%s: NULL completion handler", fn); return NULL; }
   if (!queue) { double_violation("%s: NULL queue", fn); return NULL; }
   if (check_desc(desc, net ? K_NETWORK : K_CLASSIC)) {
-    complete(queue, handler, VMNET_INVALID_ARGUMENT, NULL);
+    complete(queue, handler, VMNET_INVALID_ARGUMENT, NULL, desc);
     return NULL;
   }
   struct vmnet_interface *i = calloc(1, sizeof *i);
@@ -172,11 +180,11 @@ interface_ref double_start(struct double_network *net, xpc_object_t desc, dispat
   const char *bridge = getenv("VMLAN_DOUBLE_BRIDGE");
   if (!bridge || !*bridge) {
     fprintf(stderr, "vmnet-double: set VMLAN_DOUBLE_BRIDGE to the bridge that backs vmnet\n");
-    complete(queue, handler, VMNET_FAILURE, NULL);
+    complete(queue, handler, VMNET_FAILURE, NULL, desc);
     return i;
   }
   i->fd = open_tap(bridge, i->ifname, &i->mtu);
-  if (i->fd < 0) { complete(queue, handler, VMNET_FAILURE, NULL); return i; }
+  if (i->fd < 0) { complete(queue, handler, VMNET_FAILURE, NULL, desc); return i; }
   const uint8_t *id = net ? NULL : xpc_dictionary_get_uuid(desc, vmnet_interface_id_key);
   if (id) memcpy(i->uuid, id, 16);
   else if (getrandom(i->uuid, 16, 0) != 16) memset(i->uuid, 0x5a, 16);
@@ -203,12 +211,41 @@ interface_ref double_start(struct double_network *net, xpc_object_t desc, dispat
   xpc_dictionary_set_string(p, vmnet_mac_address_key, mac);
   i->started = true;
   pthread_create(&i->reader, NULL, reader_main, i);
-  complete(queue, handler, VMNET_SUCCESS, p);
+  complete(queue, handler, VMNET_SUCCESS, p, desc);
   return i;
 }
 
 interface_ref vmnet_start_interface(xpc_object_t desc, dispatch_queue_t queue, vmnet_start_interface_completion_handler_t handler) {
   return double_start(NULL, desc, queue, handler);
+}
+
+static uint64_t late_events;
+uint64_t vmnet_double_late_events(void) { return __atomic_load_n(&late_events, __ATOMIC_SEQ_CST); }
+
+/*
+ * VMLAN_DOUBLE_LATE_EVENT=1: when a callback is unset, the old block runs once more on its queue
+ * 30 ms later, like an event vmnet had already dispatched (Apple gives no ordering guarantee).
+ */
+struct late { vmnet_interface_event_callback_t cb; dispatch_queue_t q; };
+static void *late_main(void *arg) {
+  struct late *l = arg;
+  usleep(30000);
+  dispatch_async(l->q, ^{
+    l->cb(VMNET_INTERFACE_PACKETS_AVAILABLE, NULL);
+    __atomic_add_fetch(&late_events, 1, __ATOMIC_SEQ_CST);
+    Block_release(l->cb);
+    dispatch_release(l->q);
+    free(l);
+  });
+  return NULL;
+}
+static void late_event(vmnet_interface_event_callback_t old, dispatch_queue_t q) {
+  struct late *l = malloc(sizeof *l);
+  *l = (struct late){Block_copy(old), q};
+  dispatch_retain(q);
+  pthread_t t;
+  pthread_create(&t, NULL, late_main, l);
+  pthread_detach(t);
 }
 
 vmnet_return_t vmnet_interface_set_event_callback(interface_ref i, interface_event_t mask, dispatch_queue_t queue,
@@ -217,6 +254,8 @@ vmnet_return_t vmnet_interface_set_event_callback(interface_ref i, interface_eve
   if (mask != VMNET_INTERFACE_PACKETS_AVAILABLE) return double_violation("event mask %u is not VMNET_INTERFACE_PACKETS_AVAILABLE", mask);
   if (cb && !queue) return double_violation("vmnet_interface_set_event_callback: a callback needs a queue");
   pthread_mutex_lock(&i->lock);
+  const char *late = getenv("VMLAN_DOUBLE_LATE_EVENT");
+  if (!cb && i->ev_cb && late && strcmp(late, "1") == 0) late_event(i->ev_cb, i->ev_queue);
   if (i->ev_cb) Block_release(i->ev_cb);
   if (i->ev_queue) dispatch_release(i->ev_queue);
   i->ev_cb = cb ? Block_copy(cb) : NULL;

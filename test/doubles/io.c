@@ -84,13 +84,11 @@ vmnet_return_t vmnet_write(interface_ref i, struct vmpktdesc *p, int *cnt) {
     if (d->vm_pkt_size < 14) return double_violation("vmnet_write: packet %d is %zu bytes, not an Ethernet frame", k, d->vm_pkt_size);
     if (d->vm_pkt_size > i->max_packet_size) return VMNET_PACKET_TOO_BIG; /* a runtime condition, not a caller bug */
   }
-  int sent = 0;
-  for (; sent < *cnt; sent++) {
-    ssize_t n = write(i->fd, p[sent].vm_pkt_iov[0].iov_base, p[sent].vm_pkt_size);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    if (n < 0) { *cnt = sent; return VMNET_FAILURE; }
+  /* All or nothing, as <vmnet/vmnet.h> documents: a frame the TAP does not take fails the call. */
+  for (int k = 0; k < *cnt; k++) {
+    ssize_t n = write(i->fd, p[k].vm_pkt_iov[0].iov_base, p[k].vm_pkt_size);
+    if (n != (ssize_t)p[k].vm_pkt_size) { *cnt = k; return VMNET_FAILURE; }
   }
-  *cnt = sent;
   return VMNET_SUCCESS;
 }
 

@@ -4,6 +4,7 @@
  * xpc_dictionary_*(3)): getters return 0/NULL/false for a missing key or a wrong type, setters replace.
  * A type mismatch that Apple leaves undefined (e.g. xpc_string_get_string_ptr on a uint64) is a violation.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +53,41 @@ bool double_xpc_is(xpc_object_t o, xpc_type_t t) {
   return x && x->magic == MAGIC_XPC && x->refs > 0 && x->type == t;
 }
 
+/*
+ * Every live object's address, so the double can tell whether a caller still holds an object
+ * without touching memory it may have freed (vmnet reading interface_desc after the start call).
+ */
+#define LIVE_BUCKETS 1024
+static struct live { const void *p; struct live *next; } *live[LIVE_BUCKETS];
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t bucket(const void *p) { return ((uintptr_t)p >> 4) % LIVE_BUCKETS; }
+static void live_add(const void *p) {
+  struct live *l = malloc(sizeof *l);
+  pthread_mutex_lock(&live_lock);
+  *l = (struct live){p, live[bucket(p)]};
+  live[bucket(p)] = l;
+  pthread_mutex_unlock(&live_lock);
+}
+static void live_del(const void *p) {
+  pthread_mutex_lock(&live_lock);
+  for (struct live **pp = &live[bucket(p)]; *pp; pp = &(*pp)->next)
+    if ((*pp)->p == p) { struct live *l = *pp; *pp = l->next; free(l); break; }
+  pthread_mutex_unlock(&live_lock);
+}
+bool double_xpc_live(const void *p) {
+  bool found = false;
+  pthread_mutex_lock(&live_lock);
+  for (struct live *l = live[bucket(p)]; l && !found; l = l->next) found = l->p == p;
+  pthread_mutex_unlock(&live_lock);
+  return found;
+}
+
 static struct xobj *make(xpc_type_t t) {
   struct xobj *x = calloc(1, sizeof *x);
   x->magic = MAGIC_XPC;
   x->refs = 1;
   x->type = t;
+  live_add(x);
   return x;
 }
 
@@ -83,6 +114,7 @@ void xpc_release(xpc_object_t o) {
     free(x->v.data.bytes);
   }
   x->magic = 0; /* a later use is reported, not silently accepted */
+  live_del(x);
   free(x);
 }
 

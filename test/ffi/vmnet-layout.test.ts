@@ -25,7 +25,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function probe(): Record<string, number[]> {
   const header = process.platform === "darwin" ? "<vmnet/vmnet.h>" : `"vmnet.h"`;
-  const lines = ["#include <stdalign.h>", "#include <stddef.h>", "#include <stdio.h>", `#include ${header}`, "int main(void) {"];
+  // <sys/uio.h> first: older SDKs' <vmnet/vmnet.h> uses struct iovec without including it (Code-Hex/vz notes the same).
+  const lines = ["#include <stdalign.h>", "#include <stddef.h>", "#include <stdio.h>", "#include <sys/uio.h>", `#include ${header}`, "int main(void) {"];
   for (const l of [vmpktdesc, iovec]) {
     const t = `struct ${l.name}`;
     lines.push(`  printf("${l.name} %zu %zu\\n", sizeof(${t}), alignof(${t}));`);

@@ -7,8 +7,9 @@
  *  - read: before every call, vm_pkt_size = iov_len = slot size (>= vmnet_max_packet_size), vm_flags = 0;
  *  - write: exactly one iovec per packet, iov_len == vm_pkt_size; runt or oversized frames are dropped
  *    here (vmnet would fail the whole batch with VMNET_INVALID_ARGUMENT / VMNET_PACKET_TOO_BIG);
- *  - a short write is retried at most WRITE_RETRIES times, WRITE_RETRY_MS apart, then the rest dropped
- *    (vmnet-helper PR #278: unbounded retries blocked the queue and shutdown).
+ *  - no retry: vmnet_write writes everything or fails ("All data will be written or the write will
+ *    fail", <vmnet/vmnet.h>), and vmnet-helper's write_to_host does not retry either; a failed batch
+ *    is dropped and counted, the error kept for the caller's log.
  */
 import { ptr, type Pointer } from "bun:ffi";
 import { libc } from "../../../ffi/libc/load.ts";
@@ -36,10 +37,6 @@ export function vmnetTarget(d: { ref: number; mac: string; maxPacketSize: number
   };
 }
 
-/** vmnet-helper VM_RETRY_MAX: one retry suffices in 72% of cases, 10 bounds the wait to ~0.5 ms. */
-const WRITE_RETRIES = 10;
-/** vmnet-helper VM_RETRY_DELAY (50 µs). */
-const WRITE_RETRY_MS = 0.05;
 /** The smallest Ethernet frame vmnet accepts: a header (the 4-byte "VFKT" handshake is not one). */
 const MIN_FRAME = 14;
 const DRAIN = 64;
@@ -56,8 +53,7 @@ function setU64(w: Uint32Array, i: number, v: number): void {
 export class VmnetPort implements Port {
   readonly name: string;
   readonly size: number;
-  #retries = 0;
-  /** Frames dropped before vmnet (bad size) or after the retry budget. */
+  /** Frames dropped before vmnet (bad size) or in a batch vmnet_write refused. */
   drops = 0;
   /** The last vmnet error that ended recv()/send(), for the caller's (rate-limited) log. */
   lastError: VmnetError | null = null;
@@ -103,9 +99,8 @@ export class VmnetPort implements Port {
     }
   }
 
-  get retries(): number {
-    return this.#retries;
-  }
+  /** The Port interface's retry count: vmnet writes are never retried (see above). */
+  readonly retries = 0;
 
   #iov(region: number, i: number): number {
     return (region + this.size * vmpktdesc.size) / 4 + i * V;
@@ -179,22 +174,12 @@ export class VmnetPort implements Port {
       n++;
     }
     this.drops += count - i; // more frames than descriptors: the batch was larger than this port
+    if (n === 0) return 0;
+    this.#cnt[0] = n;
+    const st = vmnet().vmnet_write(this.#ref, (this.#base + this.#tx) as Pointer, (this.#base + this.#cntOff) as Pointer);
     let sent = 0;
-    for (let tries = 0; sent < n; ) {
-      this.#cnt[0] = n - sent;
-      const at = (this.#base + this.#tx + sent * vmpktdesc.size) as Pointer;
-      const st = vmnet().vmnet_write(this.#ref, at, (this.#base + this.#cntOff) as Pointer);
-      if (st !== VMNET_SUCCESS) {
-        this.lastError = new VmnetError("vmnet_write", st);
-        break;
-      }
-      const done = this.#cnt[0]!;
-      sent += done;
-      if (done > 0) continue;
-      if (++tries > WRITE_RETRIES) break;
-      this.#retries++;
-      Bun.sleepSync(WRITE_RETRY_MS);
-    }
+    if (st === VMNET_SUCCESS) sent = Math.min(this.#cnt[0]!, n);
+    else this.lastError = new VmnetError("vmnet_write", st);
     this.drops += n - sent;
     return sent;
   }

@@ -19,7 +19,10 @@ assertInTestNetns();
 const [scenario, json = "{}"] = process.argv.slice(2);
 const arg = JSON.parse(json) as { guestIp: string; myIp: string; interfaceId?: string };
 const out = (o: unknown) => console.log(JSON.stringify(o));
-const probe = dlopen(process.env.VMLAN_VMNET_PATH!, { vmnet_double_violations: { args: [], returns: FFIType.u64 } });
+const probe = dlopen(process.env.VMLAN_VMNET_PATH!, {
+  vmnet_double_violations: { args: [], returns: FFIType.u64 },
+  vmnet_double_late_events: { args: [], returns: FFIType.u64 },
+});
 const violations = () => Number(probe.symbols.vmnet_double_violations());
 
 /**
@@ -144,6 +147,25 @@ switch (scenario) {
     out({ params: iface.params });
     traffic(iface);
     iface.stop();
+    break;
+  }
+  case "late-event": {
+    // With VMLAN_DOUBLE_LATE_EVENT=1 the double runs the old event block once more, 30 ms after the
+    // callback was unset (after the stop). The fds the shim closed at stop are reused by a new pipe
+    // here: a byte on it would be the late block writing into someone else's descriptor.
+    const iface = VmnetInterface.start({ mode: "host" });
+    const fd = iface.eventFd();
+    iface.stop();
+    // Two socketpairs take the lowest free numbers, among them the pipe's two.
+    const fds = [new Int32Array(2), new Int32Array(2)].flatMap((p) => (libc().socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, p), [...p]));
+    Bun.sleepSync(150);
+    const buf = new Uint8Array(8);
+    let stray = -1;
+    for (const f of fds) {
+      libc().fcntl(f, 4 /* F_SETFL */, 0o4000 /* O_NONBLOCK */);
+      stray = Math.max(stray, Number(libc().read(f, buf, 8)));
+    }
+    out({ eventFd: fd, reused: fds.includes(fd) && fds.includes(fd + 1), late: Number(probe.symbols.vmnet_double_late_events()), stray });
     break;
   }
   default:

@@ -82,6 +82,17 @@ describe.skipIf(!linux)("vmnet interface on the double", () => {
   });
 });
 
+describe.skipIf(!linux)("the event pump after stop (review F12)", () => {
+  test("an event block vmnet runs after the stop writes nothing into the reused descriptors", () => {
+    const r = run("late-event", {}, { VMLAN_DOUBLE_LATE_EVENT: "1" });
+    expect(r.stderr).not.toContain("VIOLATION");
+    expect(find(r, "reused")).toBe(true); // the new socketpair got the event pipe's numbers
+    expect(find(r, "late")).toBe(1); // the old block did run, after the stop
+    expect(find(r, "stray")).toBe(-1); // and wrote nothing (EAGAIN on both ends)
+    expect(r.lines.at(-1)).toEqual({ done: true, violations: 0 });
+  });
+});
+
 describe.skipIf(!linux)("macOS 26 network on the double", () => {
   test("create → serialize → recreate → start_with_network: net_* keys and traffic", () => {
     const r = run("network", { guestIp: GUEST.ip, myIp: "10.77.0.3" });

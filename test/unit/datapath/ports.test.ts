@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { libc } from "../../../ffi/libc/load.ts";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_SNDBUF } from "../../../ffi/libc/constants.ts";
 import { CLOSED, FrameBatch } from "../../../src/datapath/port.ts";
-import { DgramPort, RETRY_MAX } from "../../../src/datapath/unix-dgram.ts";
+import { DgramPort, receivedLength, RETRY_MAX } from "../../../src/datapath/unix-dgram.ts";
 import { ValidatingPort } from "../../../src/datapath/forward.ts";
 import { Counters, createStatsBuffer, snapshot } from "../../../src/datapath/stats.ts";
 
@@ -51,4 +51,11 @@ test("sendmmsg toward a VM that does not read: bounded retries, then the rest of
   libc().close(b);
   expect(port.send(batch, 1)).toBe(CLOSED); // the VM end is gone: ECONNREFUSED
   libc().close(a);
+});
+
+test("receivedLength: a datagram that filled its slot counts as cut, with or without MSG_TRUNC (recvmsg_x sets none per message)", () => {
+  const MSG_TRUNC = process.platform === "darwin" ? 0x10 : 0x20;
+  expect(receivedLength(1514, 0, 1536)).toBe(1514);
+  expect(receivedLength(1536, 0, 1536)).toBe(1536); // recvmsg_x: msg_datalen = bytes copied, flags 0
+  expect(receivedLength(1000, MSG_TRUNC, 1536)).toBe(1536); // recvmmsg's per-message MSG_TRUNC
 });

@@ -1,0 +1,2 @@
+/* Stand-in SDK header: see vmnet/vmnet.h here. */
+#include "../vmnet/vmnet.h"
