@@ -76,6 +76,10 @@ export class NetworkService {
   async create(input: unknown, opts: { replace?: boolean; builtin?: boolean } = {}): Promise<{ network: Network; outcome: CreateOutcome }> {
     const req = parseRequest(input);
     const bridged = req.mode === "bridged";
+    const range = this.platform?.mtuRange;
+    if (range && req.mtu !== undefined && (req.mtu < range.min || req.mtu > range.max)) {
+      throw new UsageError(`invalid mtu ${req.mtu}: expected ${range.min}..${range.max} on this host (${range.why})`, { details: { mtu: req.mtu } });
+    }
     let replaced = false;
     for (let attempt = 0; ; attempt++) {
       const existing = this.store.getNetwork(req.name);

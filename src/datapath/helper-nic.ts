@@ -47,8 +47,9 @@ export async function openHelperNic(o: { self: string[]; network: string; id: st
   // stderr inherited: the helper's errors reach the user; its routine stop (vm run stops it) is not logged.
   const proc = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", helperEnd], env: supervisedEnv() });
   try {
-    const line = JSON.parse(await firstLine(proc.stdout as ReadableStream<Uint8Array>, `vmlan helper for network "${o.network}"`, proc.exited)) as { vmlan_tap?: string };
-    return { kind: "dgram", fd: vmEnd, ifname: line.vmlan_tap ?? "", helperPid: proc.pid, helperExited: proc.exited, close };
+    const line = JSON.parse(await firstLine(proc.stdout as ReadableStream<Uint8Array>, `vmlan helper for network "${o.network}"`, proc.exited)) as { vmlan_tap?: string; vmnet_mtu?: number };
+    const mtu = typeof line.vmnet_mtu === "number" ? { mtu: line.vmnet_mtu } : {};
+    return { kind: "dgram", fd: vmEnd, ifname: line.vmlan_tap ?? "", helperPid: proc.pid, helperExited: proc.exited, close, ...mtu };
   } catch (e) {
     proc.kill("SIGTERM");
     close();

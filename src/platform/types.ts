@@ -120,6 +120,11 @@ export interface Platform {
   probeUplink(name: string, bridge: string): Promise<UplinkInfo>;
   /** Interfaces that could be uplinks, in the platform's order (vmnet-helper --list-shared-interfaces). */
   listUplinks(): Promise<UplinkCandidate[]>;
+  /**
+   * The MTUs this host's VMs can use, when narrower than vmlan's 576..65535 (macOS: a
+   * Virtualization.framework NIC takes 1500..65535); `network create` refuses others before anything is stored.
+   */
+  readonly mtuRange?: { min: number; max: number; why: string };
 }
 
 /** A TAP (or equivalent) port on a network's host side, open in this process. */

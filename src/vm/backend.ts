@@ -14,6 +14,8 @@ export interface NicPort {
   /** dgram only: the helper process that forwards this NIC's frames. */
   readonly helperPid?: number;
   readonly helperExited?: Promise<number>;
+  /** dgram only: the MTU the helper's host side reports (vmnet_mtu of its start line). */
+  readonly mtu?: number;
 }
 
 export type Attachment = "native" | "helper";

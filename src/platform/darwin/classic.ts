@@ -7,7 +7,7 @@
 import { ipv4Range } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort, VmnetPortOptions } from "../types.ts";
-import { bridgedPort, brokerOpener, checkPrivileges, dropOrStop, hostPort, vmnetInterfaceId, type DarwinPlatform } from "./common.ts";
+import { bridgedPort, brokerOpener, checkPrivileges, DARWIN_MTU_RANGE, dropOrStop, hostPort, vmnetInterfaceId, type DarwinPlatform } from "./common.ts";
 import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain } from "./held.ts";
 import { NETWORKS_SINCE } from "./version.ts";
@@ -55,6 +55,7 @@ export function createClassicPlatform(major: number): DarwinPlatform {
 
   return {
     os: "darwin",
+    mtuRange: DARWIN_MTU_RANGE,
     checkPrivileges: () => checkPrivileges(major),
     checkSubnetFree: async () => {}, // vmnet picks the shared network's bridge; nothing to compare with
     // Nothing to create: vmnet makes the shared network (and a bridged interface's bridge) on first start.

@@ -43,8 +43,11 @@ export function hostPort(iface: VmnetInterface, after: () => void = () => {}): V
     ref: iface.unsafeRef, eventFd: iface.eventFd(), mac: iface.macAddress, maxPacketSize: iface.maxPacketSize,
     readMaxPackets: iface.readMaxPackets, writeMaxPackets: iface.writeMaxPackets, params: iface.params,
     close: () => {
-      iface.stop();
-      after();
+      try {
+        iface.stop();
+      } finally {
+        after();
+      }
     },
   };
 }
@@ -64,6 +67,12 @@ export function brokerOpener(openVmnetPort: VmnetPortOpener["openVmnetPort"]): T
   const log = (m: string) => process.stderr.write(`vmlan: ${m}\n`);
   return (spec: HostNetworkSpec) => openBrokerPort({ openVmnetPort }, spec, log);
 }
+
+/**
+ * MTUs a macOS VM's NIC takes: VZFileHandleNetworkDeviceAttachment.maximumTransmissionUnit "The
+ * maximum MTU allowed is 65535, and the minimum MTU allowed is 1500" (Apple's documentation).
+ */
+export const DARWIN_MTU_RANGE = { min: 1500, max: 65535, why: "macOS: Virtualization.framework takes 1500..65535 for a VM's NIC" } as const;
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 

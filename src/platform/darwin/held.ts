@@ -34,7 +34,8 @@ export function explain(e: unknown, what: string): unknown {
 
 const key = (s: HostNetworkSpec) => JSON.stringify([s.mode, s.subnet, s.gateway, s.subnetV6, s.gatewayV6, s.mtu]);
 
-interface Held { net: VmnetNetwork; key: string; bridge: string }
+/** `base`: held by ensureNetwork until removeNetwork; `ports`: vmnet ports running on it here. */
+interface Held { net: VmnetNetwork; key: string; bridge: string; base: boolean; ports: number }
 
 /** One per process: networks created here and not yet released. */
 export class HeldNetworks {
@@ -44,28 +45,60 @@ export class HeldNetworks {
     return this.#nets.get(name)?.net ?? null;
   }
 
-  /** Keeps a held network with the same spec; recreates one whose spec changed. */
-  ensure(spec: HostNetworkSpec): VmnetNetwork {
+  #hold(spec: HostNetworkSpec): Held {
     const h = this.#nets.get(spec.name);
-    if (h && h.key === key(spec)) return h.net;
-    if (h) this.release(spec.name);
+    if (h && h.key === key(spec)) return h;
+    if (h) this.#drop(spec.name, h);
     let net: VmnetNetwork;
     try {
       net = VmnetNetwork.create(spec);
     } catch (e) {
       throw explain(e, `vmnet network ${spec.name} (${spec.subnet})`);
     }
-    this.#nets.set(spec.name, { net, key: key(spec), bridge: spec.bridge });
-    return net;
+    const held = { net, key: key(spec), bridge: spec.bridge, base: false, ports: 0 };
+    this.#nets.set(spec.name, held);
+    return held;
   }
 
-  /** Drops this process's reference; started interfaces keep the network alive until they stop. */
+  /** The network's hold until release(); keeps a held network with the same spec, recreates a changed one. */
+  ensure(spec: HostNetworkSpec): VmnetNetwork {
+    const h = this.#hold(spec);
+    h.base = true;
+    return h.net;
+  }
+
+  /**
+   * A port's hold, for as long as its interface runs (Apple does not document that a started
+   * interface keeps the reservation, so the network is never released under a running port).
+   * Returns the network and the function that gives the hold back.
+   */
+  portHold(spec: HostNetworkSpec): { net: VmnetNetwork; done: () => void } {
+    const h = this.#hold(spec);
+    h.ports++;
+    let given = false;
+    return {
+      net: h.net,
+      done: () => {
+        if (given) return;
+        given = true;
+        h.ports--;
+        if (h.ports === 0 && !h.base && this.#nets.get(spec.name) === h) this.#drop(spec.name, h);
+      },
+    };
+  }
+
+  /** Drops ensure()'s hold; the network goes when no port of this process runs on it. */
   release(name: string): boolean {
     const h = this.#nets.get(name);
-    if (!h) return false;
+    if (!h || !h.base) return false;
+    h.base = false;
+    if (h.ports === 0) this.#drop(name, h);
+    return true;
+  }
+
+  #drop(name: string, h: Held): void {
     this.#nets.delete(name);
     h.net.release();
-    return true;
   }
 
   /** Name of the held network on `bridge`, if any (its own subnet is not a conflict). */

@@ -7,7 +7,7 @@
 import { intToV4, v4ToInt } from "../../core/ipam/subnet.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort, VmnetPortOptions } from "../types.ts";
-import { bridgedPort, brokerOpener, checkPrivileges, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
+import { bridgedPort, brokerOpener, checkPrivileges, DARWIN_MTU_RANGE, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
 import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain, HeldNetworks } from "./held.ts";
 import { VmnetNetwork } from "./network.ts";
@@ -54,15 +54,14 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
   /** vmnet ignores interface ids with a network (it picks a random MAC); the id stays vmlan's. */
   function openVmnetPort(spec: HostNetworkSpec, o: VmnetPortOptions = {}): VmnetHostPort {
     if (spec.mode === "bridged") return bridgedPort(spec, o);
-    const own = held.get(spec.name) === null; // a helper on its own: the network lives as long as this port
-    const net = held.ensure(spec);
+    // The port holds the network until its interface stopped (held.ts portHold).
+    const hold = held.portHold(spec);
     let port: VmnetHostPort;
     try {
-      port = hostPort(VmnetInterface.startOnNetwork(net.unsafeRef, { isolation: o.isolation, tso: o.tso, checksumOffload: o.checksumOffload }));
+      port = hostPort(VmnetInterface.startOnNetwork(hold.net.unsafeRef, { isolation: o.isolation, tso: o.tso, checksumOffload: o.checksumOffload }), hold.done);
     } catch (e) {
+      hold.done();
       throw explain(e, `vmnet interface on ${spec.name}`);
-    } finally {
-      if (own) held.release(spec.name); // a started interface retains its network
     }
     if (o.dropPrivileges) dropOrStop(port);
     return port;
@@ -70,6 +69,7 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
 
   return {
     os: "darwin",
+    mtuRange: DARWIN_MTU_RANGE,
     checkPrivileges: () => checkPrivileges(major),
     checkSubnetFree,
     ensureNetwork,

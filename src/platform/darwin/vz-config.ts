@@ -36,7 +36,6 @@ export interface VzPlan {
  */
 export interface VzNicPort extends NicPort {
   readonly network?: number;
-  readonly mtu?: number;
   readonly deferred?: { network: string; id: string };
 }
 

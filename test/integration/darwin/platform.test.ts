@@ -61,6 +61,25 @@ describe.skipIf(!linux)("darwin platform, macOS 26 (vmnet networks)", () => {
   });
 });
 
+describe.skipIf(!linux)("held networks: a port keeps its network (review F11)", () => {
+  test("removeNetwork while a port runs keeps the reservation; the port's end releases it", async () => {
+    const { HeldNetworks } = await import("../../../src/platform/darwin/held.ts");
+    const { VmnetNetwork } = await import("../../../src/platform/darwin/network.ts");
+    const held = new HeldNetworks();
+    const s = spec("port", 7);
+    held.ensure(s);
+    const port = held.portHold(s); // what openVmnetPort takes for as long as its interface runs
+    expect(held.release("port")).toBe(true); // removeNetwork (e.g. the one-shot CLI's hold ending)
+    const clash = () => VmnetNetwork.create({ ...spec("other", 7), name: "other", bridge: "vl-other" });
+    expect(clash).toThrow("VMNET_SHARING_SERVICE_BUSY"); // still reserved under the running port
+    expect(held.get("port")).not.toBeNull();
+    port.done();
+    port.done(); // once only
+    expect(held.get("port")).toBeNull();
+    clash().release(); // the subnet is free again
+  });
+});
+
 describe.skipIf(!linux)("darwin platform, macOS 15 (classic API)", () => {
   test("only `default` exists (vmnet's shared network); named networks and host mode get errors that name macOS 26", async () => {
     const p = await platform("15.6");
