@@ -11,6 +11,7 @@
  *   bun run bench dns-flood [--json]       (services daemon fds/RSS under 6,000 queries/s for 30 s; BENCH_QPS, BENCH_SECONDS)
  *   bun run bench dhcp-flood [--json]      (the same under 20,000 DHCP packets/s from made-up MACs, leases lost or duplicated;
  *                                           BENCH_PPS; both take BENCH_BASELINE=/other/vmlan to compare in the same run)
+ *   bun run bench bridged [--runs N]       (bridged network create/rm: time and the host's LAN outage, vs iproute2 by hand)
  * Every bench takes --json or --format json.
  *
  * control-plane needs root: it creates a network namespace `vmlan-bench-<random>`, re-runs itself
@@ -39,6 +40,8 @@ const BENCHES: Record<string, (o: Options) => Promise<Result[]>> = {
   // Print their own tables (answered, lost, fds, RSS, leases); see scripts/bench-floods.ts.
   "dns-flood": (o) => import("./bench-floods.ts").then((m) => m.dnsFlood(o)),
   "dhcp-flood": (o) => import("./bench-floods.ts").then((m) => m.dhcpFlood(o)),
+  // Prints its own table (create/rm time and the host's outage, against iproute2 by hand); see scripts/bench-bridged.ts.
+  bridged: (o) => import("./bench-bridged.ts").then((m) => m.bridged(o)),
 };
 
 function quantile(sorted: number[], q: number): number {
