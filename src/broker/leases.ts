@@ -24,9 +24,9 @@ export class BrokerLeases {
     this.#owner = owners?.self;
   }
 
-  /** Leases `client` holds through this broker (for the per-client caps). */
-  count(client: number): number {
-    return this.#byClient.get(client)?.length ?? 0;
+  /** Whether `client` attached this lease through this connection. */
+  has(client: number, network: string, id: string): boolean {
+    return (this.#byClient.get(client) ?? []).some((h) => h.network === network && h.id === id);
   }
 
   attach(client: number, req: { network: string; interfaceId: string; mac?: string; keep?: boolean }): BrokerLease {

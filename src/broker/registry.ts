@@ -48,6 +48,17 @@ export class Registry {
     this.#lastActivity = this.clock.now();
   }
 
+  /**
+   * Records a network that is up with nobody holding it (adopted from a previous broker, or kept
+   * after an idle check found the bridge still in use): it idles out like any released network.
+   */
+  adopt(network: string): void {
+    if (this.#nets.has(network)) return;
+    const e: Entry = { holders: new Map(), up: true, idleTimer: null, idleSince: null };
+    this.#nets.set(network, e);
+    this.#maybeIdle(network, e);
+  }
+
   /** Drops one hold; returns false when the client held none. */
   release(network: string, client: number): boolean {
     const e = this.#nets.get(network);

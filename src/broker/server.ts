@@ -5,13 +5,15 @@
  * signals and timers run.
  */
 import { ptr } from "bun:ffi";
-import { chmodSync, chownSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, unlinkSync } from "node:fs";
 import { libc } from "../../ffi/libc/load.ts";
 import { pollfd } from "../../ffi/libc/structs.ts";
 import { POLLIN, POLLHUP, POLLERR } from "../../ffi/libc/constants.ts";
 import { listenUnix, acceptUnix, replaceStaleSocket, peerCred, sendWithFd, recvWithFd, closeFd, setNonblocking, type PeerCred } from "../ipc/unix-stream.ts";
 import { encodeFrame, takeFrames, parseRequest, PROTOCOL_VERSION, type Request } from "./protocol.ts";
 import { VmlanError } from "../core/errors.ts";
+import { AcceptGuard } from "./accept-guard.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 
 export interface Client {
   id: number;
@@ -41,6 +43,23 @@ export interface ServerOptions {
   gid: number | null;
   /** An already listening socket (systemd socket activation, LISTEN_FDS). */
   inheritedFd?: number;
+  /** Open connections one uid may have; default: limits.ts, at most half of what the fd limit allows. */
+  connectionsPerUser?: number;
+  /** Open connections in all; default: the fd limit less what the broker itself needs. */
+  maxConnections?: number;
+}
+
+/** Descriptors the broker keeps for itself: store, netlink, nft's pipes, TAPs being opened, Bun's own. */
+const FD_RESERVE = 32;
+
+/** The soft RLIMIT_NOFILE (Linux /proc; elsewhere launchd's default soft limit, 256). */
+function fdLimit(): number {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const n = Number(line?.split(/\s{2,}/)[1]);
+    if (Number.isFinite(n) && n > 0) return n;
+  } catch {}
+  return 256;
 }
 
 interface Conn extends Client {
@@ -56,10 +75,24 @@ export class BrokerServer {
   #nextId = 1;
   #stopped = false;
   #recv = new Uint8Array(RECV_CHUNK);
+  #guard: AcceptGuard | null = null;
+  #refusedLog = 0;
+  readonly maxConnections: number;
+  readonly connectionsPerUser: number;
 
-  constructor(readonly opts: ServerOptions, readonly handlers: Handlers, readonly log: (msg: string) => void) {}
+  constructor(readonly opts: ServerOptions, readonly handlers: Handlers, readonly log: (msg: string) => void) {
+    this.maxConnections = opts.maxConnections ?? Math.max(8, fdLimit() - FD_RESERVE);
+    this.connectionsPerUser = opts.connectionsPerUser ?? Math.min(DEFAULT_LIMITS.connectionsPerUser, Math.max(4, Math.floor(this.maxConnections / 2)));
+  }
+
+  /** Open connections right now (the fuzz and flood tests read it through `status`). */
+  get connections(): number {
+    return this.#conns.size;
+  }
 
   listen(): void {
+    const busy = { v: PROTOCOL_VERSION, id: 0, ok: false, error: { code: "ELIMIT", message: "the broker is out of file descriptors; try again later" } };
+    this.#guard = new AcceptGuard(this.log, () => encodeFrame(busy));
     if (this.opts.inheritedFd !== undefined) {
       this.#listenFd = this.opts.inheritedFd;
       setNonblocking(this.#listenFd);
@@ -81,7 +114,9 @@ export class BrokerServer {
       const ab = new ArrayBuffer(pollfd.size * (conns.length + 1));
       const view = new DataView(ab);
       const bytes = new Uint8Array(ab);
-      [this.#listenFd, ...conns.map((c) => c.fd)].forEach((fd, i) => {
+      // A paused listener (accept failed, see accept-guard.ts) is left out: poll() skips negative fds.
+      const listen = this.#guard?.paused() ? -1 : this.#listenFd;
+      [listen, ...conns.map((c) => c.fd)].forEach((fd, i) => {
         view.setInt32(i * pollfd.size, fd, true);
         view.setInt16(i * pollfd.size + 4, POLLIN, true);
       });
@@ -97,6 +132,7 @@ export class BrokerServer {
       await new Promise((r) => setImmediate(r));
     }
     for (const c of [...this.#conns.values()]) this.#drop(c);
+    this.#guard?.close();
     if (this.opts.inheritedFd === undefined) {
       closeFd(this.#listenFd);
       try { unlinkSync(this.opts.path); } catch {}
@@ -105,8 +141,14 @@ export class BrokerServer {
 
   #acceptAll(): void {
     for (;;) {
-      const fd = acceptUnix(this.#listenFd);
+      let fd: number;
+      try {
+        fd = acceptUnix(this.#listenFd);
+      } catch (e) {
+        return this.#guard?.failed(this.#listenFd, e); // never fatal: keep serving the others
+      }
       if (fd < 0) return;
+      this.#guard?.succeeded();
       let cred: PeerCred;
       try {
         cred = peerCred(fd);
@@ -121,8 +163,23 @@ export class BrokerServer {
         closeFd(fd);
         continue;
       }
+      const refused = this.#overLimit(cred.uid);
+      if (refused) {
+        if (this.#refusedLog++ % 100 === 0) this.log(`refused a connection of uid ${cred.uid} (pid ${cred.pid}): ${refused} (${this.#refusedLog} refused so far)`);
+        this.#reply(conn, 0, { code: "ELIMIT", message: refused });
+        closeFd(fd);
+        continue;
+      }
       this.#conns.set(fd, conn);
     }
+  }
+
+  /** Why one more connection of `uid` is refused, or null. */
+  #overLimit(uid: number): string | null {
+    if (this.#conns.size >= this.maxConnections) return `the broker has ${this.#conns.size} connections open, its limit; try again later`;
+    let open = 0;
+    for (const c of this.#conns.values()) if (c.cred.uid === uid) open++;
+    return open >= this.connectionsPerUser ? `uid ${uid} has ${open} connections open; the limit is ${this.connectionsPerUser} per user` : null;
   }
 
   async #readFrom(c: Conn): Promise<void> {

@@ -94,6 +94,8 @@ export interface HostNetworkStatus {
   addresses: string[];
   /** NAT rules in place (shared mode) */
   nat: boolean;
+  /** Interfaces attached to the host side (TAPs on the bridge), where the platform can tell. */
+  ports?: number;
   detail?: string;
 }
 

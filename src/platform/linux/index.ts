@@ -6,10 +6,10 @@
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, Platform, TapOpener } from "../types.ts";
-import { openTap } from "./tap.ts";
+import { detachPort, openTap } from "./tap.ts";
 import { ensureBridge, ownership, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
-import { getLink, listAddrs } from "./links.ts";
+import { getLink, listAddrs, listLinks } from "./links.ts";
 import { type NatSpec, natStatus, setupNat, teardownNat } from "./nat.ts";
 import { withNetlink } from "./netlink.ts";
 import { checkPrivileges } from "./privileges.ts";
@@ -64,7 +64,7 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
   const base = { name: spec.name, bridge: spec.bridge };
   const link = withNetlink((nl) => {
     const l = getLink(nl, spec.bridge);
-    return l ? { link: l, addrs: listAddrs(nl, l.index) } : null;
+    return l ? { link: l, addrs: listAddrs(nl, l.index), ports: listLinks(nl).filter((p) => p.master === l.index).length } : null;
   });
   if (!link) return { ...base, up: false, addresses: [], nat: false, detail: `bridge ${spec.bridge} does not exist` };
   const own = ownership(link.link, spec.name);
@@ -86,12 +86,16 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
   } catch (e) {
     detail = (e as Error).message;
   }
-  return { ...base, up: (link.link.flags & IFF_UP) !== 0, addresses, nat, ...(detail ? { detail } : {}) };
+  return { ...base, up: (link.link.flags & IFF_UP) !== 0, addresses, nat, ports: link.ports, ...(detail ? { detail } : {}) };
 }
 
 export function createLinuxPlatform(): Platform & TapOpener {
   return {
-    openTap: (spec, o) => openTap({ bridge: spec.bridge, isolated: o?.isolated }),
+    openTap: (spec, o) => {
+      const tap = openTap({ bridge: spec.bridge, isolated: o?.isolated });
+      // Released by the broker when its client lets go: the TAP leaves the bridge even if the client keeps its fd.
+      return { ...tap, release: async () => withNetlink((nl) => detachPort(nl, tap.index, tap.ifname)) };
+    },
     os: "linux",
     checkPrivileges,
     checkSubnetFree: async (cidr, bridge) => withNetlink((nl) => checkSubnetFree(nl, cidr, bridge)),

@@ -11,8 +11,8 @@ import { ifreq } from "../../../ffi/libc/structs.ts";
 import { alloc, offsetOf, write } from "../../../ffi/layout.ts";
 import { check } from "../../../ffi/errno.ts";
 import { ConflictError, UsageError } from "../../core/errors.ts";
-import { getLink, setLink, setPortIsolated } from "./links.ts";
-import { withNetlink } from "./netlink.ts";
+import { getLink, listLinks, setLink, setPortIsolated } from "./links.ts";
+import { type Netlink, withNetlink } from "./netlink.ts";
 
 export const TUN_PATH = "/dev/net/tun";
 /** The kernel replaces %d with the first free number. */
@@ -34,6 +34,8 @@ export interface TapOptions {
 export interface Tap {
   readonly fd: number;
   readonly ifname: string;
+  /** Interface index: unlike the name, never reused while the kernel runs (until it wraps at 2^31). */
+  readonly index: number;
   /** Closes the fd; the kernel then deletes the TAP. Idempotent. */
   close(): void;
 }
@@ -53,7 +55,7 @@ export function openTap(opts: TapOptions = {}): Tap {
   };
   try {
     const ifname = tunSetIff(fd, name, IFF_TAP | IFF_NO_PI | (opts.vnetHdr ? IFF_VNET_HDR : 0));
-    withNetlink((nl) => {
+    const index = withNetlink((nl) => {
       const link = getLink(nl, ifname);
       if (!link) throw new ConflictError(`TAP ${ifname} vanished right after it was created`);
       let master: number | undefined;
@@ -69,12 +71,23 @@ export function openTap(opts: TapOptions = {}): Tap {
         setPortIsolated(nl, link.index, ifname, true);
         setLink(nl, link.index, ifname, { up: true }); // up only once isolated: no frame slips through before
       } else setLink(nl, link.index, ifname, { master, mtu, up: true });
+      return link.index;
     });
-    return { fd, ifname, close };
+    return { fd, ifname, index, close };
   } catch (e) {
     close();
     throw e;
   }
+}
+
+/**
+ * Takes a TAP off its bridge and down, by index (its name may already belong to a newer TAP). A TAP
+ * that is gone (its last fd closed) is fine.
+ */
+export function detachPort(nl: Netlink, index: number, ifname: string): void {
+  const link = listLinks(nl).find((l) => l.index === index);
+  if (!link || link.name !== ifname) return;
+  setLink(nl, index, ifname, { master: 0, up: false });
 }
 
 /** A TAP whose fd survives exec, to hand to a child process (e.g. qemu -netdev tap,fd=N). */

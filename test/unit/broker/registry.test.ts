@@ -80,3 +80,16 @@ test("idleFor counts only when nothing is held or up", async () => {
   advance(3000);
   expect(r.idleFor()).toBe(3000);
 });
+
+test("adopt: a network that is up with no holders idles out; an acquire in time keeps it without bringing it up again", async () => {
+  const { r, events, advance } = setup();
+  r.adopt("a");
+  r.adopt("b");
+  expect(r.snapshot().map((s) => [s.network, s.up, s.holders.length])).toEqual([["a", true, 0], ["b", true, 0]]);
+  expect(r.idleFor()).toBe(0); // an adopted network keeps an --exit-idle broker alive
+  await r.acquire("b", 1);
+  advance(120_000);
+  expect(events).toEqual(["down a"]); // b was up already: no "up b"
+  r.adopt("b"); // already known: nothing changes
+  expect(r.holders("b")).toEqual([1]);
+});

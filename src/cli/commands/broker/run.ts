@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { UsageError } from "../../../core/errors.ts";
 import { networkService } from "../../context.ts";
-import { checkedFlag, pattern, secondsFlag } from "../../flags.ts";
+import { checkedFlag, intFlag, pattern, secondsFlag } from "../../flags.ts";
 
 /** gid of a group name or number; the "vmlan" group when present, else root's (0). */
 function resolveGroup(group: string | undefined): number {
@@ -27,6 +28,8 @@ export default defineCommand({
     "exit-idle": secondsFlag("Exit after this many seconds with no clients and no networks (on-demand start)", { valueHint: "SECONDS" }),
     mode: checkedFlag("Socket file mode (octal)", pattern(/^0?[0-7]{3}$/, "an octal mode like 0660"), { default: "0660", valueHint: "MODE" }),
     group: { type: "string", valueHint: "GROUP", description: "Group that may connect besides root (default: vmlan if it exists, else root)" },
+    "max-connections": intFlag("Open connections in all (default: the fd limit less 32)", 1, 1_000_000, { valueHint: "N" }),
+    "max-connections-per-user": intFlag("Open connections per uid (default: 128, at most half of the above)", 1, 1_000_000, { valueHint: "N" }),
   },
   async run({ args }) {
     const ms = (val: string | undefined) => (val === undefined ? null : Number(val) * 1000); // checked by the flags
@@ -40,15 +43,23 @@ export default defineCommand({
     const taps = "openTap" in networks.platform! ? (networks.platform as unknown as import("../../../platform/types.ts").TapOpener) : null;
     const { ownerPolicy, selfOwner } = await import("../../owners.ts");
     const owners = { self: selfOwner(), policy: ownerPolicy };
-    const service = new BrokerService(networks, taps, { idleMs: ms(args["idle-timeout"])!, exitIdleMs: ms(args["exit-idle"]), gid, owners }, log);
     const activated = process.env.LISTEN_FDS === "1" && process.env.LISTEN_PID === String(process.pid);
-    const path = args.socket ?? defaultBrokerSocket();
-    const server = new BrokerServer({ path, mode: parseInt(args.mode, 8), gid, ...(activated ? { inheritedFd: 3 } : {}) }, service, log);
+    const path = resolve(args.socket ?? defaultBrokerSocket());
+    // What the previous broker on this socket brought up, so it is torn down after idle here too.
+    const { OwnedNetworks } = await import("../../../broker/owned.ts");
+    const owned = new OwnedNetworks(networks.store.path === ":memory:" ? null : dirname(networks.store.path), path, log);
+    const service = new BrokerService(networks, taps, { idleMs: ms(args["idle-timeout"])!, exitIdleMs: ms(args["exit-idle"]), gid, owners }, log, undefined, owned);
+    const limits = {
+      ...(args["max-connections"] ? { maxConnections: Number(args["max-connections"]) } : {}),
+      ...(args["max-connections-per-user"] ? { connectionsPerUser: Number(args["max-connections-per-user"]) } : {}),
+    };
+    const server = new BrokerServer({ path, mode: parseInt(args.mode, 8), gid, ...limits, ...(activated ? { inheritedFd: 3 } : {}) }, service, log);
     server.listen();
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => server.stop());
     log(`listening on ${activated ? "fd 3 (socket activation)" : path}, pid ${process.pid}`);
+    await service.adopt(owned.load());
     await server.run();
-    service.shutdown();
+    await service.shutdown();
     log("stopped");
   },
 });
