@@ -4,14 +4,12 @@
  * process dies.
  */
 import * as v from "valibot";
-import { join } from "node:path";
 import { connectUnix, sendWithFd, recvWithFd, closeFd } from "../ipc/unix-stream.ts";
 import { encodeFrame, takeFrames, Reply, AcquireResult, BrokerLease, PROTOCOL_VERSION, MAX_FRAME, type Request } from "./protocol.ts";
 import { VmlanError, HostError } from "../core/errors.ts";
-import { stateDir } from "../core/store/paths.ts";
 
-export const BROKER_SOCKET = "broker.sock";
-export const defaultBrokerSocket = (): string => process.env.VMLAN_BROKER_SOCKET || join(stateDir(), BROKER_SOCKET);
+export { BROKER_SOCKET, SYSTEM_BROKER_SOCKET, defaultBrokerSocket } from "./socket-path.ts";
+import { defaultBrokerSocket } from "./socket-path.ts";
 
 /** The broker's error codes as this process's exit codes (core/errors.ts). */
 const EXIT_CODES: Record<string, number> = { EUSAGE: 2, ENOTFOUND: 3, ECONFLICT: 4, EPERM: 5, ELIMIT: 4 };

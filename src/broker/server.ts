@@ -5,7 +5,8 @@
  * signals and timers run.
  */
 import { ptr } from "bun:ffi";
-import { chmodSync, chownSync, readFileSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { libc } from "../../ffi/libc/load.ts";
 import { pollfd } from "../../ffi/libc/structs.ts";
 import { POLLIN, POLLHUP, POLLERR } from "../../ffi/libc/constants.ts";
@@ -98,6 +99,8 @@ export class BrokerServer {
       setNonblocking(this.#listenFd);
       return;
     }
+    // The system socket's folder (/run/vmlan) is made on first use, world-searchable: the socket's own mode and group guard it.
+    if (!existsSync(dirname(this.opts.path))) mkdirSync(dirname(this.opts.path), { recursive: true, mode: 0o755 });
     replaceStaleSocket(this.opts.path, "a broker");
     this.#listenFd = listenUnix(this.opts.path);
     chmodSync(this.opts.path, this.opts.mode);

@@ -25,11 +25,13 @@ that prints data has --format json. Changing networks needs root (CAP_NET_ADMIN)
       {
         title: "ENVIRONMENT",
         body: `- VMLAN_STATE_DIR: where the store and daemon files live (default: /var/lib/vmlan as root on
-Linux, ~/Library/Application Support/vmlan on macOS, else $XDG_STATE_HOME/vmlan).
+Linux, ~/Library/Application Support/vmlan on macOS, else $XDG_STATE_HOME/vmlan). Kept 0700,
+the store 0600.
 - VMLAN_DEBUG=1: the stack trace after an error line (as --debug).
 - VMLAN_DNS_UPSTREAM=ip[:port],...: where guests' DNS queries for other names go (default: the
 nameservers of /etc/resolv.conf).
-- VMLAN_BROKER_SOCKET: the broker's socket (default: <state dir>/broker.sock).
+- VMLAN_BROKER_SOCKET: the broker's socket (default: <state dir>/broker.sock when VMLAN_STATE_DIR
+is set, else the system broker's /run/vmlan/broker.sock; /var/run/vmlan on macOS).
 - VMLAN_IMAGE_CACHE: where the built-in guest image is cached (default: <state dir>/images).
 - VMLAN_DEBUG_FFI=1, VMLAN_TRACE_FFI=1: log every native library opened and call made, or time them.
 - CNI_COMMAND (with no arguments): vmlan runs as a CNI plugin (docs/cni.md).`,

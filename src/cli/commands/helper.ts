@@ -49,7 +49,7 @@ end (created on first use); those networks are brought up on demand. Details: do
     version: { type: "boolean", description: "Print the vmnet-helper interface version this helper implements and exit" },
     keep: { type: "boolean", description: "Keep the attachment when the helper exits" },
     broker: { type: "boolean", description: "Get the host side from `vmlan broker` (TAP fd over its socket; no CAP_NET_ADMIN needed)" },
-    "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
+    "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: /run/vmlan/broker.sock; see ENVIRONMENT in vmlan --help)" },
   },
   async run({ args }) {
     if (args.version) return printHelperVersion();

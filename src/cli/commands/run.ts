@@ -31,7 +31,7 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     native: { type: "boolean", description: "No helper: pass a TAP fd on the network's bridge to COMMAND" },
     keep: { type: "boolean", description: "Keep the attachments after exit" },
     broker: { type: "boolean", description: "Join the networks through `vmlan broker` (it brings them up and hands out TAPs)" },
-    "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: <state dir>/broker.sock or $VMLAN_BROKER_SOCKET)" },
+    "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: /run/vmlan/broker.sock; see ENVIRONMENT in vmlan --help)" },
   },
   async run({ args, rawArgs }) {
     const dd = rawArgs.indexOf("--");

@@ -1,5 +1,5 @@
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { StoreError } from "../errors.ts";
@@ -7,6 +7,7 @@ import { Network } from "../resources/network.ts";
 import type { Attachment } from "../resources/attachment.ts";
 import { ContainerAttachment } from "../resources/container.ts";
 import { MIGRATIONS } from "./migrations.ts";
+import { privateDir, privateFiles, stderrNote, type Note } from "./private.ts";
 import { networkFromRow, networkToRow, type NetworkRow } from "./rows.ts";
 import { LeaseQueries } from "./lease-queries.ts";
 import { OwnerQueries } from "./owner-queries.ts";
@@ -24,12 +25,17 @@ export class Store extends LeaseQueries {
   /** Who holds which active attachment (owner-queries.ts). */
   readonly owners = new OwnerQueries((sql) => this.stmt(sql));
 
-  constructor(path: string) {
+  /** `note` gets the line saying a state dir or store that was too open has been closed. */
+  constructor(path: string, note: Note = stderrNote) {
     super();
     this.path = path;
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const file = path !== ":memory:";
+    if (file) privateDir(dirname(path), note);
+    const fresh = file && !existsSync(path);
     try {
       this.#db = new Database(path, { create: true, strict: true });
+      // 0600 before the WAL and shared-memory files exist: SQLite creates them with this file's mode.
+      if (file) privateFiles([path, `${path}-wal`, `${path}-shm`], note, fresh);
       // 10 s: 50+ processes attaching at once must queue for the write lock, not fail.
       this.#db.run("PRAGMA busy_timeout = 10000");
       this.#retryBusy(() => this.#db.run("PRAGMA journal_mode = WAL"));

@@ -12,7 +12,9 @@ import { createNetns, BUN, type Netns } from "../../support/netns.ts";
 
 let ns: Netns;
 const dir = mkdtempSync(join(tmpdir(), "vmlan-broker-"));
-chmodSync(dir, 0o755); // the permission test connects as nobody
+// The state dir is private (0700); the permission test's socket lives where nobody can reach it.
+const openDir = mkdtempSync(join(tmpdir(), "vmlan-broker-open-"));
+chmodSync(openDir, 0o755);
 const env = { VMLAN_STATE_DIR: dir };
 const sock = join(dir, "broker.sock");
 const procs: ReturnType<Netns["spawn"]>[] = [];
@@ -68,6 +70,7 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => p.exited));
   ns?.delete();
   rmSync(dir, { recursive: true, force: true });
+  rmSync(openDir, { recursive: true, force: true });
 });
 
 describe("broker", () => {
@@ -116,7 +119,7 @@ describe("broker", () => {
 
   test("a client without permission is refused by its credentials", async () => {
     // World-writable socket so file modes let nobody through: the broker's own check must refuse.
-    const openSock = join(dir, "open.sock");
+    const openSock = join(openDir, "open.sock");
     const p = spawn([vmlanBin(), "broker", "--socket", openSock, "--mode", "0666", "--group", "0"]);
     for (let i = 0; i < 100 && (await vmlan("broker", "status", "--socket", openSock)).exitCode !== 0; i++) await Bun.sleep(50);
     const asNobody = await runVmlan(["broker", "status", "--socket", openSock], { env, netns: ns.name, wrap: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] });

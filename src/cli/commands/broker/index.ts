@@ -9,7 +9,7 @@ socket, so clients need no CAP_NET_ADMIN; it counts holders per connection (a cl
 released) and takes a network down --idle-timeout seconds after its last holder left.
 \`vmlan broker\` alone runs it (= \`vmlan broker run\`).`,
     examples: [
-      "vmlan broker  # in the foreground, on <state dir>/broker.sock",
+      "vmlan broker  # in the foreground, on /run/vmlan/broker.sock",
       "vmlan broker status",
       "vmlan system install  # the broker as a socket-activated systemd service",
     ],

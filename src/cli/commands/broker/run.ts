@@ -23,7 +23,7 @@ export default defineCommand({
     examples: ["vmlan broker run --idle-timeout 30", "vmlan broker run --socket /run/vmlan.sock --group kvm --exit-idle 600"],
   },
   args: {
-    socket: { type: "string", valueHint: "PATH", description: "Socket path (default: <state dir>/broker.sock, or $VMLAN_BROKER_SOCKET)" },
+    socket: { type: "string", valueHint: "PATH", description: "Socket path (default: /run/vmlan/broker.sock; see ENVIRONMENT in vmlan --help)" },
     "idle-timeout": secondsFlag("Seconds a network stays up after its last user leaves", { default: "120", valueHint: "SECONDS" }),
     "exit-idle": secondsFlag("Exit after this many seconds with no clients and no networks (on-demand start)", { valueHint: "SECONDS" }),
     mode: checkedFlag("Socket file mode (octal)", pattern(/^0?[0-7]{3}$/, "an octal mode like 0660"), { default: "0660", valueHint: "MODE" }),

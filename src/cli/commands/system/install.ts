@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HostError, UsageError } from "../../../core/errors.ts";
 import { stateDir } from "../../../core/store/paths.ts";
+import { defaultBrokerSocket } from "../../../broker/socket-path.ts";
 import { note } from "../../output.ts";
 import { intFlag } from "../../flags.ts";
 import { systemdUnits, launchdPlist, SYSTEMD_SOCKET, LAUNCHD_LABEL } from "../../../broker/service-files.ts";
@@ -31,7 +32,7 @@ enabled and started (unless --no-load, or with --root for packaging). macOS: a l
     const bin = args.bin ?? process.execPath;
     if (!args.bin && /\/bun(\.exe)?$/.test(bin)) throw new UsageError("running from source: pass --bin /path/to/vmlan (the compiled binary)");
     const dir = stateDir();
-    const params = { bin, stateDir: dir, socket: join(dir, "broker.sock"), group: args.group ?? (hasGroup("vmlan") ? "vmlan" : "root"), exitIdle: Number(args["exit-idle"]) };
+    const params = { bin, stateDir: dir, socket: defaultBrokerSocket(), group: args.group ?? (hasGroup("vmlan") ? "vmlan" : "root"), exitIdle: Number(args["exit-idle"]) };
     const layout = serviceLayout(args.root);
     const files = layout.isDarwin ? { [`${LAUNCHD_LABEL}.plist`]: launchdPlist(params) } : systemdUnits(params);
     mkdirSync(layout.dir, { recursive: true });
