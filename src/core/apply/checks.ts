@@ -1,18 +1,24 @@
 /**
  * Checks across entries of one apply file, after the schema has checked each value: duplicate
  * names, subnets overlapping each other, fixed addresses outside their subnet, and attachments
- * that would collide on one network. Pure: no store, no host.
+ * that would collide on one network. Pure: no store, no host. Overlaps are found by a sweep over
+ * the subnets sorted by address (O(n log n)), so a file with many networks stays fast.
  */
 import { DEFAULT_NETWORK } from "../resources/network.ts";
 import { isReservedHostname, RESERVED_HINT } from "../resources/reserved-names.ts";
-import { parseSubnetV4, parseSubnetV6, overlapsV4, overlapsV6, v4ToInt, gatewayV4, type SubnetV4 } from "../ipam/subnet.ts";
+import { parseSubnetV4, parseSubnetV6, v4ToInt, gatewayV4, type SubnetV4 } from "../ipam/subnet.ts";
 import { MANAGED_LABEL_KEY, keyPath, type FileNetwork, type FileAttachment, type Problem } from "./schema.ts";
 import { checkModeOptions } from "../network-config.ts";
 import { UsageError } from "../errors.ts";
 
-export function checkFile(networks: FileNetwork[]): Problem[] {
-  const problems: Problem[] = [];
+/** Where problems go (file.ts's collector keeps the first few and counts the rest). */
+export interface ProblemSink { add(ps: readonly Problem[]): void }
+
+export function checkFile(networks: FileNetwork[], sink: ProblemSink): void {
+  const overlaps = overlapProblems(networks);
+  const problems = { push: (...ps: Problem[]) => sink.add(ps) };
   const firstByName = new Map<string, number>();
+  const firstUplink = new Map<string, number>();
   networks.forEach((n, i) => {
     const at = (...k: (string | number)[]) => keyPath(["networks", i, ...k]);
     if (n.name === DEFAULT_NETWORK.name) {
@@ -24,24 +30,53 @@ export function checkFile(networks: FileNetwork[]): Problem[] {
     if (MANAGED_LABEL_KEY in n.labels) {
       problems.push({ path: at("labels", MANAGED_LABEL_KEY), message: `label "${MANAGED_LABEL_KEY}" is set by apply itself; remove it from the file` });
     }
-    for (let j = 0; j < i; j++) {
-      const o = networks[j]!;
-      if (o.name === n.name) continue; // already reported as a duplicate
-      if (n.subnet && o.subnet && overlapsV4(parseSubnetV4(n.subnet), parseSubnetV4(o.subnet))) {
-        problems.push({ path: at("subnet"), message: `subnet ${n.subnet} overlaps networks[${j}] "${o.name}" (${o.subnet})` });
-      }
-      if (n.subnet_v6 && o.subnet_v6 && overlapsV6(parseSubnetV6(n.subnet_v6), parseSubnetV6(o.subnet_v6))) {
-        problems.push({ path: at("subnet_v6"), message: `IPv6 prefix ${n.subnet_v6} overlaps networks[${j}] "${o.name}" (${o.subnet_v6})` });
-      }
-    }
-    problems.push(...modeProblems(n, networks.slice(0, i), at));
+    problems.push(...(overlaps.get(i) ?? []));
+    problems.push(...modeProblems(n, networks, firstUplink, at));
+    if (n.uplink !== undefined && !firstUplink.has(n.uplink)) firstUplink.set(n.uplink, i);
     problems.push(...checkAttachments(n, (k, field) => at("attachments", k, field)));
   });
-  return problems;
+}
+
+/**
+ * Per entry, its overlap with an earlier entry (v4 and v6 separately; same-named entries are
+ * duplicates, reported as such). Sorted by start address, an entry overlaps an earlier one exactly
+ * when it starts before the furthest end seen so far; that entry is named.
+ */
+function overlapProblems(networks: FileNetwork[]): Map<number, Problem[]> {
+  const out = new Map<number, Problem[]>();
+  type Span = { i: number; start: bigint; end: bigint };
+  const sweep = (spans: Span[], report: (later: number, earlier: number) => Problem) => {
+    spans.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.i - b.i));
+    let far: Span | null = null;
+    for (const s of spans) {
+      if (far && s.start < far.end && networks[far.i]!.name !== networks[s.i]!.name) {
+        const [later, earlier] = s.i > far.i ? [s.i, far.i] : [far.i, s.i];
+        out.set(later, [...(out.get(later) ?? []), report(later, earlier)]);
+      }
+      if (!far || s.end > far.end) far = s;
+    }
+  };
+  const v4: Span[] = [];
+  const v6: Span[] = [];
+  networks.forEach((n, i) => {
+    if (n.subnet) {
+      const s = parseSubnetV4(n.subnet);
+      v4.push({ i, start: BigInt(s.base), end: BigInt(s.base) + BigInt(s.size) });
+    }
+    if (n.subnet_v6) {
+      const s = parseSubnetV6(n.subnet_v6);
+      v6.push({ i, start: s.base, end: s.base + (1n << BigInt(128 - s.prefix)) });
+    }
+  });
+  const at = (i: number, k: string) => keyPath(["networks", i, k]);
+  sweep(v4, (l, e) => ({ path: at(l, "subnet"), message: `subnet ${networks[l]!.subnet} overlaps networks[${e}] "${networks[e]!.name}" (${networks[e]!.subnet})` }));
+  sweep(v6, (l, e) => ({ path: at(l, "subnet_v6"), message: `IPv6 prefix ${networks[l]!.subnet_v6} overlaps networks[${e}] "${networks[e]!.name}" (${networks[e]!.subnet_v6})` }));
+  return out;
 }
 
 /** Bridged networks: an uplink (one network each), no vmlan services, no fixed addresses; others: no uplink. */
-function modeProblems(n: FileNetwork, before: FileNetwork[], at: (...k: (string | number)[]) => string): Problem[] {
+/** `firstUplink`: the first entry before this one with each uplink (a map, so a long file stays linear). */
+function modeProblems(n: FileNetwork, networks: FileNetwork[], firstUplink: Map<string, number>, at: (...k: (string | number)[]) => string): Problem[] {
   try {
     checkModeOptions({ mode: n.mode, uplink: n.uplink, subnetV6: n.subnet_v6, dhcp: n.dhcp, dnsDomain: n.dns_domain });
   } catch (e) {
@@ -49,8 +84,8 @@ function modeProblems(n: FileNetwork, before: FileNetwork[], at: (...k: (string 
     return [{ path: at(n.uplink === undefined ? "mode" : "uplink"), message: e.message }];
   }
   const out: Problem[] = [];
-  const other = before.findIndex((o) => o.uplink !== undefined && o.uplink === n.uplink);
-  if (n.uplink !== undefined && other >= 0) out.push({ path: at("uplink"), message: `uplink ${n.uplink} is also the uplink of networks[${other}] "${before[other]!.name}"` });
+  const other = n.uplink === undefined ? undefined : firstUplink.get(n.uplink);
+  if (other !== undefined) out.push({ path: at("uplink"), message: `uplink ${n.uplink} is also the uplink of networks[${other}] "${networks[other]!.name}"` });
   n.attachments.forEach((a, k) => {
     if (n.mode === "bridged" && a.ip !== undefined) out.push({ path: at("attachments", k, "ip"), message: `fixed IP ${a.ip} on bridged network "${n.name}": the LAN's DHCP server assigns the addresses there` });
   });

@@ -80,6 +80,8 @@ export const ApplyFile = v.strictObject({
   version: v.optional(v.literal(1, (i) => `unsupported version ${JSON.stringify(i.input)}: this vmlan reads version 1`)),
   networks: v.optional(v.array(FileNetwork), []),
 });
+/** The top level alone: the networks are then validated one at a time (file.ts), so a huge bad file costs one entry's issues at a time. */
+export const ApplyFileTop = v.strictObject({ ...ApplyFile.entries, networks: v.optional(v.array(v.unknown()), []) });
 export type ApplyFile = v.InferOutput<typeof ApplyFile>;
 /** What export writes: the same shape, before defaults are filled in. */
 export type ApplyFileInput = v.InferInput<typeof ApplyFile>;
@@ -103,10 +105,10 @@ export function keyPath(keys: (string | number)[]): string {
   return out || "(top level)";
 }
 
-/** Turns valibot's issues into problems with a key path and a message that names the value. */
-export function issueProblems(issues: v.BaseIssue<unknown>[]): Problem[] {
+/** Turns valibot's issues into problems with a key path (under `prefix`) and a message that names the value. */
+export function issueProblems(issues: v.BaseIssue<unknown>[], prefix: (string | number)[] = []): Problem[] {
   return issues.map((issue) => {
-    const keys = (issue.path ?? []).map((p) => p.key as string | number);
+    const keys = [...prefix, ...(issue.path ?? []).map((p) => p.key as string | number)];
     const path = keyPath(keys);
     if (issue.type === "strict_object" && issue.expected === "never") {
       return { path, message: `unknown key "${String(issue.input)}"` };
