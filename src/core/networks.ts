@@ -112,9 +112,17 @@ export class NetworkService {
       };
       let raced = raceOrOverlap();
       if (!raced) {
-        // A bridged network's subnet is the LAN's, routed on the uplink by definition.
-        if (!bridged) await host.checkSubnetFree(network.subnet, network.bridge);
-        if (network.subnetV6) await host.checkSubnetFree(network.subnetV6, network.bridge);
+        try {
+          // A bridged network's subnet is the LAN's, routed on the uplink by definition.
+          if (!bridged) await host.checkSubnetFree(network.subnet, network.bridge);
+          if (network.subnetV6) await host.checkSubnetFree(network.subnetV6, network.bridge);
+        } catch (e) {
+          // A route of a network created meanwhile is a lost race (or, with --subnet, an overlap to name).
+          if (!(e instanceof ConflictError) || !raceOrOverlap()) throw e;
+          raced = true;
+        }
+      }
+      if (!raced) {
         raced = this.store.tx(() => {
           if (raceOrOverlap()) return true;
           this.store.insertNetwork(network);
