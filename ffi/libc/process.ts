@@ -1,13 +1,13 @@
 /**
  * libc calls for process lifetimes (src/process/), data only. Signatures from the Linux man pages:
- * execve(2), getppid(2), signal(2), prctl(2); macOS has the first three with the same C signatures
- * and no prctl. sighandler_t is a pointer; SIG_DFL is 0 on both (<signal.h>), passed as an integer.
+ * execve(2), getppid(2), signal(2), dup2(2), strerror(3), prctl(2); macOS has all but prctl, with the
+ * same C signatures. sighandler_t is a pointer; SIG_DFL is 0 on both (<signal.h>), passed as an integer.
  */
 import { FFIType, type FFIFunction } from "bun:ffi";
 import { lazyLibrary } from "../load.ts";
 import { OS } from "./os.ts";
 
-const { i32, u64, ptr } = FFIType;
+const { i32, u64, ptr, cstring } = FFIType;
 
 export const processSymbols = {
   /** int execve(const char *path, char *const argv[], char *const envp[]) — returns only on failure */
@@ -16,6 +16,10 @@ export const processSymbols = {
   getppid: { args: [], returns: i32 },
   /** sighandler_t signal(int sig, sighandler_t handler) */
   signal: { args: [i32, u64], returns: u64 },
+  /** int dup2(int oldfd, int newfd) — dup2(2); the new fd is not close-on-exec (socket_vmnet_client's fd 3) */
+  dup2: { args: [i32, i32], returns: i32 },
+  /** char *strerror(int errnum) — strerror(3): the C library's text for an errno, as C programs print it */
+  strerror: { args: [i32], returns: cstring },
 } as const satisfies Record<string, FFIFunction>;
 
 export const linuxProcessSymbols = {

@@ -16,7 +16,7 @@ import { OS } from "../../ffi/libc/os.ts";
 import { fcntlInt } from "../../ffi/libc/variadic.ts";
 
 /** NUL-terminated strings and the NULL-terminated pointer array execve wants; `keep` holds the buffers alive. */
-function cArray(items: string[], keep: Buffer[]): BigUint64Array {
+export function cArray(items: string[], keep: Buffer[]): BigUint64Array {
   const arr = new BigUint64Array(items.length + 1);
   items.forEach((s, i) => {
     const b = Buffer.from(`${s}\0`);

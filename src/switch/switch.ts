@@ -8,7 +8,7 @@
 import { Listener, type ListenOptions } from "./listener.ts";
 import { createPidfile } from "./pidfile.ts";
 import { SwitchPort, type PortDeps, type PortEnd } from "./port.ts";
-import type { SwitchLog } from "./log.ts";
+import { escapeText, type SwitchLog } from "./log.ts";
 import { closeFd } from "../ipc/unix-stream.ts";
 
 /** Clients served at once; more are refused (each costs two Workers, a TAP and about 4 MiB). */
@@ -20,13 +20,18 @@ const ACCEPT_BACKOFF_MS = 200;
 
 export interface SwitchOptions extends ListenOptions {
   pidfile?: string;
-  maxPacketSize: number;
   maxClients?: number;
-  /** Called once the socket listens (the start line or socket_vmnet's INFO lines). */
+}
+
+/** What the network side gives the switch once it is ready (after the pidfile, before the socket, as socket_vmnet starts vmnet). */
+export interface SwitchSetup {
+  deps: PortDeps;
+  maxPacketSize: number;
+  /** Called once the socket listens (the start line, or socket_vmnet's INFO lines). */
   onReady(): void;
 }
 
-export async function runSwitch(o: SwitchOptions, deps: PortDeps, log: SwitchLog): Promise<number> {
+export async function runSwitch(o: SwitchOptions, setup: () => Promise<SwitchSetup>, log: SwitchLog): Promise<number> {
   const undo: Array<() => void | Promise<void>> = [];
   let stopReason: string | null = null;
   const onSignal = (sig: string) => () => { stopReason ??= `Received signal ${sig}`; };
@@ -70,13 +75,14 @@ export async function runSwitch(o: SwitchOptions, deps: PortDeps, log: SwitchLog
     };
     if (o.pidfile) {
       const pf = createPidfile(o.pidfile);
-      log.info(`Created pidfile "${o.pidfile}" for process ${process.pid}`);
-      undo.push(() => { pf.remove(); log.info(`Removed pidfile "${o.pidfile}" for process ${process.pid}`); });
+      log.info(`Created pidfile "${escapeText(o.pidfile)}" for process ${process.pid}`);
+      undo.push(() => { pf.remove(); log.info(`Removed pidfile "${escapeText(o.pidfile!)}" for process ${process.pid}`); });
     }
+    const { deps, maxPacketSize, onReady } = await setup();
     const listener = new Listener(o);
     undo.push(() => listener.close());
     undo.push(async () => { await Promise.all([...ports.values()].map((p) => finish(p, { reason: "stopped" }))); });
-    o.onReady();
+    onReady();
     while (stopReason === null) {
       let accepted: ReturnType<Listener["accept"]> = [];
       try {
@@ -94,7 +100,7 @@ export async function runSwitch(o: SwitchOptions, deps: PortDeps, log: SwitchLog
         }
         let p: SwitchPort;
         try {
-          p = new SwitchPort(id, a.fd, a.cred, deps, o.maxPacketSize, onMac);
+          p = new SwitchPort(id, a.fd, a.cred, deps, maxPacketSize, onMac);
         } catch (e) {
           closeFd(a.fd);
           log.limited("error", "port", `client ${id}: no port on the network: ${(e as Error).message}`);

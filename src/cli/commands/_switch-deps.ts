@@ -4,33 +4,24 @@
  * lease a client's VM took by DHCP when the client goes (a `vmlan attach` reservation stays).
  */
 import { readFileSync } from "node:fs";
-import { networkService, openStore } from "../context.ts";
 import { LeaseService } from "../../core/leases.ts";
 import { UsageError } from "../../core/errors.ts";
-import { bridgeOf, tapOpener } from "./_host-port.ts";
+import type { NetworkService } from "../../core/networks.ts";
+import { tapOpener } from "./_host-port.ts";
 import type { PortDeps } from "../../switch/port.ts";
-import type { Network } from "../../core/resources/network.ts";
 
-export interface SwitchNetwork { network: Network; deps: PortDeps }
-
-/** The network (which must be up) and the per-client dependencies of a switch on it. */
-export async function switchDeps(name: string): Promise<SwitchNetwork> {
-  const svc = await networkService(true);
-  await bridgeOf(name, svc); // a network that is down is refused before the socket exists
-  const network = svc.get(name);
+/** The per-client dependencies of a switch on network `name` (which is up). */
+export async function switchDeps(svc: NetworkService, name: string): Promise<PortDeps> {
   const open = await tapOpener(svc);
-  const store = openStore();
+  const store = svc.store;
   const leases = new LeaseService(store);
   return {
-    network,
-    deps: {
-      openPort: () => open(name),
-      release(mac) {
-        const l = store.activeWithMac(name, mac);
-        if (l?.origin !== "dhcp") return null;
-        const a = leases.detach(name, l.id, { ifExists: true });
-        return a && { network: name, id: a.id, mac: a.mac, address: a.address };
-      },
+    openPort: () => open(name),
+    release(mac) {
+      const l = store.activeWithMac(name, mac);
+      if (l?.origin !== "dhcp") return null;
+      const a = leases.detach(name, l.id, { ifExists: true });
+      return a && { network: name, id: a.id, mac: a.mac, address: a.address };
     },
   };
 }

@@ -40,7 +40,7 @@ async function chooseNetwork(svc: NetworkService, r: HelperRequest, style: Helpe
 }
 
 /** The host side up (Linux: the bridge and its rules) and the guest services daemon serving it. */
-async function bringUp(svc: NetworkService, n: Network, created: boolean, log: HelperLog): Promise<void> {
+export async function bringUp(svc: NetworkService, n: Network, created: boolean, log: HelperLog): Promise<void> {
   const p = svc.platform;
   if (!p || p.os !== "linux") return; // macOS: the helper's vmnet interface holds the network; vmnet serves DHCP
   const spec = svc.spec(n); // a bridged network's spec carries its uplink journal

@@ -16,7 +16,9 @@ export const PROGRAMS: readonly Program[] = [
   // nirs/vmnet-helper: /opt/vmnet-helper/bin (install.sh, docs/integration.md; minikube's installPath).
   { name: "vmnet-helper", dir: "/opt/vmnet-helper/bin", load: () => import("./vmnet-helper.ts") },
   { name: "vmnet-run", dir: "/opt/vmnet-helper/bin", load: () => import("./vmnet-run.ts") },
-  // lima-vm/socket_vmnet (/opt/socket_vmnet/bin): the `switch` work adds socket_vmnet and socket_vmnet_client here.
+  // lima-vm/socket_vmnet: /opt/socket_vmnet/bin (its Makefile's PREFIX; lima's default socketVMNet path).
+  { name: "socket_vmnet", dir: "/opt/socket_vmnet/bin", load: () => import("./socket-vmnet.ts") },
+  { name: "socket_vmnet_client", dir: "/opt/socket_vmnet/bin", load: () => import("./socket-vmnet-client.ts") },
 ];
 
 /** The program named by how this process was started (the basename of argv0), or null for vmlan itself. */

@@ -25,7 +25,8 @@ export const HOST_NETWORK = { name: "host", mode: "host" as const, subnet: "192.
 
 export type VmnetMode = "shared" | "host";
 export interface VmnetRange { start: string; end: string; mask: string }
-export interface VmnetChoice { network?: string; mode: VmnetMode; range?: VmnetRange }
+/** `dhcp` and `subnetV6` apply to a range network created here (socket_vmnet's --vmnet-disable-dhcp, --vmnet-nat66-prefix). */
+export interface VmnetChoice { network?: string; mode: VmnetMode; range?: VmnetRange; dhcp?: boolean; subnetV6?: string }
 
 /** RFC 1918 blocks; vmnet accepts only these for its address options. */
 const PRIVATE: Array<[string, number]> = [["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16]];
@@ -103,7 +104,7 @@ export async function vmnetNetwork(svc: NetworkService, c: VmnetChoice): Promise
     throw new NotFoundError(`no network named "${c.network}"`);
   }
   if (!c.range) return c.mode === "host" ? ensureHostNetwork(svc) : ensureDefaultNetwork(svc);
-  const req = rangeRequest(c.mode, c.range);
+  const req = { ...rangeRequest(c.mode, c.range), ...(c.dhcp === false ? { dhcp: false } : {}), ...(c.subnetV6 ? { subnetV6: c.subnetV6 } : {}) };
   for (let attempt = 0; ; attempt++) {
     const match = sameAddressing(svc.store.listNetworks(), req);
     if (match) return { network: match, created: false };
