@@ -11,9 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vmlanBin } from "../test/support/binary.ts";
-import { summarize } from "./bench.ts";
+import { loadAverage, ratio, summarize, type Report } from "./bench-report.ts";
 
-type Result = ReturnType<typeof summarize>;
 type Options = { runs: number; json: boolean };
 const PING_MS = 5;
 const ROUTER = "10.99.0.1";
@@ -67,7 +66,7 @@ function byHand(host: string, mac: string): { create: () => void; rm: () => void
   };
 }
 
-export async function bridged(o: Options): Promise<Result[]> {
+export async function bridged(o: Options): Promise<Report> {
   if (process.getuid?.() !== 0) throw new Error("bench bridged needs root: it creates network namespaces");
   const bin = vmlanBin();
   const host = `vmlan-bench-${crypto.randomUUID().slice(0, 8)}`;
@@ -116,16 +115,15 @@ export async function bridged(o: Options): Promise<Result[]> {
     rmSync(state, { recursive: true, force: true });
   }
   const results = [...samples].map(([name, xs]) => summarize(name, xs));
-  const med = (n: string) => results.find((r) => r.name === n)!.median;
-  const ratio = (a: string, b: string) => Math.round((med(a) / Math.max(med(b), 0.01)) * 100) / 100;
-  const load = Number((await Bun.file("/proc/loadavg").text()).split(" ")[0]);
-  const ratios = { createTime: ratio("vmlan create time", "ip create time"), rmTime: ratio("vmlan rm time", "ip rm time") };
-  if (o.json) console.log(JSON.stringify({ bench: "bridged", unit: "ms", pingIntervalMs: PING_MS, loadavg: load, results, ratios }, null, 2));
-  else {
-    const rows = [["benchmark", "median", "p10", "p90", "runs"], ...results.map((r) => [r.name, r.median.toFixed(1), r.p10.toFixed(1), r.p90.toFixed(1), String(r.runs)])];
-    const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-    console.log(rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
-    console.log(`ms; outage = pings lost every ${PING_MS} ms x ${PING_MS}; vmlan / ip: create ${ratios.createTime}x, rm ${ratios.rmTime}x (vmlan's time includes starting the binary); load average ${load}`);
-  }
-  return [];
+  const med = (n: string) => results.find((r) => r.name === n)?.median;
+  return {
+    bench: "bridged", inputs: { runs, pingIntervalMs: PING_MS, loadavg: await loadAverage(), binary: bin },
+    medians: Object.fromEntries(results.map((r) => [`${r.name} ms`, r.median])),
+    ratios: { "create time vmlan / ip": ratio(med("vmlan create time"), med("ip create time")), "rm time vmlan / ip": ratio(med("vmlan rm time"), med("ip rm time")) },
+    tables: [{
+      head: ["benchmark", "median", "p10", "p90", "runs"], rows: results.map((r) => [r.name, r.median, r.p10, r.p90, r.runs]),
+      note: `ms; outage = pings lost every ${PING_MS} ms x ${PING_MS}; vmlan's time includes starting the binary`,
+    }],
+    detail: results,
+  };
 }

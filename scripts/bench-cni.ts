@@ -13,21 +13,11 @@ import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vmlanBin } from "../test/support/binary.ts";
+import { loadAverage, ratio, summarize, type Report, type Summary } from "./bench-report.ts";
 
-type Result = { name: string; runs: number; median: number; p10: number; p90: number };
+type Result = Summary;
 type Options = { runs: number; json: boolean; inside?: string };
 const REF = "/usr/lib/cni";
-
-function quantile(s: number[], q: number): number {
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
-}
-const summarize = (name: string, xs: number[]): Result => {
-  const s = [...xs].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return { name, runs: s.length, median: r(quantile(s, 0.5)), p10: r(quantile(s, 0.1)), p90: r(quantile(s, 0.9)) };
-};
 
 /** One plugin call: wall time, and CPU time (user + system, the plugin's children included: bridge's host-local). */
 async function plugin(dir: string, type: string, command: string, conf: unknown, netns: string, id: string): Promise<{ wall: number; cpu: number }> {
@@ -88,8 +78,7 @@ async function inside(o: Options): Promise<Result[]> {
   return [...samples].map(([name, xs]) => summarize(name, xs));
 }
 
-export async function cni(o: Options): Promise<Result[]> {
-  if (o.inside) return inside(o);
+export async function cni(o: Options): Promise<Report> {
   if (process.getuid?.() !== 0) throw new Error("bench cni needs root: it creates network namespaces");
   vmlanBin();
   const host = `vmlan-bench-${crypto.randomUUID().slice(0, 8)}`;
@@ -101,20 +90,19 @@ export async function cni(o: Options): Promise<Result[]> {
     const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
     if (code !== 0) throw new Error(`bench inside ${host} exited ${code}`);
     const results = JSON.parse(out) as Result[];
-    const med = (n: string) => results.find((r) => r.name === n)!.median;
-    const r2 = (x: number) => Math.round(x * 100) / 100;
-    const ratio = r2(med("vmlan ADD") / med("bridge+host-local ADD"));
-    const ipamRatio = r2(med("bridge+vmlan ADD") / med("bridge+host-local ADD"));
-    const cpuRatio = r2(med("vmlan ADD cpu") / med("bridge+host-local ADD cpu"));
-    const load = (await Bun.file("/proc/loadavg").text()).split(" ")[0];
-    if (o.json) console.log(JSON.stringify({ bench: "cni", unit: "ms", loadavg: Number(load), results, addRatio: ratio, ipamAddRatio: ipamRatio, addCpuRatio: cpuRatio }, null, 2));
-    else {
-      const rows = [["benchmark", "median", "p10", "p90", "runs"], ...results.map((r) => [r.name, r.median.toFixed(1), r.p10.toFixed(1), r.p90.toFixed(1), String(r.runs)])];
-      const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-      console.log(rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
-      console.log(`times in ms (cpu: user + system); ADD vmlan / bridge+host-local = ${ratio}x (cpu ${cpuRatio}x); bridge+vmlan / bridge+host-local = ${ipamRatio}x; load average ${load}`);
-    }
-    return [];
+    const med = (n: string) => results.find((r) => r.name === n)?.median;
+    const ratios = {
+      "ADD vmlan / bridge+host-local": ratio(med("vmlan ADD"), med("bridge+host-local ADD")),
+      "ADD cpu vmlan / bridge+host-local": ratio(med("vmlan ADD cpu"), med("bridge+host-local ADD cpu")),
+      "ADD bridge+vmlan / bridge+host-local": ratio(med("bridge+vmlan ADD"), med("bridge+host-local ADD")),
+      "DEL vmlan / bridge+host-local": ratio(med("vmlan DEL"), med("bridge+host-local DEL")),
+    };
+    return {
+      bench: "cni", inputs: { runs: o.runs, loadavg: await loadAverage(), binary: vmlanBin() }, ratios,
+      medians: Object.fromEntries(results.map((r) => [`${r.name} ms`, r.median])),
+      tables: [{ head: ["benchmark", "median", "p10", "p90", "runs"], rows: results.map((r) => [r.name, r.median, r.p10, r.p90, r.runs]), note: "times in ms (cpu: user + system of the plugin and its children)" }],
+      detail: results,
+    };
   } finally {
     ip("netns", "del", host);
   }

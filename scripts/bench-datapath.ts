@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { vmlanBin } from "../test/support/binary.ts";
 import { libc } from "../ffi/libc/load.ts";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM } from "../ffi/libc/constants.ts";
+import { loadAverage, ratio, round2, type Report } from "./bench-report.ts";
 
 import { countAtVeth, firstLine, lineReader, onPath, onTraffic, parseTraffic, row, sh, type Row, type Sample } from "./bench-dp-common.ts";
 import { streamRows } from "./bench-stream.ts";
@@ -29,11 +30,11 @@ const VM_MAC = "02:00:00:be:0c:01";
 type Opts = { runs: number; inside?: string; sink?: string; count: number; soak: number };
 
 /** `bench datapath-soak`: the helper's RSS at the start and end of a full-rate run (default 60 s). */
-export async function soak(o: { runs: number }): Promise<[]> {
+export async function soak(o: { runs: number }): Promise<Report> {
   return datapath(o, Number(process.env.BENCH_SOAK_SECONDS ?? 60));
 }
 
-export async function datapath(o: { runs: number; json?: boolean }, soakSeconds = 0): Promise<[]> {
+export async function datapath(o: { runs: number; json?: boolean }, soakSeconds = 0): Promise<Report> {
   if (process.getuid?.() !== 0) throw new Error("datapath needs root: it creates network namespaces");
   vmlanBin();
   if (!Bun.which("gcc")) throw new Error("datapath needs gcc for the C reference (bench/c)");
@@ -53,38 +54,48 @@ export async function datapath(o: { runs: number; json?: boolean }, soakSeconds 
     });
     const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
     if (code !== 0) throw new Error(`datapath bench inside ${host} exited ${code}`);
-    if (soakSeconds) printSoak(JSON.parse(out) as SoakResult);
-    else if (o.json) console.log(JSON.stringify({ bench: "datapath", unit: "frames/s", results: JSON.parse(out) as Row[] }, null, 2));
-    else printRows(JSON.parse(out) as Row[]);
+    const inputs = { runs, loadavg: await loadAverage(), binary: vmlanBin(), frameSizes: SIZES };
+    return soakSeconds ? soakReport(JSON.parse(out) as SoakResult, inputs) : rowsReport(JSON.parse(out) as Row[], inputs);
   } finally {
     cleanup();
   }
-  return [];
 }
 
 /** The reference of a row, measured in the same run: same direction and size, path `r.ref`. */
 export const refOf = (rows: Row[], r: Row) => rows.find((x) => x.path === r.ref && x.direction === r.direction && x.size === r.size);
 
-function printRows(rows: Row[]): void {
-  const head = ["path", "direction", "frame B", "kframes/s", "Gbit/s", "loss %", "ratio", "vs"];
-  const table = [head, ...rows.map((r) => {
-    const ref = refOf(rows, r);
-    return [r.path, r.direction, String(r.size), (r.fps / 1e3).toFixed(1), r.gbps.toFixed(2), Math.max(0, r.loss * 100).toFixed(1),
-      ref?.fps ? (r.fps / ref.fps).toFixed(2) : "-", ref ? r.ref! : ""];
-  })];
-  const w = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  console.log(table.map((row) => row.map((c, i) => (i < 2 || i === 7 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
-  console.log("median of runs; ratio = frames/s relative to the row named in `vs` (same direction and size, same run);");
-  console.log("\"1 of 4\": one client busy while 3 more are connected; \"4 at once\": per-client rate with all 4 busy");
+function rowsReport(rows: Row[], inputs: Record<string, unknown>): Report {
+  const key = (r: Row) => `${r.path} ${r.direction} ${r.size} B`;
+  const vs = (r: Row) => ratio(r.fps, refOf(rows, r)?.fps);
+  return {
+    bench: "datapath", inputs,
+    medians: Object.fromEntries(rows.map((r) => [`${key(r)} kframes/s`, round2(r.fps / 1e3)])),
+    ratios: Object.fromEntries(rows.filter((r) => refOf(rows, r)).map((r) => [`${key(r)} / ${r.ref}`, vs(r)])),
+    tables: [{
+      head: ["path", "direction", "frame B", "kframes/s", "Gbit/s", "loss %", "ratio", "vs"],
+      rows: rows.map((r) => [r.path, r.direction, r.size, round2(r.fps / 1e3), round2(r.gbps), round2(Math.max(0, r.loss * 100)), vs(r), refOf(rows, r) ? r.ref! : ""]),
+      note: "median of runs; ratio = frames/s relative to the row named in `vs` (same direction and size, same run);\n" +
+        "\"1 of 4\": one client busy while 3 more are connected; \"4 at once\": per-client rate with all 4 busy",
+    }],
+    detail: rows,
+  };
 }
 
 type SoakResult = { seconds: number; frames: number; samples: { t: number; rssKiB: number }[] };
 
-function printSoak(r: SoakResult): void {
+function soakReport(r: SoakResult, inputs: Record<string, unknown>): Report {
   const first = r.samples[0]!, last = r.samples[r.samples.length - 1]!;
-  console.log(`helper RSS over ${r.seconds} s at full rate (vm→host, 1500 B, ${(r.frames / r.seconds / 1e3).toFixed(1)} kframes/s):`);
-  console.log(r.samples.map((x) => `  t=${String(x.t).padStart(3)} s  RSS ${(x.rssKiB / 1024).toFixed(1)} MiB`).join("\n"));
-  console.log(`start ${(first.rssKiB / 1024).toFixed(1)} MiB, end ${(last.rssKiB / 1024).toFixed(1)} MiB, change ${(((last.rssKiB - first.rssKiB) / first.rssKiB) * 100).toFixed(1)} %`);
+  const mib = (kib: number) => round2(kib / 1024);
+  return {
+    bench: "datapath-soak", inputs: { ...inputs, seconds: r.seconds, frameSize: 1500, direction: "vm→host" },
+    medians: { "helper RSS MiB at start": mib(first.rssKiB), "helper RSS MiB at end": mib(last.rssKiB), "kframes/s": round2(r.frames / r.seconds / 1e3) },
+    ratios: { "RSS end / start": ratio(last.rssKiB, first.rssKiB) },
+    tables: [{
+      title: `helper RSS over ${r.seconds} s at full rate (vm→host, 1500 B, ${(r.frames / r.seconds / 1e3).toFixed(1)} kframes/s)`,
+      head: ["t s", "RSS MiB"], rows: r.samples.map((x) => [x.t, mib(x.rssKiB)]),
+    }],
+    detail: r,
+  };
 }
 
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);

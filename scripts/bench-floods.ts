@@ -17,6 +17,7 @@
 import { vmlanBin } from "../test/support/binary.ts";
 import { BUN } from "../test/support/netns.ts";
 import { Host } from "../test/integration/services/support.ts";
+import { loadAverage, ratio, type Report } from "./bench-report.ts";
 
 type Row = {
   binary: string; sent: number; answered: number; lostPct: number; fds: [number, number, number]; rssMiB: [number, number, number];
@@ -101,24 +102,32 @@ async function flood(bin: string, kind: "dns" | "dhcp"): Promise<Row> {
   }
 }
 
-async function run(kind: "dns" | "dhcp", o: { json: boolean }): Promise<never[]> {
+async function run(kind: "dns" | "dhcp"): Promise<Report> {
   if (process.getuid?.() !== 0) throw new Error(`${kind}-flood needs root: it creates network namespaces`);
   const ours = vmlanBin();
   const rows: Row[] = [];
   if (process.env.BENCH_BASELINE) rows.push(await flood(process.env.BENCH_BASELINE, kind));
   rows.push(await flood(ours, kind));
-  if (o.json) console.log(JSON.stringify({ bench: `${kind}-flood`, rate: kind === "dns" ? QPS : PPS, seconds: SECONDS, results: rows }, null, 2));
-  else {
-    const head = ["binary", "sent", "answered", "unanswered %", "fds before/peak/after", "RSS MiB before/peak/after", ...(kind === "dhcp" ? ["leases lost", "duplicated"] : [])];
-    const body = rows.map((r) => [
-      r.binary, String(r.sent), String(r.answered), r.lostPct.toFixed(1), r.fds.join("/"), r.rssMiB.join("/"),
-      ...(kind === "dhcp" ? [String(r.leasesLost), String(r.leasesDuplicated)] : []),
-    ]);
-    const widths = head.map((_, i) => Math.max(head[i]!.length, ...body.map((b) => b[i]!.length)));
-    for (const line of [head, ...body]) console.log(line.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+  const medians: Report["medians"] = {};
+  for (const r of rows) {
+    const who = r.binary === ours ? "" : ` (${r.binary})`;
+    medians[`unanswered %${who}`] = r.lostPct;
+    medians[`daemon RSS MiB peak${who}`] = r.rssMiB[1];
+    medians[`daemon fds peak${who}`] = r.fds[1];
+    if (kind === "dhcp") Object.assign(medians, { [`leases lost${who}`]: r.leasesLost ?? null, [`leases duplicated${who}`]: r.leasesDuplicated ?? null });
   }
-  return [];
+  const base = rows.length > 1 ? rows[0]! : null, mine = rows[rows.length - 1]!;
+  const head = ["binary", "sent", "answered", "unanswered %", "fds before/peak/after", "RSS MiB before/peak/after", ...(kind === "dhcp" ? ["leases lost", "duplicated"] : [])];
+  return {
+    bench: `${kind}-flood`, inputs: { rate: kind === "dns" ? QPS : PPS, seconds: SECONDS, binary: ours, baseline: process.env.BENCH_BASELINE ?? null, loadavg: await loadAverage() },
+    medians, ratios: base ? { "peak RSS / baseline's": ratio(mine.rssMiB[1], base.rssMiB[1]), "peak fds / baseline's": ratio(mine.fds[1], base.fds[1]) } : {},
+    tables: [{
+      head, note: "one run each (a flood is long); before/peak/after: the daemon before the flood, its peak, and after",
+      rows: rows.map((r) => [r.binary, r.sent, r.answered, r.lostPct, r.fds.join("/"), r.rssMiB.join("/"), ...(kind === "dhcp" ? [r.leasesLost ?? null, r.leasesDuplicated ?? null] : [])]),
+    }],
+    detail: rows,
+  };
 }
 
-export const dnsFlood = (o: { json: boolean }) => run("dns", o);
-export const dhcpFlood = (o: { json: boolean }) => run("dhcp", o);
+export const dnsFlood = () => run("dns");
+export const dhcpFlood = () => run("dhcp");

@@ -17,6 +17,7 @@ import { GuestConsole } from "../src/vm/console.ts";
 import { GUEST_KERNEL_WORDS } from "../src/vm/spec.ts";
 import { listenInGuest, pingAvg, sendFromGuest, sendToHost } from "../src/vm/measure.ts";
 import { vmlanBin } from "../test/support/binary.ts";
+import { loadAverage, ratio, round2, type Report } from "./bench-report.ts";
 
 export type GuestRow = { attachment: string; guestToGuestMbps: number | null; guestToHostMbps: number; pingMs: number | null };
 
@@ -141,8 +142,8 @@ export async function guestsBench(mb: number): Promise<GuestRow[]> {
   }
 }
 
-/** Entry from scripts/bench.ts: set up, run inside the namespace, print the table (or JSON); no timing rows of its own. */
-export async function guests(o: { json: boolean }): Promise<[]> {
+/** Entry from scripts/bench.ts: set up, run inside the namespace, report. */
+export async function guests(_o: { json: boolean }): Promise<Report> {
   if (process.getuid?.() !== 0) throw new Error("guests needs root: it creates a network namespace");
   const mb = Number(process.env.BENCH_MB ?? 16);
   const stateDir = mkdtempSync(join(tmpdir(), "vmlan-bench-"));
@@ -161,23 +162,31 @@ export async function guests(o: { json: boolean }): Promise<[]> {
     const child = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, import.meta.path, "--inside", ns, String(mb)], { env, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
     const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
     if (code !== 0) throw new Error(`bench inside ${ns} exited ${code}`);
-    const rows = JSON.parse(out) as GuestRow[];
-    if (o.json) console.log(JSON.stringify({ bench: "guests", unit: "Mbit/s", mb, rows }, null, 2));
-    else printGuestTable(rows);
-    return [];
+    return guestReport(JSON.parse(out) as GuestRow[], { mb, loadavg: await loadAverage(), binary: vmlanBin() });
   } finally {
     ip("netns", "del", ns);
     rmSync(stateDir, { recursive: true, force: true });
   }
 }
 
-export function printGuestTable(rows: GuestRow[]): void {
+export function guestReport(rows: GuestRow[], inputs: Record<string, unknown>): Report {
   const base = rows.find((r) => r.attachment.startsWith("qemu"))?.guestToHostMbps ?? null;
-  const f = (n: number | null, d = 1) => (n === null ? "-" : n.toFixed(d));
-  const table = [["attachment", "guest->guest Mbit/s", "guest->host Mbit/s", "vs user-mode", "ping ms"],
-    ...rows.map((r) => [r.attachment, f(r.guestToGuestMbps), f(r.guestToHostMbps), base ? `${(r.guestToHostMbps / base).toFixed(2)}x` : "-", f(r.pingMs, 3)])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  console.log(table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n"));
+  const medians: Report["medians"] = {};
+  for (const r of rows) {
+    medians[`${r.attachment} guest->host Mbit/s`] = round2(r.guestToHostMbps);
+    if (r.guestToGuestMbps !== null) medians[`${r.attachment} guest->guest Mbit/s`] = round2(r.guestToGuestMbps);
+    if (r.pingMs !== null) medians[`${r.attachment} ping ms`] = r.pingMs;
+  }
+  return {
+    bench: "guests", inputs, medians,
+    ratios: Object.fromEntries(rows.filter((r) => !r.attachment.startsWith("qemu")).map((r) => [`${r.attachment} guest->host / qemu -netdev user`, ratio(r.guestToHostMbps, base)])),
+    tables: [{
+      head: ["attachment", "guest->guest Mbit/s", "guest->host Mbit/s", "vs user-mode", "ping ms"],
+      rows: rows.map((r) => [r.attachment, r.guestToGuestMbps === null ? null : round2(r.guestToGuestMbps), round2(r.guestToHostMbps), ratio(r.guestToHostMbps, base), r.pingMs]),
+      note: "one transfer each way under TCG (BENCH_MB MiB); vs user-mode = guest->host relative to QEMU's -netdev user",
+    }],
+    detail: rows,
+  };
 }
 
 if (import.meta.main) {

@@ -12,7 +12,9 @@
  *   bun run bench dhcp-flood [--json]      (the same under 20,000 DHCP packets/s from made-up MACs, leases lost or duplicated;
  *                                           BENCH_PPS; both take BENCH_BASELINE=/other/vmlan to compare in the same run)
  *   bun run bench bridged [--runs N]       (bridged network create/rm: time and the host's LAN outage, vs iproute2 by hand)
- * Every bench takes --json or --format json.
+ *   bun run bench scale [--only PARTS]     (how costs grow with networks, attachments, clients, helpers; scripts/bench-scale.ts)
+ * Every bench prints tables for people, and with --format json (or --json) one JSON object with its
+ * inputs, medians and ratios (scripts/bench-report.ts), so runs can be compared key by key.
  *
  * control-plane needs root: it creates a network namespace `vmlan-bench-<random>`, re-runs itself
  * inside it (so every vmlan it starts, and every bridge those create, lives there and never in the
@@ -23,38 +25,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { vmlanBin } from "../test/support/binary.ts";
+import { loadAverage, printReport, ratio, summarize, type Report, type Summary } from "./bench-report.ts";
 
-type Result = { name: string; runs: number; median: number; p10: number; p90: number };
-type Options = { runs: number; json: boolean; inside?: string };
-/** Subcommands. */
-const BENCHES: Record<string, (o: Options) => Promise<Result[]>> = {
+type Options = { runs: number; json: boolean; inside?: string; only?: string };
+/** Subcommands; each returns one Report. */
+const BENCHES: Record<string, (o: Options) => Promise<Report>> = {
   "control-plane": controlPlane,
-  // Prints its own table (frames/s, Gbit/s, ratio to C); see scripts/bench-datapath.ts.
+  // frames/s, Gbit/s, ratio to C; see scripts/bench-datapath.ts.
   datapath: (o) => import("./bench-datapath.ts").then((m) => m.datapath(o)),
   // The helper's RSS at the start and end of a full-rate run (BENCH_SOAK_SECONDS, default 60).
   "datapath-soak": (o) => import("./bench-datapath.ts").then((m) => m.soak(o)),
-  // Prints its own table (Mbit/s, ratio to QEMU user-mode); see scripts/bench-guests.ts.
+  // Mbit/s, ratio to QEMU user-mode; see scripts/bench-guests.ts.
   guests: (o) => import("./bench-guests.ts").then((m) => m.guests(o)),
-  // Prints its own table (ADD/DEL median and p90, ratio to bridge + host-local); see scripts/bench-cni.ts.
+  // ADD/DEL median and p90, ratio to bridge + host-local; see scripts/bench-cni.ts.
   cni: (o) => import("./bench-cni.ts").then((m) => m.cni(o)),
-  // Print their own tables (answered, lost, fds, RSS, leases); see scripts/bench-floods.ts.
-  "dns-flood": (o) => import("./bench-floods.ts").then((m) => m.dnsFlood(o)),
-  "dhcp-flood": (o) => import("./bench-floods.ts").then((m) => m.dhcpFlood(o)),
-  // Prints its own table (create/rm time and the host's outage, against iproute2 by hand); see scripts/bench-bridged.ts.
+  // answered, lost, fds, RSS, leases; see scripts/bench-floods.ts.
+  "dns-flood": () => import("./bench-floods.ts").then((m) => m.dnsFlood()),
+  "dhcp-flood": () => import("./bench-floods.ts").then((m) => m.dhcpFlood()),
+  // create/rm time and the host's outage, against iproute2 by hand; see scripts/bench-bridged.ts.
   bridged: (o) => import("./bench-bridged.ts").then((m) => m.bridged(o)),
+  // Sizes x medians (issue #15 §4); see scripts/bench-scale.ts.
+  scale: (o) => import("./bench-scale.ts").then((m) => m.scale(o)),
 };
-
-function quantile(sorted: number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (pos - lo);
-}
-
-export function summarize(name: string, samples: number[]): Result {
-  const s = [...samples].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return { name, runs: s.length, median: r(quantile(s, 0.5)), p10: r(quantile(s, 0.1)), p90: r(quantile(s, 0.9)) };
-}
 
 async function timed(runs: number, fn: (i: number) => Promise<void>): Promise<number[]> {
   const out: number[] = [];
@@ -82,8 +74,20 @@ function inNetns(name: string): boolean {
   }
 }
 
-async function controlPlane(o: Options): Promise<Result[]> {
-  if (!o.inside) return runInFreshNetns(o);
+async function controlPlane(o: Options): Promise<Report> {
+  const results = await runInFreshNetns(o);
+  const base = results.find((r) => r.name.startsWith("spawn /bin/true"))?.median;
+  return {
+    bench: "control-plane",
+    inputs: { runs: o.runs, loadavg: await loadAverage(), binary: vmlanBin() },
+    medians: Object.fromEntries(results.map((r) => [`${r.name} ms`, r.median])),
+    ratios: Object.fromEntries(results.filter((r) => r.name.startsWith("vmlan ")).map((r) => [`${r.name} / spawn /bin/true`, ratio(r.median, base)])),
+    tables: [{ head: ["benchmark", "median", "p10", "p90", "runs"], rows: results.map((r) => [r.name, r.median, r.p10, r.p90, r.runs]), note: "times in ms" }],
+    detail: results,
+  };
+}
+
+async function controlPlaneInside(o: Options & { inside: string }): Promise<Summary[]> {
   // Belt and braces: everything below may create bridges, so refuse to run outside our namespace.
   if (!inNetns(o.inside)) throw new Error(`refusing to run: this process is not in netns ${o.inside}`);
   const bin = vmlanBin();
@@ -91,7 +95,7 @@ async function controlPlane(o: Options): Promise<Result[]> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("VMLAN_")) env[k] = v;
   env.VMLAN_STATE_DIR = process.env.VMLAN_STATE_DIR!;
   const vmlan = (...args: string[]) => spawnChecked([bin, ...args], env);
-  const results: Result[] = [];
+  const results: Summary[] = [];
   const bench = async (name: string, fn: (i: number) => Promise<void>) => {
     console.error(`bench: ${name} (${o.runs} runs)`);
     results.push(summarize(name, await timed(o.runs, fn)));
@@ -107,38 +111,15 @@ async function controlPlane(o: Options): Promise<Result[]> {
     await vmlan("network", "rm", `bench-rt-${i}`);
   });
   await vmlan("network", "rm", "bench-attach", "--force");
-  results.push(await allocations(o, 10_000));
+  // The same in-process allocations `bench scale` measures (scripts/scale/commands.ts).
+  const { inProcessAllocations } = await import("./scale/commands.ts");
+  const alloc = await inProcessAllocations(process.env.VMLAN_STATE_DIR!, o.runs);
+  results.push({ ...alloc.total, name: `${alloc.count} allocations in one process` });
   return results;
 }
 
-/** 10,000 attaches in this process through the core services, over a file-backed store. */
-async function allocations(o: Options, count: number): Promise<Result> {
-  const { NetworkService } = await import("../src/core/networks.ts");
-  const { LeaseService } = await import("../src/core/leases.ts");
-  const { Store } = await import("../src/core/store/store.ts");
-  // The host side is not what we measure: a platform that touches nothing.
-  const noHost = {
-    os: "linux" as const, checkPrivileges() {}, async checkSubnetFree() {}, async ensureNetwork() {}, async removeNetwork() {},
-    async status() { return { name: "", bridge: "", up: false, addresses: [], nat: false }; },
-    async probeUplink(): Promise<never> { throw new Error("no uplinks in this bench"); }, async listUplinks() { return []; },
-  };
-  const runs = Math.min(o.runs, 5); // one run is 10,000 transactions; 5 keep the bench under a minute
-  console.error(`bench: ${count} allocations in one process (${runs} runs)`);
-  const samples = await timed(runs, async (run) => {
-    const store = new Store(join(process.env.VMLAN_STATE_DIR!, `alloc-${run}`, "vmlan.db"));
-    try {
-      await new NetworkService(store, noHost).create({ name: "alloc", mode: "host", subnet: "10.64.0.0/16" });
-      const leases = new LeaseService(store);
-      for (let i = 0; i < count; i++) leases.attach({ network: "alloc", id: `vm-${i}` });
-    } finally {
-      store.close();
-    }
-  });
-  return summarize(`${count} allocations in one process`, samples);
-}
-
 /** Creates the namespace and state dir, runs this script inside, and always removes both. */
-async function runInFreshNetns(o: Options): Promise<Result[]> {
+async function runInFreshNetns(o: Options): Promise<Summary[]> {
   if (process.getuid?.() !== 0) throw new Error("control-plane needs root: it creates a network namespace");
   vmlanBin(); // fail before creating anything when there is no binary
   const ns = `vmlan-bench-${crypto.randomUUID().slice(0, 8)}`;
@@ -159,23 +140,16 @@ async function runInFreshNetns(o: Options): Promise<Result[]> {
     );
     const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
     if (code !== 0) throw new Error(`bench inside ${ns} exited ${code}`);
-    return JSON.parse(out) as Result[];
+    return JSON.parse(out) as Summary[];
   } finally {
     cleanup();
   }
 }
 
-function printTable(results: Result[]): void {
-  const rows = [["benchmark", "median", "p10", "p90", "runs"], ...results.map((r) => [r.name, r.median.toFixed(1), r.p10.toFixed(1), r.p90.toFixed(1), String(r.runs)])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  console.log(rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n"));
-  console.log("times in ms");
-}
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { runs: { type: "string", default: "20" }, json: { type: "boolean", default: false }, format: { type: "string", default: "table" }, inside: { type: "string" } },
+    options: { runs: { type: "string", default: "20" }, json: { type: "boolean", default: false }, format: { type: "string", default: "table" }, inside: { type: "string" }, only: { type: "string" } },
   });
   if (values.format !== "table" && values.format !== "json") {
     console.error(`invalid --format "${values.format}": use table or json`);
@@ -193,16 +167,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--runs must be a positive integer, got "${values.runs}"`);
     return 2;
   }
-  if (values.format !== "table" && values.format !== "json") {
-    console.error(`--format must be table or json, got "${values.format}"`);
-    return 2;
+  const json = values.json;
+  if (values.inside) {
+    // Inside control-plane's namespace: the raw summaries go to the parent, which builds the report.
+    console.log(JSON.stringify(await controlPlaneInside({ runs, json, inside: values.inside })));
+    return 0;
   }
-  const json = values.json || values.format === "json";
-  const results = await bench({ runs, json, inside: values.inside });
-  // Inside the namespace we always answer JSON to the parent, which renders it. Benches that print
-  // their own output return no results.
-  if ((json && results.length) || values.inside) console.log(JSON.stringify(values.inside ? results : { bench: name, unit: "ms", results }, null, values.inside ? 0 : 2));
-  else if (results.length) printTable(results);
+  printReport(await bench({ runs, json, only: values.only }), json ? "json" : "table");
   return 0;
 }
 
