@@ -40,6 +40,16 @@ export abstract class LeaseQueries implements LeaseTx {
     return this.#lease("SELECT * FROM attachments WHERE network = ? AND mac = ? ORDER BY state = 'active' DESC, updated_at DESC LIMIT 1", network, mac);
   }
 
+  /**
+   * The live lease (active, not ended by nowMs) with this hostname (lowercase), address or MAC, or
+   * null: one index lookup, however many attachments the network has (the DNS zone asks per query).
+   */
+  liveLease(network: string, by: "hostname" | "addr" | "mac", value: string | number, nowMs = Date.now()): LeaseRow | null {
+    const column = ({ hostname: "hostname", addr: "addr", mac: "mac" } as const)[by];
+    const row = this.stmt(`SELECT * FROM attachments WHERE network = $network AND ${column} = $value AND ${LIVE} LIMIT 1`).get({ network, value, now: nowMs }) as AttachmentRow | null;
+    return row ? leaseFromRow(row) : null;
+  }
+
   activeWithHostname(network: string, hostname: string): LeaseRow | null {
     // Stored lowercase (migration 3), so the index on (network, hostname) serves this.
     return this.#lease("SELECT * FROM attachments WHERE network = ? AND hostname = ? AND state = 'active' LIMIT 1", network, hostname.toLowerCase());

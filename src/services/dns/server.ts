@@ -1,14 +1,16 @@
 /**
  * One network's DNS responder on its gateway address(es), port 53, UDP and TCP (RFC 1035 §4.2:
- * TCP messages carry a 2-byte length prefix, tcp.ts). Names come from the store on every query, so a new
- * `vmlan attach` resolves at once. Transport only: answers come from zone.ts; other names from the
+ * TCP messages carry a 2-byte length prefix, tcp.ts). Names come from the store on every query, one
+ * index lookup each (so a new `vmlan attach` resolves at once, and 10,000 guests cost what 10 do). Transport only: answers come from zone.ts; other names from the
  * cache (cache.ts) or the upstreams (forward.ts for the list, forwarder.ts to ask them).
  */
 import type { Store } from "../../core/store/store.ts";
-import { intToV4 } from "../../core/ipam/subnet.ts";
-import { dnsDomainOf } from "../../core/resources/network.ts";
+import { intToV4, v4ToInt, v6ToBig } from "../../core/ipam/subnet.ts";
+import { macOfEui64 } from "../../core/ipam/ipv6.ts";
+import type { LeaseRow } from "../../core/ipam/lease-tx.ts";
+import { dnsDomainOf, type Network } from "../../core/resources/network.ts";
 import { GuestLog, type Logger, RateLimited } from "../log.ts";
-import { answer, DNS_HEADER_LEN, errorReply, RCODE, type Zone, type ZoneRecord } from "./zone.ts";
+import { answer, DNS_HEADER_LEN, errorReply, RCODE, type Zone, type ZoneNames, type ZoneRecord } from "./zone.ts";
 import { upstreams, type Upstream } from "./forward.ts";
 import { listenTcp } from "./tcp.ts";
 import { AnswerCache } from "./cache.ts";
@@ -37,6 +39,8 @@ export class DnsServer {
   readonly #forwarder: Forwarder;
   #upstreams: { at: number; list: Upstream[] } = { at: -Infinity, list: [] };
   #udp: Array<{ close(): void }> = [];
+  /** The zone's fixed part: a change of domain, gateway or subnets restarts the server (supervisor.ts configKey). */
+  #zone: Zone | null = null;
   #tcp: Array<{ stop(force?: boolean): void }> = [];
 
   private constructor(o: DnsServerOptions) {
@@ -54,6 +58,7 @@ export class DnsServer {
     const s = new DnsServer(o);
     const net = o.store.getNetwork(o.network);
     if (!net) throw new Error(`network "${o.network}" is gone`);
+    s.#zone = zoneOf(net, storeNames(o.store, o.network));
     try {
       for (const host of [net.gateway, ...(net.gatewayV6 ? [net.gatewayV6] : [])]) await s.#bind(host, o.port ?? DNS_PORT);
     } catch (e) {
@@ -87,20 +92,6 @@ export class DnsServer {
     this.#tcp.push(tcp);
   }
 
-  #zone(): Zone {
-    const { store, network } = this.#o;
-    const net = store.getNetwork(network);
-    if (!net) throw new Error(`network "${network}" is gone`);
-    let records: ZoneRecord[] | null = null;
-    return {
-      domain: dnsDomainOf(net), network: net.name, gateway: net.gateway, gatewayV6: net.gatewayV6, subnet: net.subnet, subnetV6: net.subnetV6,
-      // Read only for names that are ours: a forwarded query costs no store scan.
-      get records() {
-        return (records ??= store.listLeases(network).map((l) => ({ hostname: l.hostname, v4: intToV4(l.addr), v6: l.addressV6 })));
-      },
-    };
-  }
-
   #upstreamList(): Upstream[] {
     const now = Date.now();
     if (now - this.#upstreams.at >= UPSTREAMS_TTL_MS) this.#upstreams = { at: now, list: upstreams(this.#o.ownAddresses()) };
@@ -110,7 +101,9 @@ export class DnsServer {
   /** One query in, the response out (null: drop). Never throws: a failure becomes SERVFAIL. */
   async handle(query: Uint8Array, tcp: boolean, client = "?"): Promise<Uint8Array | null> {
     try {
-      const out = answer(query, () => this.#zone());
+      const zone = this.#zone;
+      if (!zone) return null;
+      const out = answer(query, () => zone);
       if (out.kind === "drop") {
         this.#bad.hit(out.note);
         return null;
@@ -148,4 +141,23 @@ export class DnsServer {
     void this.#forwarder.close();
     this.#lines.stop();
   }
+}
+
+function zoneOf(net: Network, names: ZoneNames): Zone {
+  return { domain: dnsDomainOf(net), network: net.name, gateway: net.gateway, gatewayV6: net.gatewayV6, subnet: net.subnet, subnetV6: net.subnetV6, names };
+}
+
+/** The network's guests straight from the store, one index lookup per name or address. */
+function storeNames(store: Store, network: string): ZoneNames {
+  const rec = (l: LeaseRow | null): ZoneRecord | null => (l && l.addr >= 0 ? { hostname: l.hostname, v4: intToV4(l.addr), v6: l.addressV6 } : null);
+  return {
+    byName: (h) => rec(store.liveLease(network, "hostname", h)),
+    byV4: (a) => rec(store.liveLease(network, "addr", v4ToInt(a))),
+    byV6: (a) => {
+      // vmlan's IPv6 addresses are prefix + EUI-64 of the MAC (ipam/ipv6.ts): the MAC finds the lease.
+      const mac = macOfEui64(a);
+      const l = mac ? store.liveLease(network, "mac", mac) : null;
+      return l?.addressV6 && v6ToBig(l.addressV6) === a ? rec(l) : null;
+    },
+  };
 }

@@ -20,6 +20,28 @@ export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP:
 export const DNS_HEADER_LEN = 12;
 
 export interface ZoneRecord { hostname: string; v4: string; v6: string | null }
+
+/**
+ * A zone's guests, looked up one name or address at a time: the DNS server answers these from the
+ * store's indexes, so a query costs the same with 10 guests or 10,000 (a list scanned per query
+ * does not).
+ */
+export interface ZoneNames {
+  /** The guest with this host label (lowercase), or null. */
+  byName(hostname: string): ZoneRecord | null;
+  byV4(address: string): ZoneRecord | null;
+  byV6(address: bigint): ZoneRecord | null;
+}
+
+/** ZoneNames over a list of records (small zones, tests): the first match wins. */
+export function namesOf(records: ZoneRecord[]): ZoneNames {
+  return {
+    byName: (h) => records.find((r) => r.hostname.toLowerCase() === h) ?? null,
+    byV4: (a) => records.find((r) => r.v4 === a) ?? null,
+    byV6: (a) => records.find((r) => r.v6 !== null && v6ToBig(r.v6) === a) ?? null,
+  };
+}
+
 export interface Zone {
   /** Lowercase, no trailing dot, e.g. "lab.vmlan". */
   domain: string;
@@ -29,7 +51,7 @@ export interface Zone {
   gatewayV6: string | null;
   subnet: string;
   subnetV6: string | null;
-  records: ZoneRecord[];
+  names: ZoneNames;
 }
 
 export type Outcome = { kind: "reply"; bytes: Uint8Array; note?: string } | { kind: "forward"; name: string } | { kind: "drop"; note: string };
@@ -87,7 +109,7 @@ function resolve(name: string, type: string, z: Zone): { rcode: number; answers:
   }
   if (host.startsWith("ptr:")) return reverse(host.slice(4), z);
   // Reserved names are vmlan's: never a record's, whatever the store holds (rows from before they were reserved).
-  const rec = host === "gateway" ? { v4: z.gateway, v6: z.gatewayV6 } : LOOPBACK[host] ?? guestRecords(z).find((r) => r.hostname === host);
+  const rec = host === "gateway" ? { v4: z.gateway, v6: z.gatewayV6 } : LOOPBACK[host] ?? guest(z, isReserved(z, host) ? null : z.names.byName(host));
   if (!rec) return { rcode: RCODE.NXDOMAIN, answers: [] };
   const answers: Array<{ type: string; data: string }> = [];
   if ((type === "A" || type === "ANY") && rec.v4) answers.push({ type: "A", data: rec.v4 });
@@ -95,11 +117,10 @@ function resolve(name: string, type: string, z: Zone): { rcode: number; answers:
   return { rcode: RCODE.NOERROR, answers };
 }
 
-/** The zone's records minus any with a reserved name. */
-function guestRecords(z: Zone): ZoneRecord[] {
-  const reserved = reservedHostnames({ name: z.network, dnsDomain: z.domain });
-  return z.records.filter((r) => !reserved.has(r.hostname.toLowerCase()));
-}
+const isReserved = (z: Zone, host: string) => reservedHostnames({ name: z.network, dnsDomain: z.domain }).has(host.toLowerCase());
+
+/** A guest's record, unless it carries a reserved name (a row from before the name was reserved). */
+const guest = (z: Zone, r: ZoneRecord | null) => (r && !isReserved(z, r.hostname) ? r : null);
 
 /**
  * The host label a name asks for: "web" for "web" and "web.<domain>"; null for the domain itself;
@@ -117,13 +138,13 @@ function reverse(name: string, z: Zone): { rcode: number; answers: Array<{ type:
   const v4 = reverseV4(name);
   if (v4 !== null) {
     if (v4 === z.gateway) return ptr("gateway");
-    const r = guestRecords(z).find((x) => x.v4 === v4);
+    const r = guest(z, z.names.byV4(v4));
     return r ? ptr(r.hostname) : { rcode: RCODE.NXDOMAIN, answers: [] };
   }
   const v6 = reverseV6(name);
   if (v6 !== null) {
     if (z.gatewayV6 && v6ToBig(z.gatewayV6) === v6) return ptr("gateway");
-    const r = guestRecords(z).find((x) => x.v6 !== null && v6ToBig(x.v6) === v6);
+    const r = guest(z, z.names.byV6(v6));
     return r ? ptr(r.hostname) : { rcode: RCODE.NXDOMAIN, answers: [] };
   }
   return { rcode: RCODE.NXDOMAIN, answers: [] };

@@ -5,11 +5,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import dnsPacket from "dns-packet";
-import { answer, errorReply, RCODE, TTL_SECONDS, type Zone } from "../../../src/services/dns/zone.ts";
+import { answer, errorReply, RCODE, TTL_SECONDS, namesOf, type Zone } from "../../../src/services/dns/zone.ts";
 
 const ZONE: Zone = {
   domain: "lab.vmlan", network: "lab", gateway: "10.5.0.1", gatewayV6: null, subnet: "10.5.0.0/24", subnetV6: null,
-  records: [{ hostname: "web", v4: "10.5.0.2", v6: null }],
+  names: namesOf([{ hostname: "web", v4: "10.5.0.2", v6: null }]),
 };
 
 type Opt = { type: "OPT"; udpPayloadSize: number; ednsVersion: number; extendedRcode: number; flags: number };

@@ -1,13 +1,13 @@
 /** DNS answers (src/services/dns/zone.ts) and upstream parsing (forward.ts), with dns-packet as the client. */
 import { describe, expect, test } from "bun:test";
 import dnsPacket from "dns-packet";
-import { answer, isOurs, RCODE, reverseV4, reverseV6, type Zone } from "../../../src/services/dns/zone.ts";
+import { answer, isOurs, RCODE, reverseV4, reverseV6, namesOf, type Zone } from "../../../src/services/dns/zone.ts";
 import { parseResolvConf, parseUpstreams, upstreams } from "../../../src/services/dns/forward.ts";
 import { RateLimited } from "../../../src/services/log.ts";
 
 const ZONE: Zone = {
   domain: "lab.vmlan", network: "lab", gateway: "10.5.0.1", gatewayV6: "fd00:5::1", subnet: "10.5.0.0/24", subnetV6: "fd00:5::/64",
-  records: [{ hostname: "web", v4: "10.5.0.2", v6: "fd00:5::aa:bbff:fecc:ddee" }, { hostname: "db", v4: "10.5.0.3", v6: null }],
+  names: namesOf([{ hostname: "web", v4: "10.5.0.2", v6: "fd00:5::aa:bbff:fecc:ddee" }, { hostname: "db", v4: "10.5.0.3", v6: null }]),
 };
 
 function ask(name: string, type: dnsPacket.RecordType = "A") {

@@ -7,7 +7,7 @@ import dnsPacket from "dns-packet";
 import { UsageError } from "../../../src/core/errors.ts";
 import { decide, idForMac, storeLeaseBook } from "../../../src/services/dhcp/policy.ts";
 import { MessageType, Opt, optIp, optString, parseDhcp } from "../../../src/services/dhcp/wire.ts";
-import { answer, type Zone } from "../../../src/services/dns/zone.ts";
+import { answer, namesOf, type Zone } from "../../../src/services/dns/zone.ts";
 import { addNetwork, services } from "../../support/memory.ts";
 import { buildRequest } from "./dhcp-packets.ts";
 
@@ -65,7 +65,7 @@ describe("the zone answers reserved names itself", () => {
   const zone: Zone = {
     domain: "lab.vmlan", network: "lab", gateway: "10.5.0.1", gatewayV6: null, subnet: "10.5.0.0/24", subnetV6: null,
     // Rows written before names were reserved must not take over either.
-    records: [{ hostname: "gateway", v4: "10.5.0.66", v6: null }, { hostname: "wpad", v4: "10.5.0.67", v6: null }],
+    names: namesOf([{ hostname: "gateway", v4: "10.5.0.66", v6: null }, { hostname: "wpad", v4: "10.5.0.67", v6: null }]),
   };
   const ask = (name: string) => {
     const q = new Uint8Array(dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name, class: "IN" }] }));
