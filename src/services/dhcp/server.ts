@@ -1,7 +1,8 @@
 /**
- * One network's DHCP server: a DhcpSocket on the bridge, a Worker that receives, and on the main
- * thread parse (wire.ts) → decide (policy.ts, over the store's attachments) → encode → send.
- * Malformed packets are counted and logged rate-limited; no packet can take the server down.
+ * One network's DHCP server: a DhcpSocket on the bridge, received by the daemon's one receiving
+ * Worker (receiver.ts), and on the main thread parse (wire.ts) → decide (policy.ts, over the
+ * store's attachments) → encode → send. Malformed packets are counted and logged rate-limited; no
+ * packet can take the server down.
  */
 import type { LeaseService } from "../../core/leases.ts";
 import type { Store } from "../../core/store/store.ts";
@@ -9,16 +10,7 @@ import { GuestLog, type Logger, RateLimited } from "../log.ts";
 import { decide, storeLeaseBook, type LeaseBook } from "./policy.ts";
 import { DhcpSocket } from "./socket.ts";
 import { DhcpParseError, encodeDhcp, MESSAGE_TYPE_NAMES, parseDhcp } from "./wire.ts";
-import { CONTROL_PENDING, CONTROL_STOP, POLL_MS, type DhcpWorkerInit, type DhcpWorkerMessage } from "./worker.ts";
-
-/**
- * The Worker's entry. From source it sits next to this file; in the compiled binary it is an extra
- * entry point (scripts/build.ts ENTRY_POINTS) stored under /$bunfs/root/ by its path relative to
- * src/, and a relative specifier resolves against that root (as src/datapath/workers.ts measured).
- */
-function workerUrl(): string {
-  return import.meta.url.startsWith("file:///$bunfs/") ? "./services/dhcp/worker.ts" : new URL("./worker.ts", import.meta.url).href;
-}
+import { DhcpReceiver, type Receiving } from "./receiver.ts";
 
 export interface DhcpServerOptions {
   network: string;
@@ -26,21 +18,16 @@ export interface DhcpServerOptions {
   store: Store;
   leases: LeaseService;
   log: Logger;
-  /** Called once when the receiving Worker dies on its own; the supervisor restarts the server. */
+  /** Called once when receiving fails (the socket, or the receiving Worker); the supervisor restarts the server. */
   onCrash: (reason: string) => void;
   port?: number;
 }
 
-/** Grace for the Worker to see the stop flag: a few poll periods. */
-const STOP_GRACE_MS = POLL_MS * 5;
-
 export class DhcpServer {
   readonly #o: DhcpServerOptions;
   readonly #socket: DhcpSocket;
-  readonly #worker: Worker;
-  readonly #control = new SharedArrayBuffer(8);
+  readonly #receiving: Receiving;
   readonly #bad: RateLimited;
-  readonly #stopped: Promise<void>;
   #stopping = false;
   /** Every line a client's packet causes: per message type, a burst per interval, then a summary. */
   readonly #lines: GuestLog;
@@ -53,23 +40,9 @@ export class DhcpServer {
     this.#bad = new RateLimited(o.log, "malformed DHCP packets");
     this.#lines = new GuestLog(o.log);
     this.#book = storeLeaseBook(o.store, o.leases, o.network);
-    this.#worker = new Worker(workerUrl());
-    this.#stopped = new Promise<void>((resolve) => {
-      this.#worker.onmessage = (ev: MessageEvent<DhcpWorkerMessage>) => {
-        const m = ev.data;
-        if (m.kind === "packet") {
-          this.handle(m.bytes);
-          return void Atomics.sub(new Int32Array(this.#control), CONTROL_PENDING, 1);
-        }
-        resolve();
-        if (m.kind === "error" && !this.#stopping) o.onCrash(m.message);
-      };
-      this.#worker.onerror = (ev) => {
-        resolve();
-        if (!this.#stopping) o.onCrash(ev.message);
-      };
+    this.#receiving = DhcpReceiver.shared().add(socket.unsafeFd(), (bytes) => this.handle(bytes), (reason) => {
+      if (!this.#stopping) o.onCrash(reason);
     });
-    this.#worker.postMessage({ fd: socket.unsafeFd(), control: this.#control } satisfies DhcpWorkerInit);
   }
 
   /** Opens the socket on the bridge (throws SyscallError when it cannot) and starts receiving. */
@@ -92,13 +65,11 @@ export class DhcpServer {
     }
   }
 
-  /** Stops the Worker (bounded wait), then closes the socket. Idempotent. */
+  /** Stops receiving (bounded wait for the Worker to let go of the socket), then closes the socket. Idempotent. */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    Atomics.store(new Int32Array(this.#control), CONTROL_STOP, 1);
-    await Promise.race([this.#stopped, Bun.sleep(STOP_GRACE_MS)]);
-    this.#worker.terminate();
+    await this.#receiving.stop();
     this.#socket.close();
     this.#lines.stop();
   }

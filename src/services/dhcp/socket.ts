@@ -5,7 +5,7 @@
  */
 import { libc } from "../../../ffi/libc/load.ts";
 import { check, errno, syscallError, EAGAIN, EINTR } from "../../../ffi/errno.ts";
-import { AF_INET, MSG_DONTWAIT, POLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../../ffi/libc/constants.ts";
+import { AF_INET, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../../ffi/libc/constants.ts";
 import { IPPROTO_UDP, SO_BINDTODEVICE, SO_BROADCAST, SO_REUSEADDR, sockaddr_in } from "../../../ffi/libc/udp.ts";
 import { alloc, offsetOf } from "../../../ffi/layout.ts";
 
@@ -53,7 +53,7 @@ export class DhcpSocket {
     return new DhcpSocket(fd, ifname);
   }
 
-  /** The raw fd, for the receiving Worker (which never closes it). */
+  /** The raw fd, for the receiving Worker (which never closes it; close only once the receiver let go of it). */
   unsafeFd(): number {
     return this.#fd;
   }
@@ -71,25 +71,21 @@ export class DhcpSocket {
     return false;
   }
 
-  /** Closes the fd. Idempotent; call only after the receiving Worker has stopped. */
+  /** Closes the fd. Idempotent; call only after the receiver stopped receiving it. */
   close(): void {
     if (this.#fd >= 0) libc().close(this.#fd);
     this.#fd = -1;
   }
 }
 
-/**
- * Waits up to `ms` for the fd to be readable, then reads one datagram into `buf` without blocking.
- * Returns its length, or -1 when nothing was there (timeout, EAGAIN, EINTR). Used by the Worker.
- */
-export function receive(fd: number, buf: Uint8Array, pollfd: Uint8Array, ms: number): number {
-  const c = libc();
-  const pv = new DataView(pollfd.buffer, pollfd.byteOffset, 8);
-  pv.setInt32(0, fd, true);
-  pv.setInt16(4, POLLIN, true);
-  pv.setInt16(6, 0, true);
-  if (c.poll(pollfd, 1, ms) <= 0) return -1;
-  const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
+/** poll(2) over `count` pollfd entries for up to `ms`: how many are ready (0 on timeout or EINTR). Used by the Worker. */
+export function readable(pollfds: Uint8Array, count: number, ms: number): number {
+  return Math.max(0, libc().poll(pollfds, count, ms));
+}
+
+/** Reads one datagram into `buf` without blocking: its length, or -1 when nothing was there (EAGAIN, EINTR). */
+export function recvDatagram(fd: number, buf: Uint8Array): number {
+  const n = Number(libc().recv(fd, buf, buf.length, MSG_DONTWAIT));
   if (n >= 0) return n;
   const e = errno();
   if (e === EAGAIN || e === EINTR) return -1;
