@@ -18,6 +18,8 @@ export const SO_RCVBUF = 8;
 export const SOL_NETLINK = 270;
 /** <linux/netlink.h>: report errors with a message (struct nlmsgerr + NLMSGERR_ATTR_MSG). */
 export const NETLINK_EXT_ACK = 11;
+/** linux/netlink.h: strict checking of dump requests, which makes the kernel honour their filters (ifa_index; Linux 4.20+). */
+export const NETLINK_GET_STRICT_CHK = 12;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_TRUNC = 0x20;
 

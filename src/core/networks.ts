@@ -211,34 +211,43 @@ export class NetworkService {
     return this.create({ ...DEFAULT_NETWORK, labels: { [LABEL_ROLE]: ROLE_BUILTIN } }, { builtin: true });
   }
 
-  /** `system start`: default network, then every stored network's host side. */
+  /** `system start`: default network, then every stored network's host side (all in one call where the platform can). */
   async startAll(): Promise<ItemResult[]> {
-    this.#host().checkPrivileges();
+    const host = this.#host();
+    host.checkPrivileges();
     const def = await this.ensureDefault();
-    const fresh = def.outcome === "created" ? def.network.name : null; // create already brought it up
-    return this.#eachNetwork("up", (n, host) => (n.name === fresh ? Promise.resolve() : host.ensureNetwork(this.spec(n))));
+    const fresh = def.outcome === "created" ? def.network.name : undefined; // create already brought it up
+    return this.#eachNetwork("up", host.ensureNetworks?.bind(host), (s) => host.ensureNetwork(s), fresh);
   }
 
   /** `system stop`: take every network's host side down; definitions and leases stay stored. */
   async stopAll(): Promise<ItemResult[]> {
-    this.#host().checkPrivileges();
-    return this.#eachNetwork("down", (n, host) => host.removeNetwork(this.spec(n)));
+    const host = this.#host();
+    host.checkPrivileges();
+    return this.#eachNetwork("down", host.removeNetworks?.bind(host), (s) => host.removeNetwork(s));
   }
 
-  /** Runs `op` for every stored network, one result per network; one failure does not stop the rest. */
-  async #eachNetwork(outcome: string, op: (n: Network, host: Platform) => Promise<void>): Promise<ItemResult[]> {
-    const host = this.#host();
-    const out: ItemResult[] = [];
-    for (const n of this.store.listNetworks()) {
-      try {
-        await op(n, host);
-        out.push({ name: n.name, ok: true, outcome });
-      } catch (e) {
-        if (!(e instanceof VmlanError)) throw e;
-        out.push({ name: n.name, ok: false, error: e });
-      }
-    }
-    return out;
+  /**
+   * One result per stored network (`skip` needs nothing); one failure does not stop the rest. `many`
+   * does them all in one call where the platform has it, else `one` runs per network.
+   */
+  async #eachNetwork(
+    outcome: string, many: ((specs: HostNetworkSpec[]) => Promise<Array<Error | null>>) | undefined,
+    one: (spec: HostNetworkSpec) => Promise<void>, skip?: string,
+  ): Promise<ItemResult[]> {
+    const nets = this.store.listNetworks();
+    const todo = nets.filter((n) => n.name !== skip);
+    const specs = todo.map((n) => this.spec(n));
+    const errors: unknown[] = [];
+    if (many) errors.push(...(await many(specs)));
+    else for (const s of specs) errors.push(await one(s).then(() => null, (e: unknown) => e));
+    const byName = new Map(todo.map((n, i) => [n.name, errors[i] ?? null]));
+    return nets.map((n): ItemResult => {
+      const e = byName.get(n.name) ?? null;
+      if (e === null) return { name: n.name, ok: true, outcome };
+      if (!(e instanceof VmlanError)) throw e;
+      return { name: n.name, ok: false, error: e };
+    });
   }
 
   async statusAll(): Promise<NetworkView[]> {

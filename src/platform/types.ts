@@ -112,6 +112,14 @@ export interface Platform {
   ensureNetwork(spec: HostNetworkSpec): Promise<void>;
   /** Removes the host side of a network. Refuses (ConflictError) to remove an interface that is not ours. */
   removeNetwork(spec: HostNetworkSpec): Promise<void>;
+  /**
+   * Optional: ensureNetwork / removeNetwork for many networks at once (`system start` / `stop`),
+   * where one call for all is cheaper than one per network (Linux: every nftables table in one
+   * transaction). The same end state, one result per spec in order (null = done). Without them,
+   * callers call ensureNetwork / removeNetwork once per network.
+   */
+  ensureNetworks?(specs: HostNetworkSpec[]): Promise<Array<Error | null>>;
+  removeNetworks?(specs: HostNetworkSpec[]): Promise<Array<Error | null>>;
   /** What the kernel says about a network's host side. Never throws for a missing network. */
   status(spec: HostNetworkSpec): Promise<HostNetworkStatus>;
   /**

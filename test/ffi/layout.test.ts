@@ -55,3 +55,14 @@ test("the structs the brief names are all declared", () => {
     expect(names).toContain(n);
   }
 });
+
+test("poll and netlink socket option numbers match the headers", async () => {
+  const c = await import("../../ffi/libc/constants.ts");
+  const names = ["POLLIN", "POLLERR", "POLLHUP", "POLLNVAL", "SOL_NETLINK", "NETLINK_EXT_ACK", "NETLINK_GET_STRICT_CHK"] as const;
+  const src = ["#include <stdio.h>", "#include <poll.h>", "#include <sys/socket.h>", "#include <linux/netlink.h>", "#ifndef SOL_NETLINK", "#define SOL_NETLINK 270", "#endif",
+    "int main(void) {", ...names.map((n) => `  printf("%d\\n", ${n});`), "  return 0;", "}"].join("\n");
+  writeFileSync(join(dir, "consts.c"), src);
+  expect(Bun.spawnSync(["gcc", "-o", join(dir, "consts"), join(dir, "consts.c")]).exitCode).toBe(0);
+  const fromC = Bun.spawnSync([join(dir, "consts")]).stdout.toString().trim().split("\n").map(Number);
+  expect(names.map((n) => c[n])).toEqual(fromC);
+});

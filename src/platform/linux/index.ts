@@ -1,7 +1,8 @@
 /**
  * The Linux platform: a network is a kernel bridge with the gateway addresses (netlink, via
  * bun:ffi) plus one nftables table for NAT or isolation (the nft binary).
- * Flow: ensureNetwork = ensureBridge → setupNat; removeNetwork = teardownNat → removeBridge.
+ * Flow: ensureNetwork = ensureBridge → setupNat; removeNetwork = removeBridge → teardownNat.
+ * ensureNetworks / removeNetworks (system start / stop): the same for many, the tables in one nft call.
  */
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -10,7 +11,7 @@ import { detachPort, openTap } from "./tap.ts";
 import { ensureBridge, ownership, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
 import { getLink, listAddrs, listLinks } from "./links.ts";
-import { type NatSpec, natStatus, setupNat, teardownNat } from "./nat.ts";
+import { type NatSpec, natStatus, setupNat, setupNatMany, teardownNat, teardownNatMany } from "./nat.ts";
 import { withNetlink } from "./netlink.ts";
 import { checkPrivileges } from "./privileges.ts";
 import { checkSubnetFree } from "./routes.ts";
@@ -59,6 +60,40 @@ async function removeNetwork(spec: HostNetworkSpec): Promise<void> {
   teardownNat(spec.bridge);
 }
 
+/** Every bridge over one netlink socket, then every table in one nft transaction (nat.ts setupNatMany). */
+async function ensureNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | null>> {
+  const out: Array<Error | null> = specs.map(() => null);
+  const tables: Array<{ at: number; nat: NatSpec }> = [];
+  withNetlink((nl) => specs.forEach((spec, at) => {
+    try {
+      if (isBridged(spec)) return ensureBridged(nl, spec);
+      ensureBridge(nl, { name: spec.bridge, network: spec.name, mtu: spec.mtu, addresses: bridgeAddresses(spec) });
+      tables.push({ at, nat: natSpec(spec) });
+    } catch (e) {
+      out[at] = e as Error;
+    }
+  }));
+  setupNatMany(tables.map((t) => t.nat)).forEach((e, i) => { out[tables[i]!.at] = e; });
+  return out;
+}
+
+/** Bridges first, as removeNetwork does (a foreign interface is refused before its rules are touched), then the tables in one transaction. */
+async function removeNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | null>> {
+  const out: Array<Error | null> = specs.map(() => null);
+  const tables: Array<{ at: number; bridge: string }> = [];
+  withNetlink((nl) => specs.forEach((spec, at) => {
+    try {
+      if (isBridged(spec)) return removeBridged(nl, spec);
+      removeBridge(nl, spec.bridge, spec.name);
+      tables.push({ at, bridge: spec.bridge });
+    } catch (e) {
+      out[at] = e as Error;
+    }
+  }));
+  teardownNatMany(tables.map((t) => t.bridge)).forEach((e, i) => { out[tables[i]!.at] = e; });
+  return out;
+}
+
 async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
   if (isBridged(spec)) return withNetlink((nl) => bridgedStatus(nl, spec));
   const base = { name: spec.name, bridge: spec.bridge };
@@ -101,6 +136,8 @@ export function createLinuxPlatform(): Platform & TapOpener {
     checkSubnetFree: async (cidr, bridge) => withNetlink((nl) => checkSubnetFree(nl, cidr, bridge)),
     ensureNetwork,
     removeNetwork,
+    ensureNetworks,
+    removeNetworks,
     status,
     probeUplink: async (name, bridge) => withNetlink((nl) => describeUplink(nl, name, bridge)),
     listUplinks: async () => withNetlink((nl) => listCandidates(nl)),

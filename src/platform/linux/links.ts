@@ -102,9 +102,10 @@ export function deleteLink(nl: Netlink, index: number, name: string): void {
   }
 }
 
+/** Addresses of one link (`index`; the kernel filters on strict sockets, netlink.ts) or of all. */
 export function listAddrs(nl: Netlink, index?: number): Addr[] {
   const out: Addr[] = [];
-  for (const m of nl.dump(RTM_GETADDR, [ifaddr({ family: AF_UNSPEC })], "RTM_GETADDR")) {
+  for (const m of nl.dump(RTM_GETADDR, [ifaddr({ family: AF_UNSPEC, index })], "RTM_GETADDR")) {
     const a = parseAddr(m.payload);
     if (index !== undefined && a.index !== index) continue;
     const bytes = a.attrs.get(IFA_LOCAL) ?? a.attrs.get(IFA_ADDRESS);

@@ -94,19 +94,63 @@ function enableSysctl(path: string): void {
   }
 }
 
+/** Shared mode turns on IP forwarding (v6 too with a prefix); it stays on when a network goes. */
+function enableForwarding(specs: NatSpec[]): void {
+  if (specs.some((s) => s.mode === "shared")) enableSysctl("/proc/sys/net/ipv4/ip_forward");
+  if (specs.some((s) => s.mode === "shared" && s.subnetV6)) enableSysctl("/proc/sys/net/ipv6/conf/all/forwarding");
+}
+
 /** Installs (or replaces) the network's table; shared mode also turns on IP forwarding. */
 export function setupNat(spec: NatSpec): void {
   const script = natScript(spec);
-  if (spec.mode === "shared") {
-    enableSysctl("/proc/sys/net/ipv4/ip_forward");
-    if (spec.subnetV6) enableSysctl("/proc/sys/net/ipv6/conf/all/forwarding");
-  }
+  enableForwarding([spec]);
   applyScript(script, `install rules for ${spec.bridge}`);
 }
 
 /** Removes the network's table; a missing table is fine. Forwarding stays on: others may need it. */
 export function teardownNat(bridge: string): void {
   applyScript(teardownScript(bridge), `remove rules for ${bridge}`);
+}
+
+/**
+ * Runs every item's script in one `nft -f` (one kernel transaction): an nft call costs time in
+ * proportion to every table already loaded, so one per network makes `system start` quadratic
+ * (200 networks: minutes). If the whole batch fails, each item runs alone, so a failure is
+ * reported against its own network and the others still apply. One result per item, in order.
+ */
+function applyMany<T>(items: T[], script: (x: T) => string, what: (x: T) => string): Array<Error | null> {
+  if (items.length === 0) return [];
+  const scripts = items.map((x) => { try { return script(x); } catch (e) { return e as Error; } });
+  const good = scripts.flatMap((s) => (typeof s === "string" ? [s] : []));
+  try {
+    if (good.length) applyScript(good.join(""), `apply ${good.length} tables`);
+    return scripts.map((s) => (typeof s === "string" ? null : s));
+  } catch {
+    return scripts.map((s, i) => {
+      if (typeof s !== "string") return s;
+      try {
+        applyScript(s, what(items[i]!));
+        return null;
+      } catch (e) {
+        return e as Error;
+      }
+    });
+  }
+}
+
+/** setupNat for many networks in one nft transaction; one result per spec (null = installed). */
+export function setupNatMany(specs: NatSpec[]): Array<Error | null> {
+  try {
+    enableForwarding(specs);
+  } catch (e) {
+    return specs.map(() => e as Error);
+  }
+  return applyMany(specs, natScript, (s) => `install rules for ${s.bridge}`);
+}
+
+/** teardownNat for many bridges in one nft transaction; one result per bridge (null = removed or absent). */
+export function teardownNatMany(bridges: string[]): Array<Error | null> {
+  return applyMany(bridges, teardownScript, (b) => `remove rules for ${b}`);
 }
 
 /** Whether the table exists and whether it masquerades. Never throws when nft is present. */

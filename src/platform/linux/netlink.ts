@@ -3,7 +3,7 @@
  * and dumps (multipart until NLMSG_DONE). Blocking and synchronous: the kernel answers rtnetlink
  * requests inline, so a reply is already queued when send() returns.
  */
-import { AF_NETLINK, MSG_TRUNC, NETLINK_EXT_ACK, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "../../../ffi/libc/constants.ts";
+import { AF_NETLINK, MSG_TRUNC, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "../../../ffi/libc/constants.ts";
 import { libc } from "../../../ffi/libc/load.ts";
 import { sockaddr_nl } from "../../../ffi/libc/structs.ts";
 import { alloc, write } from "../../../ffi/layout.ts";
@@ -37,6 +37,10 @@ export class Netlink {
       // Extended acks give the kernel's reason text ("Unknown device type"); older kernels ignore it.
       const one = new Int32Array([1]);
       c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+      // Strict dumps: the kernel filters an address dump by ifa_index instead of sending every
+      // address of every interface (one bridge's addresses, not N bridges', at system start).
+      // Older kernels refuse the option and send everything, which callers filter anyway.
+      c.setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, one, 4);
       const { bytes, view } = alloc(sockaddr_nl);
       write(sockaddr_nl, view, "nl_family", AF_NETLINK);
       check("bind", c.bind(fd, bytes, sockaddr_nl.size), "AF_NETLINK");

@@ -1,0 +1,64 @@
+// system start / stop over many networks at once (every table in one nft transaction, platform/linux
+// ensureNetworks): the same end state as one network at a time, and a failure stays with its own
+// network. In a namespace this file creates.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runVmlan } from "../../support/binary.ts";
+
+const ns = `vmlan-t-many-${process.pid}`;
+const stateDir = mkdtempSync(join(tmpdir(), "vmlan-many-"));
+const vmlan = (...args: string[]) => runVmlan(args, { env: { VMLAN_STATE_DIR: stateDir }, netns: ns, timeoutMs: 60_000 });
+const inNs = (...cmd: string[]) => Bun.spawnSync(["ip", "netns", "exec", ns, ...cmd], { stdout: "pipe", stderr: "pipe" });
+const linkExists = (dev: string) => inNs("ip", "link", "show", "dev", dev).exitCode === 0;
+const tables = () => inNs("nft", "list", "tables").stdout.toString().split("\n").filter((l) => l.includes("vmlan_")).map((l) => l.trim()).sort();
+const NAMES = Array.from({ length: 12 }, (_, i) => `m${String(i).padStart(2, "0")}`);
+
+beforeAll(async () => {
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  for (const [i, name] of NAMES.entries()) {
+    const r = await vmlan("network", "create", name, "--subnet", `10.61.${i}.0/24`, ...(i % 2 ? ["--mode", "host"] : []));
+    expect(r.exitCode).toBe(0);
+  }
+}, 60_000);
+afterAll(async () => {
+  await vmlan("system", "stop");
+  Bun.spawnSync(["ip", "netns", "del", ns]);
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+test("system stop then start: every bridge and table back, each network reported", async () => {
+  const before = tables();
+  expect(before).toHaveLength(NAMES.length);
+  expect((await vmlan("system", "stop")).exitCode).toBe(0);
+  expect(tables()).toEqual([]);
+  expect(NAMES.filter(linkExists)).toEqual([]);
+  const r = await vmlan("system", "start", "--format", "json");
+  expect(r.exitCode).toBe(0);
+  const results = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; state: string }>;
+  expect(results.map((x) => [x.name, x.ok, x.state])).toEqual(["default", ...NAMES].map((n) => [n, true, "up"]));
+  expect(tables()).toEqual([...before, "table inet vmlan_vl-default"].sort());
+  expect(NAMES.map((n) => linkExists(`vl-${n}`))).toEqual(NAMES.map(() => true));
+  // A shared network masquerades, a host-only one does not: each kept its own rules.
+  expect(inNs("nft", "list", "table", "inet", "vmlan_vl-m00").stdout.toString()).toContain("masquerade");
+  expect(inNs("nft", "list", "table", "inet", "vmlan_vl-m01").stdout.toString()).not.toContain("masquerade");
+}, 60_000);
+
+test("an interface that took one network's bridge name fails that network only, and is left alone", async () => {
+  expect((await vmlan("system", "stop")).exitCode).toBe(0);
+  inNs("ip", "link", "add", "vl-m05", "type", "veth", "peer", "name", "m05-peer");
+  const r = await vmlan("system", "start");
+  expect(r.exitCode).toBe(4);
+  expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: m05: interface vl-m05 exists and is not vmlan's network "m05"/)]);
+  expect(r.stdout).toContain("m04: up\n");
+  expect(r.stdout).toContain("m06: up\n");
+  expect(tables()).not.toContain("table inet vmlan_vl-m05");
+  expect(tables()).toHaveLength(NAMES.length); // the default network's and 11 of ours
+  const stop = await vmlan("system", "stop");
+  expect(stop.exitCode).toBe(4);
+  expect(stop.stderr).toContain("m05: interface vl-m05 exists and is not vmlan's");
+  expect(linkExists("vl-m05")).toBe(true);
+  expect(tables()).toEqual([]);
+  inNs("ip", "link", "del", "vl-m05");
+}, 60_000);
