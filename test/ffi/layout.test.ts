@@ -64,5 +64,5 @@ test("poll and netlink socket option numbers match the headers", async () => {
   writeFileSync(join(dir, "consts.c"), src);
   expect(Bun.spawnSync(["gcc", "-o", join(dir, "consts"), join(dir, "consts.c")]).exitCode).toBe(0);
   const fromC = Bun.spawnSync([join(dir, "consts")]).stdout.toString().trim().split("\n").map(Number);
-  expect(names.map((n) => c[n])).toEqual(fromC);
+  expect(names.map((n): number => c[n])).toEqual(fromC);
 });
