@@ -114,7 +114,7 @@ async function controlPlaneInside(o: Options & { inside: string }): Promise<Summ
   // The same in-process allocations `bench scale` measures (scripts/scale/commands.ts).
   const { inProcessAllocations } = await import("./scale/commands.ts");
   const alloc = await inProcessAllocations(process.env.VMLAN_STATE_DIR!, o.runs);
-  results.push({ ...alloc.total, name: `${alloc.count} allocations in one process` });
+  results.push({ ...alloc.total, name: `${alloc.count} allocations in one process` }, { ...alloc.batch, name: `${alloc.count} allocations in one transaction` });
   return results;
 }
 

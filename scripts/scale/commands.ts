@@ -7,6 +7,7 @@
  * through the core services, the first and the last thousand timed apart (does an attach get
  * slower as the network fills?).
  */
+import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { vmlanBin } from "../../test/support/binary.ts";
@@ -89,24 +90,33 @@ export async function commandCosts(root: string, runs: number, sizes = { network
   return { rows, floor };
 }
 
-export type InProcess = { count: number; runs: number; total: Summary; first1000: Summary; last1000: Summary };
+export type InProcess = {
+  count: number; runs: number; total: Summary; first1000: Summary; last1000: Summary;
+  /** The same attaches through LeaseService.attachMany: one transaction for all (what apply does). */
+  batch: Summary;
+  /** The floor of one transaction each: bare SQLite, one small row per transaction, same pragmas, same disk. */
+  sqliteFloor: Summary;
+};
 
 /** `count` attaches in this process over a file store (no host), as `bench control-plane` measures; at most 5 runs. */
 export async function inProcessAllocations(root: string, runs: number, count = 10_000): Promise<InProcess> {
   const { NetworkService } = await import("../../src/core/networks.ts");
   const { LeaseService } = await import("../../src/core/leases.ts");
   const n = Math.min(runs, 5);
-  const totals: number[] = [], firsts: number[] = [], lasts: number[] = [];
+  const totals: number[] = [], firsts: number[] = [], lasts: number[] = [], batches: number[] = [], floors: number[] = [];
   console.error(`bench: scale: ${count} allocations in one process (${n} runs)`);
+  const fresh = async (name: string) => {
+    const store = storeOf(join(root, name));
+    await new NetworkService(store, NO_HOST).create({ name: "alloc", mode: "host", subnet: "10.64.0.0/16" });
+    return { store, leases: new LeaseService(store) };
+  };
   for (let r = 0; r < n; r++) {
-    const store = storeOf(join(root, `alloc-${r}`));
+    const one = await fresh(`alloc-${r}`);
     try {
-      await new NetworkService(store, NO_HOST).create({ name: "alloc", mode: "host", subnet: "10.64.0.0/16" });
-      const leases = new LeaseService(store);
       const t0 = performance.now();
       let mark = t0;
       for (let i = 0; i < count; i++) {
-        leases.attach({ network: "alloc", id: `vm-${i}` });
+        one.leases.attach({ network: "alloc", id: `vm-${i}` });
         if (i === 999) firsts.push(performance.now() - mark);
         if (i === count - 1001) mark = performance.now();
       }
@@ -114,8 +124,42 @@ export async function inProcessAllocations(root: string, runs: number, count = 1
       lasts.push(end - mark);
       totals.push(end - t0);
     } finally {
-      store.close();
+      one.store.close();
     }
+    const many = await fresh(`alloc-batch-${r}`);
+    try {
+      const reqs = Array.from({ length: count }, (_, i) => ({ network: "alloc", id: `vm-${i}` }));
+      const t0 = performance.now();
+      const out = many.leases.attachMany(reqs);
+      batches.push(performance.now() - t0);
+      if (out.some((x) => !x || "error" in x)) throw new Error("attachMany failed in the bench");
+    } finally {
+      many.store.close();
+    }
+    floors.push(sqliteFloor(join(root, `floor-${r}.db`), count));
   }
-  return { count, runs: n, total: summarize("total", totals), first1000: summarize("first 1000", firsts), last1000: summarize("last 1000", lasts) };
+  return {
+    count, runs: n, total: summarize("one transaction each", totals), first1000: summarize("  first 1000", firsts), last1000: summarize("  last 1000", lasts),
+    batch: summarize("one transaction for all (attachMany)", batches), sqliteFloor: summarize("bare SQLite, one row per transaction", floors),
+  };
+}
+
+/** `count` one-row transactions in WAL with synchronous=NORMAL (the store's pragmas): what durability alone costs here. */
+function sqliteFloor(path: string, count: number): number {
+  const db = new Database(path, { create: true, strict: true });
+  try {
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = NORMAL");
+    db.run("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER) STRICT");
+    const begin = db.prepare("BEGIN IMMEDIATE"), commit = db.prepare("COMMIT"), ins = db.prepare("INSERT INTO t (id, v) VALUES (?, ?)");
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      begin.run();
+      ins.run(`vm-${i}`, i);
+      commit.run();
+    }
+    return performance.now() - t0;
+  } finally {
+    db.close();
+  }
 }

@@ -48,7 +48,8 @@ export class NetworkService {
   }
 
   list(): NetworkView[] {
-    return this.store.listNetworks().map((n) => ({ ...n, attachments: this.store.countActive(n.name) }));
+    const counts = this.store.countActiveByNetwork();
+    return this.store.listNetworks().map((n) => ({ ...n, attachments: counts.get(n.name) ?? 0 }));
   }
 
   /** The platform's view of a stored network; a bridged one carries the store's journal of its move. */

@@ -54,11 +54,32 @@ export interface ApplyServices {
 export async function executePlan(plan: Plan, svc: ApplyServices): Promise<ApplyResult> {
   const items: ResultItem[] = [];
   let stopped = false;
-  for (const item of plan.items) {
+  for (let i = 0; i < plan.items.length; i++) {
+    const item = plan.items[i]!;
     const status = statusOf(item, false);
     if (status !== "applied") items.push({ ...item, status });
     else if (stopped) items.push({ ...item, status: "not-attempted" });
-    else {
+    else if (item.action === "reserve") {
+      // A run of reservations is one transaction (LeaseService.attachMany), with the same per-item outcomes.
+      let end = i;
+      while (end + 1 < plan.items.length && plan.items[end + 1]!.action === "reserve") end++;
+      const run = plan.items.slice(i, end + 1);
+      let results: ReturnType<ApplyServices["leases"]["attachMany"]>;
+      try {
+        results = svc.leases.attachMany(run.map((r) => r.reservation!), { stopAtError: true });
+      } catch (e) {
+        // Not a VmlanError: the whole run was rolled back; the first reservation carries the error.
+        results = run.map((_, k) => (k === 0 ? { error: new VmlanError(`internal error: ${(e as Error).message ?? String(e)}`, { cause: e }) } : null));
+      }
+      run.forEach((r, k) => {
+        const x = results[k];
+        if (!x) items.push({ ...r, status: "not-attempted" });
+        else if ("error" in x) items.push({ ...r, status: "failed", error: x.error });
+        else items.push({ ...r, status, detail: `${x.attachment.address}, ${x.attachment.mac}, ${x.attachment.hostname}` });
+      });
+      stopped = results.some((x) => x === null || "error" in x);
+      i = end;
+    } else {
       try {
         items.push({ ...item, status, detail: await step(item, svc) });
       } catch (e) {
@@ -72,7 +93,7 @@ export async function executePlan(plan: Plan, svc: ApplyServices): Promise<Apply
 }
 
 /** Applies one item; returns the detail to report (what was actually done). */
-async function step(item: PlanItem, { networks, leases }: ApplyServices): Promise<string> {
+async function step(item: PlanItem, { networks }: ApplyServices): Promise<string> {
   switch (item.action) {
     case "delete":
       await networks.remove(item.name, {});
@@ -87,10 +108,6 @@ async function step(item: PlanItem, { networks, leases }: ApplyServices): Promis
     case "create": {
       const { network } = await networks.create(item.request!);
       return `${network.mode}, ${network.subnet}${network.subnetV6 ? `, ${network.subnetV6}` : ""}, bridge ${network.bridge}`;
-    }
-    case "reserve": {
-      const { attachment: a } = leases.attach(item.reservation!);
-      return `${a.address}, ${a.mac}, ${a.hostname}`;
     }
     default:
       throw new VmlanError(`internal error: "${item.action}" is not a change`);

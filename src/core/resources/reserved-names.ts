@@ -13,9 +13,18 @@ export const ALWAYS_RESERVED = ["gateway", "localhost", "ip6-localhost", "ip6-lo
 /** How error lines name the set. */
 export const RESERVED_HINT = "gateway, localhost, wpad, isatap, vmlan and the network's own names";
 
-/** Every reserved label of `net`, lowercase. */
-export function reservedHostnames(net: Pick<Network, "name" | "dnsDomain">): Set<string> {
-  return new Set<string>([...ALWAYS_RESERVED, net.name.toLowerCase(), ...dnsDomainOf(net).split(".")]);
+const byNetwork = new Map<string, ReadonlySet<string>>();
+
+/** Every reserved label of `net`, lowercase (built once per name and domain: DNS asks per query). */
+export function reservedHostnames(net: Pick<Network, "name" | "dnsDomain">): ReadonlySet<string> {
+  const key = `${net.name}\0${net.dnsDomain ?? ""}`;
+  let set = byNetwork.get(key);
+  if (!set) {
+    set = new Set<string>([...ALWAYS_RESERVED, net.name.toLowerCase(), ...dnsDomainOf(net).split(".")]);
+    if (byNetwork.size >= 1024) byNetwork.clear();
+    byNetwork.set(key, set);
+  }
+  return set;
 }
 
 export function isReservedHostname(net: Pick<Network, "name" | "dnsDomain">, name: string): boolean {

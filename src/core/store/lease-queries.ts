@@ -37,7 +37,9 @@ export abstract class LeaseQueries implements LeaseTx {
 
   /** The lease a MAC holds on a network: the active one, else its most recently released claim (DHCP). */
   leaseWithMac(network: string, mac: string): LeaseRow | null {
-    return this.#lease("SELECT * FROM attachments WHERE network = ? AND mac = ? ORDER BY state = 'active' DESC, updated_at DESC LIMIT 1", network, mac);
+    // Two lookups, each on its partial index (migration 8): the active lease, else the newest released claim.
+    return this.activeWithMac(network, mac)
+      ?? this.#lease("SELECT * FROM attachments WHERE network = ? AND mac = ? AND state = 'released' ORDER BY updated_at DESC LIMIT 1", network, mac);
   }
 
   /**
@@ -100,6 +102,20 @@ export abstract class LeaseQueries implements LeaseTx {
     if (network) params.network = network;
     if (!includeReleased) params.now = nowMs;
     return (this.stmt(sql).all(params) as AttachmentRow[]).map(leaseFromRow);
+  }
+
+  /** Live leases per network, every network in one query (`network list`); networks with none are absent. */
+  countActiveByNetwork(nowMs = Date.now()): Map<string, number> {
+    const rows = this.stmt(`SELECT network, count(*) AS n FROM attachments WHERE ${LIVE} GROUP BY network`).all({ now: nowMs }) as Array<{ network: string; n: number }>;
+    return new Map(rows.map((r) => [r.network, r.n]));
+  }
+
+  /** Whether anything is due to end by nowMs (of one network, or any): a read skips expire's write lock when nothing is. */
+  dueToExpire(nowMs: number, network?: string): boolean {
+    const where = network ? "network = $network AND " : "";
+    const params: Record<string, string | number> = network ? { network, now: nowMs } : { now: nowMs };
+    const lease = this.stmt(`SELECT 1 FROM attachments WHERE ${where}state = 'active' AND expires_at IS NOT NULL AND expires_at <= $now LIMIT 1`).get(params);
+    return lease !== null || this.stmt(`SELECT 1 FROM address_holds WHERE ${where}until <= $now LIMIT 1`).get(params) !== null;
   }
 
   countActive(network: string, nowMs = Date.now()): number {

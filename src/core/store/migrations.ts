@@ -114,4 +114,13 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE networks ADD COLUMN pool_start TEXT;
   ALTER TABLE networks ADD COLUMN pool_end TEXT;
   `,
+  // 8: indexes an attach need not write (issue #15: every index a new active row enters is one more
+  // page per transaction). Released claims are looked up by age and by MAC, so those two indexes hold
+  // released rows only; active rows by MAC use attachments_active_mac.
+  `
+  DROP INDEX attachments_released;
+  CREATE INDEX attachments_released ON attachments(network, updated_at) WHERE state = 'released';
+  DROP INDEX attachments_mac;
+  CREATE INDEX attachments_released_mac ON attachments(network, mac, updated_at) WHERE state = 'released';
+  `,
 ];
