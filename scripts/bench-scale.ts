@@ -19,12 +19,13 @@ import { vmlanBin } from "../test/support/binary.ts";
 import { loadAverage, ratio, type Figures, type Report, type Summary, type Table } from "./bench-report.ts";
 import { ATTACHMENT_SIZES, COMMANDS, commandCosts, inProcessAllocations, NETWORK_SIZES, type CommandRow, type InProcess } from "./scale/commands.ts";
 import { START_SIZES, startCosts, type StartRow } from "./scale/system-start.ts";
+import { FULL_POOL_PREFIXES, fullPoolAttach, type FullPoolRow } from "./scale/full-pool.ts";
 import { HELPER_COUNTS, helperMemory, type HelperRow } from "./scale/helpers.ts";
 import { DHCP_CLIENTS, dhcpLoad, DNS_QPS, DNS_SECONDS, DNS_SIZES, dnsLoad, type DhcpRow, type DnsRow } from "./scale/services.ts";
 
 const PARTS = ["commands", "alloc", "start", "dhcp", "dns", "helpers"] as const;
 type Part = (typeof PARTS)[number];
-type Inner = { commands?: { rows: CommandRow[]; floor: Summary }; alloc?: InProcess; start?: StartRow[]; helpers?: HelperRow[] };
+type Inner = { commands?: { rows: CommandRow[]; floor: Summary }; alloc?: InProcess; fullPool?: FullPoolRow[]; start?: StartRow[]; helpers?: HelperRow[] };
 
 function parts(only: string | undefined): Set<Part> {
   if (!only) return new Set(PARTS);
@@ -44,6 +45,7 @@ async function inside(ns: string, runs: number, want: Set<Part>): Promise<Inner>
   const out: Inner = {};
   if (want.has("commands")) out.commands = await commandCosts(root, runs);
   if (want.has("alloc")) out.alloc = await inProcessAllocations(root, runs);
+  if (want.has("alloc")) out.fullPool = await fullPoolAttach(root);
   if (want.has("start")) out.start = await startCosts(root, runs);
   if (want.has("helpers")) out.helpers = await helperMemory(root);
   return out;
@@ -105,6 +107,12 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, runs: n
       rows: [a.total, a.first1000, a.last1000, a.batch, a.sqliteFloor].map((s) => [s.name, s.median, s.p10, s.p90]),
       note: "bare SQLite: the same number of one-row transactions with the store's pragmas on the same disk (the floor of one transaction each)" });
   }
+  if (inner.fullPool?.length) {
+    const f = inner.fullPool;
+    medians["attach into a full pool ms by pool size"] = bySize(f.map((r) => [r.pool, r.attachMs]));
+    ratios[`attach into a full pool, ${f[f.length - 1]!.pool} vs ${f[0]!.pool} addresses`] = ratio(f[f.length - 1]!.attachMs, f[0]!.attachMs);
+    tables.push({ title: "attach of a new id into a pool of released claims only (it takes the oldest)", head: ["pool addresses", "attach ms (median of 7)"], rows: f.map((r) => [r.pool, r.attachMs]) });
+  }
   if (inner.start) {
     const s = inner.start;
     for (const k of ["cold", "warm", "stop"] as const) medians[`system ${k === "stop" ? "stop" : `start ${k}`} ms by networks`] = bySize(s.map((r) => [r.networks, r[k].median]));
@@ -149,6 +157,7 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, runs: n
     inputs: {
       runs, loadavg: load, binary: vmlanBin(), parts: [...want],
       ...(want.has("commands") ? { networks: NETWORK_SIZES, attachments: ATTACHMENT_SIZES } : {}),
+      ...(want.has("alloc") ? { fullPoolPrefixes: FULL_POOL_PREFIXES } : {}),
       ...(want.has("start") ? { startNetworks: START_SIZES } : {}),
       ...(want.has("dhcp") ? { dhcpClients: DHCP_CLIENTS } : {}),
       ...(want.has("dns") ? { dnsQps: DNS_QPS, dnsSeconds: DNS_SECONDS, dnsAttachments: DNS_SIZES } : {}),

@@ -51,6 +51,8 @@ export interface LeaseTx {
   setLastAllocated(network: string, addr: number | null): void;
   putLease(l: LeaseRow): void;
   deleteLease(network: string, id: string): void;
+  /** Distinct addresses among first..last that a lease (any state) or a hold has: the pool is full when they fill it. */
+  usedIn(network: string, first: number, last: number): number;
   /** Active leases that have not ended by `nowMs`. */
   countActive(network: string, nowMs?: number): number;
   /** Ends what is due at `nowMs`: expired DHCP leases become released claims, expired holds go. */

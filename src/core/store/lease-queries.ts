@@ -118,6 +118,16 @@ export abstract class LeaseQueries implements LeaseTx {
     return lease !== null || this.stmt(`SELECT 1 FROM address_holds WHERE ${where}until <= $now LIMIT 1`).get(params) !== null;
   }
 
+  usedIn(network: string, first: number, last: number): number {
+    const leases = this.stmt("SELECT count(*) AS n FROM attachments WHERE network = ? AND addr BETWEEN ? AND ?").get(network, first, last) as { n: number };
+    // A hold on a leased address (a DECLINE while the claim moves) is one address, not two.
+    const holds = this.stmt(
+      `SELECT count(*) AS n FROM address_holds h WHERE h.network = ? AND h.addr BETWEEN ? AND ?
+       AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.network = h.network AND a.addr = h.addr)`,
+    ).get(network, first, last) as { n: number };
+    return leases.n + holds.n;
+  }
+
   countActive(network: string, nowMs = Date.now()): number {
     return (this.stmt(`SELECT count(*) AS n FROM attachments WHERE network = $network AND ${LIVE}`).get({ network, now: nowMs }) as { n: number }).n;
   }

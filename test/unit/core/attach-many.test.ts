@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import { addNetwork, services } from "../../support/memory.ts";
 import { ConflictError } from "../../../src/core/errors.ts";
+import { v4ToInt } from "../../../src/core/ipam/subnet.ts";
 
 test("the same leases as one attach each, in request order", () => {
   const one = services(), many = services();
@@ -47,4 +48,18 @@ test("a transaction inside a transaction is a savepoint: its failure leaves the 
     throw new Error("outer fails");
   })).toThrow("outer fails");
   expect(store.lastAllocated("lab")).toBe(7);
+});
+
+test("a full pool is known by one count; a free address far past the cursor is still found, not a claim taken", () => {
+  const { store, leases } = services();
+  addNetwork(store, "pool", "10.47.0.0/24"); // 253 addresses
+  leases.attachMany(Array.from({ length: 253 }, (_, i) => ({ network: "pool", id: `vm-${i}` })));
+  leases.detach("pool", "vm-10"); // a sticky claim on 10.47.0.12
+  store.tx(() => store.deleteLease("pool", "vm-200")); // 10.47.0.202 never used again
+  store.tx(() => store.setLastAllocated("pool", v4ToInt("10.47.0.20"))); // the cursor far before the free address
+  expect(leases.attach({ network: "pool", id: "new" }).attachment.address).toBe("10.47.0.202");
+  expect(store.getLease("pool", "vm-10")?.state).toBe("released");
+  // Now full: the oldest released claim goes to the next new id.
+  expect(leases.attach({ network: "pool", id: "newer" }).attachment.address).toBe("10.47.0.12");
+  expect(store.getLease("pool", "vm-10")).toBeNull();
 });
