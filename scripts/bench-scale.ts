@@ -121,7 +121,7 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, runs: n
     const [lo, hi] = [s[0]!, s[s.length - 1]!];
     ratios[`system start cold, ${hi.networks} vs ${lo.networks} networks`] = ratio(hi.cold.median, lo.cold.median);
     ratios[`daemon RSS, ${hi.networks} vs ${lo.networks} networks`] = ratio(hi.daemonRssMiB, lo.daemonRssMiB);
-    tables.push({ title: "system start with N stored shared networks (no bridge, table or daemon before the cold start)",
+    tables.push({ title: "system start with N stored shared dual-stack networks (no bridge, table or daemon before the cold start)",
       head: ["networks", "cold ms", "warm ms", "stop ms", "cold ms/network", "idle daemon CPU %", "daemon RSS MiB", "threads"],
       rows: s.map((r) => [r.networks, r.cold.median, r.warm.median, r.stop.median, r.cold.median / r.networks, r.idleCpuPct, r.daemonRssMiB, r.daemonThreads]) });
   }

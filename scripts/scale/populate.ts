@@ -19,20 +19,20 @@ export const NO_HOST: Platform = {
 
 export const storeOf = (stateDir: string) => new Store(join(stateDir, "vmlan.db"));
 
-/** The i-th bench network: `s0042`, on 10.(200 + i/256).(i%256).0/24 (1,000 networks fit in 10.200-203). */
-export function benchNetwork(i: number, mode: "shared" | "host" = "host"): { name: string; mode: string; subnet: string } {
+/** The i-th bench network: `s0042`, on 10.(200 + i/256).(i%256).0/24 (1,000 networks fit in 10.200-203); dual-stack with fd00:5ca1:i::/64 when asked. */
+export function benchNetwork(i: number, mode: "shared" | "host" = "host", v6 = false): { name: string; mode: string; subnet: string; subnetV6?: string } {
   if (i >= 4 * 256) throw new Error(`bench network ${i}: at most ${4 * 256}`);
-  return { name: `s${String(i).padStart(4, "0")}`, mode, subnet: `10.${200 + (i >> 8)}.${i & 255}.0/24` };
+  return { name: `s${String(i).padStart(4, "0")}`, mode, subnet: `10.${200 + (i >> 8)}.${i & 255}.0/24`, ...(v6 ? { subnetV6: `fd00:5ca1:${i.toString(16)}::/64` } : {}) };
 }
 
 /** Networks from..to-1 in the store, each with `perNetwork` attachments (ids `vm-0`...). */
-export async function addNetworks(stateDir: string, from: number, to: number, o: { mode?: "shared" | "host"; perNetwork?: number } = {}): Promise<void> {
+export async function addNetworks(stateDir: string, from: number, to: number, o: { mode?: "shared" | "host"; perNetwork?: number; v6?: boolean } = {}): Promise<void> {
   const store = storeOf(stateDir);
   try {
     const nets = new NetworkService(store, NO_HOST);
     const leases = new LeaseService(store);
     for (let i = from; i < to; i++) {
-      const { network } = await nets.create(benchNetwork(i, o.mode));
+      const { network } = await nets.create(benchNetwork(i, o.mode, o.v6));
       for (let k = 0; k < (o.perNetwork ?? 0); k++) leases.attach({ network: network.name, id: `vm-${k}` });
     }
   } finally {

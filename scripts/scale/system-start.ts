@@ -1,6 +1,7 @@
 /**
  * `bench scale`, part 2 (inside the bench's namespace): `vmlan system start` with N stored shared
- * networks (the default one included), as after a reboot: no bridge, no table, no daemon. Per run:
+ * dual-stack networks (the default one, IPv4 only, included; each other one also has DHCP, DNS and
+ * router advertisements), as after a reboot: no bridge, no table, no daemon. Per run:
  * cold start (N bridges, N nftables tables, the services daemon's first reconcile: system start
  * returns once the daemon serves), warm start (everything is there already), then the daemon
  * idle for a while (its periodic reconcile over N networks: CPU and RSS), then `system stop`.
@@ -35,7 +36,7 @@ export async function startCosts(root: string, runs: number, sizes = START_SIZES
   for (const n of sizes) {
     const dir = join(root, `start-${n}`);
     // The default network is created by the first start; n - 1 more are stored beforehand.
-    await addNetworks(dir, 1, n, { mode: "shared" });
+    await addNetworks(dir, 1, n, { mode: "shared", v6: true });
     const cold: number[] = [], warm: number[] = [], stop: number[] = [], cpu: number[] = [], rss: number[] = [], threads: number[] = [];
     const r = Math.min(runs, 3);
     console.error(`bench: scale: system start with ${n} network(s) (${r} runs)`);
