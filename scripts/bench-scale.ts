@@ -1,5 +1,5 @@
 /**
- * `bun run bench scale [--runs N] [--only commands,alloc,start,dhcp,dns,helpers] [--format json]`:
+ * `bun run bench scale [--runs N] [--only commands,alloc,start,dhcp,dns,helpers,forward] [--format json]`:
  * how vmlan's costs grow with the work (issue #15 §4), as medians per size and the ratio of the
  * largest size to the smallest (1.0 = flat).
  *   commands  network list, attachments, network inspect, attach, network create + rm, with 1, 100
@@ -8,9 +8,10 @@
  *   start     system start (cold, warm), the idle daemon, system stop, with 1, 50 and 200 networks
  *   dhcp      250 DHCP clients arriving at once        dns  5,000 queries/s with 10 to 10,000 names
  *   helpers   memory of 1, 10 and 50 helpers running at once
+ *   forward   a guest's TCP throughput through NAT with 1 and 200 networks' tables (needs iperf3)
  * Needs root. commands/alloc/start/helpers run in a namespace `vmlan-bench-<random>` (this file
  * re-run inside it, every vmlan with a temp VMLAN_STATE_DIR); dhcp/dns in the services tests'
- * `vmlan-t-*` namespaces. All of them are deleted at the end.
+ * `vmlan-t-*` namespaces, forward in three of its own. All of them are deleted at the end.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,9 +22,10 @@ import { ATTACHMENT_SIZES, COMMANDS, commandCosts, inProcessAllocations, NETWORK
 import { START_SIZES, startCosts, type StartRow } from "./scale/system-start.ts";
 import { FULL_POOL_PREFIXES, fullPoolAttach, type FullPoolRow } from "./scale/full-pool.ts";
 import { HELPER_COUNTS, helperMemory, type HelperRow } from "./scale/helpers.ts";
+import { FORWARD_SIZES, forwardCost, type ForwardRow } from "./scale/forward.ts";
 import { DHCP_CLIENTS, dhcpLoad, DNS_QPS, DNS_SECONDS, DNS_SIZES, dnsLoad, type DhcpRow, type DnsRow } from "./scale/services.ts";
 
-const PARTS = ["commands", "alloc", "start", "dhcp", "dns", "helpers"] as const;
+const PARTS = ["commands", "alloc", "start", "dhcp", "dns", "helpers", "forward"] as const;
 type Part = (typeof PARTS)[number];
 type Inner = { commands?: { rows: CommandRow[]; floor: Summary }; alloc?: InProcess; fullPool?: FullPoolRow[]; start?: StartRow[]; helpers?: HelperRow[] };
 
@@ -91,7 +93,7 @@ function commandTables(c: NonNullable<Inner["commands"]>, medians: Figures, rati
   });
 }
 
-function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, runs: number, load: number, want: Set<Part>): Report {
+function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward: ForwardRow[] | null, runs: number, load: number, want: Set<Part>): Report {
   const medians: Figures = {}, ratios: Figures = {}, tables: Table[] = [];
   if (inner.commands) {
     tables.push(...commandTables(inner.commands, medians, ratios));
@@ -152,6 +154,13 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, runs: n
       rows: h.map((r) => [r.helpers, r.readyMs, r.rssMiB, r.pssMiB, r.perHelperRssMiB, r.perHelperPssMiB]),
       note: "RSS counts the binary's shared pages in every helper; PSS splits them: PSS summed is what the helpers cost" });
   }
+  if (forward?.length) {
+    medians["forwarded TCP Gbit/s by networks"] = bySize(forward.map((r) => [r.networks, r.gbps]));
+    const [lo, hi] = [forward[0]!, forward[forward.length - 1]!];
+    ratios[`forwarded TCP, ${hi.networks} vs ${lo.networks} networks`] = ratio(hi.gbps, lo.gbps);
+    tables.push({ title: "a guest's TCP throughput through its shared network's NAT (iperf3, 4 s)", head: ["networks loaded", "Gbit/s"],
+      rows: forward.map((r) => [r.networks, r.gbps]), note: "every network's table has a base chain on the forward hook: each forwarded packet passes all of them" });
+  }
   return {
     bench: "scale", medians, ratios, tables,
     inputs: {
@@ -162,6 +171,7 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, runs: n
       ...(want.has("dhcp") ? { dhcpClients: DHCP_CLIENTS } : {}),
       ...(want.has("dns") ? { dnsQps: DNS_QPS, dnsSeconds: DNS_SECONDS, dnsAttachments: DNS_SIZES } : {}),
       ...(want.has("helpers") ? { helpers: HELPER_COUNTS } : {}),
+      ...(want.has("forward") ? { forwardNetworks: FORWARD_SIZES } : {}),
     },
     detail: { commands: inner.commands?.rows, start: inner.start, dhcp, dns, helpers: inner.helpers },
   };
@@ -173,11 +183,12 @@ export async function scale(o: { runs: number; only?: string }): Promise<Report>
   const want = parts(o.only);
   const runs = Math.min(o.runs, 7);
   const load = await loadAverage();
-  const innerParts = new Set([...want].filter((p) => p !== "dhcp" && p !== "dns"));
+  const innerParts = new Set([...want].filter((p) => p !== "dhcp" && p !== "dns" && p !== "forward"));
   const inner = innerParts.size ? await runInside(runs, innerParts) : {};
   const dhcp = want.has("dhcp") ? await dhcpLoad(runs) : null;
   const dns = want.has("dns") ? await dnsLoad() : null;
-  return build(inner, dhcp, dns, runs, load, want);
+  const forward = want.has("forward") ? await forwardCost(runs) : null;
+  return build(inner, dhcp, dns, forward, runs, load, want);
 }
 
 if (import.meta.main) {
