@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 /* ---- libxpc (xpc/xpc.h, xpc/base.h): objects are opaque, types are addresses of exported structs. */
@@ -22,7 +23,8 @@ typedef void *xpc_object_t;
 typedef const struct _xpc_type_s *xpc_type_t;
 typedef unsigned char uuid_t[16];
 extern const struct _xpc_type_s _xpc_type_dictionary, _xpc_type_array, _xpc_type_string, _xpc_type_uint64,
-    _xpc_type_int64, _xpc_type_bool, _xpc_type_uuid, _xpc_type_data, _xpc_type_double, _xpc_type_mach_send;
+    _xpc_type_int64, _xpc_type_bool, _xpc_type_uuid, _xpc_type_data, _xpc_type_double, _xpc_type_mach_send,
+    _xpc_type_connection, _xpc_type_error;
 #define XPC_TYPE_DICTIONARY (&_xpc_type_dictionary)
 #define XPC_TYPE_ARRAY (&_xpc_type_array)
 #define XPC_TYPE_STRING (&_xpc_type_string)
@@ -34,6 +36,8 @@ extern const struct _xpc_type_s _xpc_type_dictionary, _xpc_type_array, _xpc_type
 #define XPC_TYPE_DOUBLE (&_xpc_type_double)
 /* Not plain data: a Mach send right (only XPC can move it). The double uses it to test that path. */
 #define XPC_TYPE_MACH_SEND (&_xpc_type_mach_send)
+#define XPC_TYPE_CONNECTION (&_xpc_type_connection)
+#define XPC_TYPE_ERROR (&_xpc_type_error)
 typedef bool (^xpc_dictionary_applier_t)(const char *key, xpc_object_t value);
 typedef bool (^xpc_array_applier_t)(size_t index, xpc_object_t value);
 
@@ -74,6 +78,36 @@ const void *xpc_data_get_bytes_ptr(xpc_object_t object);
 size_t xpc_data_get_length(xpc_object_t object);
 xpc_object_t xpc_double_create(double value);
 double xpc_double_get_value(xpc_object_t object);
+
+/*
+ * ---- XPC connections (xpc/connection.h): Mach services, messages with replies, connection events.
+ * Error events are dictionaries of type XPC_TYPE_ERROR (their XPC_ERROR_KEY_DESCRIPTION is readable
+ * with the dictionary getters); XPC_ERROR_CONNECTION_INVALID ends a connection for good,
+ * XPC_ERROR_CONNECTION_INTERRUPTED means the remote end went away (a reply never comes).
+ */
+typedef xpc_object_t xpc_connection_t;
+typedef void (^xpc_handler_t)(xpc_object_t object);
+struct _xpc_error_s;
+extern struct _xpc_error_s _xpc_error_connection_invalid, _xpc_error_connection_interrupted, _xpc_error_termination_imminent;
+#define XPC_ERROR_CONNECTION_INVALID ((xpc_object_t)&_xpc_error_connection_invalid)
+#define XPC_ERROR_CONNECTION_INTERRUPTED ((xpc_object_t)&_xpc_error_connection_interrupted)
+#define XPC_ERROR_TERMINATION_IMMINENT ((xpc_object_t)&_xpc_error_termination_imminent)
+#define XPC_ERROR_KEY_DESCRIPTION "XPCErrorDescription"
+#define XPC_CONNECTION_MACH_SERVICE_LISTENER (1 << 0)
+#define XPC_CONNECTION_MACH_SERVICE_PRIVILEGED (1 << 1)
+struct dispatch_queue_s;
+xpc_connection_t xpc_connection_create_mach_service(const char *name, struct dispatch_queue_s *targetq, uint64_t flags);
+void xpc_connection_set_target_queue(xpc_connection_t connection, struct dispatch_queue_s *targetq);
+void xpc_connection_set_event_handler(xpc_connection_t connection, xpc_handler_t handler);
+void xpc_connection_resume(xpc_connection_t connection);
+void xpc_connection_cancel(xpc_connection_t connection);
+void xpc_connection_send_message(xpc_connection_t connection, xpc_object_t message);
+xpc_object_t xpc_connection_send_message_with_reply_sync(xpc_connection_t connection, xpc_object_t message);
+xpc_object_t xpc_dictionary_create_reply(xpc_object_t original);
+xpc_object_t xpc_dictionary_create_empty(void);
+pid_t xpc_connection_get_pid(xpc_connection_t connection);
+uid_t xpc_connection_get_euid(xpc_connection_t connection);
+gid_t xpc_connection_get_egid(xpc_connection_t connection);
 
 /* ---- libdispatch (dispatch/dispatch.h): serial queues, async blocks, semaphores. */
 typedef struct dispatch_queue_s *dispatch_queue_t;

@@ -12,6 +12,8 @@ export interface ServiceParams {
   group: string;
   /** Seconds the broker stays after its last client when started on demand. */
   exitIdle: number;
+  /** macOS: the Mach services launchd advertises for the broker (first: vmlan's own). */
+  machServices?: string[];
 }
 
 export const SYSTEMD_SOCKET = "vmlan-broker.socket";
@@ -56,10 +58,18 @@ const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 
 /**
  * launchd runs the broker at load and keeps it alive. launchd's own socket activation needs
- * launch_activate_socket(3), which vmlan does not call, so the broker binds the socket itself.
+ * launch_activate_socket(3), which vmlan does not call, so the broker binds the socket itself. Its XPC
+ * Mach services (macOS 26) exist only because this plist advertises them ("The service name must exist
+ * in a Mach bootstrap that is accessible to the process and be advertised in a launchd.plist",
+ * xpc_connection_create_mach_service(3)): vmlan's own, plus vmnet-broker's when asked.
  */
 export function launchdPlist(p: ServiceParams): string {
-  const args = [p.bin, "broker", "--socket", p.socket, "--group", p.group].map((a) => `    <string>${xml(a)}</string>`).join("\n");
+  const [own, ...also] = p.machServices ?? [];
+  const argv = [p.bin, "broker", "--socket", p.socket, "--group", p.group, ...(own ? ["--mach-service", own] : []), ...also.flatMap((n) => ["--vmnet-broker-name", n])];
+  const args = argv.map((a) => `    <string>${xml(a)}</string>`).join("\n");
+  const mach = p.machServices?.length
+    ? `  <key>MachServices</key>\n  <dict>\n${p.machServices.map((n) => `    <key>${xml(n)}</key>\n    <true/>`).join("\n")}\n  </dict>\n`
+    : "";
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
@@ -75,7 +85,7 @@ ${args}
     <key>VMLAN_STATE_DIR</key>
     <string>${xml(p.stateDir)}</string>
   </dict>
-  <key>RunAtLoad</key>
+${mach}  <key>RunAtLoad</key>
   <true/>
   <key>KeepAlive</key>
   <true/>

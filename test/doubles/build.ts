@@ -35,6 +35,24 @@ function run(argv: string[]): void {
   if (warnings) throw new Error(`${argv[0]} warned (the C must build clean):\n${warnings}`);
 }
 
+/** test/doubles' C programs (a main of their own), built by buildProbe, not into the library. */
+const isProgram = (f: string) => /\/(probe|standin)-[^/]*\.c$/.test(f);
+
+/**
+ * A C program of test/doubles (probe-*.c, standin-*.c) built against the double, cached beside it:
+ * what only C can do against the ABI (blocks, XPC clients and servers of other projects' protocols).
+ */
+export function buildProbe(name: string): string {
+  const b = buildVmnet();
+  const exe = join(b.dir, name);
+  if (!existsSync(exe)) {
+    const tmp = `${exe}.${process.pid}`;
+    run(["clang", "-fblocks", "-O1", "-g", ...WARN, "-o", tmp, join(DOUBLE_DIR, `${name}.c`), `-L${b.dir}`, "-lvmnet-double", `-Wl,-rpath,${b.dir}`, "-lBlocksRuntime"]);
+    renameSync(tmp, exe);
+  }
+  return exe;
+}
+
 /** The C files of libvmlan-vmnet, as scripts/build-darwin.ts compiles them on a Mac. */
 export function shimSources(): string[] {
   return readdirSync(SHIMS).filter((f) => /^vmnet-.*\.c$/.test(f)).sort().map((f) => join(SHIMS, f));
@@ -52,7 +70,7 @@ export function buildVmnet(): VmnetBuild {
   if (!existsSync(shim)) {
     const work = `${dir}.${process.pid}`;
     mkdirSync(work, { recursive: true });
-    const doubleSrc = sources().filter((f) => f.startsWith(DOUBLE_DIR) && f.endsWith(".c"));
+    const doubleSrc = sources().filter((f) => f.startsWith(DOUBLE_DIR) && f.endsWith(".c") && !isProgram(f));
     run(["clang", "-fblocks", "-shared", "-fPIC", "-O1", "-g", ...WARN, "-Wl,-soname,libvmnet-double.so",
       "-o", join(work, "libvmnet-double.so"), ...doubleSrc, "-lBlocksRuntime", "-lpthread"]);
     run(["clang", "-fblocks", "-shared", "-fPIC", "-O1", "-g", ...WARN, `-I${SHIMS}`, "-o", join(work, "libvmlan-vmnet.so"),

@@ -37,4 +37,15 @@ void double_network_retain(struct double_network *net);
 void double_network_release(struct double_network *net);
 uint32_t double_network_mtu(struct double_network *net);
 
+/* Cross-process subnet reservations (reservations.c): an fd holding it, -1 busy, -2 per process only. */
+int double_reservation_take(uint32_t addr, uint32_t mask, const uint8_t uuid[16]);
+void double_reservation_drop(int fd, const uint8_t uuid[16]);
+
+/* XPC objects the connections need (xpc-live.c): reply contexts and connection objects. */
+struct double_conn;
+void double_xpc_set_remote(xpc_object_t message, struct double_conn *c, uint64_t id);
+bool double_xpc_reply_target(xpc_object_t message, struct double_conn **c, uint64_t *id);
+xpc_object_t double_xpc_connection_object(struct double_conn *c);
+struct double_conn *double_xpc_conn(xpc_object_t o, const char *fn);
+
 #endif

@@ -26,6 +26,7 @@ struct vmnet_network_configuration {
 struct double_network {
   uint32_t magic;
   int refs;
+  int resfd; /* the cross-process reservation (reservations.c), -1 when per process */
   uint8_t uuid[16];
   struct vmnet_network_configuration cfg; /* has_v4/has_v6 always true once created */
   struct double_network *next;
@@ -96,19 +97,28 @@ static bool overlaps(const struct vmnet_network_configuration *a, const struct v
   return (ntohl(a->addr.s_addr) & m) == (ntohl(b->addr.s_addr) & m);
 }
 
-/* Takes `lock`. Joins a live network with the same UUID, else reserves a new one. */
+/*
+ * Takes `lock`. Joins a live network with the same UUID, else reserves a new one: in this process,
+ * and system-wide when reservations are shared (VMLAN_DOUBLE_STATE_DIR): a network another process
+ * reserves is joined by its UUID (create_with_serialization), an overlapping one is busy.
+ */
 static struct double_network *reserve(const struct vmnet_network_configuration *cfg, const uint8_t *uuid, vmnet_return_t *status) {
   pthread_mutex_lock(&lock);
   for (struct double_network *n = live; n; n = n->next) {
     if (uuid && memcmp(n->uuid, uuid, 16) == 0) { n->refs++; pthread_mutex_unlock(&lock); set_status(status, VMNET_SUCCESS); return n; }
     if (overlaps(&n->cfg, cfg)) { pthread_mutex_unlock(&lock); set_status(status, VMNET_SHARING_SERVICE_BUSY); return NULL; }
   }
+  uint8_t id[16];
+  if (uuid) memcpy(id, uuid, 16);
+  else if (getrandom(id, 16, 0) != 16) memset(id, 0x42, 16);
+  int fd = double_reservation_take(cfg->addr.s_addr, cfg->mask.s_addr, id);
+  if (fd == -1) { pthread_mutex_unlock(&lock); set_status(status, VMNET_SHARING_SERVICE_BUSY); return NULL; }
   struct double_network *n = calloc(1, sizeof *n);
   n->magic = MAGIC_NETWORK;
   n->refs = 1;
+  n->resfd = fd;
   n->cfg = *cfg;
-  if (uuid) memcpy(n->uuid, uuid, 16);
-  else if (getrandom(n->uuid, 16, 0) != 16) memset(n->uuid, 0x42, 16);
+  memcpy(n->uuid, id, 16);
   n->next = live;
   live = n;
   pthread_mutex_unlock(&lock);
@@ -217,6 +227,8 @@ void double_network_release(struct double_network *n) {
   if (--n->refs == 0) {
     for (struct double_network **pp = &live; *pp; pp = &(*pp)->next)
       if (*pp == n) { *pp = n->next; break; }
+    double_reservation_drop(n->resfd, n->uuid);
+    n->resfd = -1;
     n->magic = 0; /* kept allocated so a use after release is reported */
   }
   pthread_mutex_unlock(&lock);

@@ -9,6 +9,7 @@ import { NETWORKS_SINCE } from "./version.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
 import { dropPrivileges } from "./privileges.ts";
 import { explain } from "./held.ts";
+import { VMLAN_MACH_SERVICE } from "../../core/resources/mach-services.ts";
 
 /**
  * heldRef/releaseHeld (macOS 26 only): the vmnet_network_ref this process holds for a network, for
@@ -17,6 +18,11 @@ import { explain } from "./held.ts";
 export type DarwinPlatform = Platform & VmnetPortOpener & TapOpener & {
   heldRef?(name: string): number | null;
   releaseHeld?(name: string): void;
+  /**
+   * macOS 26, in `vmlan broker`: this process creates the networks it holds (it serves them to the
+   * others over XPC) instead of asking a broker. False when this build or macOS has no network API.
+   */
+  serveNetworks?(): boolean;
 };
 
 /** Under the double (VMLAN_VMNET_PATH) there is no signature to look at. */
@@ -62,10 +68,17 @@ export function dropOrStop(port: VmnetHostPort): void {
   }
 }
 
-/** The broker's openTap: the interface runs in the broker, the VM gets a datagram fd. */
-export function brokerOpener(openVmnetPort: VmnetPortOpener["openVmnetPort"]): TapOpener["openTap"] {
+/**
+ * The broker's openTap: the interface runs in the broker, the VM gets a datagram fd, and every frame
+ * is copied by the broker. That is the only shared path on macOS 15 and older; on macOS 26 (`native`)
+ * clients can take the network itself from the broker's XPC service instead, and the log says so.
+ */
+export function brokerOpener(openVmnetPort: VmnetPortOpener["openVmnetPort"], native = false): TapOpener["openTap"] {
   const log = (m: string) => process.stderr.write(`vmlan: ${m}\n`);
-  return (spec: HostNetworkSpec) => openBrokerPort({ openVmnetPort }, spec, log);
+  return (spec: HostNetworkSpec) => {
+    if (native) log(`a frame-copying port on ${spec.name}: on macOS 26 a VM or helper attaches natively by taking the network from the Mach service ${VMLAN_MACH_SERVICE} instead (vmlan helper or vm run without --broker)`);
+    return openBrokerPort({ openVmnetPort }, spec, log);
+  };
 }
 
 /**

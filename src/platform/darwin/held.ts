@@ -8,8 +8,10 @@
  *     free, entitlement present) and the reservation ends when the command exits;
  *   - `vmlan helper` without a broker: it creates the network for its own VM and holds it until it exits
  *     (a second such helper on the same network is refused by vmnet as an overlap: use the broker);
- *   - `vmlan broker`: it holds the ref from the first acquire to the idle teardown, starts every
- *     interface on it and hands each VM a datagram fd (docs/macos.md).
+ *   - `vmlan broker`: it holds the ref from the first acquire to the idle teardown and hands its
+ *     serialization to XPC clients, which recreate the network and hold their own copy (docs/macos.md);
+ *   - any other process with a broker running gets its networks from the broker (xpc-client.ts),
+ *     so several VMs and helpers share one network without overlaps.
  */
 import { ConflictError, PermissionError } from "../../core/errors.ts";
 import { VMNET_MEM_FAILURE, VMNET_NOT_AUTHORIZED, VMNET_SHARING_SERVICE_BUSY } from "../../../ffi/vmnet/constants.ts";
@@ -37,9 +39,12 @@ const key = (s: HostNetworkSpec) => JSON.stringify([s.mode, s.subnet, s.gateway,
 /** `base`: held by ensureNetwork until removeNetwork; `ports`: vmnet ports running on it here. */
 interface Held { net: VmnetNetwork; key: string; bridge: string; base: boolean; ports: number }
 
-/** One per process: networks created here and not yet released. */
+/** One per process: networks this process holds and has not released. */
 export class HeldNetworks {
   readonly #nets = new Map<string, Held>();
+
+  /** `open`: where a network comes from (an XPC broker, or vmnet_network_create here); default: here. */
+  constructor(readonly open: (spec: HostNetworkSpec) => VmnetNetwork = (spec) => VmnetNetwork.create(spec)) {}
 
   get(name: string): VmnetNetwork | null {
     return this.#nets.get(name)?.net ?? null;
@@ -51,7 +56,7 @@ export class HeldNetworks {
     if (h) this.#drop(spec.name, h);
     let net: VmnetNetwork;
     try {
-      net = VmnetNetwork.create(spec);
+      net = this.open(spec);
     } catch (e) {
       throw explain(e, `vmnet network ${spec.name} (${spec.subnet})`);
     }

@@ -72,6 +72,11 @@ export class VmnetNetwork {
     return new VmnetNetwork(ref);
   }
 
+  /** A network ref this process owns already (one the XPC client recreated from a broker's serialization). */
+  static adopt(ref: Pointer): VmnetNetwork {
+    return new VmnetNetwork(ref);
+  }
+
   /** vmnet_network_create_with_serialization from bytes made by serialize(). */
   static fromSerialization(bytes: Uint8Array): VmnetNetwork {
     const status = new Uint32Array(new ArrayBuffer(4));

@@ -12,10 +12,18 @@ import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain, HeldNetworks } from "./held.ts";
 import { VmnetNetwork } from "./network.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
+import { acquireFromBroker, brokerService } from "./xpc-client.ts";
+import { vmnetShim } from "../../../ffi/vmnet/load.ts";
 
 
 export function createNetworksPlatform(major: number): DarwinPlatform {
-  const held = new HeldNetworks();
+  // The broker creates its networks; every other process asks it first (xpc-client.ts), so VMs and
+  // helpers in several processes share one vmnet network. No broker answering: create it here.
+  let serving = false;
+  const held = new HeldNetworks((spec) => {
+    const service = serving ? null : brokerService();
+    return (service && acquireFromBroker(service, spec)) || VmnetNetwork.create(spec);
+  });
 
   async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
     const base = { name: spec.name, bridge: spec.bridge };
@@ -76,7 +84,7 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
     removeNetwork: async (spec) => void held.release(spec.name), // the reservation ends with the last reference (bridged: none)
     status,
     openVmnetPort,
-    openTap: brokerOpener(openVmnetPort),
+    openTap: brokerOpener(openVmnetPort, true),
     probeUplink: async (name) => probeUplink(name),
     listUplinks: async () => listUplinks(),
     heldRef: (name) => {
@@ -84,5 +92,9 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
       return net ? Number(net.unsafeRef) : null;
     },
     releaseHeld: (name) => void held.release(name),
+    serveNetworks: () => {
+      serving = true;
+      return vmnetShim().vmlan_network_api() === 1;
+    },
   };
 }

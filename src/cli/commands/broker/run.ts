@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { UsageError } from "../../../core/errors.ts";
 import { networkService } from "../../context.ts";
 import { checkedFlag, intFlag, pattern, secondsFlag } from "../../flags.ts";
+import { MACH_SERVICE_RE, VMLAN_MACH_SERVICE } from "../../../core/resources/mach-services.ts";
 
 /** gid of a group name or number; the "vmlan" group when present, else root's (0). */
 function resolveGroup(group: string | undefined): number {
@@ -19,8 +20,12 @@ export default defineCommand({
   meta: {
     name: "run",
     description: "Run the broker in the foreground",
-    details: "Listens on a unix socket, or on the one systemd passes (socket activation).",
-    examples: ["vmlan broker run --idle-timeout 30", "vmlan broker run --socket /run/vmlan.sock --group kvm --exit-idle 600"],
+    details: `Listens on a unix socket, or on the one systemd passes (socket activation). On macOS 26 it is also
+an XPC Mach service speaking vmnet-broker's protocol: VMs and helpers in other processes get a
+network's serialization from it and attach natively (launchd must advertise the name: vmlan system
+install does). --vmnet-broker-name com.github.nirs.vmnet-broker serves vmnet-broker's clients too.`,
+    examples: ["vmlan broker run --idle-timeout 30", "vmlan broker run --socket /run/vmlan.sock --group kvm --exit-idle 600",
+      "vmlan broker run --vmnet-broker-name com.github.nirs.vmnet-broker  # macOS 26: vmnet-helper --network works against vmlan"],
   },
   args: {
     socket: { type: "string", valueHint: "PATH", description: "Socket path (default: /run/vmlan/broker.sock; see ENVIRONMENT in vmlan --help)" },
@@ -30,6 +35,8 @@ export default defineCommand({
     group: { type: "string", valueHint: "GROUP", description: "Group that may connect besides root (default: vmlan if it exists, else root)" },
     "max-connections": intFlag("Open connections in all (default: the fd limit less 32)", 1, 1_000_000, { valueHint: "N" }),
     "max-connections-per-user": intFlag("Open connections per uid (default: 128, at most half of the above)", 1, 1_000_000, { valueHint: "N" }),
+    "mach-service": checkedFlag("macOS 26: the XPC Mach service VMs and helpers get networks from (default dev.vmlan.broker)", pattern(MACH_SERVICE_RE, "a Mach service name like dev.vmlan.broker"), { valueHint: "NAME" }),
+    "vmnet-broker-name": checkedFlag("macOS 26: also serve under this name, for vmnet-broker's clients (com.github.nirs.vmnet-broker)", pattern(MACH_SERVICE_RE, "a Mach service name like com.github.nirs.vmnet-broker"), { valueHint: "NAME" }),
   },
   async run({ args }) {
     const ms = (val: string | undefined) => (val === undefined ? null : Number(val) * 1000); // checked by the flags
@@ -55,10 +62,16 @@ export default defineCommand({
     };
     const server = new BrokerServer({ path, mode: parseInt(args.mode, 8), gid, ...limits, ...(activated ? { inheritedFd: 3 } : {}) }, service, log);
     server.listen();
+    // macOS 26: the XPC Mach service(s) beside the socket (nothing elsewhere).
+    const { startXpcService } = await import("./_xpc.ts");
+    const names = [args["mach-service"] ?? VMLAN_MACH_SERVICE, ...(args["vmnet-broker-name"] ? [args["vmnet-broker-name"]] : [])];
+    const xpc = await startXpcService({ service, networks, names, gid, log });
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => server.stop());
     log(`listening on ${activated ? "fd 3 (socket activation)" : path}, pid ${process.pid}`);
     await service.adopt(owned.load());
     await server.run();
+    xpc?.stop();
+    await xpc?.done;
     await service.shutdown();
     log("stopped");
   },
