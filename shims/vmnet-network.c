@@ -14,7 +14,7 @@
 #include "vmnet-shim.h"
 #include "vmnet-flat.h"
 
-enum { N_DISABLE_DHCP = 1, N_DISABLE_NAT44 = 2, N_DISABLE_NAT66 = 4 };
+enum { N_DISABLE_DHCP = 1, N_DISABLE_NAT44 = 2, N_DISABLE_NAT66 = 4, N_DISABLE_DNS_PROXY = 8 };
 static void set_status(vmnet_return_t *status, vmnet_return_t v) { if (status) *status = v; }
 
 /* 1 when this shim can create networks on this macOS (built with the 26 SDK, running on 26+). */
@@ -48,6 +48,7 @@ VMLAN_MACOS26 static vmnet_network_ref create(uint32_t mode, const char *gateway
   if (flags & N_DISABLE_DHCP) vmnet_network_configuration_disable_dhcp(cfg);
   if (flags & N_DISABLE_NAT44) vmnet_network_configuration_disable_nat44(cfg);
   if (flags & N_DISABLE_NAT66) vmnet_network_configuration_disable_nat66(cfg);
+  if (flags & N_DISABLE_DNS_PROXY) vmnet_network_configuration_disable_dns_proxy(cfg);
   if (gateway4 && mask4) {
     struct in_addr a, m;
     if (inet_pton(AF_INET, gateway4, &a) != 1 || inet_pton(AF_INET, mask4, &m) != 1) st = VMNET_INVALID_ARGUMENT;

@@ -146,6 +146,8 @@ typedef uint32_t operating_modes_t;
 typedef operating_modes_t vmnet_mode_t;
 enum { VMNET_HOST_MODE = 1000, VMNET_SHARED_MODE = 1001, VMNET_BRIDGED_MODE = 1002 };
 typedef uint32_t interface_event_t;
+/* <net/ethernet.h> struct ether_addr, as vmnet's reservation call takes it. */
+typedef struct { uint8_t octet[6]; } ether_addr_t;
 enum { VMNET_INTERFACE_PACKETS_AVAILABLE = 1 << 0 };
 
 struct vmpktdesc {
@@ -189,6 +191,10 @@ vmnet_network_configuration_ref vmnet_network_configuration_create(vmnet_mode_t 
 void vmnet_network_configuration_disable_dhcp(vmnet_network_configuration_ref config) VMNET_MACOS26;
 void vmnet_network_configuration_disable_nat44(vmnet_network_configuration_ref config) VMNET_MACOS26;
 void vmnet_network_configuration_disable_nat66(vmnet_network_configuration_ref config) VMNET_MACOS26;
+void vmnet_network_configuration_disable_dns_proxy(vmnet_network_configuration_ref config) VMNET_MACOS26;
+/* "The framework doesn't allow modifying reservation while a network is active" (Apple's documentation). */
+vmnet_return_t vmnet_network_configuration_add_dhcp_reservation(vmnet_network_configuration_ref config, const ether_addr_t *client,
+                                                                const struct in_addr *reservation) VMNET_MACOS26;
 vmnet_return_t vmnet_network_configuration_set_ipv4_subnet(vmnet_network_configuration_ref config,
                                                            const struct in_addr *subnet_addr,
                                                            const struct in_addr *subnet_mask) VMNET_MACOS26;

@@ -51,6 +51,8 @@ export const START_CHECKSUM_OFFLOAD = 4;
 export const NETWORK_DISABLE_DHCP = 1;
 export const NETWORK_DISABLE_NAT44 = 2;
 export const NETWORK_DISABLE_NAT66 = 4;
+/** vmnet's DNS proxy answers on the gateway's port 53, where vmlan's DNS serves the guests' names. */
+export const NETWORK_DISABLE_DNS_PROXY = 8;
 
 /** vmlan_network_serialize results below 0 (shims/vmnet-flat.h). */
 export const SERIALIZE_VMNET_ERROR = -1;

@@ -135,6 +135,12 @@ export interface Platform {
    * Virtualization.framework NIC takes 1500..65535); `network create` refuses others before anything is stored.
    */
   readonly mtuRange?: { min: number; max: number; why: string };
+  /**
+   * Where vmlan's DHCP and DNS serve a network, when that is not its stored bridge: on macOS 26 the
+   * interface vmnet made for it, found by the gateway address vmnet gives the host there; null while it
+   * does not exist. Absent: the stored bridge (Linux), or no vmlan services at all (macOS 15: vmnet's).
+   */
+  serviceInterface?(spec: HostNetworkSpec): string | null;
 }
 
 /** A TAP (or equivalent) port on a network's host side, open in this process. */

@@ -24,6 +24,10 @@ export interface DaemonOptions {
   stateDir: string;
   dnsPort?: number;
   dhcpPort?: number;
+  /** Where a network is served when not on its stored bridge (macOS: vmnet's bridge, by its gateway address). */
+  hostInterface?: (n: import("../core/resources/network.ts").Network) => string | null;
+  /** Router advertisements (default on); macOS: off, vmnet advertises. */
+  ra?: boolean;
   /**
    * Housekeeping at every reconcile (issue #12 item 10): release attachments whose owner is gone and
    * whatever they left; returns one line per thing done, for the log.
@@ -39,7 +43,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   process.on("uncaughtException", (e) => log(`unexpected error: ${e.stack ?? e.message}`));
   process.on("unhandledRejection", (e) => log(`unexpected rejection: ${(e as Error)?.message ?? String(e)}`));
 
-  const sup = new Supervisor({ store: o.store, bridgeUp: bridgeExists, dnsPort: o.dnsPort, dhcpPort: o.dhcpPort });
+  const sup = new Supervisor({ store: o.store, bridgeUp: bridgeExists, hostInterface: o.hostInterface, ra: o.ra, dnsPort: o.dnsPort, dhcpPort: o.dhcpPort });
   // Before the pidfile exists: `network create` sends SIGHUP only to a daemon with a pidfile, and an unhandled SIGHUP kills.
   process.on("SIGHUP", () => {
     log("SIGHUP: reloading");

@@ -17,6 +17,13 @@ export interface SupervisorOptions {
   store: Store;
   /** Whether the network's host side is up (the bridge exists); servers start only then. */
   bridgeUp: (bridge: string) => boolean;
+  /**
+   * The interface a network is served on, when it is not the stored bridge: on macOS vmnet names its
+   * bridge itself, and it is found by the gateway address it carries. null: not up (yet).
+   */
+  hostInterface?: (n: Network) => string | null;
+  /** Router advertisements (default true); off on macOS, where vmnet advertises the network's prefix. */
+  ra?: boolean;
   log?: (component: string) => Logger;
   dnsPort?: number;
   dhcpPort?: number;
@@ -66,6 +73,17 @@ export class Supervisor {
     this.#now = o.now ?? Date.now;
   }
 
+  /** A vmnet bridge can change its name when its network is made again: that restarts the servers too. */
+  #key(n: Network): string {
+    return JSON.stringify([configKey(n), this.#iface(n)]);
+  }
+
+  /** The interface `n` is served on, or null while it is not up. */
+  #iface(n: Network): string | null {
+    if (this.#o.hostInterface) return this.#o.hostInterface(n);
+    return this.#o.bridgeUp(n.bridge) ? n.bridge : null;
+  }
+
   /** Serialised: a SIGHUP during a reconcile queues another one. */
   reconcile(): Promise<void> {
     this.#busy = this.#busy.then(() => this.#reconcile()).catch((e) => this.#log("services")(`reconcile failed: ${(e as Error).message}`));
@@ -74,10 +92,10 @@ export class Supervisor {
 
   async #reconcile(): Promise<void> {
     // Bridged networks are served by their LAN (its DHCP, DNS and router), never by vmlan.
-    const wanted = new Map(this.#o.store.listNetworks().filter((n) => n.mode !== "bridged" && this.#o.bridgeUp(n.bridge)).map((n) => [n.name, n]));
+    const wanted = new Map(this.#o.store.listNetworks().filter((n) => n.mode !== "bridged" && this.#iface(n) !== null).map((n) => [n.name, n]));
     for (const [name, r] of this.#running) {
       const n = wanted.get(name);
-      if (n && r.key === configKey(n) && !r.crashed) continue;
+      if (n && r.key === this.#key(n) && !r.crashed) continue;
       if (n && r.crashed && this.#now() < (this.#notBefore.get(name) ?? 0)) continue;
       await this.#stop(name, r);
       this.#log(`services[${name}]`)(r.crashed ? `restarting after a crash: ${r.crashed}` : n ? "configuration changed: restarting" : "network gone or down: stopped");
@@ -86,10 +104,10 @@ export class Supervisor {
       if (!r.crashed && this.#now() - r.since > HEALTHY_AFTER_MS) this.#crashes.delete(name);
     }
     for (const [name, n] of wanted) {
-      const r = this.#running.get(name) ?? { key: configKey(n), dhcp: null, dns: null, ra: null, crashed: null, since: this.#now() };
+      const r = this.#running.get(name) ?? { key: this.#key(n), dhcp: null, dns: null, ra: null, crashed: null, since: this.#now() };
       this.#running.set(name, r);
       if (n.dhcp && !r.dhcp) r.dhcp = await this.#try(name, "dhcp", () => this.#startDhcp(n, r));
-      if (n.subnetV6 && !r.ra) {
+      if (n.subnetV6 && !r.ra && this.#o.ra !== false) {
         r.ra = await this.#try(name, "ra", () => (this.#o.startRa ?? RaServer.start)({ network: name, bridge: n.bridge, store: this.#o.store, log: this.#log(`ra[${name}]`) }));
       }
       if (!r.dns) r.dns = await this.#try(name, "dns", () => (this.#o.startDns ?? DnsServer.start)({
@@ -100,7 +118,7 @@ export class Supervisor {
 
   #startDhcp(n: Network, r: Running): { stop(): Promise<void> } {
     return (this.#o.startDhcp ?? DhcpServer.start)({
-      network: n.name, bridge: n.bridge, store: this.#o.store, leases: this.#leases, log: this.#log(`dhcp[${n.name}]`), port: this.#o.dhcpPort,
+      network: n.name, bridge: this.#iface(n) ?? n.bridge, store: this.#o.store, leases: this.#leases, log: this.#log(`dhcp[${n.name}]`), port: this.#o.dhcpPort,
       onCrash: (reason) => {
         // The periodic reconcile restarts it, after a back-off that doubles with each crash in a row.
         r.crashed = `dhcp: ${reason}`;

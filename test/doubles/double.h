@@ -36,6 +36,10 @@ interface_ref double_start(struct double_network *net, xpc_object_t desc, dispat
 void double_network_retain(struct double_network *net);
 void double_network_release(struct double_network *net);
 uint32_t double_network_mtu(struct double_network *net);
+/* The gateway-style address and mask of a network (what vmnet gives the host on its bridge). */
+void double_network_gateway(struct double_network *net, struct in_addr *gateway, struct in_addr *mask);
+/* Puts the host's address on the bridge unless it has one (host-address.c). */
+void double_host_address(const char *bridge, struct in_addr gateway, struct in_addr mask);
 
 /* Cross-process subnet reservations (reservations.c): an fd holding it, -1 busy, -2 per process only. */
 int double_reservation_take(uint32_t addr, uint32_t mask, const uint8_t uuid[16]);

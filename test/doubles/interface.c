@@ -190,7 +190,14 @@ interface_ref double_start(struct double_network *net, xpc_object_t desc, dispat
   else if (getrandom(i->uuid, 16, 0) != 16) memset(i->uuid, 0x5a, 16);
   memcpy(i->mac, i->uuid, 6); /* a given interface id gives back the same MAC, as vmnet documents */
   i->mac[0] = (i->mac[0] | 0x02) & 0xfe;
-  if (net) { i->net = net; double_network_retain(net); i->mtu = double_network_mtu(net); }
+  if (net) {
+    i->net = net;
+    double_network_retain(net);
+    i->mtu = double_network_mtu(net);
+    struct in_addr gw, mask;
+    double_network_gateway(net, &gw, &mask);
+    double_host_address(bridge, gw, mask);
+  }
   i->max_packet_size = xpc_dictionary_get_bool(desc, vmnet_enable_tso_key) ? 65550 : i->mtu + 14;
   xpc_object_t p = xpc_dictionary_create(NULL, NULL, 0);
   xpc_dictionary_set_uint64(p, vmnet_write_max_packets_key, DOUBLE_MAX_PACKETS);

@@ -14,10 +14,14 @@
 #include <sys/random.h>
 #include "double.h"
 
+#define MAX_RESERVATIONS 64
 struct vmnet_network_configuration {
   uint32_t magic;
   vmnet_mode_t mode;
-  bool dhcp, nat44, nat66, has_v4, has_v6;
+  bool dhcp, nat44, nat66, dns_proxy, has_v4, has_v6;
+  bool used; /* a network was created from it: its reservations may no longer change */
+  int nreserved;
+  struct { uint8_t mac[6]; struct in_addr addr; } reserved[MAX_RESERVATIONS];
   struct in_addr addr, mask;
   struct in6_addr prefix;
   uint8_t prefix_len;
@@ -57,13 +61,27 @@ vmnet_network_configuration_ref vmnet_network_configuration_create(vmnet_mode_t 
     return NULL;
   }
   struct vmnet_network_configuration *c = calloc(1, sizeof *c);
-  *c = (struct vmnet_network_configuration){.magic = MAGIC_CONFIG, .mode = mode, .dhcp = true, .nat44 = true, .nat66 = true, .mtu = 1500};
+  *c = (struct vmnet_network_configuration){.magic = MAGIC_CONFIG, .mode = mode, .dhcp = true, .nat44 = true, .nat66 = true, .dns_proxy = true, .mtu = 1500};
   set_status(status, VMNET_SUCCESS);
   return c;
 }
 void vmnet_network_configuration_disable_dhcp(vmnet_network_configuration_ref c) { if (cfg_ok(c, __func__)) c->dhcp = false; }
 void vmnet_network_configuration_disable_nat44(vmnet_network_configuration_ref c) { if (cfg_ok(c, __func__)) c->nat44 = false; }
 void vmnet_network_configuration_disable_nat66(vmnet_network_configuration_ref c) { if (cfg_ok(c, __func__)) c->nat66 = false; }
+void vmnet_network_configuration_disable_dns_proxy(vmnet_network_configuration_ref c) { if (cfg_ok(c, __func__)) c->dns_proxy = false; }
+
+/* Apple: "The framework doesn't allow modifying reservation while a network is active." */
+vmnet_return_t vmnet_network_configuration_add_dhcp_reservation(vmnet_network_configuration_ref c, const ether_addr_t *mac, const struct in_addr *addr) {
+  if (!cfg_ok(c, __func__)) return VMNET_INVALID_ARGUMENT;
+  if (!mac || !addr) return double_violation("%s: NULL client or address", __func__);
+  if (c->used) return double_violation("%s: a network was created from this configuration; reservations cannot change while it is active", __func__);
+  uint32_t m = ntohl(c->mask.s_addr);
+  if (c->has_v4 && (ntohl(addr->s_addr) & m) != (ntohl(c->addr.s_addr) & m)) return VMNET_INVALID_ARGUMENT; /* outside the subnet */
+  if (c->nreserved == MAX_RESERVATIONS) return VMNET_INVALID_ARGUMENT;
+  memcpy(c->reserved[c->nreserved].mac, mac->octet, 6);
+  c->reserved[c->nreserved++].addr = *addr;
+  return VMNET_SUCCESS;
+}
 
 vmnet_return_t vmnet_network_configuration_set_ipv4_subnet(vmnet_network_configuration_ref c, const struct in_addr *addr, const struct in_addr *mask) {
   if (!cfg_ok(c, __func__)) return VMNET_INVALID_ARGUMENT;
@@ -128,6 +146,7 @@ static struct double_network *reserve(const struct vmnet_network_configuration *
 
 vmnet_network_ref vmnet_network_create(vmnet_network_configuration_ref c, vmnet_return_t *status) {
   if (!cfg_ok(c, __func__)) { set_status(status, VMNET_INVALID_ARGUMENT); return NULL; }
+  c->used = true;
   struct vmnet_network_configuration cfg = *c;
   if (!cfg.has_v4) { /* documented default: a /24 under 192.168/16 (the first free one) */
     cfg.mask.s_addr = htonl(0xffffff00u);
@@ -186,6 +205,8 @@ xpc_object_t vmnet_network_copy_serialization(vmnet_network_ref n, vmnet_return_
   xpc_dictionary_set_bool(s, "dhcp", d->cfg.dhcp);
   xpc_dictionary_set_bool(s, "nat44", d->cfg.nat44);
   xpc_dictionary_set_bool(s, "nat66", d->cfg.nat66);
+  xpc_dictionary_set_bool(s, "dns_proxy", d->cfg.dns_proxy);
+  xpc_dictionary_set_uint64(s, "dhcp_reservations", (uint64_t)d->cfg.nreserved);
   if (mach_in_serialization) {
     xpc_object_t port = vmnet_double_mach_send_create();
     xpc_dictionary_set_value(s, "port", port);
@@ -211,6 +232,7 @@ vmnet_network_ref vmnet_network_create_with_serialization(xpc_object_t s, vmnet_
   cfg.dhcp = xpc_dictionary_get_bool(s, "dhcp");
   cfg.nat44 = xpc_dictionary_get_bool(s, "nat44");
   cfg.nat66 = xpc_dictionary_get_bool(s, "nat66");
+  cfg.dns_proxy = xpc_dictionary_get_bool(s, "dns_proxy");
   return (vmnet_network_ref)reserve(&cfg, uuid, status);
 }
 
@@ -222,6 +244,11 @@ interface_ref vmnet_interface_start_with_network(vmnet_network_ref n, xpc_object
 
 void double_network_retain(struct double_network *n) { pthread_mutex_lock(&lock); n->refs++; pthread_mutex_unlock(&lock); }
 uint32_t double_network_mtu(struct double_network *n) { return n->cfg.mtu; }
+void double_network_gateway(struct double_network *n, struct in_addr *gw, struct in_addr *mask) {
+  uint32_t m = ntohl(n->cfg.mask.s_addr);
+  gw->s_addr = htonl((ntohl(n->cfg.addr.s_addr) & m) + 1);
+  *mask = n->cfg.mask;
+}
 void double_network_release(struct double_network *n) {
   pthread_mutex_lock(&lock);
   if (--n->refs == 0) {

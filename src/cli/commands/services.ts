@@ -19,7 +19,13 @@ const run = defineCommand({
     const { ownerPolicy } = await import("../owners.ts");
     const leases = new LeaseService(store, undefined, ownerPolicy);
     const tend = () => leases.releaseOrphans().map((a) => `released orphaned attachment ${a.network}/${a.id} (pid ${a.pid} is gone)`);
-    await runDaemon({ store, stateDir: stateDir(), tend });
+    // macOS 26: each network is served on the interface vmnet made for it (no router advertisements: vmnet sends them).
+    const { hostPlatform } = await import("../../platform/index.ts");
+    const { hostSpec } = await import("../../core/network-config.ts");
+    const platform = await hostPlatform();
+    const where = platform.serviceInterface?.bind(platform);
+    const onVmnet = where ? { hostInterface: (n: Parameters<typeof hostSpec>[0]) => where(hostSpec(n)), ra: false } : {};
+    await runDaemon({ store, stateDir: stateDir(), tend, ...onVmnet });
     // Every server is closed by now; exit rather than wait for Bun to notice that nothing is left (it may not: Workers, signal handlers).
     process.exit(0);
   },

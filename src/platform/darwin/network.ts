@@ -1,6 +1,7 @@
 /**
  * macOS 26 vmnet networks (vmnet_network_*; native-facts §A 5.4, §B.1) from a HostNetworkSpec, the
- * way apple/container creates them: DHCP disabled (vmlan does its own addressing), the IPv4 subnet
+ * way apple/container creates them: DHCP and the DNS proxy disabled (vmlan's services answer on the
+ * gateway, docs/macos.md "DHCP and DNS for guests"), the IPv4 subnet
  * given as gateway address + dotted mask, the IPv6 prefix as its gateway address + length, the MTU.
  * A network reserves its subnet while any reference lives (this object, started interfaces, or a
  * copy recreated from its serialization).
@@ -13,7 +14,7 @@
 import { type Pointer } from "bun:ffi";
 import { vmnetShim } from "../../../ffi/vmnet/load.ts";
 import {
-  NETWORK_DISABLE_DHCP, SERIALIZE_NOT_PLAIN, SERIALIZE_TOO_SMALL, VMNET_HOST_MODE, VMNET_SHARED_MODE, VMNET_SUCCESS,
+  NETWORK_DISABLE_DHCP, NETWORK_DISABLE_DNS_PROXY, SERIALIZE_NOT_PLAIN, SERIALIZE_TOO_SMALL, VMNET_HOST_MODE, VMNET_SHARED_MODE, VMNET_SUCCESS,
 } from "../../../ffi/vmnet/constants.ts";
 import { HostError, UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec } from "../types.ts";
@@ -66,7 +67,7 @@ export class VmnetNetwork {
       spec.mode === "host" ? VMNET_HOST_MODE : VMNET_SHARED_MODE,
       cstr(spec.gateway), cstr(maskOf(len)),
       cstr(v6 ? (spec.gatewayV6 ?? v6[0]) : null), v6 ? v6[1] : 0,
-      spec.mtu, o.dhcp ? 0 : NETWORK_DISABLE_DHCP, status,
+      spec.mtu, o.dhcp ? 0 : NETWORK_DISABLE_DHCP | NETWORK_DISABLE_DNS_PROXY, status,
     ));
     if (!ref) throw new VmnetError(`vmnet_network_create ${spec.name} (${spec.subnet})`, status[0]!);
     return new VmnetNetwork(ref);

@@ -14,6 +14,7 @@ import { VmnetNetwork } from "./network.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
 import { acquireFromBroker, brokerService } from "./xpc-client.ts";
 import { vmnetShim } from "../../../ffi/vmnet/load.ts";
+import { interfaceWithAddress } from "../../../ffi/libc/ifaddrs.ts";
 
 
 export function createNetworksPlatform(major: number): DarwinPlatform {
@@ -92,6 +93,8 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
       return net ? Number(net.unsafeRef) : null;
     },
     releaseHeld: (name) => void held.release(name),
+    // vmlan's DHCP and DNS on vmnet's bridge (vmnet's own DHCP and DNS proxy are off, network.ts).
+    serviceInterface: (spec) => (spec.mode === "bridged" ? null : interfaceWithAddress(spec.gateway)),
     serveNetworks: () => {
       serving = true;
       return vmnetShim().vmlan_network_api() === 1;

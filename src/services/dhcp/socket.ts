@@ -1,25 +1,25 @@
 /**
  * The DHCP server's UDP socket: bound to one bridge with SO_BINDTODEVICE (with several networks,
  * the ingress interface is what tells them apart; every socket binds 0.0.0.0:67), allowed to
- * broadcast, non-blocking. Bun's own UDP sockets cannot bind to a device, hence bun:ffi.
+ * broadcast, non-blocking. Bun's own UDP sockets cannot bind to a device, hence bun:ffi. On macOS
+ * the interface is vmnet's bridge and the binding is IP_BOUND_IF (ffi/libc/udp-os.ts).
  */
 import { libc } from "../../../ffi/libc/load.ts";
 import { check, errno, syscallError, EAGAIN, EINTR } from "../../../ffi/errno.ts";
-import { AF_INET, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../../ffi/libc/constants.ts";
-import { IPPROTO_UDP, SO_BINDTODEVICE, SO_BROADCAST, SO_REUSEADDR, sockaddr_in } from "../../../ffi/libc/udp.ts";
-import { alloc, offsetOf } from "../../../ffi/layout.ts";
+import { OS } from "../../../ffi/libc/os.ts";
+import { IPPROTO_UDP } from "../../../ffi/libc/udp.ts";
+import { UDP_OS } from "../../../ffi/libc/udp-os.ts";
+import { emulateSocketFlags } from "../../../ffi/libc/variadic.ts";
+
+const { SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, MSG_DONTWAIT } = UDP_OS;
+const { SOCK_DGRAM, SOCK_CLOEXEC, SOCK_NONBLOCK } = OS;
+const AF_INET = 2;
 
 export const DHCP_SERVER_PORT = 67;
 export const DHCP_CLIENT_PORT = 68;
 
 /** A sockaddr_in for ip:port (both written in network byte order). */
-function sockaddrIn(ip: string, port: number): Uint8Array {
-  const { bytes, view } = alloc(sockaddr_in);
-  view.setUint16(offsetOf(sockaddr_in, "sin_family"), AF_INET, true);
-  view.setUint16(offsetOf(sockaddr_in, "sin_port"), port, false);
-  bytes.set(ip.split(".").map(Number), offsetOf(sockaddr_in, "sin_addr"));
-  return bytes;
-}
+const sockaddrIn = (ip: string, port: number) => UDP_OS.sockaddrIn(ip, port);
 
 function setInt(fd: number, level: number, name: number, value: number, what: string, subject: string): void {
   const v = new Int32Array([value]);
@@ -40,10 +40,12 @@ export class DhcpSocket {
     const c = libc();
     const fd = check("socket", c.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP), "DHCP socket");
     try {
+      emulateSocketFlags(fd, true, true); // macOS has no SOCK_NONBLOCK/SOCK_CLOEXEC
       setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", ifname);
       setInt(fd, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST", ifname);
-      const name = Buffer.from(`${ifname}\0`);
-      check("setsockopt", c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length), `SO_BINDTODEVICE ${ifname}`);
+      const index = c.if_nametoindex(Buffer.from(`${ifname}\0`));
+      const bindTo = UDP_OS.bindToInterface(ifname, index);
+      check("setsockopt", c.setsockopt(fd, bindTo.level, bindTo.name, bindTo.value, bindTo.value.length), `binding to interface ${ifname}`);
       const addr = sockaddrIn("0.0.0.0", port);
       check("bind", c.bind(fd, addr, addr.length), `0.0.0.0:${port} on ${ifname}`);
     } catch (e) {

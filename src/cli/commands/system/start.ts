@@ -21,8 +21,9 @@ Linux, starts the DHCP and DNS daemon.`,
     // After a crash or a reboot: attachments whose owning process is gone are released (issue #12 item 10).
     const orphans = leaseService().releaseOrphans();
     if (orphans.length && formatFrom(args) !== "json") process.stdout.write(`orphans: released ${orphans.length} attachment(s) of processes that are gone\n`);
-    // DHCP and DNS for the guests (src/services): Linux only; on macOS vmnet serves DHCP itself.
-    if (svc.platform?.os === "linux") {
+    // DHCP and DNS for the guests (src/services): Linux, and macOS 26 on vmnet's bridges; on macOS 15
+    // vmnet's own DHCP serves its shared network (docs/macos.md "DHCP and DNS for guests").
+    if (svc.platform?.os === "linux" || svc.platform?.serviceInterface) {
       const s = await startServices();
       if (formatFrom(args) !== "json") process.stdout.write(`services: ${s.outcome} (pid ${s.pid}, log ${s.log})\n`);
     }
