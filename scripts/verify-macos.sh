@@ -20,6 +20,10 @@
 #      it holds the network and attaches VZVmnetNetworkDeviceAttachment, on 15 it runs a `vmlan helper`),
 #      checks that `vm run` returned while the host process lives on, the banner in
 #      <state>/vms/NAME.console.log, then `vmlan vm stop` and that the host process is gone.
+#   6. macOS 26 (scripts/verify-macos-xpc.sh): `vmlan broker` as a launchd agent's Mach service, two processes
+#      acquiring one network over XPC, what `vm run` does with it, a helper's interface on it, the services
+#      daemon binding on vmnet's bridge, the idle teardown, and vmnet-broker (if installed) serving vmlan.
+# Every check prints one `finding:` line; the list at the end is what docs/macos.md records.
 # Usage: scripts/verify-macos.sh            (macOS 26: unprivileged)
 #        sudo scripts/verify-macos.sh       (macOS 15 and older: the classic API needs root)
 # Needs the Xcode command line tools; the network API needs the macOS 26 SDK (Xcode 26).
@@ -80,7 +84,8 @@ cd "$ROOT"
 status=0
 VMLAN_VMNET_SHIM_PATH="$OUT/libvmlan-vmnet.dylib" VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" test \
   test/ffi/vmnet-layout.test.ts test/integration/darwin/macos.test.ts test/integration/darwin/libc-host.test.ts \
-  test/unit/ffi/libc-os.test.ts test/unit/datapath/batch-io.test.ts test/unit/platform/darwin >>"$OUT/verify.log" 2>&1 || status=$?
+  test/unit/ffi/libc-os.test.ts test/unit/ffi/udp-os.test.ts test/unit/ffi/ifaddrs.test.ts test/unit/datapath/batch-io.test.ts \
+  test/unit/platform/darwin test/unit/broker test/scripts/macho-signature.test.ts >>"$OUT/verify.log" 2>&1 || status=$?
 # The vz shim loads and answers its capability checks (nested virtualization: macOS 15+, M3+).
 if [ "$vz_status" = 0 ]; then
   VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" -e '
@@ -121,6 +126,8 @@ if [ "$vz_status" = 0 ]; then
 else
   status=1
 fi
+# 6. The XPC broker and the guest services (macOS 26).
+sh "$ROOT/scripts/verify-macos-xpc.sh" "$OUT" "$OUT/bun" || status=1
 cat "$OUT/verify.log"
 echo
 echo "findings (paste into docs/macos.md):"
