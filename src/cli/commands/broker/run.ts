@@ -6,6 +6,8 @@ import { networkService } from "../../context.ts";
 import { checkedFlag, intFlag, pattern, secondsFlag } from "../../flags.ts";
 import { MACH_SERVICE_RE, VMLAN_MACH_SERVICE } from "../../../core/resources/mach-services.ts";
 
+declare const VMLAN_TARGET: string | undefined;
+
 /** gid of a group name or number; the "vmlan" group when present, else root's (0). */
 function resolveGroup(group: string | undefined): number {
   if (group !== undefined && /^\d+$/.test(group)) return Number(group);
@@ -62,10 +64,12 @@ install does). --vmnet-broker-name com.github.nirs.vmnet-broker serves vmnet-bro
     };
     const server = new BrokerServer({ path, mode: parseInt(args.mode, 8), gid, ...limits, ...(activated ? { inheritedFd: 3 } : {}) }, service, log);
     server.listen();
-    // macOS 26: the XPC Mach service(s) beside the socket (nothing elsewhere).
-    const { startXpcService } = await import("./_xpc.ts");
+    // macOS 26: the XPC Mach service(s) beside the socket. The literal test lets a Linux binary drop the
+    // XPC code (from source it stays, for the darwin double: VMLAN_TARGET is defined only by the build).
     const names = [args["mach-service"] ?? VMLAN_MACH_SERVICE, ...(args["vmnet-broker-name"] ? [args["vmnet-broker-name"]] : [])];
-    const xpc = await startXpcService({ service, networks, names, gid, log });
+    const xpc = process.platform === "darwin" || typeof VMLAN_TARGET === "undefined"
+      ? await (await import("./_xpc.ts")).startXpcService({ service, networks, names, gid, log })
+      : null;
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => server.stop());
     log(`listening on ${activated ? "fd 3 (socket activation)" : path}, pid ${process.pid}`);
     await service.adopt(owned.load());
