@@ -191,8 +191,10 @@ interface_ref double_start(struct double_network *net, xpc_object_t desc, dispat
   memcpy(i->mac, i->uuid, 6); /* a given interface id gives back the same MAC, as vmnet documents */
   i->mac[0] = (i->mac[0] | 0x02) & 0xfe;
   if (net) {
-    i->net = net;
-    double_network_retain(net);
+    /* VMLAN_DOUBLE_IFACE_KEEPS_NETWORK=0: an interface does not keep its network's reservation (Apple does
+     * not say it does), so only the caller's references do. */
+    const char *keeps = getenv("VMLAN_DOUBLE_IFACE_KEEPS_NETWORK");
+    if (!keeps || strcmp(keeps, "0") != 0) i->net = net, double_network_retain(net);
     i->mtu = double_network_mtu(net);
     struct in_addr gw, mask;
     double_network_gateway(net, &gw, &mask);

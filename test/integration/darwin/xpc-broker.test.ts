@@ -113,6 +113,27 @@ describe.skipIf(!linux)("vmlan's clients and a running vmnet-broker (stand-in)",
   });
 });
 
+describe.skipIf(!linux)("a standalone helper's network (review F11)", () => {
+  test("the helper keeps the reservation for its whole life, also when an interface does not (the double's strict mode)", async () => {
+    const [vmEnd, helperEnd] = socketpair();
+    const strict = { VMLAN_VMNET_BROKER: "none", VMLAN_DOUBLE_IFACE_KEEPS_NETWORK: "0" };
+    const helper = inNs([BUN, MAIN, "helper", "--fd", "3", "--network", "x", "--id", "alone"], darwinEnv(strict), [helperEnd]);
+    await helper.waitFor(/^\{/, { timeoutMs: 20_000 });
+    libc().close(helperEnd);
+    const spec = { name: "other", bridge: "vl-other", mode: "host", subnet: "10.79.0.0/24", gateway: "10.79.0.1", subnetV6: null, gatewayV6: null, mtu: 1500 };
+    const create = async () => {
+      const p = inNs([BUN, ACQUIRE, "create", JSON.stringify(spec)], darwinEnv());
+      await p.exited();
+      return JSON.parse(p.out.at(-1)!) as { created?: boolean; error?: string };
+    };
+    expect((await create()).error).toContain("VMNET_SHARING_SERVICE_BUSY"); // still x's while the helper runs
+    helper.kill("SIGTERM");
+    expect(await helper.exited()).toBe(0);
+    expect(await create()).toEqual({ created: true }); // free once the helper is gone
+    libc().close(vmEnd);
+  });
+});
+
 describe.skipIf(!linux)("vmlan broker's XPC service (vmnet double)", () => {
   test("two helpers get network x over XPC, recreate it and start interfaces on it; their guests reach each other; a killed client's hold goes; the last one's ends the network after the idle time", async () => {
     broker = inNs([BUN, MAIN, "broker", "--socket", join(tmp, "broker.sock"), "--idle-timeout", "1", "--vmnet-broker-name", "com.github.nirs.vmnet-broker"], darwinEnv());
