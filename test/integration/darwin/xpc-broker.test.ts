@@ -136,7 +136,9 @@ describe.skipIf(!linux)("a standalone helper's network (review F11)", () => {
 
 describe.skipIf(!linux)("vmlan broker's XPC service (vmnet double)", () => {
   test("two helpers get network x over XPC, recreate it and start interfaces on it; their guests reach each other; a killed client's hold goes; the last one's ends the network after the idle time", async () => {
-    broker = inNs([BUN, MAIN, "broker", "--socket", join(tmp, "broker.sock"), "--idle-timeout", "1", "--vmnet-broker-name", "com.github.nirs.vmnet-broker"], darwinEnv());
+    // Its serializations carry a Mach send right (the double's stand-in): bytes could not move them, XPC does.
+    broker = inNs([BUN, MAIN, "broker", "--socket", join(tmp, "broker.sock"), "--idle-timeout", "1", "--vmnet-broker-name", "com.github.nirs.vmnet-broker"],
+      darwinEnv({ VMLAN_DOUBLE_SERIALIZATION_MACH: "1" }));
     await broker.waitFor(/serving vmnet networks on the Mach services dev\.vmlan\.broker, com\.github\.nirs\.vmnet-broker/, { stream: "err" });
     const a = await vm("vm-a");
     const b = await vm("vm-b", {}, String(a.line.vmlan_address));
