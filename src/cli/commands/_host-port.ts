@@ -9,7 +9,7 @@ import { UsageError, VmlanError } from "../../core/errors.ts";
 import type { HelperClaim, HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import { selfOwner } from "../owners.ts";
 import type { StartLine } from "../../datapath/start-line.ts";
-import type { TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
+import type { HostNetworkSpec, TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
 import { hostSpec } from "../../core/network-config.ts";
 import type { NetworkService } from "../../core/networks.ts";
 import type { Network } from "../../core/resources/network.ts";
@@ -109,7 +109,11 @@ function vmnetHostPorts(svc: NetworkService, network: string, id: string, req: P
   const p = svc.platform;
   if (!p || !("openVmnetPort" in p)) return null;
   const spec = hostSpec(svc.get(network));
-  const opener = p as unknown as VmnetPortOpener;
+  return vmnetHostPort(p as unknown as VmnetPortOpener, spec, id, req);
+}
+
+/** A vmnet interface in this process as the helper's host port (also `helper --broker` on macOS 26). */
+export function vmnetHostPort(opener: VmnetPortOpener, spec: HostNetworkSpec, id: string, req: PortRequest = {}): () => HostPort {
   return () => {
     const port = opener.openVmnetPort(spec, { interfaceId: id, dropPrivileges: true, isolation: req.isolation, tso: req.tso, checksumOffload: req.checksumOffload });
     const { ref, mac, maxPacketSize, readMaxPackets, writeMaxPackets } = port;

@@ -172,6 +172,21 @@ describe.skipIf(!linux)("vmlan broker's XPC service (vmnet double)", () => {
     await until("the reservation to end", () => reservations() === 0);
   });
 
+  test("helper --broker on macOS 26: the lease from the broker's socket, the network over XPC, the interface in the helper (no frame-copying port)", async () => {
+    const [vmEnd, helperEnd] = socketpair();
+    const before = broker.err.length;
+    const h = inNs([BUN, MAIN, "helper", "--broker", "--broker-socket", join(tmp, "broker.sock"), "--fd", "3", "--network", "x", "--id", "vm-c"], darwinEnv(), [helperEnd]);
+    const line = JSON.parse(await h.waitFor(/^\{/, { timeoutMs: 20_000 })) as Record<string, string | number>;
+    libc().close(helperEnd);
+    expect(line).toMatchObject({ vmlan_host_port: "vmnet", net_ipv4_subnet: "10.79.0.1", vmlan_network: "x" });
+    const logged = broker.err.slice(before).join("\n");
+    expect(logged).toMatch(/XPC client pid \d+ \(dev\.vmlan\.broker\) acquired x/);
+    expect(h.err.join("\n") + logged).not.toContain("frame-copying");
+    h.kill("SIGTERM");
+    expect(await h.exited()).toBe(0);
+    libc().close(vmEnd);
+  });
+
   test("vmnet-broker's protocol, as vmnet-helper --network speaks it, under vmnet-broker's name: `shared` is vmlan's default; bad requests get vmnet-broker's codes", async () => {
     const p = inNs([probe, "com.github.nirs.vmnet-broker", "acquire", "shared", "interface"], darwinEnv());
     expect(await p.waitFor(/^(ok|fail)/)).toBe("ok 192.168.64.1 255.255.255.0");
