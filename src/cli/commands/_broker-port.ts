@@ -14,7 +14,10 @@ export interface BrokerSession {
   attach(id: string, opts?: { mac?: string; keep?: boolean }): HelperLease;
   /** Detaches the lease, then closes the connection (the TAP, if any, was closed before). */
   release(lease: HelperLease): void;
+  /** The helper's host port: on macOS 26 a vmnet interface here on the network from XPC, else the broker's TAP fd. */
   openHostPort(): HostPort;
+  /** A frame fd for a VM (`run --native --broker`): the broker's TAP, or on macOS its frame-copying port. */
+  openFrameFd(): HostPort;
 }
 
 export async function brokerSession(network: string, socket?: string): Promise<BrokerSession> {
@@ -34,6 +37,7 @@ export async function brokerSession(network: string, socket?: string): Promise<B
         client.close();
       }
     },
+    openFrameFd: () => frameFd(),
     openHostPort: () => {
       if (native) {
         // macOS 26: the network itself from the broker's XPC service, the interface here (vmnet-helper
@@ -43,11 +47,14 @@ export async function brokerSession(network: string, socket?: string): Promise<B
         const spec = { name: n.name, bridge: n.bridge, mode: n.mode as "shared" | "host", subnet: n.subnet, gateway: n.gateway, subnetV6: n.subnetV6, gatewayV6: n.gatewayV6, mtu: n.mtu };
         return vmnetHostPort(native, spec, `broker-${process.pid}`)();
       }
-      const { result, tapFd } = client.acquire(network, true);
-      if (tapFd === null || !result.tap) throw new VmlanError(`the broker gave no TAP for "${network}"`, { code: "EHOST", exitCode: 6 });
-      return { fd: tapFd, ifname: result.tap.ifname, close: () => closeFd(tapFd) };
+      return frameFd();
     },
   };
+  function frameFd(): HostPort {
+    const { result, tapFd } = client.acquire(network, true);
+    if (tapFd === null || !result.tap) throw new VmlanError(`the broker gave no TAP for "${network}"`, { code: "EHOST", exitCode: 6 });
+    return { fd: tapFd, ifname: result.tap.ifname, close: () => closeFd(tapFd) };
+  }
 }
 
 /**

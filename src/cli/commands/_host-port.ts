@@ -39,6 +39,17 @@ export async function bridgeOf(network: string, svc?: NetworkService): Promise<s
 }
 
 /**
+ * `vmlan run`'s check before anything starts. On macOS 26 a network is up only while some process
+ * holds it (the broker, or the port itself: a helper, or run's own vmnet interface with --native), so
+ * "up in this process" cannot be asked of a one-shot command: the network must exist, and the port
+ * brings it up. Elsewhere the bridge must be up.
+ */
+export async function checkHostSide(network: string, svc: NetworkService): Promise<void> {
+  if (svc.platform && "serveNetworks" in svc.platform) return void svc.get(network);
+  await bridgeOf(network, svc);
+}
+
+/**
  * The platform's port opener (platform/index.ts picks it): a TAP on the bridge on Linux, which the
  * kernel removes with its last fd even if vmlan dies; a datagram fd forwarded to a vmnet interface on
  * macOS. Ports reach a child through its stdio array (dup2 clears close-on-exec there).

@@ -3,7 +3,7 @@ import { UsageError } from "../../core/errors.ts";
 import { checkInterfaceId, checkNetworksExist, resolveProgram } from "../../core/input-checks.ts";
 import { repeated } from "./_args.ts";
 import { networkService } from "../context.ts";
-import { attachLease, bridgeOf, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
+import { attachLease, checkHostSide, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
 import { brokerSession, type BrokerSession } from "./_broker-port.ts";
 import type { HelperLease } from "../../datapath/helper.ts";
 
@@ -49,7 +49,7 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     if (store) checkNetworksExist(networks, (n) => store.store.getNetwork(n) !== null);
     // Every network must be up before anything starts (through the broker, it brings them up).
     const svc = broker ? null : await networkService(true);
-    if (svc) for (const n of networks) await bridgeOf(n, svc);
+    if (svc) for (const n of networks) await checkHostSide(n, svc);
     const { supervise, selfArgv } = await import("../../datapath/supervise.ts");
     let deps = null;
     if (native && svc) {
@@ -60,7 +60,7 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
       // Through the broker: leases and TAPs both come from it (no store access here).
       const sessions = new Map<string, BrokerSession>();
       for (const n of networks) sessions.set(n, await brokerSession(n, brokerSocket));
-      deps = { attach: (n: string) => sessions.get(n)!.attach(id, { keep }), release: (l: HelperLease) => sessions.get(l.network)!.release(l), openTap: (n: string) => sessions.get(n)!.openHostPort() };
+      deps = { attach: (n: string) => sessions.get(n)!.attach(id, { keep }), release: (l: HelperLease) => sessions.get(l.network)!.release(l), openTap: (n: string) => sessions.get(n)!.openFrameFd() };
     }
     const helperArgs = broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : [];
     const code = await supervise({ networks, id, keep, command, program, self: selfArgv(), helperArgs }, deps);

@@ -76,7 +76,7 @@ export function dropOrStop(port: VmnetHostPort): void {
 export function brokerOpener(openVmnetPort: VmnetPortOpener["openVmnetPort"], native = false): TapOpener["openTap"] {
   const log = (m: string) => process.stderr.write(`vmlan: ${m}\n`);
   return (spec: HostNetworkSpec) => {
-    if (native) log(`a frame-copying port on ${spec.name}: on macOS 26 a VM or helper attaches natively by taking the network from the Mach service ${VMLAN_MACH_SERVICE} instead (vmlan helper or vm run without --broker)`);
+    if (native) log(`a frame-copying port on ${spec.name}: on macOS 26 a VM or helper attaches natively by taking the network from the Mach service ${VMLAN_MACH_SERVICE} instead (vmlan helper with or without --broker, vm run)`);
     return openBrokerPort({ openVmnetPort }, spec, log);
   };
 }

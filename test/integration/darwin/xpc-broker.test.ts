@@ -187,6 +187,30 @@ describe.skipIf(!linux)("vmlan broker's XPC service (vmnet double)", () => {
     libc().close(vmEnd);
   });
 
+  test("run --native --broker on macOS 26: COMMAND gets the broker's datagram fd (a VM wants frames, not vmnet's event pipe)", async () => {
+    const before = broker.err.length;
+    const run = inNs([BUN, MAIN, "run", "--native", "--broker", "--broker-socket", join(tmp, "broker.sock"), "--network", "x", "--id", "vm-d", "--",
+      "sh", "-c", "echo \"fd $(readlink /proc/self/fd/{fd}) tap=$VMLAN_TAP\""], darwinEnv());
+    const line = await run.waitFor(/^fd /, { timeoutMs: 20_000 });
+    expect(await run.exited()).toBe(0);
+    expect(line).toMatch(/^fd socket:\[\d+\] tap=vmnet:[0-9a-f:]{17}$/); // the broker's socketpair end, named by its port
+    expect(broker.err.slice(before).join("\n")).toMatch(/frame-copying/); // the broker says the native path exists
+  });
+
+  for (const native of [true, false]) {
+    test(`run${native ? " --native" : ""} without --broker on macOS 26: the network over XPC, ${native ? "a vmnet interface in the run process" : "a helper per network"}, frames on COMMAND's datagram fd`, async () => {
+      const before = broker.err.length;
+      const run = inNs([BUN, MAIN, "run", ...(native ? ["--native"] : []), "--network", "x", "--id", `vm-e${native ? 1 : 2}`, "--",
+        "sh", "-c", `echo "fd $(readlink /proc/self/fd/{fd})"; exec ${BUN} ${GUEST} --fd {fd} --ip {ip} --mac {mac} --ping 10.79.0.1`], darwinEnv());
+      expect(await run.waitFor(/^fd /, { timeoutMs: 20_000 })).toMatch(/^fd socket:\[\d+\]$/);
+      expect(await run.waitFor(/^ping (ok|fail)/)).toBe("ping ok 10.79.0.1"); // the host, at vmnet's gateway on the double's bridge
+      expect(broker.err.slice(before).join("\n")).toMatch(/XPC client pid \d+ \(dev\.vmlan\.broker\) acquired x/);
+      run.kill("SIGTERM");
+      await run.exited();
+      expect(run.err.join("\n")).not.toContain("VIOLATION");
+    });
+  }
+
   test("vmnet-broker's protocol, as vmnet-helper --network speaks it, under vmnet-broker's name: `shared` is vmlan's default; bad requests get vmnet-broker's codes", async () => {
     const p = inNs([probe, "com.github.nirs.vmnet-broker", "acquire", "shared", "interface"], darwinEnv());
     expect(await p.waitFor(/^(ok|fail)/)).toBe("ok 192.168.64.1 255.255.255.0");
