@@ -39,15 +39,21 @@ async function chooseNetwork(svc: NetworkService, r: HelperRequest, style: Helpe
   return { ...chosen, bringUp: true };
 }
 
-/** The host side up (Linux: the bridge and its rules) and the guest services daemon serving it. */
+/**
+ * The host side up (Linux: the bridge and its rules) and the guest services daemon serving it. On
+ * macOS 26 the helper's vmnet interface holds the network, and vmlan's daemon serves DHCP and DNS on
+ * vmnet's bridge (docs/macos.md); on macOS 15 vmnet's own DHCP serves its shared network.
+ */
 export async function bringUp(svc: NetworkService, n: Network, created: boolean, log: HelperLog): Promise<void> {
   const p = svc.platform;
-  if (!p || p.os !== "linux") return; // macOS: the helper's vmnet interface holds the network; vmnet serves DHCP
-  const spec = svc.spec(n); // a bridged network's spec carries its uplink journal
-  if (!(await p.status(spec)).up) {
-    log.info(`bringing network "${n.name}" up`);
-    await p.ensureNetwork(spec);
-  }
+  if (!p) return;
+  if (p.os === "linux") {
+    const spec = svc.spec(n); // a bridged network's spec carries its uplink journal
+    if (!(await p.status(spec)).up) {
+      log.info(`bringing network "${n.name}" up`);
+      await p.ensureNetwork(spec);
+    }
+  } else if (!("serveNetworks" in p)) return;
   if (n.mode === "bridged") return; // the LAN's DHCP and DNS serve bridged guests
   const s = await startServices();
   if (s.outcome === "started") log.info(`started the guest services daemon (DHCP, DNS; pid ${s.pid}, log ${s.log})`);

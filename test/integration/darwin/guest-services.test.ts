@@ -18,6 +18,7 @@ import { buildVmnet, type VmnetBuild } from "../../doubles/build.ts";
 import { BUN, createNetns, type Netns } from "../../support/netns.ts";
 import { LineProc } from "../helper/proc.ts";
 import { udhcpc } from "../services/support.ts";
+import { servicesStatus } from "../../../src/services/control.ts";
 
 const ROOT = join(import.meta.dir, "..", "..", "..");
 const MAIN = join(ROOT, "src", "main.ts");
@@ -26,26 +27,34 @@ const linux = process.platform === "linux";
 
 let ns: Netns;
 let guest: Netns;
+let guest2: Netns;
 let build: VmnetBuild;
 const stateDir = mkdtempSync(join(tmpdir(), "vmlan-dservices-"));
 const procs: LineProc[] = [];
 const track = (p: LineProc) => (procs.push(p), p);
-const denv = () => ({ ...build.env, VMLAN_STATE_DIR: stateDir, VMLAN_PLATFORM: "darwin-double", VMLAN_DARWIN_VERSION: "26", VMLAN_DOUBLE_BRIDGE: "vd1", VMLAN_VMNET_BROKER: "none", VMLAN_TEST_NETNS: ns.name });
-const darwin = (args: string[], fds: number[] = []) => track(new LineProc(["ip", "netns", "exec", ns.name, BUN, MAIN, ...args], denv(), fds));
+// The double puts every interface on one bridge; vmnet gives each network its own (the second test's is vd2).
+const denv = (bridge = "vd1") => ({ ...build.env, VMLAN_STATE_DIR: stateDir, VMLAN_PLATFORM: "darwin-double", VMLAN_DARWIN_VERSION: "26", VMLAN_DOUBLE_BRIDGE: bridge, VMLAN_VMNET_BROKER: "none", VMLAN_TEST_NETNS: ns.name });
+const darwin = (args: string[], fds: number[] = [], bridge?: string) => track(new LineProc(["ip", "netns", "exec", ns.name, BUN, MAIN, ...args], denv(bridge), fds));
 
 beforeAll(async () => {
   if (!linux) return;
   build = buildVmnet();
   ns = createNetns();
   guest = createNetns();
-  ns.sh(["ip", "link", "add", "vd1", "type", "bridge"]);
-  ns.sh(["ip", "link", "set", "vd1", "up"]);
+  guest2 = createNetns();
+  for (const br of ["vd1", "vd2"]) {
+    ns.sh(["ip", "link", "add", br, "type", "bridge"]);
+    ns.sh(["ip", "link", "set", br, "up"]);
+  }
   const create = darwin(["network", "create", "g", "--subnet", "10.85.0.0/24", "--mode", "host"]);
   if ((await create.exited()) !== 0) throw new Error(`network create: ${create.err.join("\n")}`);
 });
 afterAll(() => {
   for (const p of procs) p.kill("SIGKILL");
+  const daemon = linux ? servicesStatus(stateDir).pid : null;
+  if (daemon) process.kill(daemon, "SIGKILL");
   guest?.delete();
+  guest2?.delete();
   ns?.delete();
   rmSync(stateDir, { recursive: true, force: true });
 });
@@ -85,5 +94,24 @@ describe.skipIf(!linux)("vmlan's DHCP and DNS on a vmnet network (darwin platfor
     expect(await helper.exited()).toBe(0);
     daemon.kill("SIGTERM");
     expect(await daemon.exited()).toBe(0);
+  });
+
+  test("a helper started as vmnet-helper would be (vmlan picks the network) starts the daemon itself, as on Linux: DHCP without system start", async () => {
+    expect(servicesStatus(stateDir).running).toBe(false); // the first test's daemon is gone
+    const sv = new Int32Array(2);
+    expect(libc().socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv)).toBe(0);
+    const helper = darwin(["helper", "--fd", "3", "--operation-mode", "shared", "--id", "api"], [sv[1]!], "vd2"); // no --network: vmnet-helper's default
+    const line = JSON.parse(await helper.waitFor(/^\{/, { timeoutMs: 20_000 })) as Record<string, string | number>;
+    libc().close(sv[1]!);
+    expect(line.vmlan_network).toBe("default");
+    expect(servicesStatus(stateDir).running).toBe(true);
+    const tap = track(new LineProc(["ip", "netns", "exec", guest2.name, BUN, TAP, "--mac", String(line.vmlan_mac)], { VMLAN_TEST_NETNS: guest2.name }, [sv[0]!]));
+    libc().close(sv[0]!);
+    await tap.waitFor(/^ready/);
+    const { lease, output } = udhcpc(guest2, { tries: 10 });
+    expect(lease, output).not.toBeNull();
+    expect([lease!.ip, lease!.router]).toEqual([String(line.vmlan_address), String(line.vmlan_gateway)]);
+    helper.kill("SIGTERM");
+    expect(await helper.exited()).toBe(0);
   });
 });
