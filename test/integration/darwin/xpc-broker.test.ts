@@ -127,6 +127,9 @@ describe.skipIf(!linux)("a standalone helper's network (review F11)", () => {
       return JSON.parse(p.out.at(-1)!) as { created?: boolean; error?: string };
     };
     expect((await create()).error).toContain("VMNET_SHARING_SERVICE_BUSY"); // still x's while the helper runs
+    const inspect = inNs([BUN, MAIN, "network", "inspect", "x"], darwinEnv({ VMLAN_BROKER_SOCKET: join(tmp, "no-broker.sock") }));
+    expect(await inspect.exited()).toBe(0);
+    expect((JSON.parse(inspect.out.join("\n")) as { host: { up: boolean; detail: string } }[])[0]!.host).toMatchObject({ up: false, detail: expect.stringMatching(/^not held by this process/) });
     helper.kill("SIGTERM");
     expect(await helper.exited()).toBe(0);
     expect(await create()).toEqual({ created: true }); // free once the helper is gone
@@ -147,6 +150,12 @@ describe.skipIf(!linux)("vmlan broker's XPC service (vmnet double)", () => {
     const acquired = broker.err.filter((l) => /XPC client pid \d+ \(dev\.vmlan\.broker\) acquired x$/.test(l));
     expect(acquired.length).toBe(2);
     expect(reservations()).toBe(1); // one network, held by the broker and recreated in both helpers
+    // A one-shot CLI holds nothing: network inspect shows the broker's view.
+    const inspect = inNs([BUN, MAIN, "network", "inspect", "x"], darwinEnv({ VMLAN_BROKER_SOCKET: join(tmp, "broker.sock") }));
+    expect(await inspect.exited()).toBe(0);
+    const [view] = JSON.parse(inspect.out.join("\n")) as { host: { up: boolean; addresses: string[]; detail: string } }[];
+    expect([view!.host.up, view!.host.addresses]).toEqual([true, ["10.79.0.1/24"]]);
+    expect(view!.host.detail).toMatch(/^held by vmlan broker pid \d+ \(2 holders\)$/);
     for (const h of [a.helper, b.helper]) expect(h.err.join("\n")).not.toContain("VIOLATION");
     // What `vm run` does on macOS 26 in a third process: the network from the broker, held here, so
     // its NIC is VZVmnetNetworkDeviceAttachment on the recreated network (vz.ts nicAttachment).

@@ -4,6 +4,7 @@ import { printJson } from "../../output.ts";
 import { networkService } from "../../context.ts";
 import { VmlanError } from "../../../core/errors.ts";
 import { LeaseService } from "../../../core/leases.ts";
+import { withBrokerView } from "./_broker-view.ts";
 
 export default defineCommand({
   meta: {
@@ -15,7 +16,7 @@ export default defineCommand({
   args: { name: { type: "positional", valueHint: "NAME...", description: "Network name(s)", required: true }, ...formatArgs },
   async run({ args }) {
     const names = [args.name, ...positionals(args).slice(1)];
-    const svc = await networkService(process.platform === "linux");
+    const svc = await networkService(true);
     const leases = new LeaseService(svc.store);
     const out = [];
     let failed: VmlanError | null = null;
@@ -28,7 +29,7 @@ export default defineCommand({
         failed = e;
       }
     }
-    printJson(out);
+    printJson(await withBrokerView(svc, out));
     if (failed) process.exitCode = failed.exitCode;
   },
 });

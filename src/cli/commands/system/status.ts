@@ -4,6 +4,7 @@ import { formatFrom, printJson, table } from "../../output.ts";
 import { networkService } from "../../context.ts";
 import { VERSION } from "../../../build-info.ts";
 import { servicesStatus } from "../../../services/control.ts";
+import { withBrokerView } from "../network/_broker-view.ts";
 
 export default defineCommand({
   meta: {
@@ -14,7 +15,7 @@ export default defineCommand({
   args: { ...formatArgs },
   async run({ args }) {
     const svc = await networkService(true);
-    const nets = await svc.statusAll();
+    const nets = await withBrokerView(svc, await svc.statusAll());
     const services = servicesStatus();
     const status = { version: VERSION, store: svc.store.path, schemaVersion: svc.store.schemaVersion(), services, networks: nets };
     if (formatFrom(args) === "json") return printJson(status);
