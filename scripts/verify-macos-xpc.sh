@@ -5,7 +5,8 @@
 #   scripts/verify-macos-xpc.sh OUT BUN    (OUT: verify-macos.sh's output dir with the shims; BUN: the signed bun)
 # Steps: a launchd agent in this user's domain advertising a scratch Mach service runs `vmlan broker` on it;
 # two client processes acquire one network over XPC (vmnet-broker's protocol) and recreate it; what `vm run`
-# does holds it and picks the native NIC; a helper starts an interface on it; the services daemon binds on
+# does holds it and picks the native NIC; a helper starts an interface on it; a one-shot inspect shows the
+# broker's view; run --native hands COMMAND a datagram socket; the services daemon binds on
 # the bridge vmnet made (IP_BOUND_IF, port 67/53); a running vmnet-broker, if installed, serves vmlan's client.
 set -u
 OUT=$1
@@ -74,6 +75,12 @@ sleep 3
 bridge=$(ifconfig | awk '/^[a-z]/ {i=$1} /inet 192\.168\.230\.1 / {sub(":","",i); print i}')
 finding "vmnet bridge carrying the gateway 192.168.230.1 while a helper runs: ${bridge:-NONE} (ifconfig)"
 [ -n "$bridge" ] || status=1
+insp=$(vmlan network inspect verify 2>>"$LOG" | grep -o '"detail": *"[^"]*"' | head -n 1)
+finding "network inspect in a one-shot process while the broker holds verify: ${insp:-no detail} (want: held by vmlan broker)"
+case "$insp" in *"held by vmlan broker"*) ;; *) status=1 ;; esac
+fdtype=$(vmlan run --native --network verify -- sh -c 'stat -f %HT /dev/fd/{fd}' 2>>"$LOG" | tail -n 1)
+finding "run --native: COMMAND's fd is a ${fdtype:-?} (want Socket: the datagram end of run's own vmnet interface on the broker's network)"
+[ "$fdtype" = Socket ] || status=1
 vmlan services run >"$STATE/services.log" 2>&1 &
 services=$!
 sleep 4
