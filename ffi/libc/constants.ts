@@ -15,6 +15,9 @@ export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+/** <asm-generic/socket.h>: the same as SO_SNDBUF/SO_RCVBUF past net.core.wmem_max/rmem_max (CAP_NET_ADMIN). */
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
 export const SOL_NETLINK = 270;
 /** <linux/netlink.h>: report errors with a message (struct nlmsgerr + NLMSGERR_ATTR_MSG). */
 export const NETLINK_EXT_ACK = 11;
@@ -54,6 +57,29 @@ export const IFF_TUN = 0x0001;
 export const IFF_TAP = 0x0002;
 export const IFF_NO_PI = 0x1000;
 export const IFF_VNET_HDR = 0x4000;
+/** _IOW('T', 208, unsigned int): which offloads the reader takes (TUN_F_*). */
+export const TUNSETOFFLOAD = 0x400454d0;
+/** _IOW('T', 216, int): the virtio-net header's size on the fd (default sizeof(struct virtio_net_hdr), 10). */
+export const TUNSETVNETHDRSZ = 0x400454d8;
+/** TUNSETOFFLOAD features: "you can hand me unchecksummed packets", TSO for IPv4/IPv6, with ECN, UFO. */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_TSO_ECN = 0x08;
+export const TUN_F_UFO = 0x10;
+
+// <linux/virtio_net.h> struct virtio_net_hdr flags and gso_type (layout in structs.ts)
+/** Checksum from csum_start to the end, stored at csum_start + csum_offset; the field holds the pseudo-header sum. */
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+/** The checksum was verified. */
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
+export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+/** IPv4 UDP fragmentation offload (UFO): the kernel cuts the datagram into IP fragments. */
+export const VIRTIO_NET_HDR_GSO_UDP = 3;
+export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+/** Or-ed into gso_type: the TCP segment has CWR set (ECN). */
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 // <linux/sockios.h>
 export const SIOCGIFINDEX = 0x8933;

@@ -53,3 +53,17 @@ export const pollfd = struct("pollfd", [
   ["events", "i16"],
   ["revents", "i16"],
 ]);
+
+/**
+ * <linux/virtio_net.h> struct virtio_net_hdr: 10 bytes in front of every frame on a TAP opened with
+ * IFF_VNET_HDR (the kernel's default TUNSETVNETHDRSZ). __virtio16 is little endian on a TAP unless
+ * TUNSETVNETBE (x86-64 and arm64: host order).
+ */
+export const virtio_net_hdr = struct("virtio_net_hdr", [
+  ["flags", "u8"],
+  ["gso_type", "u8"],
+  ["hdr_len", "u16"],
+  ["gso_size", "u16"],
+  ["csum_start", "u16"],
+  ["csum_offset", "u16"],
+]);

@@ -10,6 +10,8 @@ import { FrameFdPort } from "./frame-fd.ts";
 import { BATCH_SIZE, forward, ValidatingPort, type StopReason } from "./forward.ts";
 import { StreamPort } from "./stream-port.ts";
 import { pumpStreamToTap } from "./stream-ingress.ts";
+import { toHostStep, toVmStep, type OffloadMode } from "./offload/steps.ts";
+import { VNET_HDR_LEN, VNET_HEADROOM } from "./offload/vnet-header.ts";
 
 /** "stream": a unix stream socket with QEMU's length-prefixed framing (`vmlan switch` clients). */
 export type PortKind = "dgram" | "frame-fd" | "vmnet" | "stream";
@@ -20,7 +22,11 @@ export type PortKind = "dgram" | "frame-fd" | "vmnet" | "stream";
  */
 export interface VmnetDesc { ref: number; mac: string; maxPacketSize: number; readMaxPackets: number; writeMaxPackets: number }
 
-export interface PortDesc { kind: PortKind; fd: number; vmnet?: VmnetDesc }
+/**
+ * `offload` (a frame fd only): an offload TAP, whose frames carry a virtio-net header and may need
+ * their checksums finished (datapath/offload/); `mtu` is the network's, what TSO segments are cut to.
+ */
+export interface PortDesc { kind: PortKind; fd: number; vmnet?: VmnetDesc; offload?: { mode: OffloadMode; mtu: number } }
 
 export interface WorkerInit {
   direction: Direction;
@@ -43,7 +49,7 @@ declare const VMLAN_TARGET: string | undefined;
 async function makePort(p: PortDesc, batch: FrameBatch, control: Int32Array): Promise<Port> {
   if (p.kind === "dgram") return new DgramPort(p.fd, batch);
   if (p.kind === "stream") return new StreamPort(p.fd, batch, control);
-  if (p.kind === "frame-fd") return new FrameFdPort(p.fd);
+  if (p.kind === "frame-fd") return new FrameFdPort(p.fd, undefined, p.offload ? VNET_HDR_LEN : 0);
   // vmnet exists on macOS; from source (tests) also on Linux against the vmnet double. In a compiled
   // Linux binary both compares are constants (VMLAN_TARGET is defined), so no darwin code is bundled.
   if (process.platform === "darwin" || typeof VMLAN_TARGET === "undefined") {
@@ -66,10 +72,13 @@ self.onmessage = async (ev: MessageEvent<WorkerInit>) => {
       const onMac = (mac: string) => self.postMessage({ event: "mac", mac } satisfies WorkerEvent);
       done = { direction: init.direction, ...pumpStreamToTap({ sock: init.src.fd, tap: init.dst.fd, maxPacketSize: init.maxPacketSize, counters, control, onMac }) };
     } else {
-      // One slot per frame, one byte larger than the largest valid frame so oversized ones show.
+      // One slot per frame, one byte larger than the largest valid frame so oversized ones show; an
+      // offload TAP's header goes in front of each slot.
       const slot = Math.ceil((init.maxPacketSize + 1) / 64) * 64;
-      const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot);
-      const src = new ValidatingPort(await makePort(init.src, batch, control), init.maxPacketSize, counters);
+      const offload = init.src.offload ?? init.dst.offload;
+      const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot, offload ? VNET_HEADROOM : 0);
+      const step = init.src.offload ? toVmStep() : init.dst.offload ? toHostStep(init.dst.offload.mtu) : undefined;
+      const src = new ValidatingPort(await makePort(init.src, batch, control), init.maxPacketSize, counters, step);
       const dst = await makePort(init.dst, batch, control);
       done = { direction: init.direction, reason: forward({ src, dst, batch, counters, control }) };
     }

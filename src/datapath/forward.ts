@@ -16,26 +16,34 @@ export const ETH_HEADER = 14;
 export type StopReason = "stopped" | "peer-closed";
 
 /**
+ * Per frame, after the length checks: the frame's new length, or -1 to drop it as malformed (the
+ * offload rules, datapath/offload/, finish or check checksums here). Gets the frame's offset in the
+ * batch buffer.
+ */
+export type FrameStep = (batch: FrameBatch, offset: number, len: number) => number;
+
+/**
  * Wraps a port and drops malformed frames as they arrive: zero-length, shorter than an Ethernet
- * header, or larger than the maximum packet size. The batch is compacted in place; the copy only
- * happens after a bad frame, so well-formed traffic costs one comparison per frame.
+ * header, larger than the maximum packet size, or refused by `step`. The batch is compacted in
+ * place; the copy only happens after a bad frame, so well-formed traffic costs one comparison per
+ * frame (plus the step's own work).
  */
 export class ValidatingPort implements Port {
-  constructor(readonly inner: Port, readonly maxPacket: number, readonly counters: Counters) {}
+  constructor(readonly inner: Port, readonly maxPacket: number, readonly counters: Counters, readonly step?: FrameStep) {}
   get name() { return this.inner.name; }
   get retries() { return this.inner.retries; }
 
   recv(batch: FrameBatch, waitMs: number): number {
     const n = this.inner.recv(batch, waitMs);
     if (n <= 0) return n;
+    const step = this.step;
     let kept = 0;
     for (let i = 0; i < n; i++) {
-      const len = batch.lens[i]!;
+      let len = batch.lens[i]!;
       if (len < ETH_HEADER || len > this.maxPacket) continue;
-      if (kept !== i) {
-        batch.slots[kept]!.set(batch.slots[i]!.subarray(0, len));
-        batch.lens[kept] = len;
-      }
+      if (step && (len = step(batch, batch.frameOffset(i), len)) < 0) continue;
+      if (kept !== i) batch.move(i, kept, len); // with the headroom: a step may have written a header there
+      batch.lens[kept] = len;
       kept++;
     }
     if (kept !== n) this.counters.add("malformed", n - kept);

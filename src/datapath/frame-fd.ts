@@ -2,7 +2,10 @@
  * The host-side port on Linux: a TAP fd (IFF_TAP | IFF_NO_PI), one frame per read()/write(). A TAP has
  * no recvmmsg, so a batch is up to batch.size non-blocking reads per wakeup. Knows only the fd; the
  * TAP itself is opened by the platform (src/platform/linux/tap.ts) and handed in as a number.
+ * With `header` bytes (an offload TAP's virtio-net header), each read and write also covers that many
+ * bytes right before the frame, in the batch's headroom; what the header says is datapath/offload/'s.
  */
+import type { Pointer } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
 import { OS } from "../../ffi/libc/os.ts";
 import { fcntlInt } from "../../ffi/libc/variadic.ts";
@@ -19,11 +22,13 @@ export class FrameFdPort implements Port {
   readonly retries = 0;
   readonly #fd: number;
   readonly #poller: FdPoller;
+  readonly #header: number;
 
-  constructor(fd: number, name = `fd ${fd}`) {
+  constructor(fd: number, name = `fd ${fd}`, header = 0) {
     this.name = name;
     this.#fd = fd;
     this.#poller = new FdPoller(fd);
+    this.#header = header;
   }
 
   /** Reads must not block (the worker checks its stop flag between polls); writes to a TAP never wait anyway. */
@@ -34,14 +39,16 @@ export class FrameFdPort implements Port {
 
   recv(batch: FrameBatch, waitMs: number): number {
     const c = libc();
+    const hdr = this.#header;
     let n = 0;
     let polled = false;
     while (n < batch.size) {
-      const r = Number(c.read(this.#fd, batch.slotPtr(n), batch.slotSize));
-      if (r > 0) {
-        batch.lens[n++] = r;
+      const r = Number(c.read(this.#fd, (batch.slotPtr(n) - hdr) as Pointer, batch.slotSize + hdr));
+      if (r > hdr) {
+        batch.lens[n++] = r - hdr;
         continue;
       }
+      if (r > 0) continue; // a header without a frame: nothing to forward
       if (r === 0) return n > 0 ? n : CLOSED;
       const e = errno();
       if (e === EINTR) continue;
@@ -61,11 +68,13 @@ export class FrameFdPort implements Port {
 
   send(batch: FrameBatch, count: number): number {
     const c = libc();
+    const hdr = this.#header;
     let delivered = 0;
     for (let i = 0; i < count; i++) {
-      const len = batch.lens[i]!;
-      let r = Number(c.write(this.#fd, batch.slotPtr(i), len));
-      if (r < 0 && errno() === EINTR) r = Number(c.write(this.#fd, batch.slotPtr(i), len));
+      const len = batch.lens[i]! + hdr;
+      const at = (batch.slotPtr(i) - hdr) as Pointer;
+      let r = Number(c.write(this.#fd, at, len));
+      if (r < 0 && errno() === EINTR) r = Number(c.write(this.#fd, at, len));
       if (r === len) delivered++;
       else if (r < 0 && DEVICE_GONE.has(errno())) return CLOSED;
     }

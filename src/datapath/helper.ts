@@ -6,9 +6,11 @@
  * functions from the command (the composition root), so this file knows neither.
  */
 import { startLine, maxPacketSize, type StartLine } from "./start-line.ts";
+import { BATCH_SIZE } from "./forward.ts";
+import { TSO_BATCH_SIZE, type OffloadMode } from "./offload/steps.ts";
 import type { VmnetDesc } from "./forward-worker.ts";
 import { startForwarding, type Forwarding } from "./workers.ts";
-import { bindVmSocket, connectFirstPeer } from "./vm-socket.ts";
+import { bindVmSocket, connectFirstPeer, growSendBuffer } from "./vm-socket.ts";
 import { checkVmFd } from "./vm-fd.ts";
 import { FrameFdPort } from "./frame-fd.ts";
 import { statsLine } from "./stats.ts";
@@ -35,6 +37,8 @@ export interface HostPort {
   readonly ifname: string;
   /** A vmnet interface (macOS) instead of a frame fd: the numbers the forwarding Worker needs. */
   readonly vmnet?: VmnetDesc;
+  /** An offload TAP: frames carry a virtio-net header; "tso": up to 64 KiB (datapath/offload/). */
+  readonly offload?: OffloadMode;
   /** Rewrites the start line (macOS: vmnet's own interface_param keys over the lease's). */
   startLine?(base: StartLine): Record<string, unknown>;
   close(): void;
@@ -62,6 +66,12 @@ export interface HelperOptions {
   keep: boolean;
   /** The port was opened isolated (reported in the start line). */
   isolation?: boolean;
+  /**
+   * The offloads asked for (--enable-tso: "tso", --enable-checksum-offload alone: "checksum"): with
+   * TSO the VM socket is sized for 64 KiB frames (vm-socket.ts); what the frames get is the host
+   * port's `offload`.
+   */
+  offload?: OffloadMode;
   log?: HelperLog;
   /** Started by vmlan's own supervisor (default: $VMLAN_HELPER_SUPERVISED=1): routine stops go unlogged. */
   supervised?: boolean;
@@ -129,12 +139,14 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
     const vm = prepareVmPort(o, life); // checked (--fd) or bound (--socket) before anything is allocated
     const lease = attach(deps, o, life);
     const host = openHostPort(deps, life);
-    const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname, isolation: o.isolation });
+    const maxPacket = host.vmnet?.maxPacketSize ?? maxPacketSize(lease.mtu, host.offload);
+    const batchSize = maxPacket > 0xffff ? TSO_BATCH_SIZE : BATCH_SIZE; // 64 KiB slots only when frames may be that large
+    const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname, isolation: o.isolation, offload: host.offload, batchSize });
     life.log.debug(`attached ${lease.id} on ${lease.network}: ${lease.address}/${lease.prefixLength} ${lease.mac}, port ${host.ifname || "vmnet"}`);
     const line = JSON.stringify(host.startLine?.(base) ?? base);
     const vmFd = await vm.ready(line);
     if (vmFd === null) return 0; // stopped while waiting for the first client
-    const fw = forward(vmFd, host, host.vmnet?.maxPacketSize ?? maxPacketSize(lease.mtu), life);
+    const fw = forward(vmFd, host, { maxPacket, batchSize, mtu: lease.mtu }, life);
     if (o.fd !== undefined) printLine(line);
     if (o.statsInterval) reportStats(fw, o.statsInterval, life);
     if (o.fd !== undefined) watchParent(life);
@@ -176,9 +188,10 @@ function openHostPort(deps: HelperDeps, life: Lifetime): HostPort {
 function prepareVmPort(o: HelperOptions, life: Lifetime): { ready(line: string): Promise<number | null> } {
   if (o.socket === undefined) {
     checkVmFd(o.fd!);
+    if (o.offload === "tso") growSendBuffer(o.fd!);
     return { ready: async () => o.fd! };
   }
-  const sock = bindVmSocket(o.socket);
+  const sock = bindVmSocket(o.socket, "--socket", o.offload === "tso");
   life.onClose(() => sock.close());
   return {
     ready: async (line) => {
@@ -192,9 +205,10 @@ function prepareVmPort(o: HelperOptions, life: Lifetime): { ready(line: string):
   };
 }
 
-function forward(vmFd: number, host: HostPort, maxPacket: number, life: Lifetime): Forwarding {
-  const hostDesc = host.vmnet ? { fd: host.fd, kind: "vmnet" as const, vmnet: host.vmnet } : { fd: host.fd, kind: "frame-fd" as const };
-  const fw = startForwarding({ vm: { fd: vmFd, kind: "dgram" }, host: hostDesc, maxPacketSize: maxPacket });
+function forward(vmFd: number, host: HostPort, f: { maxPacket: number; batchSize: number; mtu: number }, life: Lifetime): Forwarding {
+  const offload = host.offload ? { mode: host.offload, mtu: f.mtu } : undefined;
+  const hostDesc = host.vmnet ? { fd: host.fd, kind: "vmnet" as const, vmnet: host.vmnet } : { fd: host.fd, kind: "frame-fd" as const, offload };
+  const fw = startForwarding({ vm: { fd: vmFd, kind: "dgram" }, host: hostDesc, maxPacketSize: f.maxPacket, batchSize: f.batchSize });
   life.onClose(() => fw.stop()); // registered after the ports, so it runs before they close
   void fw.firstDone.then((d) => {
     if (d.reason === "error") {

@@ -15,24 +15,52 @@ export class FrameBatch {
   readonly size: number;
   /** Bytes per slot: the largest frame accepted plus one, so an oversized one is seen (and dropped). */
   readonly slotSize: number;
-  /** One view per slot, on the shared buffer. */
+  /**
+   * Bytes in front of each slot for a port's own header (the virtio-net header of an offload TAP,
+   * datapath/offload/); 0 otherwise. Slot i's frame starts at frameOffset(i).
+   */
+  readonly headroom: number;
+  /** Distance between slots: headroom + slotSize, rounded up to 64. */
+  readonly stride: number;
+  /** One view per slot (its frame bytes), on the shared buffer. */
   readonly slots: Uint8Array[];
+  /** The whole buffer, for code that works on absolute offsets (datapath/offload/). */
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** 32-bit words of the buffer (the checksum loop reads aligned words). */
+  readonly words: Uint32Array;
   /** Length of the frame in each slot after recv(); send() reads it. */
   readonly lens: Int32Array;
-  /** Native address of slot 0; slot i is at base + i * slotSize. */
+  /** Native address of the buffer; slot i's frame is at base + frameOffset(i). */
   readonly base: number;
 
-  constructor(size: number, slotSize: number) {
+  constructor(size: number, slotSize: number, headroom = 0) {
     this.size = size;
     this.slotSize = slotSize;
-    const ab = new ArrayBuffer(size * slotSize);
-    this.slots = Array.from({ length: size }, (_, i) => new Uint8Array(ab, i * slotSize, slotSize));
+    this.headroom = headroom;
+    this.stride = Math.ceil((headroom + slotSize) / 64) * 64;
+    const ab = new ArrayBuffer(size * this.stride);
+    this.slots = Array.from({ length: size }, (_, i) => new Uint8Array(ab, i * this.stride + headroom, slotSize));
+    this.bytes = new Uint8Array(ab);
+    this.view = new DataView(ab);
+    this.words = new Uint32Array(ab);
     this.lens = new Int32Array(size);
     this.base = ptr(ab);
   }
 
+  /** Offset of slot i's frame in the buffer. */
+  frameOffset(i: number): number {
+    return i * this.stride + this.headroom;
+  }
+
   slotPtr(i: number): Pointer {
-    return (this.base + i * this.slotSize) as Pointer;
+    return (this.base + i * this.stride + this.headroom) as Pointer;
+  }
+
+  /** Moves slot `from`'s frame (`len` bytes) and its headroom to slot `to`. */
+  move(from: number, to: number, len: number): void {
+    const s = from * this.stride;
+    this.bytes.copyWithin(to * this.stride, s, s + this.headroom + len);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { ipv4Range } from "../core/ipam/subnet.ts";
 import { BATCH_SIZE } from "./forward.ts";
+import { TSO_MAX_PACKET_SIZE } from "./offload/steps.ts";
 
 export interface StartLineInput {
   mac: string;
@@ -23,8 +24,11 @@ export interface StartLineInput {
   hostname: string;
   network: string;
   tap: string;
-  /** What the port was asked for; offloads are reported as off until the datapath has them. */
+  /** What the port does: isolation, and the offloads of an offload TAP (datapath/offload/). */
   isolation?: boolean;
+  offload?: "checksum" | "tso";
+  /** Frames per batch each way (default BATCH_SIZE). */
+  batchSize?: number;
 }
 
 export interface StartLine {
@@ -54,8 +58,8 @@ export interface StartLine {
   vmlan_checksum_offload: boolean;
 }
 
-/** Ethernet header (14 bytes) on top of the MTU, as vmnet reports 1514 for MTU 1500. */
-export const maxPacketSize = (mtu: number) => mtu + 14;
+/** Ethernet header (14 bytes) on top of the MTU, as vmnet reports 1514 for MTU 1500; with TSO vmnet's 65550. */
+export const maxPacketSize = (mtu: number, offload?: "checksum" | "tso") => (offload === "tso" ? TSO_MAX_PACKET_SIZE : mtu + 14);
 
 /** Subnet mask and last usable address (broadcast − 1) of an IPv4 network given any address in it. */
 export { ipv4Range };
@@ -71,11 +75,11 @@ export function startLine(i: StartLineInput): StartLine {
   return {
     vmnet_mac_address: i.mac,
     vmnet_mtu: i.mtu,
-    vmnet_max_packet_size: maxPacketSize(i.mtu),
+    vmnet_max_packet_size: maxPacketSize(i.mtu, i.offload),
     vmnet_interface_id: i.interfaceId,
     ...(range ? { vmnet_start_address: i.gateway!, vmnet_end_address: i.rangeEnd ?? range.end, vmnet_subnet_mask: range.mask } : {}),
-    vmnet_read_max_packets: BATCH_SIZE,
-    vmnet_write_max_packets: BATCH_SIZE,
+    vmnet_read_max_packets: i.batchSize ?? BATCH_SIZE,
+    vmnet_write_max_packets: i.batchSize ?? BATCH_SIZE,
     ...(range ? {
       vmnet_nat66_prefix: i.ipv6Prefix ?? "",
       net_ipv4_subnet: i.gateway!, net_ipv4_mask: range.mask, net_ipv6_prefix: i.ipv6Prefix ?? "", net_ipv6_prefix_len: i.ipv6PrefixLength ?? 0,
@@ -85,7 +89,7 @@ export function startLine(i: StartLineInput): StartLine {
     vmlan_network: i.network,
     vmlan_tap: i.tap,
     vmlan_isolation: i.isolation ?? false,
-    vmlan_tso: false,
-    vmlan_checksum_offload: false,
+    vmlan_tso: i.offload === "tso",
+    vmlan_checksum_offload: i.offload !== undefined,
   };
 }

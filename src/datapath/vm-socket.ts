@@ -10,6 +10,7 @@ import { chmodSync, lstatSync, type Stats } from "node:fs";
 import { ptr, type Pointer } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
 import { OS, encodeSockaddrUn } from "../../ffi/libc/os.ts";
+import { SO_RCVBUFFORCE, SO_SNDBUFFORCE } from "../../ffi/libc/constants.ts";
 import { emulateSocketFlags } from "../../ffi/libc/variadic.ts";
 import { EAGAIN, check, errno, syscallError } from "../../ffi/errno.ts";
 import { MSG_PEEK, SOCKADDR_UN_SIZE, SUN_PATH_MAX, libcDatapath } from "../../ffi/libc/datapath.ts";
@@ -19,29 +20,70 @@ import { FdPoller, READABLE } from "./poll.ts";
 
 /** vmnet-helper RECV_BUFFER_SIZE: 4 MiB makes a peer's ENOBUFS rarer (2 MiB measured as sufficient). */
 export const RECV_BUFFER_SIZE = 4 * 1024 * 1024;
+/** vmnet-helper RECV_BUFFER_SIZE_OFFLOAD (with --enable-tso): 8 MiB, about 2 ms of 64 KiB frames. */
+export const RECV_BUFFER_SIZE_OFFLOAD = 8 * 1024 * 1024;
 /** vmnet-helper SEND_BUFFER_SIZE: 65 KiB, above the largest (TSO) frame of 65550 bytes. */
 export const SEND_BUFFER_SIZE = 65 * 1024;
+/**
+ * The send buffer with offload on Linux. There, unlike on macOS (where it only caps a datagram's
+ * size), datagrams queued at the peer are charged to the sender's SO_SNDBUF, so 65 KiB would let
+ * one 64 KiB frame wait at the VM at a time; libkrun uses 7 MiB on Linux for the same reason
+ * (devices/src/virtio/net/unixgram.rs). 8 MiB matches the receive side.
+ */
+export const SEND_BUFFER_SIZE_OFFLOAD_LINUX = 8 * 1024 * 1024;
 const { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, MSG_DONTWAIT, MSG_TRUNC } = OS;
 const ETH_HEADER = 14;
 
-/** Sets the vmnet-helper buffer sizes; a failure only weakens throughput, so it is not fatal. */
-export function setBufferSizes(fd: number): void {
-  const c = libc();
-  c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([RECV_BUFFER_SIZE]), 4);
-  c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Int32Array([SEND_BUFFER_SIZE]), 4);
+/** The sizes vmnet-helper sets on a VM socket, and with offload (--enable-tso) the larger ones. */
+export function bufferSizes(offload = false): { recv: number; send: number } {
+  return {
+    recv: offload ? RECV_BUFFER_SIZE_OFFLOAD : RECV_BUFFER_SIZE,
+    send: offload && OS.name === "linux" ? SEND_BUFFER_SIZE_OFFLOAD_LINUX : SEND_BUFFER_SIZE,
+  };
+}
+
+/**
+ * Sets a socket buffer: on Linux past net.core.[rw]mem_max when this process may (SO_*BUFFORCE,
+ * CAP_NET_ADMIN), else as far as those limits allow. A failure only weakens throughput, so it is
+ * not fatal.
+ */
+function setBuffer(fd: number, opt: number, force: number, bytes: number): void {
+  const v = new Int32Array([bytes]);
+  if (OS.name === "linux" && libc().setsockopt(fd, SOL_SOCKET, force, v, 4) === 0) return;
+  libc().setsockopt(fd, SOL_SOCKET, opt, v, 4);
+}
+
+/** Sets the vmnet-helper buffer sizes (bufferSizes). */
+export function setBufferSizes(fd: number, offload = false): void {
+  const { recv, send } = bufferSizes(offload);
+  setBuffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, recv);
+  setBuffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, send);
+}
+
+/**
+ * With offload on Linux, an inherited socket's (--fd) send buffer is raised to
+ * SEND_BUFFER_SIZE_OFFLOAD_LINUX when smaller: the caller sized it for macOS's meaning (vmnet-run's
+ * 65 KiB), which on Linux holds one 64 KiB frame toward the VM. Never lowered; a no-op elsewhere.
+ */
+export function growSendBuffer(fd: number): void {
+  if (OS.name !== "linux") return;
+  const cur = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_SNDBUF, cur, len) === 0 && cur[0]! / 2 >= SEND_BUFFER_SIZE_OFFLOAD_LINUX) return; // Linux reports twice the size set
+  setBuffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, SEND_BUFFER_SIZE_OFFLOAD_LINUX);
 }
 
 /**
  * A connected AF_UNIX datagram pair (one frame per datagram) with the vmnet-helper buffer sizes on
- * both ends: the VM's end goes to the hypervisor, the other to a helper or a vmnet port. Close-on-exec;
- * pass an end to a child through its stdio array.
+ * both ends (`offload`: for 64 KiB frames): the VM's end goes to the hypervisor, the other to a
+ * helper or a vmnet port. Close-on-exec; pass an end to a child through its stdio array.
  */
-export function vmSocketpair(): [number, number] {
+export function vmSocketpair(offload = false): [number, number] {
   const sv = new Int32Array(2);
   check("socketpair", libc().socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), "AF_UNIX SOCK_DGRAM");
   for (const fd of sv) {
     emulateSocketFlags(fd, true, false);
-    setBufferSizes(fd);
+    setBufferSizes(fd, offload);
   }
   return [sv[0]!, sv[1]!];
 }
@@ -70,7 +112,7 @@ export interface VmSocket {
  * lock come first, so a bad path fails before PATH.lock is created; on any failure nothing of ours is
  * left behind.
  */
-export function bindVmSocket(path: string, flag = "--socket"): VmSocket {
+export function bindVmSocket(path: string, flag = "--socket", offload = false): VmSocket {
   const sa = sockaddrUn(path);
   checkSocketPath(path, flag);
   const lock = lockSocketPath(path, flag);
@@ -89,7 +131,7 @@ export function bindVmSocket(path: string, flag = "--socket"): VmSocket {
     clearStaleSocket(path, flag);
     fd = check("socket", c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "AF_UNIX");
     emulateSocketFlags(fd, true, false);
-    setBufferSizes(fd);
+    setBufferSizes(fd, offload);
     check("bind", c.bind(fd, sa, sa.length), path);
     bound = lstatSync(path);
     chmodSync(path, 0o600);

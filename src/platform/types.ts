@@ -159,6 +159,11 @@ export interface TapPort {
 /** Per-port options: `isolated` keeps the port from reaching other isolated ports (vmnet's enable_isolation). */
 export interface PortOptions {
   isolated?: boolean;
+  /**
+   * Frames with a virtio-net header, unfinished checksums ("checksum") and TSO segments up to 64 KiB
+   * ("tso"): vmnet-helper's --enable-checksum-offload / --enable-tso on a TAP (datapath/offload/).
+   */
+  offload?: "checksum" | "tso";
 }
 
 /** Platforms that can open a port on a network for another process (the broker hands the fd out). */

@@ -15,7 +15,7 @@ import { LINUX } from "../../ffi/libc/os.ts";
 /** The per-OS table's Linux layouts too (its Darwin ones are checked as data in test/unit/ffi/libc-os.test.ts). */
 const linuxTable = [LINUX.cmsghdr, LINUX.sockaddrUn, LINUX.peerCred.layout, LINUX.batchHdr, LINUX.msghdr, LINUX.iovec];
 const layouts = [...Object.values(libcStructs), ...Object.values(netlinkStructs), ...linuxTable] as Layout[];
-const HEADERS = ["stddef.h", "stdio.h", "stdalign.h", "sys/socket.h", "sys/un.h", "sys/uio.h", "poll.h", "net/if.h", "linux/netlink.h", "linux/rtnetlink.h", "linux/if_addr.h"];
+const HEADERS = ["stddef.h", "stdio.h", "stdalign.h", "sys/socket.h", "sys/un.h", "sys/uio.h", "poll.h", "net/if.h", "linux/netlink.h", "linux/rtnetlink.h", "linux/if_addr.h", "linux/virtio_net.h"];
 
 function cProgram(): string {
   const lines = ["#define _GNU_SOURCE", ...HEADERS.map((h) => `#include <${h}>`), "int main(void) {"];

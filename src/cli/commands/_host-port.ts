@@ -59,7 +59,13 @@ export async function tapOpener(svc?: NetworkService, port: PortRequest = {}): P
   const p = s.platform;
   if (!p || !("openTap" in p)) throw new VmlanError(`this platform cannot open a port on a network for a VM`, { code: "EUNSUPPORTED", exitCode: 6 });
   const opener = p as unknown as TapOpener;
-  return (network) => opener.openTap(hostSpec(s.get(network)), { isolated: port.isolation });
+  const offload = offloadOf(port);
+  return (network) => ({ ...opener.openTap(hostSpec(s.get(network)), { isolated: port.isolation, offload }), offload });
+}
+
+/** vmnet-helper's flags as a port's offload: --enable-tso needs finished checksums too, so it implies them. */
+export function offloadOf(port: PortRequest): "checksum" | "tso" | undefined {
+  return port.tso ? "tso" : port.checksumOffload ? "checksum" : undefined;
 }
 
 /** The start line's view of a network: the last address handed out and the IPv6 prefix. */

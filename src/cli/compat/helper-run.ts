@@ -10,7 +10,7 @@ import type { Network } from "../../core/resources/network.ts";
 import { vmnetNetwork } from "../../core/compat/vmnet-networks.ts";
 import { notifyServices, startServices } from "../../services/control.ts";
 import type { HelperLog } from "../../datapath/helper.ts";
-import { helperDeps, newInterfaceId } from "../commands/_host-port.ts";
+import { helperDeps, newInterfaceId, offloadOf } from "../commands/_host-port.ts";
 import { brokerHelperDeps } from "../commands/_broker-port.ts";
 import { bridgedNetwork } from "./bridged.ts";
 import type { HelperRequest } from "./helper-options.ts";
@@ -79,9 +79,11 @@ export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Pr
     if (up) await bringUp(svc, network, created, log);
     deps = await helperDeps(network.name, id, r.mac, port, svc);
   }
-  if ((r.tso || r.checksumOffload) && process.platform === "linux") {
-    log.info("--enable-tso/--enable-checksum-offload accepted; frames stay within the MTU on Linux for now (the start line reports them off)");
+  const offload = offloadOf(port);
+  if (offload && r.broker) {
+    // The broker opens the TAP (TUNSETIFF fixes IFF_VNET_HDR at open), without a virtio-net header.
+    log.info("--enable-tso/--enable-checksum-offload are not available through the broker; frames stay within the MTU (the start line reports them off)");
   }
   const { runHelper } = await import("../../datapath/helper.ts");
-  return runHelper({ fd: r.fd, socket: r.socket, statsInterval: r.statsInterval, keep: r.keep, isolation: r.isolation, log }, deps);
+  return runHelper({ fd: r.fd, socket: r.socket, statsInterval: r.statsInterval, keep: r.keep, isolation: r.isolation, offload, log }, deps);
 }

@@ -34,7 +34,7 @@ function passStartLine(p: Proc, timeoutMs: number): Promise<boolean> {
 }
 
 export async function runWithHelper(helperArgs: string[], command: string[], log: CompatLog, readyMs: number): Promise<number> {
-  const open = new Set<number>(vmSocketpair());
+  const open = new Set<number>(vmSocketpair(helperArgs.includes("--enable-tso"))); // vmnet-run sizes both ends for 64 KiB frames with TSO
   const [vmEnd, helperEnd] = [...open] as [number, number];
   const close = (fd: number) => { if (open.delete(fd)) closeSync(fd); };
   let signal = 0;

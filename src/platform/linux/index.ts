@@ -127,7 +127,7 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
 export function createLinuxPlatform(): Platform & TapOpener {
   return {
     openTap: (spec, o) => {
-      const tap = openTap({ bridge: spec.bridge, isolated: o?.isolated });
+      const tap = openTap({ bridge: spec.bridge, isolated: o?.isolated, offload: o?.offload });
       // Released by the broker when its client lets go: the TAP leaves the bridge even if the client keeps its fd.
       return { ...tap, release: async () => withNetlink((nl) => detachPort(nl, tap.index, tap.ifname)) };
     },

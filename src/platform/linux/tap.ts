@@ -1,13 +1,16 @@
 /**
  * TAP devices: open /dev/net/tun, TUNSETIFF (IFF_TAP | IFF_NO_PI), optionally enslave to a bridge
  * and bring up. The TAP is not persistent: it disappears when the last fd on it closes.
+ * With `offload`, every frame on the fd carries a virtio-net header (IFF_VNET_HDR, 10 bytes) and the
+ * kernel may hand over frames with unfinished checksums and TSO segments up to 64 KiB (TUNSETOFFLOAD).
  * See Documentation/networking/tuntap.rst and <linux/if_tun.h>.
  */
 import { libc } from "../../../ffi/libc/load.ts";
 import {
-  IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, IFNAMSIZ, O_CLOEXEC, O_RDWR, TUNSETIFF,
+  IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, IFNAMSIZ, O_CLOEXEC, O_RDWR, TUNSETIFF, TUNSETOFFLOAD, TUNSETVNETHDRSZ,
+  TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN,
 } from "../../../ffi/libc/constants.ts";
-import { ifreq } from "../../../ffi/libc/structs.ts";
+import { ifreq, virtio_net_hdr } from "../../../ffi/libc/structs.ts";
 import { alloc, offsetOf, write } from "../../../ffi/layout.ts";
 import { check } from "../../../ffi/errno.ts";
 import { ConflictError, UsageError } from "../../core/errors.ts";
@@ -25,6 +28,11 @@ export interface TapOptions {
   bridge?: string;
   /** Keep the virtio-net header on frames (for a VMM that wants offloads). Off by default. */
   vnetHdr?: boolean;
+  /**
+   * The offloads this fd's reader takes (implies vnetHdr): "checksum" (TUN_F_CSUM: unfinished
+   * checksums), "tso" (also TSO for IPv4 and IPv6, with ECN: segments up to 64 KiB).
+   */
+  offload?: TapOffload;
   /** Close the fd on exec (default true). false lets a child such as qemu inherit it. */
   cloexec?: boolean;
   /** Bridge port isolation (needs `bridge`): no frames to or from other isolated ports. */
@@ -40,6 +48,9 @@ export interface Tap {
   close(): void;
 }
 
+export type TapOffload = "checksum" | "tso";
+const OFFLOAD_FLAGS: Record<TapOffload, number> = { checksum: TUN_F_CSUM, tso: TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN };
+
 const TAP_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.%-]{0,14}$/;
 
 /** Opens a TAP, enslaves it to `bridge` if given, and sets it up. */
@@ -54,7 +65,8 @@ export function openTap(opts: TapOptions = {}): Tap {
     closed = true;
   };
   try {
-    const ifname = tunSetIff(fd, name, IFF_TAP | IFF_NO_PI | (opts.vnetHdr ? IFF_VNET_HDR : 0));
+    const ifname = tunSetIff(fd, name, IFF_TAP | IFF_NO_PI | (opts.vnetHdr || opts.offload ? IFF_VNET_HDR : 0));
+    if (opts.offload) setOffload(fd, ifname, OFFLOAD_FLAGS[opts.offload]);
     const index = withNetlink((nl) => {
       const link = getLink(nl, ifname);
       if (!link) throw new ConflictError(`TAP ${ifname} vanished right after it was created`);
@@ -103,4 +115,11 @@ function tunSetIff(fd: number, name: string, flags: number): string {
   const raw = bytes.subarray(0, IFNAMSIZ);
   const end = raw.indexOf(0);
   return new TextDecoder().decode(raw.subarray(0, end < 0 ? IFNAMSIZ : end));
+}
+
+/** The header size (the kernel's default, said explicitly) and the offloads; before the link is up. */
+function setOffload(fd: number, ifname: string, flags: number): void {
+  check("ioctl", libc().ioctl(fd, TUNSETVNETHDRSZ, new Int32Array([virtio_net_hdr.size])), `TUNSETVNETHDRSZ ${ifname}`);
+  // TUNSETOFFLOAD takes its argument by value (an unsigned long), not through a pointer.
+  check("ioctl", libc().ioctl(fd, TUNSETOFFLOAD, flags as unknown as Uint8Array), `TUNSETOFFLOAD ${ifname}`);
 }

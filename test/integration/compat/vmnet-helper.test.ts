@@ -89,7 +89,7 @@ describe("started as vmnet-helper", () => {
       const [port] = JSON.parse(h.ns.sh(["bridge", "-d", "-j", "link", "show", "dev", String(l.vmlan_tap)])) as { isolated: boolean }[];
       expect(port!.isolated).toBe(true);
     }],
-    ["--enable-tso --enable-checksum-offload: accepted, reported off on Linux", ["--enable-tso", "--enable-checksum-offload"], (l) => expect(l).toMatchObject({ vmlan_tso: false, vmlan_checksum_offload: false, vmnet_max_packet_size: 1514 })],
+    ["--enable-tso --enable-checksum-offload: a virtio-net header TAP, 64 KiB frames", ["--enable-tso", "--enable-checksum-offload"], (l) => expect(l).toMatchObject({ vmlan_tso: true, vmlan_checksum_offload: true, vmnet_max_packet_size: 65550, vmnet_read_max_packets: 16 })],
     ["--stats-interval, -v", ["--stats-interval", "1", "-v"], () => {}],
     ["everything at once", ["--interface-id", UUID, "--operation-mode", "host", "--start-address", "10.74.0.1", "--end-address", "10.74.0.50",
       "--subnet-mask", "255.255.255.0", "--enable-isolation", "--enable-tso", "--enable-checksum-offload", "--stats-interval", "1", "--verbose"], (l) => {
