@@ -13,6 +13,7 @@
  *                                           BENCH_PPS; both take BENCH_BASELINE=/other/vmlan to compare in the same run)
  *   bun run bench bridged [--runs N]       (bridged network create/rm: time and the host's LAN outage, vs iproute2 by hand)
  *   bun run bench scale [--only PARTS]     (how costs grow with networks, attachments, clients, helpers; scripts/bench-scale.ts)
+ *   bun run bench offload [--runs N]       (a TCP stream each way: helper with/without offload vs a C reference and veth; BENCH_SECONDS)
  * Every bench prints tables for people, and with --format json (or --json) one JSON object with its
  * inputs, medians and ratios (scripts/bench-report.ts), so runs can be compared key by key.
  *
@@ -46,6 +47,8 @@ const BENCHES: Record<string, (o: Options) => Promise<Report>> = {
   bridged: (o) => import("./bench-bridged.ts").then((m) => m.bridged(o)),
   // Sizes x medians (issue #15 §4); see scripts/bench-scale.ts.
   scale: (o) => import("./bench-scale.ts").then((m) => m.scale(o)),
+  // Gbit/s, CPU per GB, ratio to veth, the offload targets (issue #15 §2); see scripts/bench-offload.ts.
+  offload: (o) => import("./bench-offload.ts").then((m) => m.offload(o)),
 };
 
 async function timed(runs: number, fn: (i: number) => Promise<void>): Promise<number[]> {

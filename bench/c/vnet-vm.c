@@ -70,7 +70,7 @@ static void *vm_socket_to_tap(void *arg) {
     ssize_t n = recv(vm_fd, buf + skip, MAX_FRAME + 64, 0);
     if (n < 0) { if (errno == EINTR) continue; if (errno == ECONNREFUSED) exit(0); perror("recv"); exit(1); }
     if (n == 0) exit(0);
-    if (write(tap_fd, buf, (size_t)(n + skip)) < 0 && errno != EINVAL) perror("write tap");
+    if (write(tap_fd, buf, (size_t)(n + skip)) < 0 && errno != EINVAL && errno != EIO) perror("write tap"); // EIO: vm0 is down (the bench is stopping)
   }
   return NULL;
 }
