@@ -14,6 +14,7 @@
  *   bun run bench bridged [--runs N]       (bridged network create/rm: time and the host's LAN outage, vs iproute2 by hand)
  *   bun run bench scale [--only PARTS]     (how costs grow with networks, attachments, clients, helpers; scripts/bench-scale.ts)
  *   bun run bench offload [--runs N]       (a TCP stream each way: helper with/without offload vs a C reference and veth; BENCH_SECONDS)
+ *   bun run bench helper [--runs N]        (one helper's ready-line latency and RSS idle and at full rate, vs a compiled hello world)
  * Every bench prints tables for people, and with --format json (or --json) one JSON object with its
  * inputs, medians and ratios (scripts/bench-report.ts), so runs can be compared key by key.
  *
@@ -49,6 +50,8 @@ const BENCHES: Record<string, (o: Options) => Promise<Report>> = {
   scale: (o) => import("./bench-scale.ts").then((m) => m.scale(o)),
   // Gbit/s, CPU per GB, ratio to veth, the offload targets (issue #15 §2); see scripts/bench-offload.ts.
   offload: (o) => import("./bench-offload.ts").then((m) => m.offload(o)),
+  // ready ms and RSS against a compiled hello world (issue #15 §3); see scripts/bench-helper.ts.
+  helper: (o) => import("./bench-helper.ts").then((m) => m.helperBench(o)),
 };
 
 async function timed(runs: number, fn: (i: number) => Promise<void>): Promise<number[]> {

@@ -1,0 +1,142 @@
+/**
+ * `bun run bench helper`: what one `vmlan helper` costs, next to the runtime's own floor measured in
+ * the same run (a compiled Bun hello world that prints one line and stays):
+ *   - ready: milliseconds from spawn to its first stdout line (the helper's start line, `--fd 3`;
+ *     `vmlan version` too: the binary's own start without any helper work);
+ *   - RSS: VmRSS 300 ms after that line (idle), and the largest VmRSS (and VmHWM) while
+ *     bench/c/traffic.c sends 1500-byte frames into the helper's VM socket at full rate for
+ *     BENCH_SECONDS (default 5), without and with --enable-tso (64 KiB slots).
+ * Targets (issue #15 §3): RSS at full rate ≤ 30 MB, ready ≤ 15 ms. Median of --runs (default 5) for
+ * ready and idle RSS. Runs inside a fresh namespace vmlan-bench-<id> (deleted afterwards); needs root
+ * and gcc.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { vmlanBin } from "../test/support/binary.ts";
+import { libc } from "../ffi/libc/load.ts";
+import { vmSocketpair } from "../src/datapath/vm-socket.ts";
+import { lineReader, median, sh } from "./bench-dp-common.ts";
+
+const ROOT = join(import.meta.dir, "..");
+type Proc = ReturnType<typeof Bun.spawn>;
+export type HelperRow = { what: string; runs: number; readyMs: number | null; rssMB: number; peakMB: number | null };
+
+const status = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+async function stop(p: Proc): Promise<void> {
+  if (p.exitCode === null) p.kill("SIGTERM");
+  const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+  await p.exited;
+  clearTimeout(t);
+}
+
+/** Spawns argv (`fds` as 3, 4, ...), waits for its first line: ms to it, and the idle RSS 300 ms later. */
+async function ready(argv: string[], fds: number[] = []): Promise<{ p: Proc; ms: number; rss: number }> {
+  const t0 = performance.now();
+  const p = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", ...fds], env: { ...process.env, VMLAN_HELPER_SUPERVISED: "1" } }); // routine stops unlogged
+  await lineReader(p)();
+  const ms = performance.now() - t0;
+  await Bun.sleep(300);
+  return { p, ms, rss: status(p.pid, "VmRSS") };
+}
+
+async function inside(runs: number, seconds: number): Promise<HelperRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), "vmlan-bench-helper-"));
+  try {
+    writeFileSync(join(dir, "hello.ts"), `console.log("hello");\nsetInterval(() => {}, 1 << 30);\n`);
+    sh([process.execPath, "build", "--compile", "--outfile", join(dir, "hello"), join(dir, "hello.ts")]);
+    sh(["gcc", "-O2", "-o", join(dir, "traffic"), join(ROOT, "bench", "c", "traffic.c")]);
+    sh(["ip", "link", "set", "lo", "up"]);
+    sh([vmlanBin(), "network", "create", "hb", "--subnet", "10.79.0.0/24", "--mode", "host"]);
+    const hello = { ms: [] as number[], rss: [] as number[] };
+    const helper = { ms: [] as number[], rss: [] as number[] };
+    const version: number[] = [];
+    for (let i = 0; i < runs; i++) { // interleaved, so both see the same load
+      const h = await ready([join(dir, "hello")]);
+      hello.ms.push(h.ms); hello.rss.push(h.rss);
+      await stop(h.p);
+      const t0 = performance.now(); // the binary's own start (its bundle loaded, one line printed), no helper work
+      await lineReader(Bun.spawn([vmlanBin(), "version"], { stdio: ["ignore", "pipe", "inherit"] }))();
+      version.push(performance.now() - t0);
+      const [vmEnd, helperEnd] = vmSocketpair();
+      const v = await ready([vmlanBin(), "helper", "--fd", "3", "--network", "hb", "--id", `ready-${i}`], [helperEnd]);
+      helper.ms.push(v.ms); helper.rss.push(v.rss);
+      await stop(v.p);
+      for (const fd of [vmEnd, helperEnd]) libc().close(fd);
+    }
+    const rows: HelperRow[] = [
+      { what: "compiled hello world (the runtime's floor)", runs, readyMs: median(hello.ms), rssMB: median(hello.rss), peakMB: null },
+      { what: "vmlan version (the binary's start)", runs, readyMs: median(version), rssMB: 0, peakMB: null },
+      { what: "vmlan helper --fd 3 (idle)", runs, readyMs: median(helper.ms), rssMB: median(helper.rss), peakMB: null },
+    ];
+    for (const tso of [false, true]) {
+      const [vmEnd, helperEnd] = vmSocketpair(tso);
+      const v = await ready([vmlanBin(), "helper", "--fd", "3", "--network", "hb", "--id", `rate-${tso}`, ...(tso ? ["--enable-tso"] : [])], [helperEnd]);
+      const gen = Bun.spawn([join(dir, "traffic"), "gen", "--fd", "3", "--count", "1000000000", "--size", "1500", "--dst", "02:00:00:be:0c:99", "--src", "02:00:00:be:0c:98"], { stdio: ["ignore", "ignore", "inherit", vmEnd] });
+      let peak = 0;
+      for (let t = 0; t < seconds * 10; t++) {
+        await Bun.sleep(100);
+        peak = Math.max(peak, status(v.p.pid, "VmRSS"));
+      }
+      const hwm = status(v.p.pid, "VmHWM");
+      gen.kill("SIGKILL");
+      await stop(v.p);
+      for (const fd of [vmEnd, helperEnd]) libc().close(fd);
+      rows.push({ what: `vmlan helper${tso ? " --enable-tso" : ""} at full rate (1500 B vm→host, ${seconds} s)`, runs: 1, readyMs: null, rssMB: peak, peakMB: hwm });
+    }
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function print(rows: HelperRow[], json: boolean): void {
+  const targets = { rssMB: 30, readyMs: 15 };
+  if (json) {
+    console.log(JSON.stringify({ bench: "helper", unit: { ready: "ms", rss: "MB" }, targets, results: rows }, null, 2));
+    return;
+  }
+  const fix = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
+  const head = ["process", "ready ms", "RSS MB", "VmHWM MB"];
+  const table = [head, ...rows.map((r) => [r.what, fix(r.readyMs), r.rssMB ? fix(r.rssMB) : "-", fix(r.peakMB)])];
+  const w = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  console.log(table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
+  console.log(`ready and idle RSS: median of ${rows[0]!.runs} runs; full rate: the largest VmRSS sampled every 100 ms; targets: RSS ≤ ${targets.rssMB} MB at full rate, ready ≤ ${targets.readyMs} ms`);
+}
+
+export async function helperBench(o: { runs: number; json?: boolean }): Promise<[]> {
+  if (process.getuid?.() !== 0) throw new Error("helper needs root: it creates a network namespace");
+  vmlanBin();
+  const ns = `vmlan-bench-${crypto.randomUUID().slice(0, 8)}`;
+  const state = mkdtempSync(join(tmpdir(), "vmlan-bench-hs-"));
+  const cleanup = () => {
+    Bun.spawnSync(["ip", "netns", "del", ns], { stderr: "ignore" });
+    rmSync(state, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => { cleanup(); process.exit(130); });
+  try {
+    sh(["ip", "netns", "add", ns]);
+    const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+    const child = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, import.meta.path, "--inside", ns, "--runs", String(Math.min(o.runs, 10)), "--seconds", String(seconds)], {
+      env: { ...process.env, VMLAN_STATE_DIR: state }, stdin: "ignore", stdout: "pipe", stderr: "inherit",
+    });
+    const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
+    if (code !== 0) throw new Error(`helper bench inside ${ns} exited ${code}`);
+    print(JSON.parse(out) as HelperRow[], o.json ?? false);
+  } finally {
+    cleanup();
+  }
+  return [];
+}
+
+if (import.meta.main) {
+  const a = process.argv.slice(2);
+  const get = (k: string) => { const i = a.indexOf(k); return i < 0 ? undefined : a[i + 1]; };
+  const ns = get("--inside");
+  // Belt and braces: the network below creates a bridge, so refuse to run outside our own namespace.
+  if (!ns || !ns.startsWith("vmlan-bench-") || statSync("/proc/self/ns/net").ino !== statSync(`/run/netns/${ns}`).ino) {
+    throw new Error("refusing to run outside a vmlan-bench namespace; use `bun run bench helper`");
+  }
+  console.log(JSON.stringify(await inside(Number(get("--runs") ?? 5), Number(get("--seconds") ?? 5))));
+}
