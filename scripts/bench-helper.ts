@@ -17,6 +17,7 @@ import { vmlanBin } from "../test/support/binary.ts";
 import { libc } from "../ffi/libc/load.ts";
 import { vmSocketpair } from "../src/datapath/vm-socket.ts";
 import { lineReader, median, sh } from "./bench-dp-common.ts";
+import { loadAverage, ratio, round2, type Report } from "./bench-report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 type Proc = ReturnType<typeof Bun.spawn>;
@@ -91,21 +92,30 @@ async function inside(runs: number, seconds: number): Promise<HelperRow[]> {
   }
 }
 
-function print(rows: HelperRow[], json: boolean): void {
-  const targets = { rssMB: 30, readyMs: 15 };
-  if (json) {
-    console.log(JSON.stringify({ bench: "helper", unit: { ready: "ms", rss: "MB" }, targets, results: rows }, null, 2));
-    return;
-  }
-  const fix = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
-  const head = ["process", "ready ms", "RSS MB", "VmHWM MB"];
-  const table = [head, ...rows.map((r) => [r.what, fix(r.readyMs), r.rssMB ? fix(r.rssMB) : "-", fix(r.peakMB)])];
-  const w = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  console.log(table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ")).join("\n"));
-  console.log(`ready and idle RSS: median of ${rows[0]!.runs} runs; full rate: the largest VmRSS sampled every 100 ms; targets: RSS ≤ ${targets.rssMB} MB at full rate, ready ≤ ${targets.readyMs} ms`);
+const TARGETS = { rssMB: 30, readyMs: 15 };
+
+function helperReport(rows: HelperRow[], inputs: Record<string, unknown>): Report {
+  const [hello, version, idle, rate, tso] = rows as [HelperRow, HelperRow, HelperRow, HelperRow, HelperRow];
+  return {
+    bench: "helper", inputs: { ...inputs, targets: TARGETS },
+    medians: {
+      "ready ms": { "hello world": round2(hello.readyMs!), "vmlan version": round2(version.readyMs!), helper: round2(idle.readyMs!) },
+      "RSS MB": { "hello world": round2(hello.rssMB), "helper idle": round2(idle.rssMB), "helper full rate": round2(rate.rssMB), "helper --enable-tso full rate": round2(tso.rssMB) },
+    },
+    ratios: {
+      "helper / hello world": { "ready ms": ratio(idle.readyMs, hello.readyMs), "RSS at full rate": ratio(rate.rssMB, hello.rssMB) },
+      "helper / target": { "ready ms": ratio(idle.readyMs, TARGETS.readyMs), "RSS at full rate": ratio(Math.max(rate.rssMB, tso.rssMB), TARGETS.rssMB) },
+    },
+    tables: [{
+      head: ["process", "ready ms", "RSS MB", "VmHWM MB"],
+      rows: rows.map((r) => [r.what, r.readyMs === null ? null : round2(r.readyMs), r.rssMB ? round2(r.rssMB) : null, r.peakMB === null ? null : round2(r.peakMB)]),
+      note: `ready and idle RSS: median of ${hello.runs} runs; full rate: the largest VmRSS sampled every 100 ms; targets: RSS ≤ ${TARGETS.rssMB} MB at full rate, ready ≤ ${TARGETS.readyMs} ms`,
+    }],
+    detail: rows,
+  };
 }
 
-export async function helperBench(o: { runs: number; json?: boolean }): Promise<[]> {
+export async function helperBench(o: { runs: number }): Promise<Report> {
   if (process.getuid?.() !== 0) throw new Error("helper needs root: it creates a network namespace");
   vmlanBin();
   const ns = `vmlan-bench-${crypto.randomUUID().slice(0, 8)}`;
@@ -123,11 +133,10 @@ export async function helperBench(o: { runs: number; json?: boolean }): Promise<
     });
     const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
     if (code !== 0) throw new Error(`helper bench inside ${ns} exited ${code}`);
-    print(JSON.parse(out) as HelperRow[], o.json ?? false);
+    return helperReport(JSON.parse(out) as HelperRow[], { runs: Math.min(o.runs, 10), seconds, loadAverage: await loadAverage() });
   } finally {
     cleanup();
   }
-  return [];
 }
 
 if (import.meta.main) {

@@ -25,7 +25,8 @@ import { vmlanBin } from "../test/support/binary.ts";
 import { libc } from "../ffi/libc/load.ts";
 import { vmSocketpair } from "../src/datapath/vm-socket.ts";
 import { lineReader, median, sh } from "./bench-dp-common.ts";
-import { printOffload, type OffloadRow } from "./bench-offload-report.ts";
+import { offloadReport, type OffloadRow } from "./bench-offload-report.ts";
+import { loadAverage, type Report } from "./bench-report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const SUBNET = "10.77.0";
@@ -146,7 +147,7 @@ function ensureIperf3(): void {
   if (!Bun.which("iperf3")) throw new Error("offload needs iperf3 (apt-get install iperf3)");
 }
 
-export async function offload(o: { runs: number; json?: boolean }): Promise<[]> {
+export async function offload(o: { runs: number }): Promise<Report> {
   if (process.getuid?.() !== 0) throw new Error("offload needs root: it creates network namespaces");
   vmlanBin();
   if (!Bun.which("gcc")) throw new Error("offload needs gcc for bench/c");
@@ -194,9 +195,8 @@ export async function offload(o: { runs: number; json?: boolean }): Promise<[]> 
         pathCpuPerGB: median(xs.map((x) => x.pathCpu)), machineCpuPerGB: median(xs.map((x) => x.machineCpu)),
       };
     });
-    printOffload(rows, { seconds, runs, mtu: 1500 }, o.json ?? false);
+    return offloadReport(rows, { seconds, runs, mtu: 1500, loadAverage: await loadAverage() });
   } finally {
     cleanup();
   }
-  return [];
 }
