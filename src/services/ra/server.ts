@@ -2,9 +2,9 @@
  * Router advertisements for a network with an IPv6 prefix: guests configure prefix + EUI-64 of
  * their MAC by SLAAC, which is exactly the address vmlan's IPAM records for them (ipam/ipv6.ts),
  * plus the gateway as DNS server (RDNSS) and the network's domain (DNSSL). Host-only networks
- * advertise a router lifetime of 0 (on-link prefix, no default route). Driven by a main-thread
- * timer: a non-blocking read for solicitations every CHECK_MS, an unsolicited RA every
- * UNSOLICITED_MS. The advertisement is encoded once (a change of the network restarts the server).
+ * advertise a router lifetime of 0 (on-link prefix, no default route). Driven by one main-thread
+ * timer for every server (ticker.ts): every CHECK_MS one poll over all their sockets, a read where
+ * a solicitation is queued; an unsolicited RA every UNSOLICITED_MS. The advertisement is encoded once (a change of the network restarts the server).
  * A bridge without a port has no link-local address and cannot send: the first RA is then retried
  * with a back-off, not every tick (200 such networks kept a core 13 % busy), while a solicitation,
  * which only comes once a guest is there, is answered at once.
@@ -15,6 +15,7 @@ import { dnsDomainOf, type Network } from "../../core/resources/network.ts";
 import { type Logger, RateLimited } from "../log.ts";
 import { RaSocket } from "./socket.ts";
 import { encodeRa } from "./wire.ts";
+import { Ticker } from "./ticker.ts";
 
 /** How often queued router solicitations are looked at: a booting guest waits at most this long. */
 export const CHECK_MS = 250;
@@ -26,6 +27,8 @@ const MIN_GAP_MS = 1_000;
 const FIRST_RETRY_MAX_MS = 4_000;
 /** Shared networks: the gateway is a default router for 30 min (refreshed every 30 s). */
 const ROUTER_LIFETIME_S = 1800;
+/** The one timer all of this process's servers share. */
+export const raTicker = new Ticker(CHECK_MS);
 
 function bytes16(addr: string): Uint8Array {
   const n = v6ToBig(addr);
@@ -43,7 +46,6 @@ export function raFor(n: Network): Uint8Array {
 
 export class RaServer {
   readonly #socket: RaSocket;
-  readonly #timer: ReturnType<typeof setInterval>;
   readonly #failed: RateLimited;
   #lastSent = -Infinity;
   #sent = 0;
@@ -55,18 +57,23 @@ export class RaServer {
   private constructor(readonly network: string, readonly store: Store, readonly log: Logger, socket: RaSocket) {
     this.#socket = socket;
     this.#failed = new RateLimited(log, "router advertisements not sent");
-    this.#timer = setInterval(() => this.#tick(), CHECK_MS);
-    this.#tick();
+    raTicker.add(this);
+    this.tick(true);
   }
 
   static start(o: { network: string; bridge: string; store: Store; log: Logger }): RaServer {
     return new RaServer(o.network, o.store, o.log, RaSocket.open(o.bridge));
   }
 
-  #tick(): void {
+  get fd(): number {
+    return this.#socket.fd;
+  }
+
+  /** One look (raTicker's): `readable` when a solicitation may be queued on the socket. */
+  tick(readable: boolean): void {
     try {
       const now = Date.now();
-      const solicited = this.#socket.drainSolicits() > 0;
+      const solicited = readable && this.#socket.drainSolicits() > 0;
       // Until one RA went out (the bridge may have no link-local address yet), try again after a back-off.
       const due = solicited || (this.#sent === 0 ? now >= this.#retryAt : now - this.#lastSent >= UNSOLICITED_MS);
       if (!due || now - this.#lastSent < MIN_GAP_MS) return;
@@ -89,7 +96,7 @@ export class RaServer {
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    raTicker.delete(this);
     this.#socket.close();
   }
 }

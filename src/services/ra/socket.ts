@@ -56,6 +56,10 @@ export class RaSocket {
     return new RaSocket(fd, ifname, ifindex);
   }
 
+  get fd(): number {
+    return this.#fd;
+  }
+
   /** Multicasts to ff02::1. false when the kernel cannot send yet (no link-local address on the bridge before a port is up). */
   send(ra: Uint8Array): boolean {
     const n = Number(libc().sendto(this.#fd, ra, ra.length, MSG_DONTWAIT, this.#to, this.#to.length));
