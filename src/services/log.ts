@@ -49,12 +49,14 @@ interface Window { start: number; shown: number; held: number; latest: string }
  * Guest-triggered lines (an offer, an unanswered query, a refused relay): per kind, the first
  * GUEST_BURST of an interval are written and the rest counted; when the interval is over, one
  * summary says how many were held back and shows the latest. An exact repeat within the interval
- * is dropped. A timer (unref'd) writes summaries when the flood has stopped.
+ * is dropped. A timer (unref'd) writes summaries when the flood has stopped; it runs only while an
+ * interval is open, so an idle server (a daemon has two per network) has no timer waking it.
  */
 export class GuestLog {
   readonly #windows = new Map<string, Window>();
   readonly #recent = new Map<string, number>();
-  readonly #timer: ReturnType<typeof setInterval> | null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  readonly #timed: boolean;
   readonly burst: number;
   readonly intervalMs: number;
   readonly now: () => number;
@@ -63,9 +65,27 @@ export class GuestLog {
     this.burst = o.burst ?? GUEST_BURST;
     this.intervalMs = o.intervalMs ?? RATE_LIMIT_MS;
     this.now = o.now ?? Date.now;
-    // Checked every second, so a summary follows its interval by at most a second.
-    this.#timer = o.timer === false ? null : setInterval(() => this.flush(), 1000);
-    (this.#timer as { unref?: () => void } | null)?.unref?.();
+    this.#timed = o.timer !== false;
+  }
+
+  /** Checked every second while an interval is open, so a summary follows its interval by at most a second. */
+  #arm(): void {
+    if (!this.#timed || this.#timer) return;
+    this.#timer = setInterval(() => {
+      this.flush();
+      if (this.#windows.size === 0) this.#disarm();
+    }, 1000);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  #disarm(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Whether the summary timer runs (only while an interval is open). */
+  get timed(): boolean {
+    return this.#timer !== null;
   }
 
   line(kind: string, msg: string): void {
@@ -83,6 +103,7 @@ export class GuestLog {
     if (!w) {
       w = { start: t, shown: 0, held: 0, latest: "" };
       this.#windows.set(kind, w);
+      this.#arm();
     }
     if (w.shown < this.burst) {
       w.shown++;
@@ -110,7 +131,7 @@ export class GuestLog {
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#disarm();
     this.flush(true);
   }
 }

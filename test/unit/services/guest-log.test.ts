@@ -55,6 +55,19 @@ describe("GuestLog", () => {
     expect(lines).toHaveLength(4);
   });
 
+  test("the summary timer runs only while an interval is open (an idle server has none) and still writes the summary", async () => {
+    const lines: string[] = [];
+    const g = new GuestLog((m) => lines.push(m), { burst: 1, intervalMs: 100 });
+    expect(g.timed).toBe(false);
+    g.line("query", "q0");
+    g.line("query", "q1");
+    expect(g.timed).toBe(true);
+    await Bun.sleep(1_300);
+    expect(lines).toEqual(["q0", "1 more query lines in the last 1 s (latest: q1)"]);
+    expect(g.timed).toBe(false);
+    g.stop();
+  });
+
   test("memory is bounded: the remembered lines are capped", () => {
     const { g } = setup();
     for (let i = 0; i < 100_000; i++) g.line("DISCOVER", `DISCOVER from mac ${i}`);
