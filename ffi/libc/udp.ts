@@ -9,6 +9,8 @@ import { struct, array } from "../layout.ts";
 export const SO_REUSEADDR = 2;
 export const SO_BROADCAST = 6;
 export const SO_BINDTODEVICE = 25;
+/** SO_RCVBUF past net.core.rmem_max (needs CAP_NET_ADMIN). */
+export const SO_RCVBUFFORCE = 33;
 // <netinet/in.h>
 export const IPPROTO_UDP = 17;
 export const INADDR_ANY = 0;

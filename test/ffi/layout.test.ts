@@ -66,3 +66,13 @@ test("poll and netlink socket option numbers match the headers", async () => {
   const fromC = Bun.spawnSync([join(dir, "consts")]).stdout.toString().trim().split("\n").map(Number);
   expect(names.map((n): number => c[n])).toEqual(fromC);
 });
+
+test("the DHCP socket's option numbers match the headers", async () => {
+  const u = await import("../../ffi/libc/udp.ts");
+  const names = ["SO_REUSEADDR", "SO_BROADCAST", "SO_BINDTODEVICE", "SO_RCVBUFFORCE", "IPPROTO_UDP"] as const;
+  const src = ["#include <stdio.h>", "#include <sys/socket.h>", "#include <netinet/in.h>", "int main(void) {", ...names.map((n) => `  printf("%d\\n", ${n});`), "  return 0;", "}"].join("\n");
+  writeFileSync(join(dir, "udp.c"), src);
+  expect(Bun.spawnSync(["gcc", "-o", join(dir, "udp"), join(dir, "udp.c")]).exitCode).toBe(0);
+  const fromC = Bun.spawnSync([join(dir, "udp")]).stdout.toString().trim().split("\n").map(Number);
+  expect(names.map((n): number => u[n])).toEqual(fromC);
+});

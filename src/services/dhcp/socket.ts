@@ -10,6 +10,7 @@ import { OS } from "../../../ffi/libc/os.ts";
 import { IPPROTO_UDP } from "../../../ffi/libc/udp.ts";
 import { UDP_OS } from "../../../ffi/libc/udp-os.ts";
 import { emulateSocketFlags } from "../../../ffi/libc/variadic.ts";
+import { growReceiveBuffer } from "./receive-buffer.ts";
 
 const { SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, MSG_DONTWAIT } = UDP_OS;
 const { SOCK_DGRAM, SOCK_CLOEXEC, SOCK_NONBLOCK } = OS;
@@ -43,6 +44,7 @@ export class DhcpSocket {
       emulateSocketFlags(fd, true, true); // macOS has no SOCK_NONBLOCK/SOCK_CLOEXEC
       setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", ifname);
       setInt(fd, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST", ifname);
+      growReceiveBuffer(fd);
       const index = c.if_nametoindex(Buffer.from(`${ifname}\0`));
       const bindTo = UDP_OS.bindToInterface(ifname, index);
       check("setsockopt", c.setsockopt(fd, bindTo.level, bindTo.name, bindTo.value, bindTo.value.length), `binding to interface ${ifname}`);
