@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vmlanBin } from "../test/support/binary.ts";
-import { loadAverage, ratio, type Figures, type Report, type Summary, type Table } from "./bench-report.ts";
+import { loadAverage, ratio, round2, type Figures, type Report, type Summary, type Table } from "./bench-report.ts";
 import { ATTACHMENT_SIZES, COMMANDS, commandCosts, inProcessAllocations, NETWORK_SIZES, type CommandRow, type InProcess } from "./scale/commands.ts";
 import { START_SIZES, startCosts, type StartRow } from "./scale/system-start.ts";
 import { FULL_POOL_PREFIXES, fullPoolAttach, type FullPoolRow } from "./scale/full-pool.ts";
@@ -123,9 +123,13 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
     const [lo, hi] = [s[0]!, s[s.length - 1]!];
     ratios[`system start cold, ${hi.networks} vs ${lo.networks} networks`] = ratio(hi.cold.median, lo.cold.median);
     ratios[`daemon RSS, ${hi.networks} vs ${lo.networks} networks`] = ratio(hi.daemonRssMiB, lo.daemonRssMiB);
+    medians["ip -batch bridges add ms by networks"] = bySize(s.map((r) => [r.networks, round2(r.ipAdd)]));
+    medians["ip -batch bridges del ms by networks"] = bySize(s.map((r) => [r.networks, round2(r.ipDel)]));
+    for (const r of s) ratios[`system stop / ip link del, ${r.networks} networks`] = ratio(r.stop.median, r.ipDel);
     tables.push({ title: "system start with N stored shared dual-stack networks (no bridge, table or daemon before the cold start)",
-      head: ["networks", "cold ms", "warm ms", "stop ms", "cold ms/network", "idle daemon CPU %", "daemon RSS MiB", "threads"],
-      rows: s.map((r) => [r.networks, r.cold.median, r.warm.median, r.stop.median, r.cold.median / r.networks, r.idleCpuPct, r.daemonRssMiB, r.daemonThreads]) });
+      head: ["networks", "cold ms", "warm ms", "stop ms", "cold ms/network", "idle daemon CPU %", "daemon RSS MiB", "threads", "ip add ms", "ip del ms"],
+      rows: s.map((r) => [r.networks, r.cold.median, r.warm.median, r.stop.median, r.cold.median / r.networks, r.idleCpuPct, r.daemonRssMiB, r.daemonThreads, r.ipAdd, r.ipDel]),
+      note: "ip add/del: as many bridges made (up, one address) and deleted by hand with one `ip -batch` each, in the same namespace: the kernel's own cost" });
   }
   if (dhcp) {
     Object.assign(medians, { "DHCP all bound ms": dhcp.allBoundMs, "DHCP p50 ms": dhcp.p50Ms, "DHCP p99 ms": dhcp.p99Ms, "DHCP daemon CPU %": dhcp.cpuPct, "DHCP daemon peak RSS MiB": dhcp.peakRssMiB });

@@ -5,6 +5,8 @@
  * cold start (N bridges, N nftables tables, the services daemon's first reconcile: system start
  * returns once the daemon serves), warm start (everything is there already), then the daemon
  * idle for a while (its periodic reconcile over N networks: CPU and RSS), then `system stop`.
+ * The reference, in the same namespace: N bridges made and deleted by hand with `ip -batch` (one
+ * process, one netlink request per bridge), the kernel's own cost for the links.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +18,25 @@ export const START_SIZES = [1, 50, 200];
 /** How long the idle daemon is watched (its reconcile runs every 2 s). */
 const IDLE_MS = 10_000;
 
-export type StartRow = { networks: number; cold: Summary; warm: Summary; stop: Summary; idleCpuPct: number; daemonRssMiB: number; daemonThreads: number };
+export type StartRow = {
+  networks: number; cold: Summary; warm: Summary; stop: Summary; idleCpuPct: number; daemonRssMiB: number; daemonThreads: number;
+  /** `ip -batch` making and deleting as many bridges (up, with an address), ms. */
+  ipAdd: number; ipDel: number;
+};
+
+/** N bridges made, then deleted, by one `ip -batch -` each: what the kernel alone takes for the links. */
+function byHand(n: number): { ipAdd: number; ipDel: number } {
+  const batch = (lines: string[]) => {
+    const t0 = performance.now();
+    const r = Bun.spawnSync(["ip", "-batch", "-"], { stdin: Buffer.from(`${lines.join("\n")}\n`), stdout: "ignore", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`ip -batch: ${r.stderr.toString().trim()}`);
+    return performance.now() - t0;
+  };
+  const names = Array.from({ length: n }, (_, i) => `ref${i}`);
+  const ipAdd = batch(names.flatMap((b, i) => [`link add ${b} type bridge`, `addr add 10.250.${i & 255}.${1 + (i >> 8)}/32 dev ${b}`, `link set ${b} up`]));
+  const ipDel = batch(names.map((b) => `link del ${b}`));
+  return { ipAdd, ipDel };
+}
 
 const TICK = 100; // clock ticks per second (sysconf(_SC_CLK_TCK) is 100 on Linux)
 
@@ -58,7 +78,8 @@ export async function startCosts(root: string, runs: number, sizes = START_SIZES
       stop.push(performance.now() - t0);
     }
     const med = (xs: number[]) => summarize("", xs).median;
-    rows.push({
+    const ref = byHand(n);
+    rows.push({ ...ref,
       networks: n, cold: summarize("cold", cold), warm: summarize("warm", warm), stop: summarize("stop", stop),
       idleCpuPct: med(cpu), daemonRssMiB: med(rss), daemonThreads: med(threads),
     });
