@@ -83,8 +83,11 @@ export class BrokerClient {
   }
 
   /** A lease from the broker's IPAM; without `keep` the broker releases it when this connection closes. */
-  attach(network: string, id: string, opts: { mac?: string; keep?: boolean } = {}): BrokerLease {
-    const params = { network, interfaceId: id, ...(opts.mac !== undefined ? { mac: opts.mac } : {}), ...(opts.keep ? { keep: true } : {}) };
+  attach(network: string, id: string, opts: { mac?: string; keep?: boolean; allowSpoofing?: boolean } = {}): BrokerLease {
+    const params = {
+      network, interfaceId: id, ...(opts.mac !== undefined ? { mac: opts.mac } : {}), ...(opts.keep ? { keep: true } : {}),
+      ...(opts.allowSpoofing !== undefined ? { allowSpoofing: opts.allowSpoofing } : {}),
+    };
     return v.parse(BrokerLease, this.call("attach", params).result);
   }
 

@@ -29,9 +29,11 @@ export class BrokerLeases {
     return (this.#byClient.get(client) ?? []).some((h) => h.network === network && h.id === id);
   }
 
-  attach(client: number, req: { network: string; interfaceId: string; mac?: string; keep?: boolean }): BrokerLease {
+  attach(client: number, req: { network: string; interfaceId: string; mac?: string; keep?: boolean; allowSpoofing?: boolean }): BrokerLease {
     const owner = req.keep ? undefined : this.#owner; // a dead broker's leases are orphans; kept ones are the client's
-    const { attachment: a } = this.#svc.attach({ network: req.network, id: req.interfaceId, owner, ...(req.mac !== undefined ? { mac: req.mac } : {}) });
+    const { attachment: a } = this.#svc.attach({
+      network: req.network, id: req.interfaceId, owner, allowSpoofing: req.allowSpoofing, ...(req.mac !== undefined ? { mac: req.mac } : {}),
+    });
     const list = this.#byClient.get(client) ?? [];
     const mine = list.find((h) => h.network === a.network && h.id === a.id);
     if (mine) mine.keep = req.keep ?? false;
@@ -48,6 +50,16 @@ export class BrokerLeases {
     list.splice(i, 1);
     if (list.length === 0) this.#byClient.delete(client);
     this.#svc.detach(network, id, { ifExists: true });
+  }
+
+  /** The lease service behind the broker's IPAM (the ports' followers move leases to learned MACs). */
+  get service(): LeaseService {
+    return this.#svc;
+  }
+
+  /** The attachment `client` attached last on `network`, if any: the lease its TAP is guarded for. */
+  heldOn(client: number, network: string): string | undefined {
+    return (this.#byClient.get(client) ?? []).filter((h) => h.network === network).at(-1)?.id;
   }
 
   /** The client went away: its leases without `keep` are released. */

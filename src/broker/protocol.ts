@@ -20,7 +20,8 @@ export const Request = v.variant("op", [
   v.strictObject({ ...base, op: v.literal("status") }),
   v.strictObject({ ...base, op: v.literal("stop"), force: v.optional(v.boolean()) }),
   // IPAM through the broker, for clients without write access to the store (docs/protocol.md).
-  v.strictObject({ ...base, op: v.literal("attach"), network: NetworkName, interfaceId: InterfaceId, mac: v.optional(v.pipe(v.string(), v.toLowerCase(), v.regex(MAC_RE, "expected a MAC like 52:54:00:12:34:56"))), keep: v.optional(v.boolean()) }),
+  v.strictObject({ ...base, op: v.literal("attach"), network: NetworkName, interfaceId: InterfaceId, mac: v.optional(v.pipe(v.string(), v.toLowerCase(), v.regex(MAC_RE, "expected a MAC like 52:54:00:12:34:56"))), keep: v.optional(v.boolean()),
+    allowSpoofing: v.optional(v.boolean()) }), // the lease's ports get no anti-spoofing rules (stored with it)
   v.strictObject({ ...base, op: v.literal("detach"), network: NetworkName, interfaceId: InterfaceId }),
 ]);
 export type Request = v.InferOutput<typeof Request>;

@@ -16,10 +16,11 @@ import type { Owner } from "../core/resources/attachment.ts";
 import type { OwnerPolicy } from "../core/owners.ts";
 import { DEFAULT_LIMITS, Usage, type BrokerLimits } from "./limits.ts";
 import type { OwnedNetworks } from "./owned.ts";
+import { followPort, portIdentity } from "../core/port-follow.ts";
 import type { Client, Handled, Handlers } from "./server.ts";
 import type { Request, AcquireResult } from "./protocol.ts";
 import type { PeerCred } from "../ipc/unix-stream.ts";
-import type { TapOpener, TapPort } from "../platform/types.ts";
+import type { PortIdentity, TapOpener, TapPort } from "../platform/types.ts";
 
 export interface BrokerPolicy {
   idleMs: number;
@@ -200,16 +201,21 @@ export class BrokerService implements Handlers {
     if (refused) throw new ConflictError(refused, { code: "ELIMIT" });
     await this.registry.acquire(name, client.id);
     let tap: TapPort | null = null;
+    const id = this.leases.heldOn(client.id, name);
     try {
-      if (wantTap) tap = this.taps!.openTap(hostSpec(n));
+      // Guarded for the lease this client attached here, if any (else it learns its MAC, and DHCP gives it its lease).
+      if (wantTap) tap = this.taps!.openTap(hostSpec(n), this.#identity(name, id));
     } catch (e) {
       this.registry.release(name, client.id);
       throw e;
     }
     if (tap) {
       const port = tap;
+      const guard = tap.guard;
+      const follow = guard ? followPort(guard, { network: name, leases: this.leases.service, log: this.log, ...(id ? { id } : {}) }) : null;
       const list = this.#ports.get(client.id) ?? [];
-      list.push({ network: name, release: () => port.release?.() ?? Promise.resolve() });
+      // The TAP leaves the bridge now; its rules go once the client closed it (else they are swept later).
+      list.push({ network: name, release: async () => { follow?.stop(); await port.release?.(); guard?.release(); } });
       this.#ports.set(client.id, list);
       this.#tapUse.add(client.id, 1);
     }
@@ -218,6 +224,15 @@ export class BrokerService implements Handlers {
       tap: tap ? { ifname: tap.ifname } : null,
     };
     return { result, ...(tap ? { fd: tap.fd } : {}) };
+  }
+
+  #identity(network: string, id: string | undefined): PortIdentity {
+    try {
+      const a = id ? this.leases.service.get(network, id) : null;
+      return a ? portIdentity(a, { allowSpoofing: a.allowSpoofing }) : { mac: null, lease: null };
+    } catch {
+      return { mac: null, lease: null }; // detached meanwhile: learn like any port without a lease
+    }
   }
 
   /** Stops the broker-side ports of `client` (one of `network`, or all). */

@@ -3,6 +3,9 @@ import { ConflictError, NotFoundError, UsageError, VmlanError } from "./errors.t
 import { issueText } from "./issues.ts";
 import { AttachRequest, type Attachment, type Owner } from "./resources/attachment.ts";
 import { POOL_FULL } from "./ipam/pool.ts";
+import { parseMac } from "./ipam/mac.ts";
+import { addressV6For } from "./ipam/ipv6.ts";
+import { parseSubnetV6 } from "./ipam/subnet.ts";
 import { OWNERS_ALWAYS_ALIVE, checkClaim, releaseOrphans, type OwnerPolicy } from "./owners.ts";
 import type { OwnedAttachment } from "./store/owner-queries.ts";
 import type { Store } from "./store/store.ts";
@@ -77,8 +80,34 @@ export class LeaseService {
       const lastBefore = this.store.lastAllocated(net.name);
       const { lease, created } = allocate(this.store, net, req, this.now());
       if (req.owner) this.store.owners.set(net.name, lease.id, req.owner);
+      if (req.allowSpoofing !== undefined) this.store.ports.setAllowSpoofing(net.name, lease.id, req.allowSpoofing);
       const undo = () => { if (created) this.#undo(lease, before, lastBefore); };
-      return { attachment: toAttachment(net, lease), created, undo };
+      return { attachment: this.#view(net, lease), created, undo };
+    });
+  }
+
+  /** What users see of a lease: the attachment and its port settings. */
+  #view(net: Network, l: LeaseRow): Attachment {
+    return { ...toAttachment(net, l), allowSpoofing: this.store.ports.allowSpoofing(l.network, l.id) };
+  }
+
+  /**
+   * The lease follows its port (issue #12 item 2): the VM uses `mac`, not the one vmlan gave it, so
+   * that becomes the lease's MAC (and the EUI-64 IPv6 address with it). Refused (ConflictError) when
+   * another active attachment has that MAC: a guest never takes a neighbour's.
+   */
+  followMac(network: string, id: string, mac: string): Attachment {
+    return this.store.tx(() => {
+      const net = this.#network(network);
+      const l = this.store.getLease(network, id);
+      if (!l || l.state !== "active") throw new NotFoundError(`no attachment "${id}" on network "${network}"`);
+      const want = parseMac(mac);
+      if (want === l.mac) return this.#view(net, l);
+      const holder = this.store.activeWithMac(network, want);
+      if (holder && holder.id !== id) throw new ConflictError(`MAC ${want} is already used by id "${holder.id}" on "${network}"`);
+      const moved: LeaseRow = { ...l, mac: want, addressV6: net.subnetV6 ? addressV6For(parseSubnetV6(net.subnetV6), want) : null, updatedAt: this.now() };
+      this.store.putLease(moved);
+      return this.#view(net, moved);
     });
   }
 
@@ -133,7 +162,7 @@ export class LeaseService {
     this.#expire([network]);
     const l = this.store.getLease(network, id);
     if (!l || l.state !== "active") throw new NotFoundError(`no attachment "${id}" on network "${network}"`);
-    return toAttachment(net, l);
+    return this.#view(net, l);
   }
 
   list(network?: string, includeReleased = false): Attachment[] {
@@ -145,7 +174,7 @@ export class LeaseService {
         net = this.#network(l.network);
         nets.set(l.network, net);
       }
-      return toAttachment(net, l);
+      return this.#view(net, l);
     });
   }
 }

@@ -30,6 +30,10 @@ export interface HelperLease {
   rangeEnd?: string;
   ipv6Prefix?: string | null;
   ipv6PrefixLength?: number | null;
+  /** The lease's IPv6 address (EUI-64 of the MAC), if the network has a prefix. */
+  addressV6?: string | null;
+  /** The attachment opted out of the port's anti-spoofing rules. */
+  allowSpoofing?: boolean;
 }
 export interface HostPort {
   /** The TAP (or the broker's datagram fd); for a vmnet port, its event pipe. */
@@ -53,7 +57,8 @@ export interface HelperDeps {
   /** `claim`: record this process as the attachment's owner (not with --keep: the attachment outlives it). */
   attach(claim: HelperClaim | null): HelperLease;
   release(lease: HelperLease): void;
-  openHostPort(): HostPort;
+  /** The host side for `lease` (on Linux a TAP guarded for it: only its MAC and addresses get out). */
+  openHostPort(lease: HelperLease): HostPort;
 }
 
 export interface HelperOptions {
@@ -138,7 +143,7 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
     handleSignals(life);
     const vm = prepareVmPort(o, life); // checked (--fd) or bound (--socket) before anything is allocated
     const lease = attach(deps, o, life);
-    const host = openHostPort(deps, life);
+    const host = openHostPort(deps, lease, life);
     const maxPacket = host.vmnet?.maxPacketSize ?? maxPacketSize(lease.mtu, host.offload);
     const batchSize = maxPacket > 0xffff ? TSO_BATCH_SIZE : BATCH_SIZE; // 64 KiB slots only when frames may be that large
     const base = startLine({ ...lease, interfaceId: lease.id, tap: host.ifname, isolation: o.isolation, offload: host.offload, batchSize });
@@ -174,8 +179,8 @@ function attach(deps: HelperDeps, o: HelperOptions, life: Lifetime): HelperLease
   return lease;
 }
 
-function openHostPort(deps: HelperDeps, life: Lifetime): HostPort {
-  const host = deps.openHostPort();
+function openHostPort(deps: HelperDeps, lease: HelperLease, life: Lifetime): HostPort {
+  const host = deps.openHostPort(lease);
   life.onClose(() => host.close()); // the TAP disappears with its last fd
   FrameFdPort.setNonBlocking(host.fd);
   return host;

@@ -38,7 +38,8 @@ export interface RunOptions {
 export interface NativeDeps {
   attach(network: string): HelperLease;
   release(lease: HelperLease): void;
-  openTap(network: string): HostPort;
+  /** A port for `lease` (guarded for it on Linux). */
+  openTap(network: string, lease: HelperLease): HostPort;
 }
 
 /** argv prefix that re-runs this vmlan: the compiled binary is process.execPath; from source it is bun + main.ts. */
@@ -114,7 +115,7 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
       if (native) {
         const lease = native.attach(network);
         leases.push(lease);
-        const tap = native.openTap(network);
+        const tap = native.openTap(network, lease);
         parentFds.push(tap.fd);
         childFds.push(tap.fd);
         attached.push({ ...lease, fd: FIRST_FD + i, tap: tap.ifname });

@@ -141,6 +141,34 @@ export interface Platform {
    * does not exist. Absent: the stored bridge (Linux), or no vmlan services at all (macOS 15: vmnet's).
    */
   serviceInterface?(spec: HostNetworkSpec): string | null;
+  /** Removes the anti-spoofing rules of ports that are gone (a SIGKILLed helper's, a stopped detached VM's); returns how many. */
+  sweepPorts?(): number;
+}
+
+/**
+ * What a VM's port may send (issue #12 item 2; on Linux, nftables rules in the kernel:
+ * platform/linux/port-guard.ts). A port's MAC is the first source MAC it sees unless one is given;
+ * with a lease, DHCP from 0.0.0.0 is let through only for the lease's MAC, IPv4 and ARP only from its
+ * address, IPv6 only from its addresses (and :: for DAD).
+ */
+export interface PortIdentity {
+  /** The port's MAC; null: the first source MAC the port sees becomes it. */
+  mac: string | null;
+  /** The port's lease; null: not known yet (IPv4/IPv6 sources are checked once it is). */
+  lease: { mac: string; ipv4: string; ipv6: string[] } | null;
+  /** `--allow-spoofing`: the port gets no rules at all. */
+  allowSpoofing?: boolean;
+}
+
+/** The rules of one port, as the port's maker holds them. */
+export interface PortGuard {
+  readonly ifname: string;
+  /** The port's MAC: the given one, or the first source MAC the kernel saw on it; null before any frame. */
+  mac(): string | null;
+  /** Replaces the rules (the lease followed the port's MAC, DHCP gave the port's MAC an address). */
+  update(identity: PortIdentity): void;
+  /** Removes the rules once the TAP is gone; a TAP that still exists keeps them (they are swept later). */
+  release(): void;
 }
 
 /** A TAP (or equivalent) port on a network's host side, open in this process. */
@@ -148,6 +176,8 @@ export interface TapPort {
   fd: number;
   ifname: string;
   close(): void;
+  /** Its anti-spoofing rules (Linux); null with allowSpoofing, absent where vmlan guards no port (vmnet). */
+  guard?: PortGuard | null;
   /**
    * Set when the port's host side lives in the process that opened it (macOS: the broker runs the
    * vmnet interface and forwards to the fd it handed out): the broker calls it when the client that
@@ -168,7 +198,11 @@ export interface PortOptions {
 
 /** Platforms that can open a port on a network for another process (the broker hands the fd out). */
 export interface TapOpener {
-  openTap(spec: HostNetworkSpec, o?: PortOptions): TapPort;
+  /**
+   * The one way every port maker (helper, run --native, vm run, the broker, the switch) gets a port:
+   * on Linux a TAP on the bridge, guarded with `identity` before anything can send on it.
+   */
+  openTap(spec: HostNetworkSpec, identity: PortIdentity, o?: PortOptions): TapPort;
 }
 
 /**

@@ -2,6 +2,7 @@
  * What src/vm/launch.ts needs from the host: a hypervisor and a way to plug a NIC into a network.
  * platform/linux/qemu.ts implements it with QEMU and TAPs; the command that runs a VM composes it.
  */
+import type { PortGuard, PortIdentity } from "../platform/types.ts";
 export interface NicPort {
   /** "tap": a TAP fd (native); "dgram": a unix datagram socket served by `vmlan helper`. */
   readonly kind: "tap" | "dgram";
@@ -11,6 +12,8 @@ export interface NicPort {
   readonly ifname: string;
   /** Closes vmlan's copies of the fds (the hypervisor keeps its own). */
   close(): void;
+  /** tap only: the port's anti-spoofing rules (null with allowSpoofing). */
+  readonly guard?: PortGuard | null;
   /** dgram only: the helper process that forwards this NIC's frames. */
   readonly helperPid?: number;
   readonly helperExited?: Promise<number>;
@@ -62,7 +65,7 @@ export interface VmBackend {
   accel(): Accel;
   /** A NIC on a network: a TAP on its bridge (native) or a helper-served socket (helper). */
   /** `detach`: for a detached VM (a backend whose VMs live in a host process of their own may defer the NIC to it). */
-  openNic(o: { network: string; bridge: string; id: string; attachment: Attachment; detach?: boolean }): Promise<NicPort>;
+  openNic(o: { network: string; bridge: string; id: string; attachment: Attachment; detach?: boolean; identity?: PortIdentity }): Promise<NicPort>;
   /** Throws when the hypervisor cannot start at all (e.g. QEMU missing); called before anything is allocated. */
   preflight?(): void;
   /** Starts the hypervisor; with `pidfile` returns once it has daemonized. */

@@ -6,7 +6,8 @@
  */
 import { ConflictError, NotFoundError } from "../core/errors.ts";
 import type { LeaseService } from "../core/leases.ts";
-import type { Owner } from "../core/resources/attachment.ts";
+import type { Attachment, Owner } from "../core/resources/attachment.ts";
+import { portIdentity } from "../core/port-follow.ts";
 import type { NetworkService } from "../core/networks.ts";
 import { checkInputFile, checkNetworksExist, checkOutputFile } from "../core/input-checks.ts";
 import type { Accel, ConsoleMode, NicPort, VmBackend, VmProcess } from "./backend.ts";
@@ -27,7 +28,13 @@ export interface VmDeps {
   owners?: { self(): Owner; of(pid: number): Owner | null };
 }
 
-export interface StartedVm { record: VmRecord; proc: VmProcess; helpers: { pid: number; exited: Promise<number> }[] }
+export interface StartedVm {
+  record: VmRecord;
+  proc: VmProcess;
+  helpers: { pid: number; exited: Promise<number> }[];
+  /** Native NICs' anti-spoofing (foreground): stopped and removed by stopHelpers once the VM is gone. */
+  guards?: { stop(): void }[];
+}
 
 /** SIGTERM, then this long for QEMU to exit before SIGKILL (it usually takes < 100 ms). */
 const STOP_GRACE_MS = 5000;
@@ -37,11 +44,13 @@ export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: b
   checkRequest(req, d); // everything the user named, before anything is built, attached or started
   const boot = bootFiles(req, d);
   const accel = chooseAccel(d);
-  const { nics, undo } = await attachNics(req, d);
+  const { nics, attachments, undo } = await attachNics(req, d);
   const ports: NicPort[] = [];
   try {
-    for (const n of nics) {
-      const port = await d.backend.openNic({ network: n.network, bridge: n.bridge, id: req.name, attachment: req.attachment, detach: req.detach });
+    for (const [i, n] of nics.entries()) {
+      const a = attachments[i]!;
+      const identity = portIdentity(a, { pinned: true, allowSpoofing: a.allowSpoofing }); // QEMU is given this MAC
+      const port = await d.backend.openNic({ network: n.network, bridge: n.bridge, id: req.name, attachment: req.attachment, detach: req.detach, identity });
       ports.push(port);
       n.ifname = port.ifname;
     }
@@ -59,9 +68,13 @@ export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: b
     };
     d.registry.put(record);
     if (req.detach) handOver(req.name, nics, proc.pid, d); // the daemonized hypervisor holds the leases now
-    return { record, proc, helpers };
+    // A detached VM's TAP rules are swept once it is gone (finishVm); in the foreground this process removes them.
+    const guards = req.detach ? [] : ports.flatMap((p) => (p.guard ? [{ stop: () => p.guard!.release() }] : []));
+    return { record, proc, helpers, guards };
   } catch (e) {
     for (const p of ports) if (p.helperPid) killQuietly(p.helperPid, "SIGTERM");
+    closePorts(ports);
+    for (const p of ports) p.guard?.release();
     undo(); // the store as this run found it: no claim left by a VM that never ran
     throw e;
   } finally {
@@ -81,7 +94,8 @@ function killQuietly(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** After QEMU exits: SIGTERM each helper (it releases its TAP), SIGKILL after the grace period. */
-export async function stopHelpers(vm: Pick<StartedVm, "helpers">): Promise<void> {
+export async function stopHelpers(vm: Pick<StartedVm, "helpers" | "guards">): Promise<void> {
+  for (const g of vm.guards ?? []) g.stop();
   await Promise.all(vm.helpers.map(async (h) => {
     killQuietly(h.pid, "SIGTERM");
     if (!(await Promise.race([h.exited.then(() => true), idle(STOP_GRACE_MS).then(() => false)]))) killQuietly(h.pid, "SIGKILL");
@@ -116,18 +130,20 @@ export async function ensureHostSide(name: string, d: Pick<VmDeps, "networks">):
 }
 
 /** Brings each network's host side up (idempotent) and takes a lease with id = VM name; `undo` gives them back. */
-async function attachNics(req: VmRequest, d: VmDeps): Promise<{ nics: VmNic[]; undo(): void }> {
+async function attachNics(req: VmRequest, d: VmDeps): Promise<{ nics: VmNic[]; attachments: Attachment[]; undo(): void }> {
   const nics: VmNic[] = [];
+  const attachments: Attachment[] = [];
   const undos: Array<() => void> = [];
   const undo = () => { for (const u of undos.splice(0).reverse()) u(); };
   try {
     for (const name of req.networks) {
       const net = await ensureHostSide(name, d);
-      const a = d.leases.attach({ network: name, id: req.name, hostname: req.name, owner: d.owners?.self() });
+      const a = d.leases.attach({ network: name, id: req.name, hostname: req.name, owner: d.owners?.self(), allowSpoofing: req.allowSpoofing });
       undos.push(a.undo);
+      attachments.push(a.attachment);
       nics.push(nicFrom(a.attachment, net.bridge));
     }
-    return { nics, undo };
+    return { nics, attachments, undo };
   } catch (e) {
     undo();
     throw e;
@@ -175,6 +191,7 @@ function releaseNics(name: string, nics: { network: string }[], d: VmDeps): void
 export function finishVm(rec: VmRecord, d: VmDeps): void {
   releaseNics(rec.name, rec.nics, d);
   d.registry.remove(rec.name);
+  d.networks.platform?.sweepPorts?.(); // the rules of its TAPs, which went with the hypervisor
 }
 
 export async function stopVm(name: string, d: VmDeps): Promise<VmRecord> {

@@ -30,6 +30,8 @@ export const VmRequest = v.object({
   /** "-" = this process's stdio (foreground only), else a file path. */
   console: v.optional(v.string()),
   detach: v.optional(v.boolean()),
+  /** No anti-spoofing rules on the VM's ports (stored with its attachments); absent: as stored. */
+  allowSpoofing: v.optional(v.boolean()),
   /** helper: `vmlan helper` per NIC on a socketpair; native: a TAP fd straight to QEMU. */
   attachment: v.optional(v.picklist(["native", "helper"]), "native"),
 });

@@ -11,7 +11,7 @@ import type { VmnetPortOpener } from "../../platform/types.ts";
 import { vmnetHostPort } from "./_host-port.ts";
 
 export interface BrokerSession {
-  attach(id: string, opts?: { mac?: string; keep?: boolean }): HelperLease;
+  attach(id: string, opts?: { mac?: string; keep?: boolean; allowSpoofing?: boolean }): HelperLease;
   /** Detaches the lease, then closes the connection (the TAP, if any, was closed before). */
   release(lease: HelperLease): void;
   /** The helper's host port: on macOS 26 a vmnet interface here on the network from XPC, else the broker's TAP fd. */
@@ -70,7 +70,7 @@ async function nativeVmnet(): Promise<VmnetPortOpener | null> {
 }
 
 /** Helper dependencies when joining through the broker (`vmlan helper --broker`): no store, no netlink here. */
-export async function brokerHelperDeps(network: string, id: string, mac: string | undefined, keep: boolean, socket?: string): Promise<HelperDeps> {
+export async function brokerHelperDeps(network: string, id: string, mac: string | undefined, keep: boolean, socket?: string, allowSpoofing?: boolean): Promise<HelperDeps> {
   const s = await brokerSession(network, socket);
-  return { attach: () => s.attach(id, { mac, keep }), release: (l) => s.release(l), openHostPort: () => s.openHostPort() };
+  return { attach: () => s.attach(id, { mac, keep, allowSpoofing }), release: (l) => s.release(l), openHostPort: () => s.openHostPort() };
 }

@@ -8,6 +8,7 @@ import { leaseService, networkService } from "../context.ts";
 import { UsageError, VmlanError } from "../../core/errors.ts";
 import type { HelperClaim, HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import { selfOwner } from "../owners.ts";
+import { openGuardedPort, type PortLease } from "../guarded-port.ts";
 import type { StartLine } from "../../datapath/start-line.ts";
 import type { HostNetworkSpec, TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
 import { hostSpec } from "../../core/network-config.ts";
@@ -19,6 +20,8 @@ import { poolOf } from "../../core/ipam/addressing.ts";
 /** What a VM's port is asked for: vmnet-helper's --enable-isolation, --enable-tso, --enable-checksum-offload. */
 export interface PortRequest {
   isolation?: boolean;
+  /** No anti-spoofing rules on the port (stored with the attachment); absent: as stored. */
+  allowSpoofing?: boolean;
   tso?: boolean;
   checksumOffload?: boolean;
 }
@@ -54,13 +57,14 @@ export async function checkHostSide(network: string, svc: NetworkService): Promi
  * kernel removes with its last fd even if vmlan dies; a datagram fd forwarded to a vmnet interface on
  * macOS. Ports reach a child through its stdio array (dup2 clears close-on-exec there).
  */
-export async function tapOpener(svc?: NetworkService, port: PortRequest = {}): Promise<(network: string) => HostPort> {
+export async function tapOpener(svc?: NetworkService, port: PortRequest = {}): Promise<(network: string, lease: PortLease | null) => HostPort> {
   const s = svc ?? (await networkService(true));
   const p = s.platform;
   if (!p || !("openTap" in p)) throw new VmlanError(`this platform cannot open a port on a network for a VM`, { code: "EUNSUPPORTED", exitCode: 6 });
   const opener = p as unknown as TapOpener;
   const offload = offloadOf(port);
-  return (network) => ({ ...opener.openTap(hostSpec(s.get(network)), { isolated: port.isolation, offload }), offload });
+  // Guarded for `lease` (or learning, without one), its lease following the MAC the port learns (issue #12 item 2).
+  return (network, lease) => ({ ...openGuardedPort(opener, hostSpec(s.get(network)), lease, leaseService, { isolated: port.isolation, offload }), offload });
 }
 
 /** vmnet-helper's flags as a port's offload: --enable-tso needs finished checksums too, so it implies them. */
@@ -76,12 +80,12 @@ function addressing(n: Network | null): Pick<HelperLease, "rangeEnd" | "ipv6Pref
 }
 
 /** `claim`: this process owns the attachment (a dead owner's attachment is released as an orphan). */
-export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null): HelperLease {
+export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null, allowSpoofing?: boolean): HelperLease {
   const leases = leaseService();
-  const { attachment: a } = leases.attach({ network, id, mac, owner: claim ? selfOwner(claim.socket) : undefined });
+  const { attachment: a } = leases.attach({ network, id, mac, owner: claim ? selfOwner(claim.socket) : undefined, allowSpoofing });
   return {
     id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, hostname: a.hostname, mtu: a.mtu,
-    ...addressing(leases.store.getNetwork(network)),
+    ...addressing(leases.store.getNetwork(network)), addressV6: a.addressV6, allowSpoofing: a.allowSpoofing,
   };
 }
 
@@ -93,13 +97,13 @@ export function releaseLease(lease: HelperLease): void {
 export async function helperDeps(network: string, id: string, mac?: string, port: PortRequest = {}, service?: NetworkService): Promise<HelperDeps> {
   const svc = service ?? (await networkService(true)); // one store and platform for both questions below
   const vmnet = vmnetHostPorts(svc, network, id, port);
-  if (vmnet) return { attach: (claim) => attachLease(network, id, mac, claim), release: releaseLease, openHostPort: vmnet };
+  if (vmnet) return { attach: (claim) => attachLease(network, id, mac, claim, port.allowSpoofing), release: releaseLease, openHostPort: vmnet };
   await bridgeOf(network, svc); // refuses a network that is down before anything is allocated
   const open = await tapOpener(svc, port);
   return {
-    attach: (claim) => attachLease(network, id, mac, claim),
+    attach: (claim) => attachLease(network, id, mac, claim, port.allowSpoofing),
     release: releaseLease,
-    openHostPort: () => open(network),
+    openHostPort: (lease) => open(network, lease),
   };
 }
 

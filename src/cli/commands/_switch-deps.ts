@@ -16,7 +16,9 @@ export async function switchDeps(svc: NetworkService, name: string): Promise<Por
   const store = svc.store;
   const leases = new LeaseService(store);
   return {
-    openPort: () => open(name),
+    // Guarded from its first frame (issue #12 item 2): the port learns its VM's MAC, and its address
+    // checks start once DHCP gave that MAC a lease (src/cli/guarded-port.ts).
+    openPort: () => open(name, null),
     release(mac) {
       const l = store.activeWithMac(name, mac);
       if (l?.origin !== "dhcp") return null;

@@ -23,10 +23,12 @@ reserves: \`vmlan helper\`, \`vmlan run\` and \`vm run\` connect a VM.`,
     hostname: { type: "string", valueHint: "NAME", description: "Hostname (default: derived from the id)" },
     ip: { type: "string", valueHint: "ADDRESS", description: "Reserve this IPv4 address" },
     mac: { type: "string", valueHint: "MAC", description: "Use this MAC (unicast)" },
+    "allow-spoofing": { type: "boolean", description: "The attachment's ports get no anti-spoofing rules (its VM may send from any MAC or address)" },
     ...formatArgs,
   },
   run({ args }) {
-    const { attachment, created } = leaseService().attach({ network: args.network, id: args.id, hostname: args.hostname, ip: args.ip, mac: args.mac });
+    const allowSpoofing = args["allow-spoofing"] ? true : undefined; // absent: keep what is stored
+    const { attachment, created } = leaseService().attach({ network: args.network, id: args.id, hostname: args.hostname, ip: args.ip, mac: args.mac, allowSpoofing });
     const format = formatFrom(args);
     renderRecord(format === "json" ? { ...attachment, created } : attachmentRecord(attachment), format);
   },

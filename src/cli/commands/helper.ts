@@ -48,6 +48,7 @@ end (created on first use); those networks are brought up on demand. Details: do
     verbose: { type: "boolean", alias: "v", description: "Debug lines on stderr" },
     version: { type: "boolean", description: "Print the vmnet-helper interface version this helper implements and exit" },
     keep: { type: "boolean", description: "Keep the attachment when the helper exits" },
+    "allow-spoofing": { type: "boolean", description: "No anti-spoofing rules on the port (stored with the attachment): the VM may send from any MAC or address" },
     broker: { type: "boolean", description: "Get the host side from `vmlan broker` (TAP fd over its socket; no CAP_NET_ADMIN needed)" },
     "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: /run/vmlan/broker.sock; see ENVIRONMENT in vmlan --help)" },
   },
@@ -66,6 +67,7 @@ end (created on first use); those networks are brought up on demand. Details: do
       r.interfaceId = checkInterfaceId(args.id);
     }
     Object.assign(r, { mac: args.mac, keep: Boolean(args.keep), broker: Boolean(args.broker), brokerSocket: args["broker-socket"] });
+    if (args["allow-spoofing"]) r.allowSpoofing = true; // absent: what the attachment has stored
     finishRequest(r);
     const { runHelperRequest } = await import("../compat/helper-run.ts");
     process.exit(await runHelperRequest(r, "vmlan"));

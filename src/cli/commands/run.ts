@@ -30,6 +30,7 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     id: { type: "string", valueHint: "ID", description: "Interface id on every network (default: a new UUID)" },
     native: { type: "boolean", description: "No helper: pass a TAP fd on the network's bridge to COMMAND" },
     keep: { type: "boolean", description: "Keep the attachments after exit" },
+    "allow-spoofing": { type: "boolean", description: "No anti-spoofing rules on the ports (stored with the attachments): the VM may send from any MAC or address" },
     broker: { type: "boolean", description: "Join the networks through `vmlan broker` (it brings them up and hands out TAPs)" },
     "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: /run/vmlan/broker.sock; see ENVIRONMENT in vmlan --help)" },
   },
@@ -42,6 +43,7 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     const keep = Boolean(args.keep);
     const broker = Boolean(args.broker);
     const brokerSocket = args["broker-socket"];
+    const allowSpoofing = args["allow-spoofing"] ? true : undefined; // absent: what the attachment has stored
     // Everything is checked before a helper starts or an address is taken (issue #12 item 12).
     const id = args.id === undefined ? newInterfaceId() : checkInterfaceId(args.id);
     const program = resolveProgram("COMMAND", command[0]!);
@@ -55,14 +57,18 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     if (native && svc) {
       const openTap = await tapOpener(svc);
       // This process owns the leases (unless --keep): if it dies, they are released as orphans.
-      deps = { attach: (n: string) => attachLease(n, id, undefined, keep ? null : { socket: null }), release: releaseLease, openTap: (n: string) => openTap(n) };
+      deps = {
+        attach: (n: string) => attachLease(n, id, undefined, keep ? null : { socket: null }, allowSpoofing),
+        release: releaseLease,
+        openTap: (n: string, lease: HelperLease) => openTap(n, lease),
+      };
     } else if (native) {
       // Through the broker: leases and TAPs both come from it (no store access here).
       const sessions = new Map<string, BrokerSession>();
       for (const n of networks) sessions.set(n, await brokerSession(n, brokerSocket));
       deps = { attach: (n: string) => sessions.get(n)!.attach(id, { keep }), release: (l: HelperLease) => sessions.get(l.network)!.release(l), openTap: (n: string) => sessions.get(n)!.openFrameFd() };
     }
-    const helperArgs = broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : [];
+    const helperArgs = [...(broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : []), ...(allowSpoofing ? ["--allow-spoofing"] : [])];
     const code = await supervise({ networks, id, keep, command, program, self: selfArgv(), helperArgs }, deps);
     process.exit(code);
   },

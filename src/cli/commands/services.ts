@@ -18,7 +18,11 @@ const run = defineCommand({
     const { LeaseService } = await import("../../core/leases.ts");
     const { ownerPolicy } = await import("../owners.ts");
     const leases = new LeaseService(store, undefined, ownerPolicy);
-    const tend = () => leases.releaseOrphans().map((a) => `released orphaned attachment ${a.network}/${a.id} (pid ${a.pid} is gone)`);
+    const tend = () => {
+      const lines = leases.releaseOrphans().map((a) => `released orphaned attachment ${a.network}/${a.id} (pid ${a.pid} is gone)`);
+      const swept = platform.sweepPorts?.() ?? 0;
+      return swept ? [...lines, `removed the anti-spoofing rules of ${swept} port(s) that are gone`] : lines;
+    };
     // macOS 26: each network is served on the interface vmnet made for it (no router advertisements: vmnet sends them).
     const { hostPlatform } = await import("../../platform/index.ts");
     const { hostSpec } = await import("../../core/network-config.ts");

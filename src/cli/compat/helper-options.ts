@@ -31,6 +31,8 @@ export interface HelperRequest {
   // vmlan's own
   mac?: string;
   keep: boolean;
+  /** `--allow-spoofing` (vmlan's own): no anti-spoofing rules on the port; absent: as the attachment has it stored. */
+  allowSpoofing?: boolean;
   broker: boolean;
   brokerSocket?: string;
 }

@@ -62,7 +62,7 @@ export async function bringUp(svc: NetworkService, n: Network, created: boolean,
 
 export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Promise<number> {
   const log = style === "vmnet-helper" ? compatLog("main", r.verbose) : vmlanLog(r.verbose);
-  const port = { isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload };
+  const port = { isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload, allowSpoofing: r.allowSpoofing };
   const id = r.interfaceId ?? newInterfaceId();
   const range = r.startAddress !== undefined ? `${r.startAddress}-${r.endAddress} mask ${r.subnetMask}` : "(unset)";
   log.debug(`starting: network ${r.network ?? "(by mode)"}, mode ${r.operationMode ?? "shared"}, interface-id ${id}, range ${range}, ` +
@@ -70,7 +70,7 @@ export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Pr
   let deps;
   if (r.broker) {
     const name = r.network ?? "default"; // the broker owns its networks' names; no store here to resolve aliases
-    deps = await brokerHelperDeps(name, id, r.mac, r.keep, r.brokerSocket); // no store access here: IPAM through the broker
+    deps = await brokerHelperDeps(name, id, r.mac, r.keep, r.brokerSocket, r.allowSpoofing); // no store access here: IPAM through the broker
   } else {
     const svc = await networkService(true);
     const { network, bringUp: up, created } = await chooseNetwork(svc, r, style);

@@ -26,6 +26,8 @@ export const Attachment = v.object({
   updatedAt: v.string(),
   /** When a lease DHCP made active ends unless its client renews it (ISO 8601); null = until detach. */
   expiresAt: v.nullable(v.string()),
+  /** The attachment's ports carry no anti-spoofing rules (`--allow-spoofing`); set where the store was asked. */
+  allowSpoofing: v.optional(v.boolean()),
 });
 export type Attachment = v.InferOutput<typeof Attachment>;
 
@@ -48,5 +50,7 @@ export const AttachRequest = v.object({
   mac: v.optional(v.string()),
   /** Claims the attachment for this process: refused while another live process holds it. */
   owner: v.optional(Owner),
+  /** Sets the attachment's opt-out of the ports' anti-spoofing rules; absent: keep what is stored. */
+  allowSpoofing: v.optional(v.boolean()),
 });
 export type AttachRequest = v.InferInput<typeof AttachRequest>;

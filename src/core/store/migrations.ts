@@ -123,4 +123,9 @@ export const MIGRATIONS: string[] = [
   DROP INDEX attachments_mac;
   CREATE INDEX attachments_released_mac ON attachments(network, mac, updated_at) WHERE state = 'released';
   `,
+  // 9: per-attachment opt-out of the ports' anti-spoofing rules (issue #12 item 2; `--allow-spoofing`).
+  // A setting of the attachment like its MAC: kept when it is released, so the id gets it back.
+  `
+  ALTER TABLE attachments ADD COLUMN allow_spoofing INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

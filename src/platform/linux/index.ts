@@ -7,7 +7,8 @@
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, Platform, TapOpener } from "../types.ts";
-import { detachPort, openTap } from "./tap.ts";
+import { detachPort } from "./tap.ts";
+import { ensureGuardTable, openGuardedTap, removeGuardTable, sweepAllGuards } from "./port-guard.ts";
 import { ensureBridge, ownership, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
 import { getLink, listAddrs, listLinks } from "./links.ts";
@@ -51,6 +52,7 @@ async function ensureNetwork(spec: HostNetworkSpec): Promise<void> {
   const addresses = bridgeAddresses(spec);
   withNetlink((nl) => ensureBridge(nl, { name: spec.bridge, network: spec.name, mtu: spec.mtu, addresses }));
   setupNat(natSpec(spec));
+  ensureGuardTable(spec.bridge); // the ports' anti-spoofing rules (kept as they are if the network is up already)
 }
 
 async function removeNetwork(spec: HostNetworkSpec): Promise<void> {
@@ -58,6 +60,7 @@ async function removeNetwork(spec: HostNetworkSpec): Promise<void> {
   // Bridge first: a foreign interface with our name is refused before any rule is touched.
   withNetlink((nl) => removeBridge(nl, spec.bridge, spec.name));
   teardownNat(spec.bridge);
+  removeGuardTable(spec.bridge);
 }
 
 /** Every bridge over one netlink socket, then every table in one nft transaction (nat.ts setupNatMany). */
@@ -126,11 +129,12 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
 
 export function createLinuxPlatform(): Platform & TapOpener {
   return {
-    openTap: (spec, o) => {
-      const tap = openTap({ bridge: spec.bridge, isolated: o?.isolated, offload: o?.offload });
+    openTap: (spec, identity, o) => {
+      const tap = openGuardedTap(spec.bridge, identity, { isolated: o?.isolated, offload: o?.offload });
       // Released by the broker when its client lets go: the TAP leaves the bridge even if the client keeps its fd.
       return { ...tap, release: async () => withNetlink((nl) => detachPort(nl, tap.index, tap.ifname)) };
     },
+    sweepPorts: sweepAllGuards,
     os: "linux",
     checkPrivileges,
     checkSubnetFree: async (cidr, bridge) => withNetlink((nl) => checkSubnetFree(nl, cidr, bridge)),

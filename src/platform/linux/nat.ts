@@ -66,7 +66,7 @@ function nftPath(): string {
   return found;
 }
 
-function runNft(args: string[], script?: string): { code: number; stdout: string; stderr: string } {
+export function runNft(args: string[], script?: string): { code: number; stdout: string; stderr: string } {
   const r = Bun.spawnSync([nftPath(), ...args], {
     stdin: script === undefined ? "ignore" : Buffer.from(script),
     stdout: "pipe",
@@ -75,7 +75,7 @@ function runNft(args: string[], script?: string): { code: number; stdout: string
   return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
-function applyScript(script: string, what: string): void {
+export function applyScript(script: string, what: string): void {
   const r = runNft(["-f", "-"], script);
   if (r.code !== 0) {
     const first = r.stderr.split("\n").find((l) => l.includes("Error")) ?? r.stderr.trim().split("\n")[0] ?? "";

@@ -8,7 +8,7 @@ import { HostError } from "../../core/errors.ts";
 import type { HypervisorConfig, VmBackend, VmProcess } from "../../vm/backend.ts";
 import { openHelperNic } from "../../datapath/helper-nic.ts";
 import { detectAccel } from "./kvm.ts";
-import { openTapInheritable } from "./tap.ts";
+import { openGuardedTap } from "./port-guard.ts";
 import { childCommand } from "../../process/child-command.ts";
 import { ensureCommands, type Requirement } from "./apt.ts";
 
@@ -108,7 +108,7 @@ function alive(pid: number): boolean {
 export function createQemuBackend(self: string[]): VmBackend {
   return {
     accel: () => detectAccel(),
-    openNic: async (o) => (o.attachment === "helper" ? openHelperNic({ self, network: o.network, id: o.id }) : { kind: "tap", ...openTapInheritable({ bridge: o.bridge }) }),
+    openNic: async (o) => (o.attachment === "helper" ? openHelperNic({ self, network: o.network, id: o.id }) : { kind: "tap", ...openGuardedTap(o.bridge, o.identity ?? { mac: null, lease: null }, { inheritable: true }) }),
     preflight: () => void qemuPath(),
     start: (cfg) => start(cfg, self),
     ensureInstalled: ensureQemuInstalled,

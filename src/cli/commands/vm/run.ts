@@ -34,6 +34,7 @@ natively and returns; the console then goes to <state dir>/vms/NAME.console.log.
     exec: { type: "string", valueHint: "COMMAND", description: "Shell command the guest runs once its network is up (vmlan guest image)" },
     poweroff: { type: "boolean", description: "Power the guest off after --exec" },
     native: { type: "boolean", description: "Attach through a TAP passed to QEMU as an fd, not through a helper" },
+    "allow-spoofing": { type: "boolean", description: "No anti-spoofing rules on the VM's ports (stored with its attachments)" },
     console: { type: "string", valueHint: "FILE", description: "Serial console: - (this terminal; foreground) or a file (default: - , or <state>/vms/NAME.console.log with --detach)" },
     detach: { type: "boolean", description: "Start in the background and return; stop with `vmlan vm stop NAME`" },
     ...formatArgs,
@@ -46,6 +47,7 @@ natively and returns; the console then goes to <state dir>/vms/NAME.console.log.
       name: args.name ?? `vm-${randomBytes(3).toString("hex")}`, networks: networks.length ? networks : [args.network], cpus, memoryMb,
       kernel: args.kernel, initrd: args.initrd, cmdline: args.cmdline, disk: args.disk, exec: args.exec, poweroff: args.poweroff,
       console: args.console, detach: args.detach, attachment: args.native || args.detach ? "native" : "helper",
+      ...(args["allow-spoofing"] ? { allowSpoofing: true } : {}),
     });
     if (args.detach && !args.native && process.platform !== "darwin") note("note: --detach attaches natively (a TAP fd held by QEMU): helpers stop with the `vm run` that started them");
     const { startVm, finishVm, stopHelpers } = await import("../../../vm/launch.ts");

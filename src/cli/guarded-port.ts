@@ -1,0 +1,49 @@
+/**
+ * Composition of a guarded port (issue #12 item 2) for the commands that make ports in their own
+ * process (helper, run --native, the switch): the platform's TapOpener with the port's identity (its
+ * attachment's lease, or nothing yet), the follower that moves the lease to the MAC the port learns,
+ * and one close() that undoes both: the TAP's fd, then the rules (which go only once the TAP is gone).
+ */
+import { type FollowOptions, followPort, portIdentity } from "../core/port-follow.ts";
+import type { LeaseService } from "../core/leases.ts";
+import type { HostNetworkSpec, PortIdentity, PortOptions, TapOpener, TapPort } from "../platform/types.ts";
+
+/** The lease a port is for: an attachment of the caller's (helper, run), or none (a switch client, learned). */
+export interface PortLease {
+  id: string;
+  mac: string;
+  address: string;
+  addressV6?: string | null;
+  allowSpoofing?: boolean;
+}
+
+export function identityFor(lease: PortLease | null): PortIdentity {
+  if (!lease) return { mac: null, lease: null };
+  return portIdentity({ mac: lease.mac, address: lease.address, addressV6: lease.addressV6 ?? null }, { allowSpoofing: lease.allowSpoofing });
+}
+
+const log = (line: string) => process.stderr.write(`vmlan: ${line}\n`);
+
+/** Opens the port and starts following; close() stops, closes the fd, and removes the rules once the TAP is gone. */
+export function openGuardedPort(opener: TapOpener, spec: HostNetworkSpec, lease: PortLease | null, leases: () => LeaseService, options?: PortOptions): TapPort {
+  const tap = opener.openTap(spec, identityFor(lease), options);
+  if (!tap.guard) return tap;
+  const guard = tap.guard;
+  const o: FollowOptions = { network: spec.name, leases: leases(), log, ...(lease ? { id: lease.id } : {}) };
+  const follow = followPort(guard, o);
+  let closed = false;
+  return {
+    fd: tap.fd, ifname: tap.ifname, guard,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      follow.stop();
+      tap.close();
+      try {
+        guard.release();
+      } catch (e) {
+        log(`port ${tap.ifname}: ${(e as Error).message}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The lease follows the port (issue #12 item 2). A port's MAC is the first source MAC it sees (the
+ * kernel learns it, port-guard.ts); when a VM ignores the MAC vmlan announced (a QEMU guest without
+ * `mac=`, a vfkit or socket_vmnet client that picks its own), that MAC becomes the lease's, so DHCP
+ * and DNS agree with what the port lets through. A learned MAC that another attachment already
+ * holds is not taken over: the port is pinned to the lease's own MAC, and the VM's frames stay out.
+ * Ports without an attachment of their own (the switch's) get their lease from DHCP: the IPv4 and
+ * IPv6 checks start once the learned MAC has an active lease.
+ */
+import { ConflictError } from "./errors.ts";
+import { addressV6For } from "./ipam/ipv6.ts";
+import { parseSubnetV6 } from "./ipam/subnet.ts";
+import type { LeaseService } from "./leases.ts";
+import type { Attachment } from "./resources/attachment.ts";
+import type { PortGuard, PortIdentity } from "../platform/types.ts";
+
+/** How often a port is asked for its learned MAC: soon after it opens, less often later. */
+const FIRST_POLL_MS = 250, LATER_POLL_MS = 1000, FAST_FOR_MS = 10_000;
+
+const LINK_LOCAL = parseSubnetV6("fe80::/64");
+
+/** The identity of a port whose attachment is `a`: MAC learned, lease = a's (EUI-64 link-local + a's IPv6). */
+export function portIdentity(a: Pick<Attachment, "mac" | "address" | "addressV6">, o: { pinned?: boolean; allowSpoofing?: boolean } = {}): PortIdentity {
+  const ipv6 = [addressV6For(LINK_LOCAL, a.mac), ...(a.addressV6 ? [a.addressV6] : [])];
+  return { mac: o.pinned ? a.mac : null, lease: { mac: a.mac, ipv4: a.address, ipv6 }, allowSpoofing: o.allowSpoofing };
+}
+
+export interface FollowOptions {
+  network: string;
+  /** The port's attachment; absent: the lease is whatever DHCP gave the learned MAC. */
+  id?: string;
+  leases: LeaseService;
+  log: (line: string) => void;
+  now?: () => number;
+}
+
+/** Starts following; stop() ends it (the port's owner calls it when the port goes). */
+export function followPort(guard: PortGuard, o: FollowOptions): { stop(): void; tick(): void } {
+  const began = (o.now ?? Date.now)();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let settled = false;
+  let last = "";
+  const tick = () => {
+    const mac = guard.mac();
+    if (!mac) return;
+    if (o.id !== undefined) {
+      settled = followAttachment(guard, mac, o.network, o.id, o);
+      return;
+    }
+    const lease = o.leases.list(o.network).find((l) => l.mac === mac) ?? null;
+    const identity: PortIdentity = lease ? { ...portIdentity(lease, { pinned: true }), mac } : { mac, lease: null };
+    const key = JSON.stringify(identity);
+    if (key !== last) guard.update(identity);
+    last = key;
+  };
+  const schedule = () => {
+    if (settled) return;
+    const fast = (o.now ?? Date.now)() - began < FAST_FOR_MS;
+    timer = setTimeout(() => {
+      try {
+        tick();
+      } catch (e) {
+        o.log(`port ${guard.ifname}: ${(e as Error).message}`);
+      }
+      schedule();
+    }, fast ? FIRST_POLL_MS : LATER_POLL_MS);
+    timer.unref?.();
+  };
+  schedule();
+  return { stop: () => { settled = true; clearTimeout(timer); }, tick };
+}
+
+/** One look at an attachment's port; returns true once the port's MAC is settled (pinned). */
+function followAttachment(guard: PortGuard, mac: string, network: string, id: string, o: FollowOptions): boolean {
+  let a = o.leases.get(network, id);
+  if (a.mac !== mac) {
+    try {
+      a = o.leases.followMac(network, id, mac);
+      o.log(`port ${guard.ifname}: the VM uses MAC ${mac}; attachment "${id}" follows it`);
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+      o.log(`port ${guard.ifname}: the VM sent from MAC ${mac}, which is not its own (${e.message}); pinned to ${a.mac}`);
+    }
+  }
+  guard.update(portIdentity(a, { pinned: true }));
+  return true;
+}

@@ -1,0 +1,115 @@
+/**
+ * Anti-spoofing on the ports vmlan makes (issue #12 item 2): guardPort installs a port's rules
+ * (port-guard-rules.ts) in the kernel before any frame can arrive, and the returned guard reports
+ * the MAC the port learned, re-renders the rules when the port's lease changes, and removes them
+ * once the TAP is gone. Rules of ports that went without removing theirs (a SIGKILLed helper, a
+ * detached VM that stopped) are swept: before every new port on the same network, by `system start`
+ * and by the services daemon at each reconcile. Removal is fail-closed: the rules of a TAP that still
+ * exists (its fd lives on in some process) stay until it goes.
+ */
+import { libc } from "../../../ffi/libc/load.ts";
+import { HostError } from "../../core/errors.ts";
+import type { PortGuard, PortIdentity } from "../types.ts";
+import { applyScript, runNft } from "./nat.ts";
+import { openTap, type Tap, type TapOffload } from "./tap.ts";
+import { deleteTableScript, guardTable, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
+
+const PORT_CHAIN = /^port_(\d+)$/;
+
+function ifindexOf(ifname: string): number {
+  return libc().if_nametoindex(Buffer.from(`${ifname}\0`));
+}
+
+/** Whether an interface with this index exists (in this network namespace). */
+function ifindexExists(n: number): boolean {
+  return libc().if_indextoname(n, new Uint8Array(16)) !== null;
+}
+
+/** The network's table (idempotent; keeps the ports' rules): with the network, and before a port. */
+export function ensureGuardTable(bridge: string): void {
+  applyScript(tableScript(bridge), `install the port guard table for ${bridge}`);
+}
+
+export function removeGuardTable(bridge: string): void {
+  applyScript(deleteTableScript(bridge), `remove the port guard table for ${bridge}`);
+}
+
+/** ifindexes of the guarded ports in a network's table (chains port_N), or [] when there is no table. */
+function guardedPorts(bridge: string): number[] {
+  const r = runNft(["-j", "list", "table", "bridge", guardTable(bridge)]);
+  if (r.code !== 0) return [];
+  const items = (JSON.parse(r.stdout) as { nftables: Array<{ chain?: { name: string } }> }).nftables;
+  return items.flatMap((i) => {
+    const m = i.chain ? PORT_CHAIN.exec(i.chain.name) : null;
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+/** Removes the rules of every port of `bridge` whose TAP is gone; returns how many. */
+export function sweepGuards(bridge: string): number {
+  const gone = guardedPorts(bridge).filter((n) => !ifindexExists(n));
+  if (gone.length) applyScript(gone.map((n) => removePortScript(bridge, n, learnedMac(bridge, n))).join(""), `remove the rules of ${gone.length} gone port(s) on ${bridge}`);
+  return gone.length;
+}
+
+/** Every vmlan guard table in this namespace (`bridge vmlan_*`), as bridge names. */
+export function guardedBridges(): string[] {
+  const r = runNft(["-j", "list", "tables", "bridge"]);
+  if (r.code !== 0) return [];
+  const items = (JSON.parse(r.stdout) as { nftables: Array<{ table?: { name: string } }> }).nftables;
+  return items.flatMap((i) => (i.table?.name.startsWith("vmlan_") ? [i.table.name.slice("vmlan_".length)] : []));
+}
+
+/** The port's MAC as the kernel learned it (the dynamic set's one element), or null. */
+function learnedMac(bridge: string, ifindex: number): string | null {
+  const r = runNft(["-j", "list", "set", "bridge", guardTable(bridge), `mac_${ifindex}`]);
+  if (r.code !== 0) return null;
+  const items = (JSON.parse(r.stdout) as { nftables: Array<{ set?: { elem?: unknown[] } }> }).nftables;
+  const elem = items.find((i) => i.set)?.set?.elem?.[0];
+  return typeof elem === "string" ? elem : null;
+}
+
+/**
+ * Guards the port `ifname` (a TAP on `bridge`) with `identity`; returns null when it opted out
+ * (allowSpoofing). Throws HostError when the rules cannot be installed: a port is never handed out
+ * unguarded by accident.
+ */
+export function guardPort(bridge: string, ifname: string, identity: PortIdentity): PortGuard | null {
+  if (identity.allowSpoofing) return null;
+  const ifindex = ifindexOf(ifname);
+  if (ifindex === 0) throw new HostError(`cannot guard port ${ifname}: no such interface`);
+  sweepGuards(bridge);
+  let current: GuardedPort = { ifindex, mac: identity.mac, lease: identity.lease };
+  applyScript(tableScript(bridge) + portScript(bridge, current), `install the rules of port ${ifname} on ${bridge}`);
+  let released = false;
+  return {
+    ifname,
+    mac: () => current.mac ?? learnedMac(bridge, ifindex),
+    update(next) {
+      const previous = current.mac;
+      current = { ifindex, mac: next.mac, lease: next.lease };
+      applyScript(portScript(bridge, current, previous), `update the rules of port ${ifname} on ${bridge}`);
+    },
+    release() {
+      if (released || ifindexExists(ifindex)) return;
+      released = true;
+      applyScript(removePortScript(bridge, ifindex, current.mac), `remove the rules of port ${ifname} on ${bridge}`);
+    },
+  };
+}
+
+/** A TAP on `bridge`, guarded before it is returned (closed again if the rules cannot be installed). */
+export function openGuardedTap(bridge: string, identity: PortIdentity, o: { inheritable?: boolean; isolated?: boolean; offload?: TapOffload } = {}): Tap & { guard: PortGuard | null } {
+  const tap = openTap({ bridge, cloexec: !o.inheritable, isolated: o.isolated, offload: o.offload });
+  try {
+    return { fd: tap.fd, ifname: tap.ifname, index: tap.index, close: () => tap.close(), guard: guardPort(bridge, tap.ifname, identity) };
+  } catch (e) {
+    tap.close();
+    throw e;
+  }
+}
+
+/** Sweeps every network's guard table in this namespace (system start, the services daemon). */
+export function sweepAllGuards(): number {
+  return guardedBridges().reduce((n, b) => n + sweepGuards(b), 0);
+}

@@ -1,0 +1,58 @@
+/**
+ * The anti-spoofing rules as text (src/platform/linux/port-guard-rules.ts): what a learning port,
+ * a pinned port and a port with a lease get, that values are validated before they are written
+ * into the script, and that removal works from the ifindex alone. The kernel side (what nft accepts
+ * and what it drops) is test/integration/helper/anti-spoofing.test.ts.
+ */
+import { describe, expect, test } from "bun:test";
+import { portScript, removePortScript, tableScript } from "../../../../src/platform/linux/port-guard-rules.ts";
+
+const lease = { mac: "02:00:00:00:00:05", ipv4: "10.0.0.5", ipv6: ["fe80::ff:fe00:5", "fd00::ff:fe00:5"] };
+const rules = (script: string) => script.split("\n").filter((l) => l.startsWith("add rule ")).map((l) => l.replace(/^add rule bridge vmlan_vl-a port_7 /, ""));
+
+describe("port guard rules", () => {
+  test("a learning port without a lease: MAC rules only, learning after the claimed check", () => {
+    const r = rules(portScript("vl-a", { ifindex: 7, mac: null, lease: null }));
+    expect(r).toEqual([
+      "ether saddr & 01:00:00:00:00:00 == 01:00:00:00:00:00 drop",
+      "ether type != { ip, arp, ip6, 0x8035 } drop",
+      "ether saddr @claimed drop",
+      "add @mac_7 { ether saddr }",
+      "ether saddr != @mac_7 drop",
+      "arp saddr ether != @mac_7 drop",
+      "udp sport { 67, 547 } drop",
+      "icmpv6 type { nd-router-advert, nd-redirect } drop",
+    ]);
+  });
+
+  test("a pinned port with a lease: its MAC claimed, DHCP only for the lease's MAC, sources only the lease's", () => {
+    const s = portScript("vl-a", { ifindex: 7, mac: lease.mac, lease }, "02:00:00:00:00:09");
+    expect(s).toContain("delete element bridge vmlan_vl-a claimed { 02:00:00:00:00:09 }"); // the MAC it was pinned to before
+    expect(s).toContain("add element bridge vmlan_vl-a mac_7 { 02:00:00:00:00:05 }");
+    expect(s).toContain("add element bridge vmlan_vl-a claimed { 02:00:00:00:00:05 }");
+    const r = rules(s);
+    expect(r).not.toContain("add @mac_7 { ether saddr }");
+    expect(r).toContain("arp saddr ip != { 10.0.0.5, 0.0.0.0 } drop");
+    expect(r).toContain("ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 ether saddr 02:00:00:00:00:05 @ih,224,48 0x020000000005 accept");
+    expect(r.indexOf("ip saddr != 10.0.0.5 drop")).toBeGreaterThan(r.findIndex((l) => l.startsWith("ip saddr 0.0.0.0")));
+    expect(r).toContain("ip6 saddr != { fe80::ff:fe00:5, fd00::ff:fe00:5 } drop");
+    expect(s.trimEnd().split("\n").at(-1)).toBe("add element bridge vmlan_vl-a ports { 7 : jump port_7 }");
+  });
+
+  test("nothing unvalidated reaches the script", () => {
+    expect(() => portScript("vl-a", { ifindex: 7, mac: "02:00:00:00:00:05; flush ruleset", lease: null })).toThrow(/invalid MAC/);
+    expect(() => portScript("vl-a", { ifindex: 7, mac: null, lease: { ...lease, ipv4: "10.0.0.5 } accept; {" } })).toThrow();
+    expect(() => portScript("vl-a", { ifindex: 7, mac: null, lease: { ...lease, ipv6: ["10.0.0.5"] } })).toThrow(/IPv6/);
+    expect(() => portScript("vl-a", { ifindex: 0, mac: null, lease: null })).toThrow(/interface index/);
+    expect(() => portScript("vl a", { ifindex: 7, mac: null, lease: null })).toThrow();
+  });
+
+  test("the table is created without touching its ports; removal needs only the ifindex", () => {
+    expect(tableScript("vl-a")).not.toMatch(/flush (set|map)|delete/);
+    const r = removePortScript("vl-a", 7, "02:00:00:00:00:05");
+    expect(r).toContain("delete element bridge vmlan_vl-a ports { 7 : jump port_7 }");
+    expect(r).toContain("delete chain bridge vmlan_vl-a port_7");
+    expect(r).toContain("delete set bridge vmlan_vl-a mac_7");
+    expect(r).toContain("delete element bridge vmlan_vl-a claimed { 02:00:00:00:00:05 }");
+  });
+});
