@@ -12,7 +12,8 @@ import type { HostNetworkSpec, PortIdentity, PortOptions, TapOpener, TapPort } f
 export interface PortLease {
   id: string;
   mac: string;
-  address: string;
+  /** null on a bridged network (the LAN assigns it): only the MAC is checked there. */
+  address: string | null;
   addressV6?: string | null;
   allowSpoofing?: boolean;
 }

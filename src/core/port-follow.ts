@@ -19,10 +19,15 @@ const FIRST_POLL_MS = 250, LATER_POLL_MS = 1000, FAST_FOR_MS = 10_000;
 
 const LINK_LOCAL = parseSubnetV6("fe80::/64");
 
-/** The identity of a port whose attachment is `a`: MAC learned, lease = a's (EUI-64 link-local + a's IPv6). */
+/**
+ * The identity of a port whose attachment is `a`: MAC learned (or pinned), lease = a's (EUI-64
+ * link-local + a's IPv6). On a bridged network vmlan assigns no address (the LAN's DHCP server does),
+ * so only the MAC is checked there.
+ */
 export function portIdentity(a: Pick<Attachment, "mac" | "address" | "addressV6">, o: { pinned?: boolean; allowSpoofing?: boolean } = {}): PortIdentity {
   const ipv6 = [addressV6For(LINK_LOCAL, a.mac), ...(a.addressV6 ? [a.addressV6] : [])];
-  return { mac: o.pinned ? a.mac : null, lease: { mac: a.mac, ipv4: a.address, ipv6 }, allowSpoofing: o.allowSpoofing };
+  const lease = a.address === null ? null : { mac: a.mac, ipv4: a.address, ipv6 };
+  return { mac: o.pinned ? a.mac : null, lease, allowSpoofing: o.allowSpoofing };
 }
 
 export interface FollowOptions {

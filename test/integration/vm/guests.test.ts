@@ -93,6 +93,26 @@ test("a shared network reaches the upstream namespace through NAT; a host-only n
   expect((await c.sh(`ping -c 2 -W 2 ${UPSTREAM}`)).code).not.toBe(0);
 }, TEST_TIMEOUT_MS);
 
+test("a real DHCP client in a guest gets its lease through the anti-spoofing rules of its port (helper and native)", async () => {
+  await vmlan("system", "start"); // the DHCP/DNS daemon for lan
+  for (const g of [a, b]) {
+    // -s /bin/true: ask, do not reconfigure (the guest keeps the same address anyway).
+    const r = await g.sh("udhcpc -i eth0 -n -q -f -t 6 -T 1 -s /bin/true 2>&1");
+    expect(r.code, r.output.join("\n")).toBe(0);
+    expect(r.output.join("\n")).toContain(`lease of ${g.info.nics[0]!.address} obtained`);
+  }
+}, TEST_TIMEOUT_MS);
+
+test("a guest that takes another MAC is cut off by its port until it takes its own back (helper and native)", async () => {
+  for (const g of [a, b]) {
+    const gw = g.info.nics[0]!.gateway;
+    expect((await g.sh("ip link set eth0 address 02:de:ad:be:ef:01")).code).toBe(0);
+    expect((await g.sh(`ping -c 2 -W 2 ${gw}`)).code).not.toBe(0);
+    expect((await g.sh(`ip link set eth0 address ${g.info.mac}`)).code).toBe(0);
+    expect((await g.sh(`ping -c 2 -W 3 ${gw}`)).code).toBe(0);
+  }
+}, TEST_TIMEOUT_MS);
+
 test("a detached guest restarted with the same --name gets the same address and MAC; vm list and vm stop", async () => {
   const name = `${tag}-r`;
   const run = async () => JSON.parse(await vmlan("vm", "run", "--network", "lan", "--name", name, "--detach", "--format", "json")) as VmInfoLine;
@@ -117,6 +137,7 @@ test("after stop: no guests, leases released, no TAP, no QEMU; network rm leaves
   expect(host.ipJson(["link", "show", "type", "tun"])).toEqual([]);
   expect(qemuPids(tag)).toEqual([]);
   expect(helperPids(tag)).toEqual([]);
+  await vmlan("system", "stop");
   await vmlan("network", "rm", "lan", "hol");
   expect(host.ipJson(["link", "show", "type", "bridge"])).toEqual([]);
 }, 30_000);

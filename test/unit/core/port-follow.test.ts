@@ -69,10 +69,14 @@ describe("the lease follows the port", () => {
     expect(updates.at(-1)).toEqual({ mac: "02:99:00:00:00:02", lease: null });
     const dhcp = leases.attach({ network: "n", id: "mac-029900000002", mac: "02:99:00:00:00:02" }).attachment;
     f.tick();
-    expect(updates.at(-1)!.lease!.ipv4).toBe(dhcp.address);
+    expect(updates.at(-1)!.lease!.ipv4).toBe(dhcp.address!);
     const count = updates.length;
     f.tick();
     expect(updates.length).toBe(count); // unchanged: no rewrite
     f.stop();
+  });
+
+  test("on a bridged network (no address of vmlan's) only the MAC is checked", () => {
+    expect(portIdentity({ mac: "02:99:00:00:00:03", address: null, addressV6: null }, { pinned: true })).toEqual({ mac: "02:99:00:00:00:03", lease: null, allowSpoofing: undefined });
   });
 });
