@@ -16,7 +16,7 @@ import type { Owner } from "../core/resources/attachment.ts";
 import type { OwnerPolicy } from "../core/owners.ts";
 import { DEFAULT_LIMITS, Usage, type BrokerLimits } from "./limits.ts";
 import type { OwnedNetworks } from "./owned.ts";
-import { followPort, portIdentity } from "../core/port-follow.ts";
+import { attachmentIdentity, followPort } from "../core/port-follow.ts";
 import type { Client, Handled, Handlers } from "./server.ts";
 import type { Request, AcquireResult } from "./protocol.ts";
 import type { PeerCred } from "../ipc/unix-stream.ts";
@@ -229,7 +229,7 @@ export class BrokerService implements Handlers {
   #identity(network: string, id: string | undefined): PortIdentity {
     try {
       const a = id ? this.leases.service.get(network, id) : null;
-      return a ? portIdentity(a, { allowSpoofing: a.allowSpoofing }) : { mac: null, lease: null };
+      return a ? attachmentIdentity(this.leases.service, a) : { mac: null, lease: null };
     } catch {
       return { mac: null, lease: null }; // detached meanwhile: learn like any port without a lease
     }

@@ -4,7 +4,7 @@
  * attachment's lease, or nothing yet), the follower that moves the lease to the MAC the port learns,
  * and one close() that undoes both: the TAP's fd, then the rules (which go only once the TAP is gone).
  */
-import { type FollowOptions, followPort, portIdentity } from "../core/port-follow.ts";
+import { type FollowOptions, followPort, portIdentity, staticSpace } from "../core/port-follow.ts";
 import type { LeaseService } from "../core/leases.ts";
 import type { HostNetworkSpec, PortIdentity, PortOptions, TapOpener, TapPort } from "../platform/types.ts";
 
@@ -18,19 +18,22 @@ export interface PortLease {
   allowSpoofing?: boolean;
 }
 
-export function identityFor(lease: PortLease | null): PortIdentity {
+/** `staticSpace`: the network's addresses outside its pool (core/port-follow.ts staticSpace). */
+export function identityFor(lease: PortLease | null, staticSpace: string[] = []): PortIdentity {
   if (!lease) return { mac: null, lease: null };
-  return portIdentity({ mac: lease.mac, address: lease.address, addressV6: lease.addressV6 ?? null }, { allowSpoofing: lease.allowSpoofing });
+  return portIdentity({ mac: lease.mac, address: lease.address, addressV6: lease.addressV6 ?? null }, { allowSpoofing: lease.allowSpoofing, staticSpace });
 }
 
 const log = (line: string) => process.stderr.write(`vmlan: ${line}\n`);
 
 /** Opens the port and starts following; close() stops, closes the fd, and removes the rules once the TAP is gone. */
 export function openGuardedPort(opener: TapOpener, spec: HostNetworkSpec, lease: PortLease | null, leases: () => LeaseService, options?: PortOptions): TapPort {
-  const tap = opener.openTap(spec, identityFor(lease), options);
+  const svc = leases();
+  const net = svc.store.getNetwork(spec.name);
+  const tap = opener.openTap(spec, identityFor(lease, net ? staticSpace(net) : []), options);
   if (!tap.guard) return tap;
   const guard = tap.guard;
-  const o: FollowOptions = { network: spec.name, leases: leases(), log, ...(lease ? { id: lease.id } : {}) };
+  const o: FollowOptions = { network: spec.name, leases: svc, log, ...(lease ? { id: lease.id } : {}) };
   const follow = followPort(guard, o);
   let closed = false;
   return {

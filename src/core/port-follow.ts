@@ -9,7 +9,9 @@
  */
 import { ConflictError } from "./errors.ts";
 import { addressV6For } from "./ipam/ipv6.ts";
-import { parseSubnetV6 } from "./ipam/subnet.ts";
+import { intToV4, parseSubnetV4, parseSubnetV6 } from "./ipam/subnet.ts";
+import { poolOf } from "./ipam/addressing.ts";
+import type { Network } from "./resources/network.ts";
 import type { LeaseService } from "./leases.ts";
 import type { Attachment } from "./resources/attachment.ts";
 import type { PortGuard, PortIdentity } from "../platform/types.ts";
@@ -24,10 +26,40 @@ const LINK_LOCAL = parseSubnetV6("fe80::/64");
  * link-local + a's IPv6). On a bridged network vmlan assigns no address (the LAN's DHCP server does),
  * so only the MAC is checked there.
  */
-export function portIdentity(a: Pick<Attachment, "mac" | "address" | "addressV6">, o: { pinned?: boolean; allowSpoofing?: boolean } = {}): PortIdentity {
+export function portIdentity(
+  a: Pick<Attachment, "mac" | "address" | "addressV6">,
+  o: { pinned?: boolean; allowSpoofing?: boolean; staticSpace?: string[] } = {},
+): PortIdentity {
   const ipv6 = [addressV6For(LINK_LOCAL, a.mac), ...(a.addressV6 ? [a.addressV6] : [])];
-  const lease = a.address === null ? null : { mac: a.mac, ipv4: a.address, ipv6 };
+  const lease = a.address === null ? null : { mac: a.mac, ipv4: a.address, ipv6, static: o.staticSpace ?? [] };
   return { mac: o.pinned ? a.mac : null, lease, allowSpoofing: o.allowSpoofing };
+}
+
+/**
+ * The part of a network's subnet that vmlan does not hand out (a pool narrower than the subnet, as
+ * vmnet-helper's --start-address/--end-address make: "the rest stays free for static addresses"),
+ * as nft ranges without the gateway. A guest may also send from there: vmlan does not manage those
+ * addresses, so it cannot tell whose they are. Empty for a network whose pool is its whole subnet.
+ */
+export function staticSpace(net: Pick<Network, "subnet" | "gateway" | "poolStart" | "poolEnd">): string[] {
+  if (net.poolStart === null && net.poolEnd === null) return [];
+  const s = parseSubnetV4(net.subnet);
+  const { first, last, gateway } = poolOf(net);
+  const out: string[] = [];
+  const add = (lo: number, hi: number) => {
+    for (const [a, b] of gateway >= lo && gateway <= hi ? [[lo, gateway - 1], [gateway + 1, hi]] : [[lo, hi]]) {
+      if (a! <= b!) out.push(a === b ? intToV4(a!) : `${intToV4(a!)}-${intToV4(b!)}`);
+    }
+  };
+  add(s.base + 1, first - 1);
+  add(last + 1, s.base + s.size - 2);
+  return out;
+}
+
+/** The identity of the port of attachment `a` on its network (looked up for its static space). */
+export function attachmentIdentity(leases: LeaseService, a: Attachment, o: { pinned?: boolean } = {}): PortIdentity {
+  const net = leases.store.getNetwork(a.network);
+  return portIdentity(a, { ...o, allowSpoofing: a.allowSpoofing, staticSpace: net ? staticSpace(net) : [] });
 }
 
 export interface FollowOptions {
@@ -53,7 +85,7 @@ export function followPort(guard: PortGuard, o: FollowOptions): { stop(): void; 
       return;
     }
     const lease = o.leases.list(o.network).find((l) => l.mac === mac) ?? null;
-    const identity: PortIdentity = lease ? { ...portIdentity(lease, { pinned: true }), mac } : { mac, lease: null };
+    const identity: PortIdentity = lease ? { ...attachmentIdentity(o.leases, lease, { pinned: true }), mac } : { mac, lease: null };
     const key = JSON.stringify(identity);
     if (key !== last) guard.update(identity);
     last = key;
@@ -87,6 +119,6 @@ function followAttachment(guard: PortGuard, mac: string, network: string, id: st
       o.log(`port ${guard.ifname}: the VM sent from MAC ${mac}, which is not its own (${e.message}); pinned to ${a.mac}`);
     }
   }
-  guard.update(portIdentity(a, { pinned: true }));
+  guard.update(attachmentIdentity(o.leases, a, { pinned: true }));
   return true;
 }

@@ -154,8 +154,11 @@ export interface Platform {
 export interface PortIdentity {
   /** The port's MAC; null: the first source MAC the port sees becomes it. */
   mac: string | null;
-  /** The port's lease; null: not known yet (IPv4/IPv6 sources are checked once it is). */
-  lease: { mac: string; ipv4: string; ipv6: string[] } | null;
+  /**
+   * The port's lease; null: not known yet (IPv4/IPv6 sources are checked once it is). `static`: IPv4
+   * ranges vmlan leaves to static addresses (outside a narrower pool), also allowed as sources.
+   */
+  lease: { mac: string; ipv4: string; ipv6: string[]; static?: string[] } | null;
   /** `--allow-spoofing`: the port gets no rules at all. */
   allowSpoofing?: boolean;
 }

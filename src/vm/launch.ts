@@ -7,7 +7,7 @@
 import { ConflictError, NotFoundError } from "../core/errors.ts";
 import type { LeaseService } from "../core/leases.ts";
 import type { Attachment, Owner } from "../core/resources/attachment.ts";
-import { portIdentity } from "../core/port-follow.ts";
+import { attachmentIdentity } from "../core/port-follow.ts";
 import type { NetworkService } from "../core/networks.ts";
 import { checkInputFile, checkNetworksExist, checkOutputFile } from "../core/input-checks.ts";
 import type { Accel, ConsoleMode, NicPort, VmBackend, VmProcess } from "./backend.ts";
@@ -49,7 +49,7 @@ export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: b
   try {
     for (const [i, n] of nics.entries()) {
       const a = attachments[i]!;
-      const identity = portIdentity(a, { pinned: true, allowSpoofing: a.allowSpoofing }); // QEMU is given this MAC
+      const identity = attachmentIdentity(d.leases, a, { pinned: true }); // QEMU is given this MAC
       const port = await d.backend.openNic({ network: n.network, bridge: n.bridge, id: req.name, attachment: req.attachment, detach: req.detach, identity });
       ports.push(port);
       n.ifname = port.ifname;

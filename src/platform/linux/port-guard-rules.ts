@@ -26,7 +26,7 @@ export interface GuardedPort {
   /** The port's MAC; null: the first source MAC seen becomes it. */
   mac: string | null;
   /** The port's lease; null: not known yet (IPv4 and IPv6 sources are checked once it is). */
-  lease: { mac: string; ipv4: string; ipv6: string[] } | null;
+  lease: { mac: string; ipv4: string; ipv6: string[]; static?: string[] } | null;
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -45,6 +45,13 @@ function mac(s: string): string {
 function ipv4(s: string): string {
   const a = parseAddress(s);
   if (a.family !== 2) throw new UsageError(`invalid IPv4 address "${s}"`);
+  return s;
+}
+/** "a.b.c.d" or "a.b.c.d-e.f.g.h" (an nft range). */
+function ipv4Range(s: string): string {
+  const parts = s.split("-");
+  if (parts.length > 2) throw new UsageError(`invalid IPv4 range "${s}"`);
+  parts.forEach(ipv4);
   return s;
 }
 function ipv6(s: string): string {
@@ -113,11 +120,12 @@ export function portScript(bridge: string, p: GuardedPort, previous: string | nu
   if (p.lease) {
     const a = ipv4(p.lease.ipv4);
     const lm = mac(p.lease.mac);
+    const own = [a, ...(p.lease.static ?? []).map(ipv4Range)].join(", "); // the lease's, and any static space
     out.push(
-      rule(`arp saddr ip != { ${a}, 0.0.0.0 } drop`), // 0.0.0.0: ARP probes (RFC 5227)
+      rule(`arp saddr ip != { ${own}, 0.0.0.0 } drop`), // 0.0.0.0: ARP probes (RFC 5227)
       // Before a lease is bound: DHCP from 0.0.0.0, only from the lease's MAC and for it (chaddr, BOOTP offset 28).
       rule(`ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 ether saddr ${lm} @ih,224,48 0x${lm.replaceAll(":", "")} accept`),
-      rule(`ip saddr != ${a} drop`),
+      rule(`ip saddr != { ${own} } drop`),
       rule(`ip6 saddr :: icmpv6 type ${UNSPECIFIED_ICMPV6} accept`),
       rule(`ip6 saddr != { ${p.lease.ipv6.map(ipv6).join(", ")} } drop`),
     );

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { LeaseService } from "../../../src/core/leases.ts";
-import { followPort, portIdentity } from "../../../src/core/port-follow.ts";
+import { attachmentIdentity, followPort, portIdentity, staticSpace } from "../../../src/core/port-follow.ts";
 import type { PortGuard, PortIdentity } from "../../../src/platform/types.ts";
 import { addNetwork, memoryStore } from "../../support/memory.ts";
 
@@ -41,7 +41,7 @@ describe("the lease follows the port", () => {
     expect(now.mac).toBe("02:99:00:00:00:01");
     expect(now.address).toBe(a.address); // the id keeps its address
     expect(now.addressV6).toBe("fd08::99:ff:fe00:1");
-    expect(updates.at(-1)).toEqual(portIdentity(now, { pinned: true }));
+    expect(updates.at(-1)).toEqual(attachmentIdentity(leases, now, { pinned: true }));
     expect(updates.at(-1)!.lease!.ipv6).toEqual(["fe80::99:ff:fe00:1", "fd08::99:ff:fe00:1"]);
   });
 
@@ -78,5 +78,12 @@ describe("the lease follows the port", () => {
 
   test("on a bridged network (no address of vmlan's) only the MAC is checked", () => {
     expect(portIdentity({ mac: "02:99:00:00:00:03", address: null, addressV6: null }, { pinned: true })).toEqual({ mac: "02:99:00:00:00:03", lease: null, allowSpoofing: undefined });
+  });
+
+  test("a network whose pool is narrower than its subnet leaves the rest to static addresses: allowed as sources", () => {
+    const net = { subnet: "10.77.0.0/24", gateway: "10.77.0.1", poolStart: "10.77.0.1", poolEnd: "10.77.0.50" };
+    expect(staticSpace(net)).toEqual(["10.77.0.51-10.77.0.254"]);
+    expect(staticSpace({ ...net, poolStart: "10.77.0.10", gateway: "10.77.0.5" })).toEqual(["10.77.0.1-10.77.0.4", "10.77.0.6-10.77.0.9", "10.77.0.51-10.77.0.254"]);
+    expect(staticSpace({ ...net, poolStart: null, poolEnd: null })).toEqual([]);
   });
 });

@@ -34,9 +34,16 @@ describe("port guard rules", () => {
     expect(r).not.toContain("add @mac_7 { ether saddr }");
     expect(r).toContain("arp saddr ip != { 10.0.0.5, 0.0.0.0 } drop");
     expect(r).toContain("ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 ether saddr 02:00:00:00:00:05 @ih,224,48 0x020000000005 accept");
-    expect(r.indexOf("ip saddr != 10.0.0.5 drop")).toBeGreaterThan(r.findIndex((l) => l.startsWith("ip saddr 0.0.0.0")));
+    expect(r.indexOf("ip saddr != { 10.0.0.5 } drop")).toBeGreaterThan(r.findIndex((l) => l.startsWith("ip saddr 0.0.0.0")));
     expect(r).toContain("ip6 saddr != { fe80::ff:fe00:5, fd00::ff:fe00:5 } drop");
     expect(s.trimEnd().split("\n").at(-1)).toBe("add element bridge vmlan_vl-a ports { 7 : jump port_7 }");
+  });
+
+  test("a network's static space (outside its pool) is allowed too, as ranges", () => {
+    const r = rules(portScript("vl-a", { ifindex: 7, mac: null, lease: { ...lease, static: ["10.0.0.51-10.0.0.254"] } }));
+    expect(r).toContain("ip saddr != { 10.0.0.5, 10.0.0.51-10.0.0.254 } drop");
+    expect(r).toContain("arp saddr ip != { 10.0.0.5, 10.0.0.51-10.0.0.254, 0.0.0.0 } drop");
+    expect(() => portScript("vl-a", { ifindex: 7, mac: null, lease: { ...lease, static: ["10.0.0.1-10.0.0.2-10.0.0.3"] } })).toThrow(/range/);
   });
 
   test("nothing unvalidated reaches the script", () => {
