@@ -6,6 +6,9 @@
  *
  * Paths: `vmlan helper --fd 3` (Bun Workers, recvmmsg/sendmmsg ×64), bench/c/forwarder.c (the same
  * loops in C, same batch), and the native TAP (the generator writes the TAP itself: no forwarder).
+ * Frames are IPv4/UDP (what a guest sends). The helper's TAP carries vmlan's anti-spoofing rules, as
+ * every vmlan port does (issue #12 item 2); `--allow-spoofing` and "native TAP, guarded" (the same
+ * rules on a TAP of the bench's own) put their cost next to the rows without them.
  * Then the stream path (QEMU's framing): `vmlan switch` against bench/c/stream-forwarder.c, and the
  * switch with 4 clients (scripts/bench-stream.ts).
  * vm→host: the C generator sends COUNT frames (blocking, so the path paces it); counted as
@@ -23,6 +26,7 @@ import { loadAverage, ratio, round2, type Report } from "./bench-report.ts";
 
 import { countAtVeth, firstLine, lineReader, onPath, onTraffic, parseTraffic, row, sh, type Row, type Sample } from "./bench-dp-common.ts";
 import { streamRows } from "./bench-stream.ts";
+import { guardPort } from "../src/platform/linux/port-guard.ts";
 
 const ROOT = join(import.meta.dir, "..");
 export const SIZES = [64, 1500];
@@ -114,7 +118,13 @@ function socketpair(): [number, number] {
 
 const txPackets = () => Number(readFileSync("/sys/class/net/sk0/statistics/tx_packets", "utf8"));
 
-type Path = { name: string; start(vmFd: number): Promise<{ stop(): void; mac: string }> };
+/** A forwarder between a socketpair end and the bridge; `ipv4`: the address its frames must come from (its lease). */
+type Path = { name: string; start(vmFd: number): Promise<{ stop(): void; mac: string; ipv4?: string }> };
+/** A TAP the generator writes itself (no forwarder), with the MAC (and address) it sends from. */
+type NativePath = { name: string; tap: string; mac: string; ipv4?: string };
+/** The native TAP with vmlan's port rules (port-guard.ts) has a MAC of its own, so the bridge never mixes the two TAPs up. */
+const GUARDED_MAC = "02:00:00:98:00:51";
+const GUARDED_IP = "10.98.0.51";
 
 async function inside(o: Opts): Promise<void> {
   const bin = mkdtempSync(join(tmpdir(), "vmlan-bench-c-"));
@@ -129,16 +139,20 @@ async function inside(o: Opts): Promise<void> {
   sh(["ip", "-n", o.sink!, "link", "set", "eth0", "up"]);
   const sinkMac = (JSON.parse(sh(["ip", "-n", o.sink!, "-j", "link", "show", "eth0"]))[0] as { address: string }).address;
   sh(["bridge", "fdb", "add", sinkMac, "dev", "sk0", "master", "static"]); // no flooding toward the sink
-  for (const tap of ["vbfwd", "vbnat", "vbsfwd"]) {
+  for (const tap of ["vbfwd", "vbnat", "vbsfwd", "vbgrd"]) {
     sh(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
     sh(["ip", "link", "set", tap, "master", "vl-bench", "up"]);
   }
+  // The rules every vmlan port gets (issue #12 item 2), on a TAP of the bench's own: their cost on the kernel path.
+  guardPort("vl-bench", "vbgrd", { mac: GUARDED_MAC, lease: { mac: GUARDED_MAC, ipv4: GUARDED_IP, ipv6: [] } });
+  const helper = (name: string, extra: string[]): Path => ({ name, async start(fd) {
+    const p = Bun.spawn(onPath([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC, ...extra]), { stdio: ["ignore", "pipe", "inherit", fd] });
+    const line = JSON.parse(await firstLine(p)) as { vmnet_mac_address: string; vmlan_address: string };
+    return { stop: () => p.kill("SIGTERM"), mac: line.vmnet_mac_address, ipv4: line.vmlan_address };
+  } });
   const paths: Path[] = [
-    { name: "vmlan helper", async start(fd) {
-      const p = Bun.spawn(onPath([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC]), { stdio: ["ignore", "pipe", "inherit", fd] });
-      const line = JSON.parse(await firstLine(p)) as { vmnet_mac_address: string };
-      return { stop: () => p.kill("SIGTERM"), mac: line.vmnet_mac_address };
-    } },
+    helper("vmlan helper", []), // as every vmlan port is: the anti-spoofing rules on its TAP
+    helper("vmlan helper, --allow-spoofing", ["--allow-spoofing"]),
     { name: "C forwarder", async start(fd) {
       const p = Bun.spawn(onPath([join(bin, "forwarder"), "--fd", "3", "--tap", "vbfwd"]), { stdio: ["ignore", "pipe", "inherit", fd] });
       await firstLine(p);
@@ -149,9 +163,9 @@ async function inside(o: Opts): Promise<void> {
     // One helper, a generator with no end, RSS sampled every 10 s after a 2 s warm-up.
     const [vmEnd, pathEnd] = socketpair();
     const h = Bun.spawn([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "soak", "--mac", VM_MAC], { stdio: ["ignore", "pipe", "inherit", pathEnd] });
-    await firstLine(h);
+    const soakIp = (JSON.parse(await firstLine(h)) as { vmlan_address: string }).vmlan_address; // its port lets only that through
     const before = txPackets();
-    const g = Bun.spawn([traffic, "gen", "--fd", "3", "--count", "1000000000", "--size", "1500", "--dst", sinkMac, "--src", VM_MAC], { stdio: ["ignore", "ignore", "inherit", vmEnd] });
+    const g = Bun.spawn([traffic, "gen", "--fd", "3", "--count", "1000000000", "--size", "1500", "--dst", sinkMac, "--src", VM_MAC, "--ipv4", soakIp], { stdio: ["ignore", "ignore", "inherit", vmEnd] });
     await Bun.sleep(2000);
     const samples: { t: number; rssKiB: number }[] = [];
     for (let t = 0; t <= o.soak; t += 10) {
@@ -169,26 +183,33 @@ async function inside(o: Opts): Promise<void> {
   const rows: Row[] = [];
   const record = (path: string, direction: string, size: number, samples: Sample[]) =>
     rows.push(row(path, direction, size, samples, path === "C forwarder" ? {} : { ref: "C forwarder" }));
-  const gen = (where: string[], size: number, dst: string, src: string) =>
-    [traffic, "gen", ...where, "--count", String(o.count), "--size", String(size), "--dst", dst, "--src", src];
+  const gen = (where: string[], size: number, dst: string, src: string, ipv4?: string) =>
+    [traffic, "gen", ...where, "--count", String(o.count), "--size", String(size), "--dst", dst, "--src", src, ...(ipv4 ? ["--ipv4", ipv4] : [])];
+  const natives: NativePath[] = [
+    { name: "native TAP", tap: "vbnat", mac: VM_MAC },
+    { name: "native TAP, guarded", tap: "vbgrd", mac: GUARDED_MAC, ipv4: GUARDED_IP },
+  ];
   // BENCH_DATAPATH=dgram or =stream runs only that half (for work on one path; reports need both).
   const only = process.env.BENCH_DATAPATH;
   for (const size of only === "stream" ? [] : SIZES) {
-    for (const path of [...paths, null]) {
-      const name = path?.name ?? "native TAP";
+    for (const item of [...paths, ...natives]) {
+      const path = "start" in item ? item : null;
+      const nat = "tap" in item ? item : null;
+      const name = item.name;
       const up: Sample[] = [];
       const down: Sample[] = [];
       for (let run = 0; run < o.runs; run++) {
         // vm→host
         const [vmEnd, pathEnd] = socketpair();
         const fw = path ? await path.start(pathEnd) : null;
-        const g = Bun.spawn(onTraffic(path ? gen(["--fd", "3"], size, sinkMac, VM_MAC) : gen(["--tap", "vbnat"], size, sinkMac, VM_MAC)), { stdio: ["ignore", "ignore", "inherit", vmEnd] });
+        const where = path ? ["--fd", "3"] : ["--tap", nat!.tap];
+        const mac = fw?.mac ?? nat!.mac;
+        const g = Bun.spawn(onTraffic(gen(where, size, sinkMac, mac, fw?.ipv4 ?? nat?.ipv4)), { stdio: ["ignore", "ignore", "inherit", vmEnd] });
         up.push(await countAtVeth([g], o.count));
         // host→vm
-        const s = Bun.spawn(onTraffic([traffic, "sink", ...(path ? ["--fd", "3"] : ["--tap", "vbnat"])]), { stdio: ["ignore", "pipe", "inherit", vmEnd] });
+        const s = Bun.spawn(onTraffic([traffic, "sink", ...where]), { stdio: ["ignore", "pipe", "inherit", vmEnd] });
         const sinkLine = lineReader(s);
         await sinkLine();
-        const mac = fw?.mac ?? VM_MAC;
         await Bun.spawn(onTraffic(["ip", "netns", "exec", o.sink!, ...gen(["--packet", "eth0"], size, mac, sinkMac)]), { stdio: ["ignore", "ignore", "inherit"] }).exited;
         down.push(parseTraffic(await sinkLine(), o.count));
         fw?.stop();

@@ -1,8 +1,10 @@
 /*
  * Traffic generator and sink for `bun run bench datapath`.
- *   traffic gen  (--fd N | --tap NAME | --packet IFNAME) --count C --size S --dst MAC --src MAC
- *       sends C Ethernet frames of S bytes (EtherType 0x88b5, local experimental), batches of 64
- *       (sendmmsg on a socket, write() on a TAP); blocking, so the receiver paces it.
+ *   traffic gen  (--fd N | --tap NAME | --packet IFNAME) --count C --size S --dst MAC --src MAC [--ipv4 SRC]
+ *       sends C Ethernet frames of S bytes, IPv4/UDP from SRC (default 10.98.0.200) to 10.98.0.250
+ *       port 9: what a guest sends, so vmlan's port rules let it through from the port's MAC and, where
+ *       the port has a lease, from the lease's address; batches of 64 (sendmmsg on a socket, write()
+ *       on a TAP); blocking, so the receiver paces it.
  *   traffic sink (--fd N | --tap NAME) [--idle-ms 500]
  *       counts frames until nothing arrived for idle-ms after the first; prints
  *       "frames N bytes B seconds T" where T runs from the first frame to the last.
@@ -89,6 +91,31 @@ static int open_packet(const char *ifname) {
 
 static char bufs[BATCH][SLOT];
 
+/* RFC 791 header checksum over 20 bytes. */
+static unsigned short ip_checksum(const unsigned char *h) {
+  unsigned long sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += (unsigned)(h[i] << 8 | h[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (unsigned short)~sum;
+}
+
+/* EtherType IPv4, an IPv4 header (DF, TTL 64, UDP) and a UDP header (no checksum) after the MACs. */
+static void ipv4_udp(unsigned char *f, long size, struct in_addr src) {
+  unsigned char *ip = f + 14, *udp = f + 34;
+  long ip_len = size - 14, udp_len = size - 34;
+  f[12] = 0x08;
+  f[13] = 0x00;
+  memset(ip, 0, 28);
+  ip[0] = 0x45; ip[2] = (unsigned char)(ip_len >> 8); ip[3] = (unsigned char)ip_len; ip[6] = 0x40; ip[8] = 64; ip[9] = 17;
+  memcpy(ip + 12, &src.s_addr, 4);
+  ip[16] = 10; ip[17] = 98; ip[18] = 0; ip[19] = 250;
+  unsigned short c = ip_checksum(ip);
+  ip[10] = (unsigned char)(c >> 8);
+  ip[11] = (unsigned char)c;
+  udp[1] = 9; udp[3] = 9; udp[4] = (unsigned char)(udp_len >> 8); udp[5] = (unsigned char)udp_len;
+}
+static struct in_addr src_ip;
+
 /* The stream side: gen sends count framed frames; sink/idle announce --src, then count framed frames. */
 static int run_stream(int fd, int gen, int idle, long count, long size, const unsigned char *src, char (*frames)[SLOT]) {
   static unsigned char out[BATCH * (SLOT + 4)];
@@ -113,8 +140,7 @@ static int run_stream(int fd, int gen, int idle, long count, long size, const un
   }
   unsigned char hello[4 + 60] = {0, 0, 0, 60, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   memcpy(hello + 10, src, 6);
-  hello[16] = 0x88;
-  hello[17] = 0xb5;
+  ipv4_udp(hello + 4, 60, src_ip);
   write_all(fd, hello, sizeof hello);
   long frames_n = 0, bytes = 0, idle_ms = 500;
   double first = 0, last = 0;
@@ -167,8 +193,10 @@ int main(int argc, char **argv) {
       for (const char *m = v; m && ndst < 8; m = strchr(m, ',')) { if (*m == ',') m++; mac(m, dst[ndst++]); }
     }
     else if (!strcmp(k, "--src")) mac(v, src);
+    else if (!strcmp(k, "--ipv4") && inet_pton(AF_INET, v, &src_ip) != 1) { fprintf(stderr, "bad IPv4 %s\n", v); return 2; }
   }
-  if (fd < 0 || size < 14 || size > SLOT - 4) { fprintf(stderr, "traffic: need --fd/--tap/--packet and 14 <= size <= %d\n", SLOT); return 2; }
+  if (!src_ip.s_addr) inet_pton(AF_INET, "10.98.0.200", &src_ip);
+  if (fd < 0 || size < 42 || size > SLOT - 4) { fprintf(stderr, "traffic: need --fd/--tap/--packet and 42 <= size <= %d\n", SLOT); return 2; }
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   memset(msgs, 0, sizeof msgs);
@@ -179,8 +207,7 @@ int main(int argc, char **argv) {
     msgs[i].msg_hdr.msg_iovlen = 1;
     memcpy(bufs[i], dst[ndst ? i % ndst : 0], 6);
     memcpy(bufs[i] + 6, src, 6);
-    bufs[i][12] = (char)0x88;
-    bufs[i][13] = (char)0xb5;
+    ipv4_udp((unsigned char *)bufs[i], size, src_ip);
   }
   printf("ready\n");
   fflush(stdout);

@@ -16,8 +16,12 @@ import type { LeaseService } from "./leases.ts";
 import type { Attachment } from "./resources/attachment.ts";
 import type { PortGuard, PortIdentity } from "../platform/types.ts";
 
-/** How often a port is asked for its learned MAC: soon after it opens, less often later. */
-const FIRST_POLL_MS = 250, LATER_POLL_MS = 1000, FAST_FOR_MS = 10_000;
+/**
+ * How often a port is asked for its learned MAC (each ask reads the kernel's set: a short `nft`
+ * run): every 250 ms for the first 5 s (a booting VM's first frame), every 1 s up to 60 s, then
+ * every 5 s (an idle client). Once the MAC is pinned nothing is read from the kernel any more.
+ */
+const POLLS: Array<[untilMs: number, everyMs: number]> = [[5_000, 250], [60_000, 1_000], [Infinity, 5_000]];
 
 const LINK_LOCAL = parseSubnetV6("fe80::/64");
 
@@ -92,7 +96,8 @@ export function followPort(guard: PortGuard, o: FollowOptions): { stop(): void; 
   };
   const schedule = () => {
     if (settled) return;
-    const fast = (o.now ?? Date.now)() - began < FAST_FOR_MS;
+    const age = (o.now ?? Date.now)() - began;
+    const every = POLLS.find(([until]) => age < until)![1];
     timer = setTimeout(() => {
       try {
         tick();
@@ -100,7 +105,7 @@ export function followPort(guard: PortGuard, o: FollowOptions): { stop(): void; 
         o.log(`port ${guard.ifname}: ${(e as Error).message}`);
       }
       schedule();
-    }, fast ? FIRST_POLL_MS : LATER_POLL_MS);
+    }, every);
     timer.unref?.();
   };
   schedule();

@@ -26,6 +26,8 @@ export interface ForwardingOptions {
 
 /** Grace for a worker to leave its loop after the stop flag is set: several poll periods. */
 const STOP_GRACE_MS = POLL_MS * 5;
+/** How long a "peer closed" waits for the other direction's more specific reason (malformed, error). */
+const PEER_GRACE_MS = 100;
 
 /**
  * The worker's entry. From source it sits next to this file. In the compiled binary it is an extra
@@ -42,8 +44,22 @@ export function startForwarding(o: ForwardingOptions): Forwarding {
   const controlSab = new SharedArrayBuffer(4);
   const control = new Int32Array(controlSab);
   const url = workerUrl();
-  let resolveFirst!: (d: WorkerDone) => void;
-  const firstDone = new Promise<WorkerDone>((r) => { resolveFirst = r; });
+  let resolve!: (d: WorkerDone) => void;
+  const firstDone = new Promise<WorkerDone>((r) => { resolve = r; });
+  // A peer that closed is seen by both directions, often first by the one writing toward it; the
+  // reader may still have found it broken (a frame cut short). Its word wins for PEER_GRACE_MS.
+  let settled = false;
+  let peerTimer: ReturnType<typeof setTimeout> | undefined;
+  const resolveFirst = (d: WorkerDone) => {
+    if (settled) return;
+    if (d.reason === "peer-closed") {
+      peerTimer ??= setTimeout(() => { settled = true; resolve(d); }, PEER_GRACE_MS);
+      return;
+    }
+    settled = true;
+    clearTimeout(peerTimer);
+    resolve(d);
+  };
   const finished: Promise<void>[] = [];
   const workers: Worker[] = [];
   const spawn = (direction: Direction, src: ForwardingOptions["vm"], dst: ForwardingOptions["vm"]) => {

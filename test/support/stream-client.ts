@@ -52,13 +52,16 @@ export class StreamClient {
   }
 }
 
-/** An Ethernet frame: destination, source (MAC strings), EtherType 0x88b5 (local experimental), `size` bytes. */
+/** An Ethernet frame: destination, source (MAC strings), an IPv6/UDP header to a group nobody joined, `size` bytes. */
 export function testFrame(dst: string, src: string, size = 60): Uint8Array {
   const f = new Uint8Array(size);
   const mac = (s: string) => s.split(":").map((h) => Number.parseInt(h, 16));
   f.set(mac(dst), 0);
   f.set(mac(src), 6);
-  f[12] = 0x88;
-  f[13] = 0xb5;
+  // IPv6/UDP (what a VM sends; vmlan's port rules drop other EtherTypes, as libvirt's clean-traffic
+  // does) to ff02::dead, a group nobody joined, so the host's stack drops a flood of them at once.
+  f.set([0x86, 0xdd, 0x60, 0, 0, 0, (size - 54) >> 8, (size - 54) & 0xff, 17, 64], 12);
+  f.set([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 22);
+  f.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xde, 0xad], 38);
   return f;
 }

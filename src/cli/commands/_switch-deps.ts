@@ -9,6 +9,7 @@ import { UsageError } from "../../core/errors.ts";
 import type { NetworkService } from "../../core/networks.ts";
 import { tapOpener } from "./_host-port.ts";
 import type { PortDeps } from "../../switch/port.ts";
+import type { TapPort } from "../../platform/types.ts";
 
 /** The per-client dependencies of a switch on network `name` (which is up). */
 export async function switchDeps(svc: NetworkService, name: string): Promise<PortDeps> {
@@ -19,6 +20,8 @@ export async function switchDeps(svc: NetworkService, name: string): Promise<Por
     // Guarded from its first frame (issue #12 item 2): the port learns its VM's MAC, and its address
     // checks start once DHCP gave that MAC a lease (src/cli/guarded-port.ts).
     openPort: () => open(name, null),
+    // The switch sees the VM's first frame itself: pin the port to that MAC at once (the kernel learned the same).
+    protect: (port, mac) => (port as TapPort).guard?.update({ mac, lease: null }),
     release(mac) {
       const l = store.activeWithMac(name, mac);
       if (l?.origin !== "dhcp") return null;

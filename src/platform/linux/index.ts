@@ -8,7 +8,8 @@ import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, Platform, TapOpener } from "../types.ts";
 import { detachPort } from "./tap.ts";
-import { ensureGuardTable, openGuardedTap, removeGuardTable, sweepAllGuards } from "./port-guard.ts";
+import { openGuardedTap, sweepAllGuards } from "./port-guard.ts";
+import { deleteTableScript, tableScript } from "./port-guard-rules.ts";
 import { ensureBridge, ownership, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
 import { getLink, listAddrs, listLinks } from "./links.ts";
@@ -51,16 +52,15 @@ async function ensureNetwork(spec: HostNetworkSpec): Promise<void> {
   if (isBridged(spec)) return withNetlink((nl) => ensureBridged(nl, spec));
   const addresses = bridgeAddresses(spec);
   withNetlink((nl) => ensureBridge(nl, { name: spec.bridge, network: spec.name, mtu: spec.mtu, addresses }));
-  setupNat(natSpec(spec));
-  ensureGuardTable(spec.bridge); // the ports' anti-spoofing rules (kept as they are if the network is up already)
+  // One nft transaction: NAT/isolation, and the ports' anti-spoofing table (its ports' rules kept as they are).
+  setupNat(natSpec(spec), tableScript(spec.bridge));
 }
 
 async function removeNetwork(spec: HostNetworkSpec): Promise<void> {
   if (isBridged(spec)) return withNetlink((nl) => removeBridged(nl, spec));
   // Bridge first: a foreign interface with our name is refused before any rule is touched.
   withNetlink((nl) => removeBridge(nl, spec.bridge, spec.name));
-  teardownNat(spec.bridge);
-  removeGuardTable(spec.bridge);
+  teardownNat(spec.bridge, deleteTableScript(spec.bridge));
 }
 
 /** Every bridge over one netlink socket, then every table in one nft transaction (nat.ts setupNatMany). */
@@ -76,7 +76,7 @@ async function ensureNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | n
       out[at] = e as Error;
     }
   }));
-  setupNatMany(tables.map((t) => t.nat)).forEach((e, i) => { out[tables[i]!.at] = e; });
+  setupNatMany(tables.map((t) => t.nat), (n) => tableScript(n.bridge)).forEach((e, i) => { out[tables[i]!.at] = e; });
   return out;
 }
 
@@ -93,7 +93,7 @@ async function removeNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | n
       out[at] = e as Error;
     }
   }));
-  teardownNatMany(tables.map((t) => t.bridge)).forEach((e, i) => { out[tables[i]!.at] = e; });
+  teardownNatMany(tables.map((t) => t.bridge), deleteTableScript).forEach((e, i) => { out[tables[i]!.at] = e; });
   return out;
 }
 

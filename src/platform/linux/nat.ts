@@ -101,15 +101,16 @@ function enableForwarding(specs: NatSpec[]): void {
 }
 
 /** Installs (or replaces) the network's table; shared mode also turns on IP forwarding. */
-export function setupNat(spec: NatSpec): void {
-  const script = natScript(spec);
+/** `extra`: more nft commands applied in the same transaction (the network's port guard table). */
+export function setupNat(spec: NatSpec, extra = ""): void {
+  const script = natScript(spec) + extra;
   enableForwarding([spec]);
   applyScript(script, `install rules for ${spec.bridge}`);
 }
 
 /** Removes the network's table; a missing table is fine. Forwarding stays on: others may need it. */
-export function teardownNat(bridge: string): void {
-  applyScript(teardownScript(bridge), `remove rules for ${bridge}`);
+export function teardownNat(bridge: string, extra = ""): void {
+  applyScript(teardownScript(bridge) + extra, `remove rules for ${bridge}`);
 }
 
 /**
@@ -138,19 +139,19 @@ function applyMany<T>(items: T[], script: (x: T) => string, what: (x: T) => stri
   }
 }
 
-/** setupNat for many networks in one nft transaction; one result per spec (null = installed). */
-export function setupNatMany(specs: NatSpec[]): Array<Error | null> {
+/** setupNat for many networks in one nft transaction; one result per spec (null = installed). `extra` as for setupNat. */
+export function setupNatMany(specs: NatSpec[], extra: (s: NatSpec) => string = () => ""): Array<Error | null> {
   try {
     enableForwarding(specs);
   } catch (e) {
     return specs.map(() => e as Error);
   }
-  return applyMany(specs, natScript, (s) => `install rules for ${s.bridge}`);
+  return applyMany(specs, (s) => natScript(s) + extra(s), (s) => `install rules for ${s.bridge}`);
 }
 
 /** teardownNat for many bridges in one nft transaction; one result per bridge (null = removed or absent). */
-export function teardownNatMany(bridges: string[]): Array<Error | null> {
-  return applyMany(bridges, teardownScript, (b) => `remove rules for ${b}`);
+export function teardownNatMany(bridges: string[], extra: (bridge: string) => string = () => ""): Array<Error | null> {
+  return applyMany(bridges, (b) => teardownScript(b) + extra(b), (b) => `remove rules for ${b}`);
 }
 
 /** Whether the table exists and whether it masquerades. Never throws when nft is present. */

@@ -127,7 +127,8 @@ export function portScript(bridge: string, p: GuardedPort, previous: string | nu
       rule(`ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 ether saddr ${lm} @ih,224,48 0x${lm.replaceAll(":", "")} accept`),
       rule(`ip saddr != { ${own} } drop`),
       rule(`ip6 saddr :: icmpv6 type ${UNSPECIFIED_ICMPV6} accept`),
-      rule(`ip6 saddr != { ${p.lease.ipv6.map(ipv6).join(", ")} } drop`),
+      // No IPv6 address of its own (none given): nothing but the unspecified-source messages above.
+      rule(p.lease.ipv6.length ? `ip6 saddr != { ${p.lease.ipv6.map(ipv6).join(", ")} } drop` : "ether type ip6 drop"),
     );
   }
   out.push(`add element ${t} ports { ${n} : jump ${chain} }`, "");

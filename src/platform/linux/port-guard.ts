@@ -12,7 +12,7 @@ import { HostError } from "../../core/errors.ts";
 import type { PortGuard, PortIdentity } from "../types.ts";
 import { applyScript, runNft } from "./nat.ts";
 import { openTap, type Tap, type TapOffload } from "./tap.ts";
-import { deleteTableScript, guardTable, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
+import { guardTable, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
 
 const PORT_CHAIN = /^port_(\d+)$/;
 
@@ -23,15 +23,6 @@ function ifindexOf(ifname: string): number {
 /** Whether an interface with this index exists (in this network namespace). */
 function ifindexExists(n: number): boolean {
   return libc().if_indextoname(n, new Uint8Array(16)) !== null;
-}
-
-/** The network's table (idempotent; keeps the ports' rules): with the network, and before a port. */
-export function ensureGuardTable(bridge: string): void {
-  applyScript(tableScript(bridge), `install the port guard table for ${bridge}`);
-}
-
-export function removeGuardTable(bridge: string): void {
-  applyScript(deleteTableScript(bridge), `remove the port guard table for ${bridge}`);
 }
 
 /** ifindexes of the guarded ports in a network's table (chains port_N), or [] when there is no table. */
@@ -69,6 +60,18 @@ function learnedMac(bridge: string, ifindex: number): string | null {
   return typeof elem === "string" ? elem : null;
 }
 
+/** A maker of many ports (the switch, the broker) sweeps a network at most this often: each sweep lists the table. */
+const SWEEP_EVERY_MS = 30_000;
+const lastSweep = new Map<string, number>();
+
+/** Hygiene before a new port, off the common path: stale rules never apply to a new port (ifindex keys). */
+function sweepSometimes(bridge: string): void {
+  const now = Date.now();
+  if (now - (lastSweep.get(bridge) ?? 0) < SWEEP_EVERY_MS) return;
+  lastSweep.set(bridge, now);
+  sweepGuards(bridge);
+}
+
 /**
  * Guards the port `ifname` (a TAP on `bridge`) with `identity`; returns null when it opted out
  * (allowSpoofing). Throws HostError when the rules cannot be installed: a port is never handed out
@@ -78,7 +81,7 @@ export function guardPort(bridge: string, ifname: string, identity: PortIdentity
   if (identity.allowSpoofing) return null;
   const ifindex = ifindexOf(ifname);
   if (ifindex === 0) throw new HostError(`cannot guard port ${ifname}: no such interface`);
-  sweepGuards(bridge);
+  sweepSometimes(bridge);
   let current: GuardedPort = { ifindex, mac: identity.mac, lease: identity.lease };
   applyScript(tableScript(bridge) + portScript(bridge, current), `install the rules of port ${ifname} on ${bridge}`);
   let released = false;

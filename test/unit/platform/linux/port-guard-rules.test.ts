@@ -46,6 +46,12 @@ describe("port guard rules", () => {
     expect(() => portScript("vl-a", { ifindex: 7, mac: null, lease: { ...lease, static: ["10.0.0.1-10.0.0.2-10.0.0.3"] } })).toThrow(/range/);
   });
 
+  test("a lease without IPv6 addresses: IPv6 only from :: (never an empty set, which nft refuses)", () => {
+    const r = rules(portScript("vl-a", { ifindex: 7, mac: null, lease: { ...lease, ipv6: [] } }));
+    expect(r).toContain("ether type ip6 drop");
+    expect(r.join("\n")).not.toContain("{  }");
+  });
+
   test("nothing unvalidated reaches the script", () => {
     expect(() => portScript("vl-a", { ifindex: 7, mac: "02:00:00:00:00:05; flush ruleset", lease: null })).toThrow(/invalid MAC/);
     expect(() => portScript("vl-a", { ifindex: 7, mac: null, lease: { ...lease, ipv4: "10.0.0.5 } accept; {" } })).toThrow();
