@@ -80,7 +80,7 @@ export class LeaseService {
       const lastBefore = this.store.lastAllocated(net.name);
       const { lease, created } = allocate(this.store, net, req, this.now());
       if (req.owner) this.store.owners.set(net.name, lease.id, req.owner);
-      if (req.allowSpoofing !== undefined) this.store.ports.setAllowSpoofing(net.name, lease.id, req.allowSpoofing);
+      if (req.allowSpoofing !== undefined) this.store.spoofing.setAllowSpoofing(net.name, lease.id, req.allowSpoofing);
       const undo = () => { if (created) this.#undo(lease, before, lastBefore); };
       return { attachment: this.#view(net, lease), created, undo };
     });
@@ -88,7 +88,7 @@ export class LeaseService {
 
   /** What users see of a lease: the attachment and its port settings. */
   #view(net: Network, l: LeaseRow): Attachment {
-    return { ...toAttachment(net, l), allowSpoofing: this.store.ports.allowSpoofing(l.network, l.id) };
+    return { ...toAttachment(net, l), allowSpoofing: this.store.spoofing.allowSpoofing(l.network, l.id) };
   }
 
   /**

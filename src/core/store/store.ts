@@ -11,7 +11,7 @@ import { privateDir, privateFiles, stderrNote, type Note } from "./private.ts";
 import { networkFromRow, networkToRow, type NetworkRow } from "./rows.ts";
 import { LeaseQueries } from "./lease-queries.ts";
 import { OwnerQueries } from "./owner-queries.ts";
-import { PortQueries } from "./port-queries.ts";
+import { SpoofingQueries } from "./spoofing-queries.ts";
 
 /**
  * The network store: one SQLite file in WAL mode. Every change runs in one IMMEDIATE
@@ -27,8 +27,8 @@ export class Store extends LeaseQueries {
   #depth = 0;
   /** Who holds which active attachment (owner-queries.ts). */
   readonly owners = new OwnerQueries((sql) => this.stmt(sql));
-  /** Per-attachment port settings (port-queries.ts). */
-  readonly ports = new PortQueries((sql) => this.stmt(sql));
+  /** Per-attachment opt-out of anti-spoofing (spoofing-queries.ts). */
+  readonly spoofing = new SpoofingQueries((sql) => this.stmt(sql));
 
   /** `note` gets the line saying a state dir or store that was too open has been closed. */
   constructor(path: string, note: Note = stderrNote) {

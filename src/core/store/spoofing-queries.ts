@@ -1,11 +1,11 @@
 /**
- * Per-attachment port settings (issue #12 item 2): `allow_spoofing` (migration 9), the opt-out of
- * the anti-spoofing rules. A column of attachments that IPAM's upserts never name, so releasing or
+ * The per-attachment opt-out of the ports' anti-spoofing rules (issue #12 item 2): `allow_spoofing`
+ * (migration 9). A column of attachments that IPAM's upserts never name, so releasing or
  * re-activating a lease keeps it.
  */
 import type { Statement } from "bun:sqlite";
 
-export class PortQueries {
+export class SpoofingQueries {
   constructor(private readonly stmt: (sql: string) => Statement) {}
 
   allowSpoofing(network: string, id: string): boolean {
