@@ -19,6 +19,8 @@ const VmlanKeys = {
   mode: v.optional(v.picklist(["shared", "host"], (i) => `invalid mode "${escape(String(i.input))}": use shared or host (a container on a bridged network needs the LAN's DHCP: ipam type dhcp)`)),
   /** vmlan's state directory (the store); default: VMLAN_STATE_DIR, else /var/lib/vmlan. */
   stateDir: v.optional(absolute),
+  /** The main plugin's containers may send from any MAC and address (no anti-spoofing rules on their veth). */
+  allowSpoofing: v.optional(v.boolean()),
 };
 
 const ValidAttachment = v.object({ containerID: v.string(), ifname: v.string() });
@@ -32,6 +34,7 @@ export const PluginConf = v.looseObject({
   subnet: v.optional(v.unknown()),
   mode: v.optional(v.unknown()),
   stateDir: v.optional(v.unknown()),
+  allowSpoofing: v.optional(v.unknown()),
   ipam: v.optional(v.looseObject({ type: v.string(), ...VmlanKeys })),
   runtimeConfig: v.optional(v.looseObject({
     ips: v.optional(v.array(v.string())),
@@ -50,6 +53,8 @@ export interface Target {
   subnet?: string;
   mode?: "shared" | "host";
   stateDir?: string;
+  /** Main plugin only: no anti-spoofing rules on the containers' veths. */
+  allowSpoofing?: boolean;
 }
 
 const MainKeys = v.looseObject(VmlanKeys);
@@ -87,12 +92,15 @@ export function targetOf(conf: PluginConf): Target {
       throw new CniError(ERR.UNSUPPORTED_FIELD, `unsupported field "ipam" (type ${escape(conf.ipam.type)}): vmlan assigns addresses itself; drop the ipam section`);
     }
     const k = conf as unknown as v.InferOutput<typeof MainKeys>; // checked by parseConf for type vmlan
-    return { role: "main", network: k.network ?? conf.name, subnet: k.subnet, mode: k.mode, stateDir: k.stateDir };
+    return { role: "main", network: k.network ?? conf.name, subnet: k.subnet, mode: k.mode, stateDir: k.stateDir, allowSpoofing: k.allowSpoofing };
   }
   if (conf.ipam?.type === "vmlan") {
     const i = conf.ipam;
     if (i.subnet !== undefined || i.mode !== undefined) {
       throw new CniError(ERR.UNSUPPORTED_FIELD, `unsupported field "ipam.${i.subnet !== undefined ? "subnet" : "mode"}": as IPAM, vmlan uses an existing network (create it with vmlan network create)`);
+    }
+    if (i.allowSpoofing !== undefined) {
+      throw new CniError(ERR.UNSUPPORTED_FIELD, `unsupported field "ipam.allowSpoofing": as IPAM, vmlan makes no port (the main plugin ${escape(conf.type)} makes the veth)`);
     }
     return { role: "ipam", network: i.network ?? conf.name, stateDir: i.stateDir };
   }

@@ -12,6 +12,7 @@ import { CniError, ERR } from "./protocol.ts";
 import { requested, wantedName } from "./config.ts";
 import { mergeResult, type Result } from "./result.ts";
 import { checkLink } from "./check.ts";
+import { portIdentity, staticSpace } from "../core/port-follow.ts";
 
 function names(inv: Invocation) {
   const id = attachmentIdFor(keyOf(inv));
@@ -26,13 +27,16 @@ export async function mainAdd(inv: Invocation): Promise<Result> {
   const { hostIfname, alias } = names(inv);
   const { attachment: a } = ctx.containers.attach(net.name, keyOf(inv), {
     role: "main", name: wantedName(inv.env.args), ...requested(inv.conf, inv.env.args), netns: inv.env.netns, hostIfname,
+    allowSpoofing: inv.target.allowSpoofing === true,
   });
+  // The container's MAC is vmlan's (pinned): another source MAC, or an address not its lease's, never gets in.
+  const identity = portIdentity(a, { pinned: true, allowSpoofing: a.allowSpoofing, staticSpace: staticSpace(net) });
   const lease = leaseResult(net, a, 1);
   let made: { hostMac: string; routes: Result["routes"] };
   try {
     made = links.addContainerLink({
       netns: inv.env.netns, ifname: inv.env.ifname, hostIfname, alias, bridge: net.bridge, mac: a.mac, mtu: net.mtu,
-      addresses: lease.ips.map((ip) => ip.address), routes: lease.routes ?? [],
+      addresses: lease.ips.map((ip) => ip.address), routes: lease.routes ?? [], identity,
     });
   } catch (e) {
     ctx.containers.release(net.name, keyOf(inv));

@@ -37,6 +37,8 @@ export interface ContainerAttach {
   mac?: string;
   netns: string | null;
   hostIfname: string | null;
+  /** The config's `allowSpoofing`: its port gets no anti-spoofing rules (stored with the attachment). */
+  allowSpoofing?: boolean;
 }
 
 export class ContainerService {
@@ -57,7 +59,8 @@ export class ContainerService {
       // An active lease with another hostname is this container's own earlier ADD: keep its name.
       const { lease, created } = allocate(this.store, net, { id, hostname: existing?.state === "active" ? existing.hostname : hostname, ip: o.ip, mac: o.mac }, this.now());
       this.store.putContainer({ network: net.name, id, containerId: k.containerId, ifname: k.ifname, role: o.role, netns: o.netns, hostIfname: o.hostIfname, createdAt: this.now() });
-      return { attachment: toAttachment(net, lease), created };
+      if (o.allowSpoofing !== undefined) this.store.spoofing.setAllowSpoofing(net.name, id, o.allowSpoofing);
+      return { attachment: { ...toAttachment(net, lease), allowSpoofing: this.store.spoofing.allowSpoofing(net.name, id) }, created };
     });
   }
 

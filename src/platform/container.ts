@@ -4,6 +4,8 @@
  * implements it in platform/linux/container.ts. Every method is idempotent where the CNI spec
  * asks for it (remove tolerates missing objects, the namespace included).
  */
+import type { PortIdentity } from "./types.ts";
+
 export interface ContainerLinkSpec {
   /** Path of the container's network namespace (CNI_NETNS), e.g. /run/netns/x or /proc/PID/ns/net. */
   netns: string;
@@ -20,6 +22,8 @@ export interface ContainerLinkSpec {
   addresses: string[];
   /** Routes via the container end; `gw` absent = on-link. */
   routes: { dst: string; gw?: string }[];
+  /** What the host end lets in from the container (its MAC and addresses: anti-spoofing, issue #12 item 2). */
+  identity: PortIdentity;
 }
 
 export interface ContainerLinkState {
@@ -31,14 +35,16 @@ export interface ContainerLinkState {
 
 export interface ContainerLinker {
   /**
-   * Creates the veth pair and configures the container end; fails when ifname exists there.
+   * Creates the veth pair, guards its host end (before it is up) and configures the container end;
+   * fails when ifname exists there.
    * Returns the routes it installed: a route the container already has through another interface
    * (its default route, when it is on two shared networks) is left to that interface.
    */
   addContainerLink(spec: ContainerLinkSpec): { hostMac: string; routes: { dst: string; gw?: string }[] };
   /**
    * Deletes the pair through its host end when it is ours: our alias, or (an ADD killed before it
-   * set the alias) a veth without alias on `bridge`. A missing one is fine. Returns whether one was deleted.
+   * set the alias) a veth without alias on `bridge`, and its port's rules. A missing one is fine.
+   * Returns whether one was deleted.
    */
   removeContainerLink(o: { hostIfname: string; alias: string; bridge: string }): boolean;
   inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState;

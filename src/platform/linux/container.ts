@@ -1,9 +1,10 @@
 /**
  * The Linux ContainerLinker: a veth from the container's namespace to the network's bridge.
- * add = createVeth (peer born in the namespace) → alias + up on the host end → inside the
- * namespace (netns.netlinkIn): up, addresses, routes. Any failure after the pair exists deletes it,
- * so a failed ADD leaves no interface behind. remove = delete the host end (the kernel deletes the
- * peer with it), which works when the namespace is already gone.
+ * add = createVeth (peer born in the namespace) → alias, anti-spoofing rules (port-guard.ts) and up on
+ * the host end → inside the namespace (netns.netlinkIn): up, addresses, routes. Any failure after the
+ * pair exists deletes it (and its rules), so a failed ADD leaves nothing behind. remove = delete the
+ * host end (the kernel deletes the peer with it), which works when the namespace is already gone,
+ * then its rules; rules of a veth that went with its namespace are swept like a TAP's.
  */
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { libc } from "../../../ffi/libc/load.ts";
@@ -17,6 +18,7 @@ import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./l
 import { withFileLock } from "./lock.ts";
 import { isOwnNetns, netlinkIn, openNetns } from "./netns.ts";
 import { type Netlink, withNetlink } from "./netlink.ts";
+import { forgetPort, guardPort } from "./port-guard.ts";
 import { addRoute, createVeth, routesVia, type StaticRoute } from "./veth.ts";
 
 const macBytes = (mac: string) => Uint8Array.from(mac.split(":").map((h) => parseInt(h, 16)));
@@ -94,10 +96,15 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: Stat
     try {
       if (!host) throw new ConflictError(`veth ${s.hostIfname} vanished right after it was created`);
       setLink(nl, host.index, s.hostIfname, { alias: s.alias });
+      // Before the port is up: no frame from the container reaches the bridge unchecked (its MAC, its lease's addresses).
+      guardPort(s.bridge, s.hostIfname, s.identity);
       setLink(nl, host.index, s.hostIfname, { up: true });
       routes = inside(s.netns, (cn) => configureInside(cn, s));
     } catch (e) {
-      if (host) deleteLink(nl, host.index, s.hostIfname);
+      if (host) {
+        deleteLink(nl, host.index, s.hostIfname);
+        forgetQuietly(s.bridge, host.index);
+      }
       throw e;
     }
   });
@@ -113,13 +120,22 @@ function isOurs(l: Link, alias: string, bridgeIndex: number | undefined): boolea
   return l.alias === alias || (l.alias === null && l.kind === "veth" && bridgeIndex !== undefined && l.master === bridgeIndex);
 }
 
+/** A port's rules after its veth is gone: best effort (what is left is swept with the next port or by the daemon). */
+function forgetQuietly(bridge: string, ifindex: number): void {
+  try {
+    forgetPort(bridge, ifindex);
+  } catch {}
+}
+
 function removeContainerLink(o: { hostIfname: string; alias: string; bridge: string }): boolean {
-  return withNetlink((nl) => {
+  const index = withNetlink((nl) => {
     const l = getLink(nl, o.hostIfname);
-    if (!l || !isOurs(l, o.alias, getLink(nl, o.bridge)?.index)) return false; // gone with its namespace, or not ours
+    if (!l || !isOurs(l, o.alias, getLink(nl, o.bridge)?.index)) return null; // gone with its namespace, or not ours
     deleteLink(nl, l.index, o.hostIfname);
-    return true;
+    return l.index;
   });
+  if (index !== null) forgetQuietly(o.bridge, index);
+  return index !== null;
 }
 
 function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState {

@@ -43,6 +43,17 @@ export function sweepGuards(bridge: string): number {
   return gone.length;
 }
 
+/**
+ * Removes the rules of port `ifindex` on `bridge` once its interface is gone (a container's veth the
+ * CNI plugin deleted, in a process that did not guard it); nothing when there are none. Fail-closed as
+ * release(): the rules of an interface that still exists stay.
+ */
+export function forgetPort(bridge: string, ifindex: number): boolean {
+  if (ifindexExists(ifindex) || !guardedPorts(bridge).includes(ifindex)) return false;
+  applyScript(removePortScript(bridge, ifindex, learnedMac(bridge, ifindex)), `remove the rules of port ${ifindex} on ${bridge}`);
+  return true;
+}
+
 /** Every vmlan guard table in this namespace (`bridge vmlan_*`), as bridge names. */
 export function guardedBridges(): string[] {
   const r = runNft(["-j", "list", "tables", "bridge"]);

@@ -191,6 +191,8 @@ describe("bad input: one error object with the spec's code", () => {
     ["a type that is neither vmlan nor ipam vmlan", { ...conf("1.0.0"), type: "bridge" }, {}, 7, /expected type vmlan/],
     ["a missing network without subnet", { cniVersion: "1.0.0", name: "absent", type: "vmlan", stateDir }, {}, 7, /does not exist/],
     ["a mode that does not exist", { ...conf("1.0.0"), mode: "wild" }, {}, 7, /mode "wild"/],
+    ["allowSpoofing that is not a boolean", { ...conf("1.0.0"), allowSpoofing: "yes" }, {}, 7, /allowSpoofing "yes"/],
+    ["allowSpoofing under ipam (another plugin makes the port)", { cniVersion: "1.0.0", name: "proto", type: "bridge", ipam: { type: "vmlan", allowSpoofing: true } }, {}, 2, /unsupported field "ipam.allowSpoofing"/],
     ["a subnet other than the stored one", { ...conf("1.0.0"), subnet: "10.80.0.0/24" }, {}, 7, /another configuration \(subnet/],
     ["the plugin's own namespace as CNI_NETNS", conf("1.0.0"), { netns: "/proc/self/ns/net" }, 8, /should not be the same/],
   ];
