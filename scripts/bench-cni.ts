@@ -2,6 +2,7 @@
  * `bun run bench cni`: ADD and DEL latency of vmlan's CNI plugin against the reference plugins doing
  * the same work in the same run (Debian's containernetworking-plugins):
  *   vmlan          `type: vmlan` (veth to vl-<net>, address, default route, DNS) on a shared network
+ *   vmlan unguarded     the same with `allowSpoofing: true`: no anti-spoofing rules (their cost, apart)
  *   bridge+host-local   `type: bridge` (isGateway, isDefaultGateway, no ipMasq) with host-local IPAM
  *   bridge+vmlan   the reference bridge with `ipam: vmlan` on vmlan's bridge
  * Each run: one container namespace, ADD then DEL per variant, the variants in rotating order. Wall
@@ -41,6 +42,7 @@ async function inside(o: Options): Promise<Result[]> {
   const variants: Record<string, { type: string; conf: unknown }> = {
     // As `vmlan cni config` writes it; the warm-up creates the network (see below).
     vmlan: { type: "vmlan", conf: { cniVersion: "1.0.0", name: "benchv", type: "vmlan", stateDir } },
+    "vmlan unguarded": { type: "vmlan", conf: { cniVersion: "1.0.0", name: "benchv", type: "vmlan", stateDir, allowSpoofing: true } },
     "bridge+host-local": { type: "bridge", conf: { cniVersion: "1.0.0", name: "benchr", type: "bridge", bridge: "cni-bench0", isGateway: true, isDefaultGateway: true, ipMasq: false, ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir: join(tmp, "host-local") } } },
     "bridge+vmlan": { type: "bridge", conf: { cniVersion: "1.0.0", name: "benchv", type: "bridge", bridge: "vl-benchv", isGateway: false, ipMasq: false, ipam: { type: "vmlan", network: "benchv", stateDir } } },
   };
@@ -96,6 +98,7 @@ export async function cni(o: Options): Promise<Report> {
       "ADD cpu vmlan / bridge+host-local": ratio(med("vmlan ADD cpu"), med("bridge+host-local ADD cpu")),
       "ADD bridge+vmlan / bridge+host-local": ratio(med("bridge+vmlan ADD"), med("bridge+host-local ADD")),
       "DEL vmlan / bridge+host-local": ratio(med("vmlan DEL"), med("bridge+host-local DEL")),
+      "ADD vmlan / vmlan unguarded": ratio(med("vmlan ADD"), med("vmlan unguarded ADD")),
     };
     return {
       bench: "cni", inputs: { runs: o.runs, loadavg: await loadAverage(), binary: vmlanBin() }, ratios,

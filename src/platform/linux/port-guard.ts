@@ -25,21 +25,33 @@ function ifindexExists(n: number): boolean {
   return libc().if_indextoname(n, new Uint8Array(16)) !== null;
 }
 
-/** ifindexes of the guarded ports in a network's table (chains port_N), or [] when there is no table. */
-function guardedPorts(bridge: string): number[] {
+const PORT_SET = /^mac_(\d+)$/;
+
+/**
+ * The guarded ports in a network's table, from one listing: ifindex (chain port_N) → the MAC in its
+ * set mac_N (given or learned), or null. Empty when there is no table.
+ */
+function guardedPorts(bridge: string): Map<number, string | null> {
   const r = runNft(["-j", "list", "table", "bridge", guardTable(bridge)]);
-  if (r.code !== 0) return [];
-  const items = (JSON.parse(r.stdout) as { nftables: Array<{ chain?: { name: string } }> }).nftables;
-  return items.flatMap((i) => {
+  const out = new Map<number, string | null>();
+  if (r.code !== 0) return out;
+  const items = (JSON.parse(r.stdout) as { nftables: Array<{ chain?: { name: string }; set?: { name: string; elem?: unknown[] } }> }).nftables;
+  for (const i of items) {
     const m = i.chain ? PORT_CHAIN.exec(i.chain.name) : null;
-    return m ? [Number(m[1])] : [];
-  });
+    if (m && !out.has(Number(m[1]))) out.set(Number(m[1]), null);
+  }
+  for (const i of items) {
+    const m = i.set ? PORT_SET.exec(i.set.name) : null;
+    const elem = i.set?.elem?.[0];
+    if (m && out.has(Number(m[1])) && typeof elem === "string") out.set(Number(m[1]), elem);
+  }
+  return out;
 }
 
 /** Removes the rules of every port of `bridge` whose TAP is gone; returns how many. */
 export function sweepGuards(bridge: string): number {
-  const gone = guardedPorts(bridge).filter((n) => !ifindexExists(n));
-  if (gone.length) applyScript(gone.map((n) => removePortScript(bridge, n, learnedMac(bridge, n))).join(""), `remove the rules of ${gone.length} gone port(s) on ${bridge}`);
+  const gone = [...guardedPorts(bridge)].filter(([n]) => !ifindexExists(n));
+  if (gone.length) applyScript(gone.map(([n, mac]) => removePortScript(bridge, n, mac)).join(""), `remove the rules of ${gone.length} gone port(s) on ${bridge}`);
   return gone.length;
 }
 
@@ -49,8 +61,10 @@ export function sweepGuards(bridge: string): number {
  * release(): the rules of an interface that still exists stay.
  */
 export function forgetPort(bridge: string, ifindex: number): boolean {
-  if (ifindexExists(ifindex) || !guardedPorts(bridge).includes(ifindex)) return false;
-  applyScript(removePortScript(bridge, ifindex, learnedMac(bridge, ifindex)), `remove the rules of port ${ifindex} on ${bridge}`);
+  if (ifindexExists(ifindex)) return false;
+  const ports = guardedPorts(bridge);
+  if (!ports.has(ifindex)) return false;
+  applyScript(removePortScript(bridge, ifindex, ports.get(ifindex)!), `remove the rules of port ${ifindex} on ${bridge}`);
   return true;
 }
 
