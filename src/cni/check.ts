@@ -1,7 +1,7 @@
 /**
  * CHECK for the main plugin (SPEC.md §2): what prevResult says vmlan made must still be there —
- * the container's interface with its MAC, its addresses and routes, the host end on the bridge and
- * up, and the IP reservation. Routes added by later plugins are allowed (only ours are required).
+ * the container's interface with its MAC, its addresses and routes, the host end on the bridge, up
+ * and guarded (its anti-spoofing rules, unless the attachment opted out), and the IP reservation. Routes added by later plugins are allowed (only ours are required).
  */
 import type { Attachment } from "../core/resources/attachment.ts";
 import type { Network } from "../core/resources/network.ts";
@@ -37,4 +37,5 @@ export function checkLink(links: ContainerLinker, inv: Invocation, net: Network,
   if (!h || !h.ours) throw fail(`host end ${n.hostIfname} of ${ifname} is missing`);
   if (!h.onBridge) throw fail(`host end ${n.hostIfname} is not a port of ${net.bridge}`);
   if (!h.up) throw fail(`host end ${n.hostIfname} is down`);
+  if (!h.guarded && !a.allowSpoofing) throw fail(`host end ${n.hostIfname} has lost its anti-spoofing rules (table bridge vmlan_${net.bridge})`);
 }

@@ -1,7 +1,7 @@
 /**
  * GC and STATUS for both roles. GC releases the attachments of containers the runtime no longer
- * lists in `cni.dev/valid-attachments` (and, as the main plugin, deletes their veths); it tries
- * every one and reports the failures together. STATUS: 0 when an ADD would succeed, else code 50.
+ * lists in `cni.dev/valid-attachments` (and, as the main plugin, deletes their veths and sweeps the
+ * anti-spoofing rules of veths that are gone); it tries every one and reports the failures together. STATUS: 0 when an ADD would succeed, else code 50.
  */
 import { hostAliasFor } from "../core/containers.ts";
 import { parseSubnetV4 } from "../core/ipam/subnet.ts";
@@ -25,6 +25,11 @@ export async function gc(inv: Invocation, links: ContainerLinker | null): Promis
     } catch (e) {
       failed.push(`${c.containerId}/${c.ifname}: ${(e as Error).message}`);
     }
+  }
+  if (links && bridge) {
+    try {
+      links.sweepGuards(bridge);
+    } catch {} // hygiene only: the next ADD and the services daemon sweep again
   }
   if (failed.length) throw new CniError(ERR.INTERNAL, `GC could not clean ${failed.length} of ${stale.length} attachment(s)`, failed.join("; "));
 }

@@ -72,7 +72,7 @@ export class ContainerService {
     const l = this.store.getLease(network, id);
     const record = this.store.listContainers(network).find((c) => c.id === id);
     if (!l || l.state !== "active" || !record) return null;
-    return { attachment: toAttachment(net, l), record };
+    return { attachment: { ...toAttachment(net, l), allowSpoofing: this.store.spoofing.allowSpoofing(network, id) }, record };
   }
 
   /** Releases a container's lease; an unknown network, container or lease is fine (DEL is idempotent). */

@@ -29,8 +29,8 @@ export interface ContainerLinkSpec {
 export interface ContainerLinkState {
   /** The interface inside the container, when it exists. */
   container: { mac: string; mtu: number; up: boolean; addresses: string[]; routes: { dst: string; gw?: string }[] } | null;
-  /** The host end: exists, carries our alias, is a port of the bridge and up. */
-  host: { up: boolean; onBridge: boolean; ours: boolean } | null;
+  /** The host end: exists, carries our alias, is a port of the bridge and up, has its anti-spoofing rules. */
+  host: { up: boolean; onBridge: boolean; ours: boolean; guarded: boolean } | null;
 }
 
 export interface ContainerLinker {
@@ -48,6 +48,8 @@ export interface ContainerLinker {
    */
   removeContainerLink(o: { hostIfname: string; alias: string; bridge: string }): boolean;
   inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState;
+  /** Removes the anti-spoofing rules of the bridge's ports that are gone (veths gone with their namespaces); how many. */
+  sweepGuards(bridge: string): number;
   /** Cheap readiness check (netlink only): the bridge exists, carries the network's alias and is up. */
   bridgeUp(bridge: string, network: string): boolean;
   /** True when `netns` is the namespace this process runs in (the spec forbids configuring it). */

@@ -18,7 +18,7 @@ import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./l
 import { withFileLock } from "./lock.ts";
 import { isOwnNetns, netlinkIn, openNetns } from "./netns.ts";
 import { type Netlink, withNetlink } from "./netlink.ts";
-import { forgetPort, guardPort } from "./port-guard.ts";
+import { forgetPort, guardPort, isGuarded, sweepGuards } from "./port-guard.ts";
 import { addRoute, createVeth, routesVia, type StaticRoute } from "./veth.ts";
 
 const macBytes = (mac: string) => Uint8Array.from(mac.split(":").map((h) => parseInt(h, 16)));
@@ -143,7 +143,7 @@ function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: st
     const l = getLink(nl, o.hostIfname);
     if (!l) return null;
     const br = getLink(nl, o.bridge);
-    return { up: (l.flags & IFF_UP) !== 0, onBridge: br !== null && l.master === br.index, ours: l.alias === o.alias };
+    return { up: (l.flags & IFF_UP) !== 0, onBridge: br !== null && l.master === br.index, ours: l.alias === o.alias, guarded: isGuarded(o.bridge, l.index) };
   });
   const container = inside(o.netns, (nl) => {
     const l = getLink(nl, o.ifname);
@@ -162,5 +162,5 @@ function bridgeUp(bridge: string, network: string): boolean {
 }
 
 export function createContainerLinker(): ContainerLinker {
-  return { addContainerLink, removeContainerLink, inspectContainerLink, bridgeUp, isOwnNetns, withLock: withFileLock };
+  return { addContainerLink, removeContainerLink, inspectContainerLink, sweepGuards, bridgeUp, isOwnNetns, withLock: withFileLock };
 }

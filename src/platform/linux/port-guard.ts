@@ -48,6 +48,9 @@ function guardedPorts(bridge: string): Map<number, string | null> {
   return out;
 }
 
+/** Whether port `ifindex` has its rules in the network's table (CNI CHECK). */
+export const isGuarded = (bridge: string, ifindex: number): boolean => guardedPorts(bridge).has(ifindex);
+
 /** Removes the rules of every port of `bridge` whose TAP is gone; returns how many. */
 export function sweepGuards(bridge: string): number {
   const gone = [...guardedPorts(bridge)].filter(([n]) => !ifindexExists(n));

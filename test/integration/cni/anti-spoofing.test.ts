@@ -3,14 +3,14 @@
  * (raw frames on its interface, from inside its namespace) sends forged frames, and a sniffer on the
  * bridge sees only its honest ones; a container that takes another MAC is cut off. `allowSpoofing`
  * in the config lets everything through. DEL removes the veth's rules; the rules of a veth that went
- * with its namespace are swept by the next ADD.
+ * with its namespace are swept by the next ADD (and by GC). CHECK fails when a veth lost its rules.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
-import { mustExec, netnsPath, PluginDir } from "../../support/cni.ts";
+import { execPlugin, mustExec, netnsPath, PluginDir } from "../../support/cni.ts";
 import { BUN, createNetns, type Netns } from "../../support/netns.ts";
 import { LineProc } from "../helper/proc.ts";
 
@@ -27,7 +27,7 @@ const procs: LineProc[] = [];
 const stateDir = mkdtempSync(join(tmpdir(), "vmlan-cni-spoof-"));
 const conf = (extra: Record<string, unknown> = {}) => ({ cniVersion: "1.0.0", name: "spoofc", type: "vmlan", subnet: "10.83.0.0/24", mode: "host", stateDir, ...extra });
 
-interface Added { ns: Netns; mac: string; ip: string; hostIf: string }
+interface Added { ns: Netns; mac: string; ip: string; hostIf: string; result: Record<string, unknown> }
 
 /** ADDs a new container namespace (eth0) to the network. */
 async function addContainer(id: string, extra: Record<string, unknown> = {}): Promise<Added> {
@@ -36,7 +36,7 @@ async function addContainer(id: string, extra: Record<string, unknown> = {}): Pr
   const r = (await mustExec(host, dir, "vmlan", conf(extra), { command: "ADD", containerId: id, netns: netnsPath(ns), ifname: "eth0" }))!;
   const ifaces = r.interfaces as { name: string; mac: string }[];
   const ip = (r.ips as { address: string }[])[0]!.address.split("/")[0]!;
-  return { ns, mac: ifaces[1]!.mac, ip, hostIf: ifaces[0]!.name };
+  return { ns, mac: ifaces[1]!.mac, ip, hostIf: ifaces[0]!.name, result: r };
 }
 
 const del = (id: string, ns: Netns) => mustExec(host, dir, "vmlan", conf(), { command: "DEL", containerId: id, netns: netnsPath(ns), ifname: "eth0" });
@@ -111,7 +111,7 @@ describe("a container's veth is guarded like a VM's TAP", () => {
     await del("spoof-open", open.ns);
   });
 
-  test("DEL takes the veth's rules along; those of a veth gone with its namespace go at the next ADD", async () => {
+  test("DEL takes the veth's rules along; those of a veth gone with its namespace go at the next ADD, or at GC", async () => {
     const gone = await addContainer("spoof-gone");
     const goneChain = `port_${ifindex(gone.hostIf)}`;
     expect(guardChains()).toContain(goneChain);
@@ -120,7 +120,21 @@ describe("a container's veth is guarded like a VM's TAP", () => {
     const next = await addContainer("spoof-next");
     expect(guardChains().sort()).toEqual([`port_${ifindex(first.hostIf)}`, `port_${ifindex(next.hostIf)}`].sort());
     await del("spoof-next", next.ns);
+    const lost = await addContainer("spoof-lost");
+    lost.ns.delete();
+    for (let i = 0; i < 100 && host.run(["ip", "link", "show", "dev", lost.hostIf]).code === 0; i++) await Bun.sleep(50);
+    await mustExec(host, dir, "vmlan", conf({ cniVersion: "1.1.0", "cni.dev/valid-attachments": [{ containerID: "spoof-1", ifname: "eth0" }] }), { command: "GC" });
+    expect(guardChains()).toEqual([`port_${ifindex(first.hostIf)}`]); // GC released spoof-lost and swept its rules
+  });
+
+  test("CHECK fails when a veth lost its rules (a flushed ruleset); DEL still cleans up", async () => {
+    const check = () => execPlugin(host, dir, "vmlan", conf({ prevResult: first.result }), { command: "CHECK", containerId: "spoof-1", netns: netnsPath(first.ns), ifname: "eth0" });
+    expect((await check()).code).toBe(0);
+    host.sh(["nft", "delete", "table", "bridge", `vmlan_${bridge}`]);
+    const r = await check();
+    expect([r.code, r.json?.code]).toEqual([1, 999]);
+    expect(String(r.json?.msg)).toContain("lost its anti-spoofing rules");
     await del("spoof-1", first.ns);
-    expect(guardChains()).toEqual([]);
+    expect(host.run(["ip", "link", "show", "dev", first.hostIf]).code).not.toBe(0);
   });
 });
