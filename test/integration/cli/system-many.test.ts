@@ -12,7 +12,8 @@ const stateDir = mkdtempSync(join(tmpdir(), "vmlan-many-"));
 const vmlan = (...args: string[]) => runVmlan(args, { env: { VMLAN_STATE_DIR: stateDir }, netns: ns, timeoutMs: 60_000 });
 const inNs = (...cmd: string[]) => Bun.spawnSync(["ip", "netns", "exec", ns, ...cmd], { stdout: "pipe", stderr: "pipe" });
 const linkExists = (dev: string) => inNs("ip", "link", "show", "dev", dev).exitCode === 0;
-const tables = () => inNs("nft", "list", "tables").stdout.toString().split("\n").filter((l) => l.includes("vmlan_")).map((l) => l.trim()).sort();
+/** vmlan's tables of one family: `inet` (NAT, isolation) or `bridge` (the ports' anti-spoofing rules). */
+const tables = (family = "inet") => inNs("nft", "list", "tables", family).stdout.toString().split("\n").filter((l) => l.includes("vmlan_")).map((l) => l.trim()).sort();
 const NAMES = Array.from({ length: 12 }, (_, i) => `m${String(i).padStart(2, "0")}`);
 
 beforeAll(async () => {
@@ -33,12 +34,14 @@ test("system stop then start: every bridge and table back, each network reported
   expect(before).toHaveLength(NAMES.length);
   expect((await vmlan("system", "stop")).exitCode).toBe(0);
   expect(tables()).toEqual([]);
+  expect(tables("bridge")).toEqual([]);
   expect(NAMES.filter(linkExists)).toEqual([]);
   const r = await vmlan("system", "start", "--format", "json");
   expect(r.exitCode).toBe(0);
   const results = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; state: string }>;
   expect(results.map((x) => [x.name, x.ok, x.state])).toEqual(["default", ...NAMES].map((n) => [n, true, "up"]));
   expect(tables()).toEqual([...before, "table inet vmlan_vl-default"].sort());
+  expect(tables("bridge")).toEqual(tables().map((t) => t.replace("table inet ", "table bridge "))); // each with its port guard table
   expect(NAMES.map((n) => linkExists(`vl-${n}`))).toEqual(NAMES.map(() => true));
   // A shared network masquerades, a host-only one does not: each kept its own rules.
   expect(inNs("nft", "list", "table", "inet", "vmlan_vl-m00").stdout.toString()).toContain("masquerade");
