@@ -11,8 +11,16 @@ import { bridgedPort, brokerOpener, checkPrivileges, DARWIN_MTU_RANGE, dropOrSto
 import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain, HeldNetworks } from "./held.ts";
 import { VmnetNetwork } from "./network.ts";
-import { VmnetInterface } from "./vmnet-interface.ts";
+import { VmnetError, VmnetInterface } from "./vmnet-interface.ts";
 import { acquireFromBroker, brokerService } from "./xpc-client.ts";
+import { VMNET_SHARING_SERVICE_BUSY } from "../../../ffi/vmnet/constants.ts";
+import { VMLAN_MACH_SERVICE } from "../../core/resources/mach-services.ts";
+
+/** The clients' broker is another program's (vmnet-broker), not vmlan's. */
+const externalBroker = () => {
+  const s = brokerService();
+  return s !== null && s !== VMLAN_MACH_SERVICE;
+};
 import { vmnetShim } from "../../../ffi/vmnet/load.ts";
 import { interfaceWithAddress } from "../../../ffi/libc/ifaddrs.ts";
 
@@ -56,6 +64,9 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
     try {
       VmnetNetwork.create({ name: `check-${bridge}`, bridge, mode: "host", subnet: cidr, gateway, subnetV6: null, gatewayV6: null, mtu: 1500 }).release();
     } catch (e) {
+      // Another program's broker (VMLAN_VMNET_BROKER, e.g. vmnet-broker holding `shared`) may be what
+      // holds it: every process takes this network from that broker, which checks the subnet it gives.
+      if (e instanceof VmnetError && e.status === VMNET_SHARING_SERVICE_BUSY && externalBroker()) return;
       throw explain(e, `subnet ${cidr}`);
     }
   }

@@ -60,9 +60,9 @@ function socketpair(): [number, number] {
 }
 
 /** A darwin `vmlan helper` on a socketpair with a fake guest behind it; resolves its start line. */
-async function vm(id: string, extra: Record<string, string> = {}, ping?: string) {
+async function vm(id: string, extra: Record<string, string> = {}, ping?: string, network = "x") {
   const [vmEnd, helperEnd] = socketpair();
-  const helper = inNs([BUN, MAIN, "helper", "--fd", "3", "--network", "x", "--id", id], darwinEnv(extra), [helperEnd]);
+  const helper = inNs([BUN, MAIN, "helper", "--fd", "3", "--network", network, "--id", id], darwinEnv(extra), [helperEnd]);
   const line = JSON.parse(await helper.waitFor(/^\{/, { timeoutMs: 20_000 })) as Record<string, string | number>;
   libc().close(helperEnd);
   const guest = track(new LineProc([BUN, GUEST, "--fd", "3", "--ip", String(line.vmlan_address), "--mac", String(line.vmlan_mac), ...(ping ? ["--ping", ping] : [])], {}, [vmEnd]));
@@ -107,6 +107,16 @@ describe.skipIf(!linux)("vmlan's clients and a running vmnet-broker (stand-in)",
       "the broker at test.vmnet-broker gave network default the subnet 192.168.64.0/24, but vmlan's network default is 192.168.99.0/24: recreate it with --subnet 192.168.64.0/24, or use vmlan's broker");
     expect((await acquire({ ...def, name: "x", subnet: "10.79.0.0/24", gateway: "10.79.0.1" }, "test.vmnet-broker")).error).toBe('the broker at test.vmnet-broker has no network "x"');
     expect(await acquire(def, "nobody.serves.this")).toEqual({ broker: "none" });
+    // A vmlan helper on vmnet-broker's network, as vmnet-helper --network shared is: frames reach the host at its gateway.
+    ns.sh(["ip", "link", "add", "vl-s", "type", "bridge"]); // a bridge with no address: the double gives the host 192.168.64.1 there
+    ns.sh(["ip", "link", "set", "vl-s", "up"]);
+    const h = await vm("via-standin", { VMLAN_VMNET_BROKER: "test.vmnet-broker", VMLAN_DOUBLE_BRIDGE: "vl-s" }, "192.168.64.1", "default");
+    expect(h.line).toMatchObject({ vmlan_network: "default", net_ipv4_subnet: "192.168.64.1", vmlan_host_port: "vmnet" });
+    expect(await h.guest.waitFor(/^ping (ok|fail)/)).toBe("ping ok 192.168.64.1");
+    expect(reservations()).toBe(1); // the stand-in's network, recreated in the helper: one reservation
+    h.helper.kill("SIGTERM");
+    expect(await h.helper.exited()).toBe(0);
+    expect(h.helper.err.join("\n")).not.toContain("VIOLATION");
     sb.kill("SIGKILL");
     await sb.exited();
     await until("the stand-in's reservation to end with it", () => reservations() === 0);
