@@ -29,6 +29,7 @@ const DARWIN_ERRNO_NAMES: Readonly<Record<number, string>> = {
 export const ERRNO_NAMES = process.platform === "darwin" ? DARWIN_ERRNO_NAMES : LINUX_ERRNO_NAMES;
 /** The same names on both OSes; the numbers that differ come from the OS table (ffi/libc/os.ts). */
 export const EPERM = 1, ENOENT = 2, EEXIST = 17, ENODEV = 19, EINVAL = 22;
+export const EBADF = 9; // the same number on Linux and Darwin
 export const EINTR = OS.errno.EINTR, EAGAIN = OS.errno.EAGAIN, ENOBUFS = OS.errno.ENOBUFS;
 /** Linux numbers: only the Linux platform branches on these. */
 export const EADDRNOTAVAIL = 99, EOPNOTSUPP = 95, ESRCH = 3;

@@ -5,7 +5,7 @@
  * the interface is vmnet's bridge and the binding is IP_BOUND_IF (ffi/libc/udp-os.ts).
  */
 import { libc } from "../../../ffi/libc/load.ts";
-import { check, errno, syscallError, EAGAIN, EINTR } from "../../../ffi/errno.ts";
+import { check, errno, syscallError, EAGAIN, EBADF, EINTR } from "../../../ffi/errno.ts";
 import { OS } from "../../../ffi/libc/os.ts";
 import { IPPROTO_UDP } from "../../../ffi/libc/udp.ts";
 import { UDP_OS } from "../../../ffi/libc/udp-os.ts";
@@ -93,5 +93,7 @@ export function recvDatagram(fd: number, buf: Uint8Array): number {
   if (n >= 0) return n;
   const e = errno();
   if (e === EAGAIN || e === EINTR) return -1;
+  // The fd was closed between poll and recv: the same fault poll reports as POLLNVAL, said the same way.
+  if (e === EBADF) throw new Error(`fd ${fd} was closed while the receiver polled it`);
   throw syscallError("recv", e, `DHCP fd ${fd}`);
 }
