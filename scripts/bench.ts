@@ -15,6 +15,7 @@
  *   bun run bench scale [--only PARTS]     (how costs grow with networks, attachments, clients, helpers; scripts/bench-scale.ts)
  *   bun run bench offload [--runs N]       (a TCP stream each way: helper with/without offload vs a C reference and veth; BENCH_SECONDS)
  *   bun run bench helper [--runs N]        (one helper's ready-line latency and RSS idle and at full rate, vs a compiled hello world)
+ *   bun run bench ports [--runs N]         (published ports: kernel DNAT vs direct vs userspace proxies; BENCH_MB, BENCH_SECONDS)
  * Every bench prints tables for people, and with --format json (or --json) one JSON object with its
  * inputs, medians and ratios (scripts/bench-report.ts), so runs can be compared key by key.
  *
@@ -52,6 +53,8 @@ const BENCHES: Record<string, (o: Options) => Promise<Report>> = {
   offload: (o) => import("./bench-offload.ts").then((m) => m.offload(o)),
   // ready ms and RSS against a compiled hello world (issue #15 §3); see scripts/bench-helper.ts.
   helper: (o) => import("./bench-helper.ts").then((m) => m.helperBench(o)),
+  // Gbit/s and connections/s per path, ratio to direct; see scripts/bench-ports.ts.
+  ports: (o) => import("./bench-ports.ts").then((m) => m.ports(o)),
 };
 
 async function timed(runs: number, fn: (i: number) => Promise<void>): Promise<number[]> {

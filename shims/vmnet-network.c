@@ -13,6 +13,7 @@
 #include <string.h>
 #include "vmnet-shim.h"
 #include "vmnet-flat.h"
+#include "vmnet-forward.h"
 
 enum { N_DISABLE_DHCP = 1, N_DISABLE_NAT44 = 2, N_DISABLE_NAT66 = 4, N_DISABLE_DNS_PROXY = 8 };
 static void set_status(vmnet_return_t *status, vmnet_return_t v) { if (status) *status = v; }
@@ -41,7 +42,8 @@ void json_network(vmnet_network_ref net, struct out *o) {
 }
 
 VMLAN_MACOS26 static vmnet_network_ref create(uint32_t mode, const char *gateway4, const char *mask4, const char *prefix6,
-                                              uint32_t prefix_len, uint32_t mtu, uint32_t flags, vmnet_return_t *status) {
+                                              uint32_t prefix_len, uint32_t mtu, uint32_t flags,
+                                              const struct vmlan_forward *rules, uint32_t count, vmnet_return_t *status) {
   vmnet_network_configuration_ref cfg = vmnet_network_configuration_create(mode, status);
   if (!cfg) return NULL;
   vmnet_return_t st = VMNET_SUCCESS;
@@ -60,6 +62,13 @@ VMLAN_MACOS26 static vmnet_network_ref create(uint32_t mode, const char *gateway
     else st = vmnet_network_configuration_set_ipv6_prefix(cfg, &p, (uint8_t)prefix_len);
   }
   if (st == VMNET_SUCCESS && mtu) st = vmnet_network_configuration_set_mtu(cfg, mtu);
+  /* Published ports: a macOS 26 network takes its forwarding rules here only, before it exists. */
+  for (uint32_t k = 0; st == VMNET_SUCCESS && k < count; k++) {
+    const struct vmlan_forward *r = &rules[k];
+    if (r->family != 4 && r->family != 6) st = VMNET_INVALID_ARGUMENT;
+    else st = vmnet_network_configuration_add_port_forwarding_rule(cfg, r->protocol, r->family == 4 ? AF_INET : AF_INET6,
+                                                                   r->internal_port, r->external_port, r->address);
+  }
   vmnet_network_ref net = NULL;
   if (st == VMNET_SUCCESS) net = vmnet_network_create(cfg, &st);
   CFRelease(cfg);
@@ -76,9 +85,21 @@ VMLAN_MACOS26 static vmnet_network_ref create(uint32_t mode, const char *gateway
 EXPORT void *vmlan_network_create(uint32_t mode, const char *gateway4, const char *mask4, const char *prefix6,
                                   uint32_t prefix_len, uint32_t mtu, uint32_t flags, vmnet_return_t *status) {
 #if VMLAN_HAVE_NETWORK_API
-  if (__builtin_available(macOS 26.0, *)) return create(mode, gateway4, mask4, prefix6, prefix_len, mtu, flags, status);
+  if (__builtin_available(macOS 26.0, *)) return create(mode, gateway4, mask4, prefix6, prefix_len, mtu, flags, NULL, 0, status);
 #endif
   (void)mode, (void)gateway4, (void)mask4, (void)prefix6, (void)prefix_len, (void)mtu, (void)flags;
+  set_status(status, VMLAN_UNSUPPORTED_SDK);
+  return NULL;
+}
+
+/* The same with `count` forwarding rules (shims/vmnet-forward.h; platform/darwin/ports.ts writes them). */
+EXPORT void *vmlan_network_create_forwarding(uint32_t mode, const char *gateway4, const char *mask4, const char *prefix6,
+                                             uint32_t prefix_len, uint32_t mtu, uint32_t flags,
+                                             const struct vmlan_forward *rules, uint32_t count, vmnet_return_t *status) {
+#if VMLAN_HAVE_NETWORK_API
+  if (__builtin_available(macOS 26.0, *)) return create(mode, gateway4, mask4, prefix6, prefix_len, mtu, flags, rules, count, status);
+#endif
+  (void)mode, (void)gateway4, (void)mask4, (void)prefix6, (void)prefix_len, (void)mtu, (void)flags, (void)rules, (void)count;
   set_status(status, VMLAN_UNSUPPORTED_SDK);
   return NULL;
 }

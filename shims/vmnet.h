@@ -209,6 +209,19 @@ void vmnet_network_get_ipv6_prefix(vmnet_network_ref network, struct in6_addr *p
 interface_ref vmnet_interface_start_with_network(vmnet_network_ref network, xpc_object_t interface_desc,
                                                  dispatch_queue_t queue,
                                                  vmnet_start_interface_completion_handler_t handler) VMNET_MACOS26;
+/* A forwarding rule in a configuration, before vmnet_network_create (vmnet_network_configuration_add_port_forwarding_rule:
+ * "macOS 26.0+"; "internal_port ... external_port ... in host byte order"). */
+vmnet_return_t vmnet_network_configuration_add_port_forwarding_rule(vmnet_network_configuration_ref config, uint8_t protocol,
+                                                                    sa_family_t address_family, uint16_t internal_port,
+                                                                    uint16_t external_port, const void *internal_address) VMNET_MACOS26;
 #endif
+
+/* Port forwarding on a started interface (Apple's vmnet documentation: "macOS 11.0+"). Ports in
+ * host byte order; internal_address points to an in_addr (AF_INET) or in6_addr (AF_INET6). */
+vmnet_return_t vmnet_interface_add_ip_port_forwarding_rule(interface_ref interface, uint8_t protocol, uint16_t external_port,
+                                                           uint8_t address_family, const void *internal_address,
+                                                           uint16_t internal_port, vmnet_interface_completion_handler_t handler);
+vmnet_return_t vmnet_interface_remove_ip_port_forwarding_rule(interface_ref interface, uint8_t protocol, uint16_t external_port,
+                                                              uint8_t address_family, vmnet_interface_completion_handler_t handler);
 
 #endif

@@ -8,7 +8,7 @@
  */
 import { FFIType, type FFIFunction } from "bun:ffi";
 
-const { u32, i32, ptr, cstring, i64_fast } = FFIType;
+const { u8, u16, u32, i32, ptr, cstring, i64_fast } = FFIType;
 const usize = FFIType.u64;
 
 export const vmnetSymbols = {
@@ -50,6 +50,18 @@ export const shimSymbols = {
   vmlan_shared_interfaces: { args: [ptr, usize], returns: i64_fast },
   /** int32_t vmlan_network_api(void) — 1 when built with the macOS 26 SDK and running on macOS 26+ */
   vmlan_network_api: { args: [], returns: i32 },
+  /**
+   * vmnet_network_ref vmlan_network_create_forwarding(... as vmlan_network_create ..., const struct vmlan_forward *rules,
+   *   uint32_t count, vmnet_return_t *status) — macOS 26: forwarding rules in the configuration (shims/vmnet-forward.h)
+   */
+  vmlan_network_create_forwarding: { args: [u32, ptr, ptr, ptr, u32, u32, u32, ptr, u32, ptr], returns: ptr },
+  /**
+   * vmnet_return_t vmlan_interface_add_forward(struct vmlan_iface *, uint8_t protocol, uint16_t external_port,
+   *   uint8_t family (4|6), const uint8_t *address, uint16_t internal_port) — waits for the completion (vmnet-forwarding.c)
+   */
+  vmlan_interface_add_forward: { args: [ptr, u8, u16, u8, ptr, u16], returns: u32 },
+  /** vmnet_return_t vmlan_interface_remove_forward(struct vmlan_iface *, uint8_t protocol, uint16_t external_port, uint8_t family) */
+  vmlan_interface_remove_forward: { args: [ptr, u8, u16, u8], returns: u32 },
   /** void vmlan_network_release(vmnet_network_ref) — CFRelease */
   vmlan_network_release: { args: [ptr], returns: FFIType.void },
 } as const satisfies Record<string, FFIFunction>;

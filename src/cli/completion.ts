@@ -8,6 +8,7 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   attach: [],
   detach: [],
   attachments: [],
+  port: ["add", "ls", "rm"],
   helper: [],
   run: [],
   switch: [],

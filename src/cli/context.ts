@@ -4,6 +4,7 @@ import { NetworkService } from "../core/networks.ts";
 import { LeaseService } from "../core/leases.ts";
 import { ownerPolicy } from "./owners.ts";
 import type { Platform } from "../platform/types.ts";
+import { portViews, rulesOf } from "../core/ports/state.ts";
 
 /** Opens the store; the platform (native libraries) only for commands that touch the host. */
 export function openStore(): Store {
@@ -16,7 +17,11 @@ export async function loadPlatform(): Promise<Platform> {
 }
 
 export async function networkService(withHost: boolean): Promise<NetworkService> {
-  return new NetworkService(openStore(), withHost ? await loadPlatform() : null);
+  const store = openStore();
+  const platform = withHost ? await loadPlatform() : null;
+  // Where a network's holder applies its published ports itself (macOS), it reads them from this store.
+  platform?.ports?.useRules?.((network) => rulesOf(portViews(store), network));
+  return new NetworkService(store, platform);
 }
 
 /** Owners are told apart by pid + start time, and a dead helper's socket files go with its orphan. */

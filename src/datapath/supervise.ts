@@ -33,6 +33,10 @@ export interface RunOptions {
   self: string[];
   /** Extra helper flags, e.g. ["--broker"] to join networks through the broker. */
   helperArgs?: string[];
+  /** Run once every network is attached, before COMMAND starts (run -p publishes its ports here); may throw. */
+  attached?: () => Promise<void>;
+  /** Run after the helpers stopped and the leases were released (the published ports stop). */
+  ended?: () => Promise<void>;
 }
 
 export interface NativeDeps {
@@ -135,6 +139,7 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
       });
     }
     if (signalled) return 130;
+    await o.attached?.();
     const argv = substitute(o.command, attached);
     // The resolved program runs (argv[0] stays what the user wrote), through `vmlan _child` so that
     // it dies with this process even when this process is SIGKILLed (issue #12 item 11). From the
@@ -154,6 +159,7 @@ export async function supervise(o: RunOptions, native: NativeDeps | null): Promi
     await Promise.all(helpers.map(terminate));
     closeParentFds();
     if (native && !o.keep) for (const l of leases) native.release(l);
+    await o.ended?.().catch((e) => process.stderr.write(`vmlan run: ${(e as Error).message}\n`));
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   }

@@ -4,6 +4,9 @@
  * Every method is idempotent: "ensure" creates what is missing and keeps what is right,
  * "remove" tolerates objects that are already gone.
  */
+import type { PortRule } from "../core/ports/state.ts";
+import type { PortSpec } from "../core/ports/spec.ts";
+
 export interface HostNetworkSpec {
   name: string;
   /** Host-side interface name (bridge on Linux), <= 15 bytes, unique. */
@@ -143,6 +146,43 @@ export interface Platform {
   serviceInterface?(spec: HostNetworkSpec): string | null;
   /** Removes the anti-spoofing rules of ports that are gone (a SIGKILLed helper's, a stopped detached VM's); returns how many. */
   sweepPorts?(): number;
+  /** Published ports (issue #14), where the platform can publish them (docs/ports.md). */
+  readonly ports?: PortPublisher;
+}
+
+/** Who holds a host port that could not be bound: a process when the platform can tell. */
+export interface PortHolder {
+  pid: number | null;
+  program: string | null;
+}
+
+/** Publishing host ports to guests: the platform's datapath for `vmlan port` and `-p`. */
+export interface PortPublisher {
+  /**
+   * Replaces the network's published ports with exactly `rules` (none: removes them all), atomically.
+   * Idempotent; a network whose host side is down is left alone.
+   */
+  syncPorts(spec: HostNetworkSpec, rules: PortRule[]): Promise<void>;
+  /**
+   * What identifies the network's host side as it is now (Linux: the bridge's ifindex, which a
+   * recreated bridge changes), or null when it is down: rules are synced only onto a live host
+   * side, and again once it was recreated.
+   */
+  instance(spec: HostNetworkSpec): string | null;
+  /**
+   * Null when every port of the spec's host range could be bound on its address now, else the first
+   * holder. Throws UsageError when the address is not one of this host's.
+   */
+  probeHostPort(spec: PortSpec): PortHolder | null;
+  /** Runs fn under an exclusive lock on `path`, across processes (syncs from the CLI and the daemon are serialised). */
+  withLock<T>(path: string, fn: () => Promise<T>): Promise<T>;
+  /** Why this platform cannot publish `spec` on a network of `mode` (a one-line reason), or null. */
+  refuse?(spec: PortSpec, mode: HostNetworkSpec["mode"]): string | null;
+  /**
+   * Platforms whose rules live in the process holding a network (macOS) ask `provide` for a
+   * network's rules when that process creates it; the composition root hands it the store's.
+   */
+  useRules?(provide: (network: string) => PortRule[]): void;
 }
 
 /**

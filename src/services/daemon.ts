@@ -10,6 +10,7 @@ import type { Store } from "../core/store/store.ts";
 import { removePidfile, servicesStatus, writePidfile } from "./control.ts";
 import { logger } from "./log.ts";
 import { Supervisor } from "./supervisor.ts";
+import { PortKeeper, type PortSyncer } from "./ports/keeper.ts";
 
 /** Also the longest a crashed server or a network brought up behind our back waits to be served. */
 export const RECONCILE_MS = 2_000;
@@ -33,6 +34,8 @@ export interface DaemonOptions {
    * whatever they left; returns one line per thing done, for the log.
    */
   tend?: () => string[];
+  /** Published ports: the rules and the holds of their host ports (ports/keeper.ts). */
+  ports?: PortSyncer;
 }
 
 export async function runDaemon(o: DaemonOptions): Promise<void> {
@@ -44,10 +47,22 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   process.on("unhandledRejection", (e) => log(`unexpected rejection: ${(e as Error)?.message ?? String(e)}`));
 
   const sup = new Supervisor({ store: o.store, bridgeUp: bridgeExists, hostInterface: o.hostInterface, ra: o.ra, dnsPort: o.dnsPort, dhcpPort: o.dhcpPort });
+  // Published ports: their kernel rules and the sockets that hold their host ports (ports/keeper.ts).
+  const keeper = o.ports ? new PortKeeper(o.ports, logger("ports")) : null;
+  let portsBusy: Promise<void> = Promise.resolve();
+  const reconcilePorts = () => {
+    if (!keeper) return portsBusy;
+    portsBusy = portsBusy.then(() => keeper.reconcile()).catch((e) => log(`ports: reconcile failed: ${(e as Error).message}`));
+    return portsBusy;
+  };
+  const reconcile = async () => {
+    await sup.reconcile();
+    await reconcilePorts();
+  };
   // Before the pidfile exists: `network create` sends SIGHUP only to a daemon with a pidfile, and an unhandled SIGHUP kills.
   process.on("SIGHUP", () => {
     log("SIGHUP: reloading");
-    void sup.reconcile();
+    void reconcile();
   });
   const tend = () => {
     try {
@@ -57,7 +72,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     }
   };
   tend();
-  await sup.reconcile();
+  await reconcile();
   writePidfile(o.stateDir);
   log(`running as pid ${process.pid}: ${JSON.stringify(sup.running())}`);
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -68,12 +83,14 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     timer = setInterval(() => {
       if (!existsSync(o.store.path)) return resolve(`store ${o.store.path} removed`);
       tend();
-      void sup.reconcile();
+      void reconcile();
     }, RECONCILE_MS);
   });
   clearInterval(timer!);
   log(`${signal}: stopping`);
   await sup.stopAll();
+  await portsBusy;
+  keeper?.stop(); // the holds go; the kernel rules stay (the ports keep working without the daemon)
   removePidfile(o.stateDir);
   log("stopped");
 }

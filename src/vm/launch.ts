@@ -4,7 +4,7 @@
  * the VM ends; TAP fds are handed to the hypervisor and vmlan closes its own copies right away, so
  * a TAP lives exactly as long as its VM.
  */
-import { ConflictError, NotFoundError } from "../core/errors.ts";
+import { ConflictError, NotFoundError, UsageError } from "../core/errors.ts";
 import type { LeaseService } from "../core/leases.ts";
 import type { Attachment, Owner } from "../core/resources/attachment.ts";
 import { attachmentIdentity } from "../core/port-follow.ts";
@@ -14,6 +14,14 @@ import type { Accel, ConsoleMode, NicPort, VmBackend, VmProcess } from "./backen
 import { ensureGuestImage } from "./image.ts";
 import type { VmRegistry, VmRecord } from "./registry.ts";
 import { guestCmdline, nicFrom, type VmNic, type VmRequest } from "./spec.ts";
+import type { PortSpec } from "../core/ports/spec.ts";
+
+/** Published ports for VMs (core/ports/service.ts PortService): -p on the first network, with id = the VM name. */
+export interface VmPorts {
+  preflight(network: string, id: string, specs: PortSpec[], o: { probe: boolean }): Promise<void>;
+  set(network: string, id: string, specs: PortSpec[]): Promise<unknown>;
+  sync(): Promise<unknown>;
+}
 
 export interface VmDeps {
   networks: NetworkService;
@@ -26,6 +34,8 @@ export interface VmDeps {
    * the hypervisor once a detached VM runs; a dead owner's leases are released as orphans.
    */
   owners?: { self(): Owner; of(pid: number): Owner | null };
+  /** Absent where ports cannot be published (no platform for them): -p is refused then. */
+  ports?: VmPorts;
 }
 
 export interface StartedVm {
@@ -39,14 +49,22 @@ export interface StartedVm {
 /** SIGTERM, then this long for QEMU to exit before SIGKILL (it usually takes < 100 ms). */
 const STOP_GRACE_MS = 5000;
 
-export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: boolean } = {}): Promise<StartedVm> {
+export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: boolean; publish?: PortSpec[] } = {}): Promise<StartedVm> {
   checkNotRunning(req.name, d);
   checkRequest(req, d); // everything the user named, before anything is built, attached or started
+  const publish = opts.publish ?? [];
+  if (publish.length > 0) {
+    if (!d.ports) throw new UsageError("--publish: this platform cannot publish ports");
+    await d.ports.preflight(req.networks[0]!, req.name, publish, { probe: true });
+  }
   const boot = bootFiles(req, d);
   const accel = chooseAccel(d);
-  const { nics, attachments, undo } = await attachNics(req, d);
+  // -p sets the VM's ports (once its lease exists, before the host side is up); without it, the
+  // ports stored with its attachment come back.
+  const { nics, attachments, undo } = await attachNics(req, d, () => (publish.length > 0 ? d.ports!.set(req.networks[0]!, req.name, publish) : Promise.resolve()));
   const ports: NicPort[] = [];
   try {
+    await d.ports?.sync(); // onto the bridges attachNics brought up
     for (const [i, n] of nics.entries()) {
       const a = attachments[i]!;
       const identity = attachmentIdentity(d.leases, a, { pinned: true }); // QEMU is given this MAC
@@ -76,6 +94,7 @@ export async function startVm(req: VmRequest, d: VmDeps, opts: { consolePipe?: b
     closePorts(ports);
     for (const p of ports) p.guard?.release();
     undo(); // the store as this run found it: no claim left by a VM that never ran
+    await d.ports?.sync().catch(() => {});
     throw e;
   } finally {
     closePorts(ports); // the hypervisor holds its own copies of the fds now
@@ -129,20 +148,26 @@ export async function ensureHostSide(name: string, d: Pick<VmDeps, "networks">):
   return net;
 }
 
-/** Brings each network's host side up (idempotent) and takes a lease with id = VM name; `undo` gives them back. */
-async function attachNics(req: VmRequest, d: VmDeps): Promise<{ nics: VmNic[]; attachments: Attachment[]; undo(): void }> {
+/**
+ * Takes a lease with id = VM name on each network, runs `published` (the VM's ports, which need the
+ * lease), then brings each network's host side up (idempotent): last, because a macOS 26 network
+ * takes its forwarding rules only when this process creates it. `undo` gives the leases back.
+ */
+async function attachNics(req: VmRequest, d: VmDeps, published: () => Promise<unknown>): Promise<{ nics: VmNic[]; attachments: Attachment[]; undo(): void }> {
   const nics: VmNic[] = [];
   const attachments: Attachment[] = [];
   const undos: Array<() => void> = [];
   const undo = () => { for (const u of undos.splice(0).reverse()) u(); };
   try {
     for (const name of req.networks) {
-      const net = await ensureHostSide(name, d);
+      const net = d.networks.get(name);
       const a = d.leases.attach({ network: name, id: req.name, hostname: req.name, owner: d.owners?.self(), allowSpoofing: req.allowSpoofing });
       undos.push(a.undo);
       attachments.push(a.attachment);
       nics.push(nicFrom(a.attachment, net.bridge));
     }
+    await published();
+    for (const name of req.networks) await ensureHostSide(name, d);
     return { nics, attachments, undo };
   } catch (e) {
     undo();
@@ -205,6 +230,7 @@ export async function stopVm(name: string, d: VmDeps): Promise<VmRecord> {
     while (d.backend.alive(rec.pid)) await Bun.sleep(20);
   }
   finishVm(rec, d);
+  await d.ports?.sync(); // its published ports stop with it
   return rec;
 }
 

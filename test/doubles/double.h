@@ -51,5 +51,11 @@ void double_xpc_set_remote(xpc_object_t message, struct double_conn *c, uint64_t
 bool double_xpc_reply_target(xpc_object_t message, struct double_conn **c, uint64_t *id);
 xpc_object_t double_xpc_connection_object(struct double_conn *c);
 struct double_conn *double_xpc_conn(xpc_object_t o, const char *fn);
+/* A live configuration (network.c), reported otherwise. */
+bool double_config_ok(vmnet_network_configuration_ref c, const char *fn);
+/* Port forwarding rules (forwarding.c): a configuration's move to its network; any owner's end. */
+void double_forwards_commit(vmnet_network_configuration_ref c, struct double_network *net, const struct in_addr *addr,
+                            const struct in_addr *mask, const struct in6_addr *prefix, uint8_t prefix_len);
+void double_forwards_forget(const void *owner);
 
 #endif

@@ -293,6 +293,7 @@ vmnet_return_t vmnet_stop_interface(interface_ref i, dispatch_queue_t queue, vmn
   i->ev_queue = NULL;
   if (i->net) double_network_release(i->net);
   i->net = NULL;
+  double_forwards_forget(i);
   dispatch_async(queue, ^{ handler(VMNET_SUCCESS); });
   return VMNET_SUCCESS; /* the struct stays (a few bytes) so a use after stop is reported */
 }

@@ -49,6 +49,7 @@ static struct vmnet_network_configuration *cfg_ok(vmnet_network_configuration_re
   if (!c || c->magic != MAGIC_CONFIG) { double_violation("%s: not a vmnet_network_configuration_ref (%p)", fn, (void *)c); return NULL; }
   return c;
 }
+bool double_config_ok(vmnet_network_configuration_ref c, const char *fn) { return cfg_ok(c, fn) != NULL; }
 static struct double_network *net_ok(vmnet_network_ref n, const char *fn) {
   struct double_network *d = (struct double_network *)n;
   if (!d || d->magic != MAGIC_NETWORK || d->refs <= 0) { double_violation("%s: not a live vmnet_network_ref (%p)", fn, (void *)n); return NULL; }
@@ -166,7 +167,9 @@ vmnet_network_ref vmnet_network_create(vmnet_network_configuration_ref c, vmnet_
     cfg.prefix_len = 64;
   }
   cfg.has_v4 = cfg.has_v6 = true;
-  return (vmnet_network_ref)reserve(&cfg, NULL, status);
+  struct double_network *net = reserve(&cfg, NULL, status);
+  if (net) double_forwards_commit(c, net, &cfg.addr, &cfg.mask, &cfg.prefix, cfg.prefix_len);
+  return (vmnet_network_ref)net;
 }
 
 void vmnet_network_get_ipv4_subnet(vmnet_network_ref n, struct in_addr *subnet, struct in_addr *mask) {
@@ -258,6 +261,7 @@ void double_network_release(struct double_network *n) {
     double_reservation_drop(n->resfd, n->uuid);
     n->resfd = -1;
     n->magic = 0; /* kept allocated so a use after release is reported */
+    double_forwards_forget(n);
   }
   pthread_mutex_unlock(&lock);
 }
@@ -265,7 +269,7 @@ void double_network_release(struct double_network *n) {
 /* CoreFoundation's release for the two CF-typed refs. */
 void CFRelease(const void *cf) {
   uint32_t magic = cf ? *(const uint32_t *)cf : 0;
-  if (magic == MAGIC_CONFIG) { ((struct vmnet_network_configuration *)cf)->magic = 0; return; }
+  if (magic == MAGIC_CONFIG) { ((struct vmnet_network_configuration *)cf)->magic = 0; double_forwards_forget(cf); return; }
   if (magic == MAGIC_NETWORK) { double_network_release((struct double_network *)cf); return; }
   double_violation("CFRelease: not a vmnet configuration or network (%p)", cf);
 }

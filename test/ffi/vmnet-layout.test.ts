@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as C from "../../ffi/vmnet/constants.ts";
-import { iovec, vmpktdesc } from "../../ffi/vmnet/structs.ts";
+import { iovec, vmlan_forward, vmpktdesc } from "../../ffi/vmnet/structs.ts";
 
 const SHIMS = join(import.meta.dir, "..", "..", "shims");
 const ENUMS = [
@@ -26,8 +26,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function probe(): Record<string, number[]> {
   const header = process.platform === "darwin" ? "<vmnet/vmnet.h>" : `"vmnet.h"`;
   // <sys/uio.h> first: older SDKs' <vmnet/vmnet.h> uses struct iovec without including it (Code-Hex/vz notes the same).
-  const lines = ["#include <stdalign.h>", "#include <stddef.h>", "#include <stdio.h>", "#include <sys/uio.h>", `#include ${header}`, "int main(void) {"];
-  for (const l of [vmpktdesc, iovec]) {
+  const lines = ["#include <stdalign.h>", "#include <stddef.h>", "#include <stdio.h>", "#include <sys/uio.h>", `#include ${header}`, `#include "vmnet-forward.h"`, "int main(void) {"];
+  for (const l of [vmpktdesc, iovec, vmlan_forward]) {
     const t = `struct ${l.name}`;
     lines.push(`  printf("${l.name} %zu %zu\\n", sizeof(${t}), alignof(${t}));`);
     for (const f of Object.keys(l.fields)) lines.push(`  printf("${l.name}.${f} %zu %zu\\n", offsetof(${t}, ${f}), sizeof(((${t} *)0)->${f}));`);
@@ -42,16 +42,17 @@ function probe(): Record<string, number[]> {
   return Object.fromEntries(out.map((l) => { const [k, a, b] = l.split(" "); return [k!, [Number(a), Number(b)]]; }));
 }
 
-test(`vmpktdesc, iovec and the vmnet enums match ${process.platform === "darwin" ? "the macOS SDK" : "shims/vmnet.h"}`, () => {
+test(`vmpktdesc, iovec, vmlan_forward and the vmnet enums match ${process.platform === "darwin" ? "the macOS SDK" : "shims/vmnet.h"}`, () => {
   const fromC = probe();
   const ours: Record<string, number[]> = {};
-  for (const l of [vmpktdesc, iovec]) {
+  for (const l of [vmpktdesc, iovec, vmlan_forward]) {
     ours[l.name] = [l.size, l.align];
     for (const [f, v] of Object.entries(l.fields)) ours[`${l.name}.${f}`] = [v.offset, v.size];
   }
   for (const e of ENUMS) ours[e] = [C[e], 0];
   expect(ours).toEqual(fromC);
   expect(fromC.vmpktdesc).toEqual([24, 8]); // LP64, as native-facts §A 5.1 states
+  expect(fromC.vmlan_forward).toEqual([24, 2]);
 });
 
 test("every vmnet_return_t has a name", () => {

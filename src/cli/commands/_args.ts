@@ -30,3 +30,16 @@ export function given(rawArgs: string[], name: string): boolean {
 export function positionals(args: { _: string[] }): string[] {
   return args._.filter((a) => a !== "--");
 }
+
+/** Every value of a repeatable flag given by its long name or its one-letter alias (`-p X`, `--publish=X`). */
+export function repeatedWithAlias(rawArgs: string[], name: string, alias: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--") break;
+    if ((a === `--${name}` || a === `-${alias}`) && i + 1 < rawArgs.length) out.push(rawArgs[++i]!);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+    else if (a.startsWith(`-${alias}=`)) out.push(a.slice(alias.length + 2));
+  }
+  return out;
+}

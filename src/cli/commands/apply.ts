@@ -13,7 +13,9 @@ import { readApplyFile } from "../../core/apply/file.ts";
 import { planApply } from "../../core/apply/plan.ts";
 import { dryRunResult, executePlan } from "../../core/apply/execute.ts";
 import { MANAGED_LABEL_KEY, MANAGED_LABEL_VALUE } from "../../core/apply/schema.ts";
-import { notifyServices } from "../../services/control.ts";
+import { notifyServices, servicesStatus } from "../../services/control.ts";
+import { PortService } from "../../core/ports/service.ts";
+import { syncPortsAfter } from "../ports.ts";
 
 export default defineCommand({
   meta: {
@@ -37,12 +39,16 @@ ${MANAGED_LABEL_KEY}=${MANAGED_LABEL_VALUE}, and --prune deletes only those that
     // A dry run on a state dir that has no store yet plans against an empty one instead of creating the file.
     const store = dryRun && !existsSync(storePath()) ? new Store(":memory:") : openStore();
     const plan = planApply(doc, store, { prune: args.prune });
-    const needsHost = plan.items.some((i) => i.kind === "network" && ["create", "change", "delete"].includes(i.action));
+    const needsHost = plan.items.some((i) => (i.kind === "network" && ["create", "change", "delete"].includes(i.action)) || i.action === "publish");
+    const platform = needsHost && !dryRun ? await loadPlatform() : null;
+    const ports = platform?.ports ? new PortService(store, platform.ports, { daemonPid: servicesStatus().pid }) : undefined;
     const result = dryRun
       ? dryRunResult(plan)
-      : await executePlan(plan, { networks: new NetworkService(store, needsHost ? await loadPlatform() : null), leases: new LeaseService(store, undefined, ownerPolicy) });
+      : await executePlan(plan, { networks: new NetworkService(store, platform), leases: new LeaseService(store, undefined, ownerPolicy), ports });
     // Like network create/rm: a running services daemon (DHCP/DNS) reloads to see new or removed networks.
-    if (result.items.some((i) => i.kind === "network" && i.status === "applied")) await notifyServices();
+    if (result.items.some((i) => i.kind !== "attachment" && i.status === "applied")) await notifyServices();
+    // Reserved attachments bring their stored ports back.
+    if (result.items.some((i) => i.kind === "attachment" && i.status === "applied")) await syncPortsAfter(store);
     const format = formatFrom(args);
     render(result.items, planColumns, { format, json: planJson(result) });
     // JSON carries the summary and every error itself; the closing lines are for people.

@@ -1,7 +1,10 @@
 import { defineCommand } from "citty";
 import { formatArgs } from "./_args.ts";
 import { formatFrom, renderRecord } from "../output.ts";
-import { leaseService } from "../context.ts";
+import { openStore } from "../context.ts";
+import { LeaseService } from "../../core/leases.ts";
+import { ownerPolicy } from "../owners.ts";
+import { syncPortsAfter } from "../ports.ts";
 import { attachmentRecord } from "../display/attachment.ts";
 
 export default defineCommand({
@@ -26,9 +29,12 @@ reserves: \`vmlan helper\`, \`vmlan run\` and \`vm run\` connect a VM.`,
     "allow-spoofing": { type: "boolean", description: "The attachment's ports get no anti-spoofing rules (its VM may send from any MAC or address)" },
     ...formatArgs,
   },
-  run({ args }) {
+  async run({ args }) {
+    const store = openStore();
     const allowSpoofing = args["allow-spoofing"] ? true : undefined; // absent: keep what is stored
-    const { attachment, created } = leaseService().attach({ network: args.network, id: args.id, hostname: args.hostname, ip: args.ip, mac: args.mac, allowSpoofing });
+    const { attachment, created } = new LeaseService(store, undefined, ownerPolicy).attach({ network: args.network, id: args.id, hostname: args.hostname, ip: args.ip, mac: args.mac, allowSpoofing });
+    // Attached again: the ports stored with it are in effect once more.
+    if (created && store.ports.list(args.network, args.id).length > 0) await syncPortsAfter(store);
     const format = formatFrom(args);
     renderRecord(format === "json" ? { ...attachment, created } : attachmentRecord(attachment), format);
   },

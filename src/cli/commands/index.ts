@@ -4,6 +4,7 @@ export const commands = {
   attach: () => import("./attach.ts").then((m) => m.default),
   detach: () => import("./detach.ts").then((m) => m.default),
   attachments: () => import("./attachments.ts").then((m) => m.default),
+  port: () => import("./port/index.ts").then((m) => m.default),
   helper: () => import("./helper.ts").then((m) => m.default),
   run: () => import("./run.ts").then((m) => m.default),
   switch: () => import("./switch.ts").then((m) => m.default),

@@ -6,6 +6,8 @@ import { networkService } from "../context.ts";
 import { attachLease, checkHostSide, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";
 import { brokerSession, type BrokerSession } from "./_broker-port.ts";
 import type { HelperLease } from "../../datapath/helper.ts";
+import { publishArg, publishSpecs } from "../publish.ts";
+import { portService, portsChanged, syncPortsAfter } from "../ports.ts";
 
 export default defineCommand({
   meta: {
@@ -19,10 +21,14 @@ export default defineCommand({
 COMMAND gets VMLAN_FD, VMLAN_MAC, VMLAN_IP, VMLAN_GATEWAY, VMLAN_PREFIX_LENGTH, VMLAN_TAP and
 VMLAN_NETWORK (and _0, _1, ... per network), and {fd} {mac} {ip} {gateway} {prefix} {tap} {network}
 in its arguments are replaced ({fd1}, {mac1}, ... for later networks). When either side exits the
-other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status.`,
+other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status.
+
+-p/--publish SPEC publishes a host port to the VM's address on the first network while it runs
+(see \`vmlan port\`; from 127.0.0.1 unless SPEC names another address).`,
     examples: [
       "vmlan run --network default --id vm1 -- qemu-system-x86_64 -m 512 -kernel bzImage -netdev dgram,id=n0,local.type=fd,local.str={fd} -device virtio-net-pci,netdev=n0,mac={mac}",
       "vmlan run --network lab --native -- sh -c 'echo $VMLAN_IP on $VMLAN_TAP'",
+      "vmlan run --network default --id web -p 8080:80 -- qemu-system-x86_64 -m 512 -kernel bzImage -netdev dgram,id=n0,local.type=fd,local.str={fd} -device virtio-net-pci,netdev=n0,mac={mac}",
     ],
   },
   args: {
@@ -33,6 +39,7 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     "allow-spoofing": { type: "boolean", description: "No anti-spoofing rules on the ports (stored with the attachments): the VM may send from any MAC or address" },
     broker: { type: "boolean", description: "Join the networks through `vmlan broker` (it brings them up and hands out TAPs)" },
     "broker-socket": { type: "string", valueHint: "PATH", description: "Broker socket (default: /run/vmlan/broker.sock; see ENVIRONMENT in vmlan --help)" },
+    ...publishArg,
   },
   async run({ args, rawArgs }) {
     const dd = rawArgs.indexOf("--");
@@ -52,6 +59,10 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
     // Every network must be up before anything starts (through the broker, it brings them up).
     const svc = broker ? null : await networkService(true);
     if (svc) for (const n of networks) await checkHostSide(n, svc);
+    const publish = publishSpecs(rawArgs);
+    if (publish.length > 0 && broker) throw new UsageError("--publish needs the store (the kernel rules are the host's); it does not go with --broker");
+    const ports = publish.length > 0 ? await portService(svc!.store) : null;
+    await ports?.preflight(networks[0]!, id, publish, { probe: true });
     const { supervise, selfArgv } = await import("../../datapath/supervise.ts");
     let deps = null;
     if (native && svc) {
@@ -69,7 +80,11 @@ other is stopped (SIGTERM, SIGKILL after 5 s); vmlan exits with COMMAND's status
       deps = { attach: (n: string) => sessions.get(n)!.attach(id, { keep }), release: (l: HelperLease) => sessions.get(l.network)!.release(l), openTap: (n: string) => sessions.get(n)!.openFrameFd() };
     }
     const helperArgs = [...(broker ? ["--broker", ...(brokerSocket ? ["--broker-socket", brokerSocket] : [])] : []), ...(allowSpoofing ? ["--allow-spoofing"] : [])];
-    const code = await supervise({ networks, id, keep, command, program, self: selfArgv(), helperArgs }, deps);
+    const hooks = ports ? {
+      attached: async () => { await ports.set(networks[0]!, id, publish); await portsChanged(); },
+      ended: () => syncPortsAfter(svc!.store),
+    } : {};
+    const code = await supervise({ networks, id, keep, command, program, self: selfArgv(), helperArgs, ...hooks }, deps);
     process.exit(code);
   },
 });

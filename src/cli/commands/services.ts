@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { formatArgs } from "./_args.ts";
 import { formatFrom, printJson, renderRecord } from "../output.ts";
-import { openStore } from "../context.ts";
+import { loadPlatform, openStore } from "../context.ts";
 import { stateDir } from "../../core/store/paths.ts";
 import { servicesStatus } from "../../services/control.ts";
 
@@ -17,6 +17,7 @@ const run = defineCommand({
     const store = openStore();
     const { LeaseService } = await import("../../core/leases.ts");
     const { ownerPolicy } = await import("../owners.ts");
+    const { PortService } = await import("../../core/ports/service.ts");
     const leases = new LeaseService(store, undefined, ownerPolicy);
     const tend = () => {
       const lines = leases.releaseOrphans().map((a) => `released orphaned attachment ${a.network}/${a.id} (pid ${a.pid} is gone)`);
@@ -29,7 +30,8 @@ const run = defineCommand({
     const platform = await hostPlatform();
     const where = platform.serviceInterface?.bind(platform);
     const onVmnet = where ? { hostInterface: (n: Parameters<typeof hostSpec>[0]) => where(hostSpec(n)), ra: false } : {};
-    await runDaemon({ store, stateDir: stateDir(), tend, ...onVmnet });
+    const ports = platform.ports ? new PortService(store, platform.ports) : undefined;
+    await runDaemon({ store, stateDir: stateDir(), tend, ports, ...onVmnet });
     // Every server is closed by now; exit rather than wait for Bun to notice that nothing is left (it may not: Workers, signal handlers).
     process.exit(0);
   },

@@ -2,7 +2,7 @@ import type { Column } from "../output.ts";
 import type { ApplyResult, ResultItem } from "../../core/apply/execute.ts";
 import type { Action } from "../../core/apply/plan.ts";
 
-const DONE: Partial<Record<Action, string>> = { create: "created", change: "replaced", delete: "deleted", reserve: "reserved" };
+const DONE: Partial<Record<Action, string>> = { create: "created", change: "replaced", delete: "deleted", reserve: "reserved", publish: "published" };
 
 /** Dry runs show the planned verb; real runs the outcome ("created", "failed", "not attempted"...). */
 function actionWord(i: ResultItem): string {

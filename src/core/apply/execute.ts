@@ -6,6 +6,7 @@
 import { VmlanError } from "../errors.ts";
 import type { NetworkService } from "../networks.ts";
 import type { LeaseService } from "../leases.ts";
+import type { PortService } from "../ports/service.ts";
 import { CHANGES, REFUSALS, type Plan, type PlanItem } from "./plan.ts";
 
 /**
@@ -49,6 +50,8 @@ export function dryRunResult(plan: Plan): ApplyResult {
 export interface ApplyServices {
   networks: NetworkService;
   leases: LeaseService;
+  /** for `ports` in the file; absent where the platform cannot publish */
+  ports?: PortService;
 }
 
 export async function executePlan(plan: Plan, svc: ApplyServices): Promise<ApplyResult> {
@@ -93,7 +96,7 @@ export async function executePlan(plan: Plan, svc: ApplyServices): Promise<Apply
 }
 
 /** Applies one item; returns the detail to report (what was actually done). */
-async function step(item: PlanItem, { networks }: ApplyServices): Promise<string> {
+async function step(item: PlanItem, { networks, ports }: ApplyServices): Promise<string> {
   switch (item.action) {
     case "delete":
       await networks.remove(item.name, {});
@@ -108,6 +111,12 @@ async function step(item: PlanItem, { networks }: ApplyServices): Promise<string
     case "create": {
       const { network } = await networks.create(item.request!);
       return `${network.mode}, ${network.subnet}${network.subnetV6 ? `, ${network.subnetV6}` : ""}, bridge ${network.bridge}`;
+    }
+    case "publish": {
+      if (!ports) throw new VmlanError("this platform cannot publish ports", { code: "EUSAGE", exitCode: 2 });
+      const [network, id] = [item.network, item.name.slice(item.network.length + 1)];
+      await ports.set(network, id, item.ports!);
+      return item.detail;
     }
     default:
       throw new VmlanError(`internal error: "${item.action}" is not a change`);

@@ -12,8 +12,10 @@ import { parseSubnetV4, parseSubnetV6, overlapsV4, overlapsV6, v4ToInt, intToV4 
 import { hasAddress } from "../ipam/allocator.ts";
 import { MANAGED_LABEL_KEY, MANAGED_LABEL_VALUE, isManaged, keyPath, type FileNetwork, type FileAttachment, type Problem } from "./schema.ts";
 import { ApplyFileError, type ApplyDoc } from "./file.ts";
+import type { PortSpec } from "../ports/spec.ts";
+import { portsItem, portsPlanning, type PortsPlanning } from "./plan-ports.ts";
 
-export type Action = "create" | "change" | "unchanged" | "delete" | "keep" | "reserve" | "conflict" | "refuse";
+export type Action = "create" | "change" | "unchanged" | "delete" | "keep" | "reserve" | "publish" | "conflict" | "refuse";
 
 export interface NetworkInput {
   name: string;
@@ -32,7 +34,7 @@ export interface NetworkInput {
 
 export interface PlanItem {
   action: Action;
-  kind: "network" | "attachment";
+  kind: "network" | "attachment" | "ports";
   /** the network's name, or "network/id" for an attachment */
   name: string;
   network: string;
@@ -41,6 +43,8 @@ export interface PlanItem {
   request?: NetworkInput;
   /** reserve: what LeaseService.attach gets */
   reservation?: AttachRequest;
+  /** publish: the attachment's ports from now on (PortService.set) */
+  ports?: PortSpec[];
 }
 
 export interface Plan {
@@ -50,7 +54,7 @@ export interface Plan {
 }
 
 /** Actions that change something when applied. */
-export const CHANGES: ReadonlySet<Action> = new Set(["create", "change", "delete", "reserve"]);
+export const CHANGES: ReadonlySet<Action> = new Set(["create", "change", "delete", "reserve", "publish"]);
 /** Actions that apply refuses (reported, skipped, exit non-zero). */
 export const REFUSALS: ReadonlySet<Action> = new Set(["conflict", "refuse"]);
 
@@ -94,7 +98,8 @@ export function planApply(doc: ApplyDoc, store: Store, opts: { prune?: boolean }
   const problems = doc.networks.flatMap((n, i) => overlapProblems(n, i, others));
   if (problems.length > 0) throw new ApplyFileError(doc.file, problems);
 
-  const body = doc.networks.flatMap((n) => planNetwork(n, store));
+  const ports = portsPlanning(store);
+  const body = doc.networks.flatMap((n) => planNetwork(n, store, ports));
   return { file: doc.file, prune: !!opts.prune, items: [...head, ...body, ...tail] };
 }
 
@@ -121,32 +126,37 @@ function describe(r: NetworkInput): string {
   return parts.join(", ");
 }
 
-function planNetwork(n: FileNetwork, store: Store): PlanItem[] {
+function planNetwork(n: FileNetwork, store: Store, ports: PortsPlanning): PlanItem[] {
+  // Each attachment's item, then its ports' item (when the file gives ports); fresh: the network is (re)made.
+  const each = (fresh: boolean, plan: (a: FileAttachment) => PlanItem) => n.attachments.flatMap((a) => {
+    const item = plan(a);
+    return [item, ...portsItem(n.name, a, item, ports, fresh)];
+  });
   const request = networkInput(n);
   const base = { kind: "network" as const, name: n.name, network: n.name };
   const existing = store.getNetwork(n.name);
   if (!existing) {
-    return [{ ...base, action: "create", detail: describe(request), request }, ...n.attachments.map((a) => reserve(n.name, a, ""))];
+    return [{ ...base, action: "create", detail: describe(request), request }, ...each(true, (a) => reserve(n.name, a, ""))];
   }
   if (existing.builtin) {
-    return [{ ...base, action: "refuse", detail: "built-in network; apply does not manage it" }, ...n.attachments.map((a) => refused(n.name, a))];
+    return [{ ...base, action: "refuse", detail: "built-in network; apply does not manage it" }, ...each(false, (a) => refused(n.name, a))];
   }
   // A network made by hand but otherwise identical is adopted as it is, without recreating it for the label.
   const diff = configDiff({ ...existing, labels: { ...existing.labels, [MANAGED_LABEL_KEY]: MANAGED_LABEL_VALUE } }, parseRequest(request));
   if (diff.length === 0) {
     const detail = isManaged(existing.labels) ? "matches the file" : "matches the file (made by hand: never pruned)";
-    return [{ ...base, action: "unchanged", detail }, ...n.attachments.map((a) => planAttachment(n.name, a, store))];
+    return [{ ...base, action: "unchanged", detail }, ...each(false, (a) => planAttachment(n.name, a, store))];
   }
   const reserved = new Set(n.attachments.map((a) => a.id));
   const strangers = store.listLeases(n.name).filter((l) => !reserved.has(l.id)).map((l) => l.id);
   if (strangers.length > 0) {
     const shown = strangers.slice(0, 5).join(", ") + (strangers.length > 5 ? ", ..." : "");
     const detail = `${diff.join("; ")}; refused: ${strangers.length} active attachment(s) not in the file (${shown}); detach them first`;
-    return [{ ...base, action: "refuse", detail }, ...n.attachments.map((a) => refused(n.name, a))];
+    return [{ ...base, action: "refuse", detail }, ...each(false, (a) => refused(n.name, a))];
   }
   const kept = store.countActive(n.name);
   const detail = `${diff.join("; ")} (recreated${kept ? `; ${kept} reserved attachment(s) reserved again` : ""})`;
-  return [{ ...base, action: "change", detail, request }, ...n.attachments.map((a) => reserve(n.name, a, "(after the network is recreated)"))];
+  return [{ ...base, action: "change", detail, request }, ...each(true, (a) => reserve(n.name, a, "(after the network is recreated)"))];
 }
 
 function wanted(a: FileAttachment): string {

@@ -12,6 +12,7 @@ import { Labels } from "../resources/labels.ts";
 import { isV4 } from "../ipam/subnet.ts";
 import { requestedSubnet } from "../ipam/reserved.ts";
 import { parseMac } from "../ipam/mac.ts";
+import { formatPortSpec, overlaps, parsePortSpec, type PortSpec } from "../ports/spec.ts";
 
 /**
  * The label every network created (or recreated) by `vmlan apply` carries. `apply --prune`
@@ -45,12 +46,27 @@ const Mtu = v.pipe(
 );
 const Ip = v.pipe(v.string(), v.check(isV4, (i) => `invalid IP address "${i.input}": expected IPv4 like 192.168.70.10`));
 const Mac = v.pipe(v.string(), parsedBy(parseMac));
+const PortSpecText = v.pipe(v.string(), parsedBy((s) => parsePortSpec(s)));
+/** An attachment's published ports (`ports = ["8080:80"]`): each a spec, none overlapping another. */
+const Ports = v.pipe(
+  v.array(PortSpecText),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const list = dataset.value as PortSpec[];
+    for (let i = 1; i < list.length; i++) {
+      const j = list.slice(0, i).findIndex((o) => overlaps(o, list[i]!));
+      if (j >= 0) addIssue({ message: `${formatPortSpec(list[i]!)} overlaps ${formatPortSpec(list[j]!)} given before it`, path: [{ type: "array", origin: "value", input: list, key: i, value: list[i] }] });
+    }
+  }),
+);
 
 export const FileAttachment = v.strictObject({
   id: InterfaceId,
   hostname: v.optional(Hostname),
   ip: v.optional(Ip),
   mac: v.optional(Mac),
+  /** published ports, as `vmlan port add` takes them; absent: the stored ones stay as they are */
+  ports: v.optional(Ports),
 });
 export type FileAttachment = v.InferOutput<typeof FileAttachment>;
 

@@ -128,4 +128,22 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE attachments ADD COLUMN allow_spoofing INTEGER NOT NULL DEFAULT 0;
   `,
+  // 10: published ports (issue #14): host ports forwarded to an attachment's guest, stored with the
+  // attachment (deleted with it: a reclaimed claim or a removed network takes its ports along). Host
+  // ports are a host-wide resource, hence the index on (proto, host_port) for conflict checks.
+  `
+  CREATE TABLE published_ports (
+    network TEXT NOT NULL,
+    id TEXT NOT NULL,
+    proto TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+    host_end INTEGER NOT NULL CHECK (host_end BETWEEN host_port AND 65535),
+    guest_port INTEGER NOT NULL CHECK (guest_port >= 1 AND guest_port + host_end - host_port <= 65535),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (network, id, proto, host_ip, host_port),
+    FOREIGN KEY (network, id) REFERENCES attachments(network, id) ON DELETE CASCADE
+  ) STRICT;
+  CREATE INDEX published_ports_host ON published_ports(proto, host_port);
+  `,
 ];

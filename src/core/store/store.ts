@@ -11,6 +11,7 @@ import { privateDir, privateFiles, stderrNote, type Note } from "./private.ts";
 import { networkFromRow, networkToRow, type NetworkRow } from "./rows.ts";
 import { LeaseQueries } from "./lease-queries.ts";
 import { OwnerQueries } from "./owner-queries.ts";
+import { PortQueries } from "./port-queries.ts";
 import { SpoofingQueries } from "./spoofing-queries.ts";
 
 /**
@@ -21,6 +22,8 @@ import { SpoofingQueries } from "./spoofing-queries.ts";
  */
 export class Store extends LeaseQueries {
   readonly path: string;
+  /** Published ports (port-queries.ts). */
+  readonly ports: PortQueries;
   #db: Database;
   #q = new Map<string, Statement>();
   /** Transactions open on this connection: 0 outside, 1 in a tx, more in savepoints inside it. */
@@ -34,6 +37,7 @@ export class Store extends LeaseQueries {
   constructor(path: string, note: Note = stderrNote) {
     super();
     this.path = path;
+    this.ports = new PortQueries((sql) => this.stmt(sql));
     const file = path !== ":memory:";
     if (file) privateDir(dirname(path), note);
     const fresh = file && !existsSync(path);

@@ -12,6 +12,7 @@ import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain } from "./held.ts";
 import { NETWORKS_SINCE } from "./version.ts";
 import { VmnetInterface } from "./vmnet-interface.ts";
+import { darwinPorts } from "./ports.ts";
 
 /** The one network the classic API can give (vmnet's shared network). */
 export const CLASSIC_NETWORK = "default";
@@ -66,5 +67,8 @@ export function createClassicPlatform(major: number): DarwinPlatform {
     openTap: brokerOpener(openVmnetPort),
     probeUplink: async (name) => probeUplink(name),
     listUplinks: async () => listUplinks(),
+    // Rules for a classic interface are added on it once started (VmnetInterface.addForward); which
+    // of the network's rules belong to which helper's interface is not wired yet (docs/ports.md).
+    ports: darwinPorts({ rulesFor: () => [] }),
   };
 }

@@ -19,6 +19,7 @@ import {
 import { HostError, UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec } from "../types.ts";
 import { asPointer, VmnetError } from "./vmnet-interface.ts";
+import { forwardsBuffer, type VmnetForward } from "./ports.ts";
 
 /** Generous for a flattened serialization (the double's is ~300 bytes); grown once if vmnet's is bigger. */
 const SERIALIZATION_CAP = 16 * 1024;
@@ -58,16 +59,20 @@ export class VmnetNetwork {
     this.#ref = ref;
   }
 
-  /** vmnet_network_create from the spec (bridged mode is not a network mode on macOS 26). */
-  static create(spec: HostNetworkSpec, o: { dhcp?: boolean } = {}): VmnetNetwork {
+  /**
+   * vmnet_network_create from the spec (bridged mode is not a network mode on macOS 26), with the
+   * published ports' forwarding rules in its configuration (the only place vmnet takes them here).
+   */
+  static create(spec: HostNetworkSpec, o: { dhcp?: boolean; forwards?: VmnetForward[] } = {}): VmnetNetwork {
+    const forwards = o.forwards ?? [];
     const [, len] = cidr(spec.subnet);
     const v6 = spec.subnetV6 ? cidr(spec.subnetV6) : null;
     const status = new Uint32Array(new ArrayBuffer(4));
-    const ref = asPointer(vmnetShim().vmlan_network_create(
+    const ref = asPointer(vmnetShim().vmlan_network_create_forwarding(
       spec.mode === "host" ? VMNET_HOST_MODE : VMNET_SHARED_MODE,
       cstr(spec.gateway), cstr(maskOf(len)),
       cstr(v6 ? (spec.gatewayV6 ?? v6[0]) : null), v6 ? v6[1] : 0,
-      spec.mtu, o.dhcp ? 0 : NETWORK_DISABLE_DHCP | NETWORK_DISABLE_DNS_PROXY, status,
+      spec.mtu, o.dhcp ? 0 : NETWORK_DISABLE_DHCP | NETWORK_DISABLE_DNS_PROXY, forwardsBuffer(forwards), forwards.length, status,
     ));
     if (!ref) throw new VmnetError(`vmnet_network_create ${spec.name} (${spec.subnet})`, status[0]!);
     return new VmnetNetwork(ref);

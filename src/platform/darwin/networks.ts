@@ -10,6 +10,8 @@ import type { HostNetworkSpec, HostNetworkStatus, VmnetHostPort, VmnetPortOption
 import { bridgedPort, brokerOpener, checkPrivileges, DARWIN_MTU_RANGE, dropOrStop, hostPort, type DarwinPlatform } from "./common.ts";
 import { bridgedStatus, listUplinks, probeUplink } from "./uplinks.ts";
 import { explain, HeldNetworks } from "./held.ts";
+import { darwinPorts, vmnetForwards } from "./ports.ts";
+import type { PortRule } from "../../core/ports/state.ts";
 import { VmnetNetwork } from "./network.ts";
 import { VmnetError, VmnetInterface } from "./vmnet-interface.ts";
 import { acquireFromBroker, brokerService } from "./xpc-client.ts";
@@ -26,12 +28,15 @@ import { interfaceWithAddress } from "../../../ffi/libc/ifaddrs.ts";
 
 
 export function createNetworksPlatform(major: number): DarwinPlatform {
-  // The broker creates its networks; every other process asks it first (xpc-client.ts), so VMs and
-  // helpers in several processes share one vmnet network. No broker answering: create it here.
+  // Published ports: the composition root tells the platform where the store's rules come from (ports.ts).
+  const rules = { rulesFor: (_network: string): PortRule[] => [] };
+  // The broker creates its networks (with their vmnet forwarding rules); every other process asks it
+  // first (xpc-client.ts), so VMs and helpers in several processes share one vmnet network. No broker
+  // answering: create it here.
   let serving = false;
   const held = new HeldNetworks((spec) => {
     const service = serving ? null : brokerService();
-    return (service && acquireFromBroker(service, spec)) || VmnetNetwork.create(spec);
+    return (service && acquireFromBroker(service, spec)) || VmnetNetwork.create(spec, { forwards: vmnetForwards(rules.rulesFor(spec.name), spec.mode) });
   });
 
   async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
@@ -110,5 +115,6 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
       serving = true;
       return vmnetShim().vmlan_network_api() === 1;
     },
+    ports: darwinPorts(rules),
   };
 }

@@ -11,6 +11,7 @@ import {
   VMNET_RETURN_NAMES, VMNET_SHARED_MODE, VMNET_SUCCESS,
 } from "../../../ffi/vmnet/constants.ts";
 import { HostError, UsageError } from "../../core/errors.ts";
+import type { VmnetForward } from "./ports.ts";
 
 /** The JSON line vmnet-helper prints; 4 KiB holds the ~400 bytes macOS 26 returns with room to spare. */
 const JSON_CAP = 4096;
@@ -136,6 +137,24 @@ export class VmnetInterface {
     if (fd < 0) throw new VmnetError("vmnet_interface_set_event_callback", -fd);
     this.#eventFd = fd;
     return fd;
+  }
+
+  /**
+   * vmnet_interface_add_ip_port_forwarding_rule (macOS 11+) on this started classic interface; throws
+   * VmnetError when vmnet refuses (an interface started with a macOS 26 network refuses: rules go into
+   * that network's configuration instead, ports.ts).
+   */
+  addForward(f: VmnetForward): void {
+    if (!this.#handle) throw new HostError("vmnet interface is stopped");
+    const st = vmnetShim().vmlan_interface_add_forward(this.#handle, f.protocol, f.externalPort, f.family, f.address, f.internalPort);
+    if (st !== VMNET_SUCCESS) throw new VmnetError(`vmnet_interface_add_ip_port_forwarding_rule ${f.externalPort}`, st);
+  }
+
+  /** vmnet_interface_remove_ip_port_forwarding_rule for the rule's protocol, family and external port. */
+  removeForward(f: Pick<VmnetForward, "protocol" | "externalPort" | "family">): void {
+    if (!this.#handle) throw new HostError("vmnet interface is stopped");
+    const st = vmnetShim().vmlan_interface_remove_forward(this.#handle, f.protocol, f.externalPort, f.family);
+    if (st !== VMNET_SUCCESS) throw new VmnetError(`vmnet_interface_remove_ip_port_forwarding_rule ${f.externalPort}`, st);
   }
 
   get stopped(): boolean {

@@ -19,6 +19,10 @@ import { checkPrivileges } from "./privileges.ts";
 import { checkSubnetFree } from "./routes.ts";
 import { bridgedStatus, ensureBridged, removeBridged } from "./bridged.ts";
 import { describeUplink, listCandidates } from "./uplink.ts";
+import { syncPortRules } from "./ports.ts";
+import { probeHostPort } from "./port-probe.ts";
+import { withFileLock } from "./lock.ts";
+import { libc } from "../../../ffi/libc/load.ts";
 
 /** Gateway address with the subnet's prefix length, e.g. 192.168.64.1/24. */
 function gatewayCidr(gateway: string, subnet: string): Cidr {
@@ -145,5 +149,14 @@ export function createLinuxPlatform(): Platform & TapOpener {
     status,
     probeUplink: async (name, bridge) => withNetlink((nl) => describeUplink(nl, name, bridge)),
     listUplinks: async () => withNetlink((nl) => listCandidates(nl)),
+    ports: {
+      syncPorts: async (spec, rules) => syncPortRules(spec, rules),
+      instance: (spec) => {
+        const index = libc().if_nametoindex(Buffer.from(`${spec.bridge}\0`));
+        return index === 0 ? null : `${spec.bridge}#${index}`;
+      },
+      probeHostPort,
+      withLock: withFileLock,
+    },
   };
 }

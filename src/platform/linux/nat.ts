@@ -1,8 +1,8 @@
 /**
  * NAT and isolation rules through the `nft` binary (`nft -f -`), one table per network:
- * `table inet vmlan_<bridge>`. Each setup replaces the whole table in one transaction
- * ("add table; delete table; table {...}"), so it is idempotent and never half-applied.
- * nft(8) 1.0.6 syntax: a rule needs a newline or ';' before '}'.
+ * `table inet vmlan_<bridge>`. Each setup replaces the network's own chains in one transaction
+ * (add chain, flush chain, add rule ...), so it is idempotent and never half-applied, and leaves
+ * the published ports' chains (ports.ts) alone. Removing the network deletes the whole table.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { HostError, UsageError } from "../../core/errors.ts";
@@ -23,25 +23,45 @@ export function natTableName(bridge: string): string {
   return `vmlan_${checkIfname(bridge)}`;
 }
 
-/** The nft script for a network. Every value is validated before it is interpolated. */
+/** Chain name → its base-chain declaration: the network's own chains (ports.ts has the published ports' chains). */
+const CHAINS = {
+  forward: "type filter hook forward priority filter; policy accept;",
+  postrouting: "type nat hook postrouting priority srcnat; policy accept;",
+  guard: "type filter hook prerouting priority raw; policy accept;",
+} as const;
+
+/**
+ * The nft script for a network. It replaces the network's own chains (add, flush, fill) and never
+ * the whole table, so the published ports' chains (ports.ts) survive `system start`, `vm run` and
+ * every other ensureNetwork. One transaction: nothing is half applied. Every value is validated
+ * before it is interpolated.
+ */
 export function natScript(spec: NatSpec): string {
   if (spec.mode !== "shared" && spec.mode !== "host") throw new UsageError(`invalid network mode "${String(spec.mode)}": use shared or host`);
-  const t = natTableName(spec.bridge);
+  const t = `inet ${natTableName(spec.bridge)}`;
   const b = `"${spec.bridge}"`;
   const forward = [
-    "type filter hook forward priority filter; policy accept;",
-    // Frames between guests of the same network (seen here only with br_netfilter loaded).
-    `iifname ${b} oifname ${b} accept`,
+      // Frames between guests of the same network (seen here only with br_netfilter loaded).
+      `iifname ${b} oifname ${b} accept`,
+      // Published ports (DNAT to a guest, ports.ts), both directions, also to and from other networks.
+      `oifname ${b} ct status dnat accept`,
+      `iifname ${b} ct status dnat accept`,
   ];
-  const lines = [`add table inet ${t}`, `delete table inet ${t}`, `table inet ${t} {`];
+  const chains: Record<keyof typeof CHAINS, string[] | null> = {
+    forward,
+    postrouting: null,
+    // A guest never addresses the host's loopback, nor sends from it: route_localnet on the bridge
+    // (for 127.0.0.1 published ports) would otherwise let it reach services bound to 127.0.0.1.
+    // Counted, so `nft list` shows a guest that tried.
+    guard: [`iifname ${b} ip daddr 127.0.0.0/8 counter drop`, `iifname ${b} ip saddr 127.0.0.0/8 counter drop`],
+  };
   if (spec.mode === "shared") {
     const v4 = parseNetwork(spec.subnet).text;
-    const nat = ["type nat hook postrouting priority srcnat; policy accept;", `ip saddr ${v4} ip daddr != ${v4} masquerade`];
+    chains.postrouting = [`ip saddr ${v4} ip daddr != ${v4} masquerade`];
     if (spec.subnetV6) {
       const v6 = parseNetwork(spec.subnetV6).text;
-      nat.push(`ip6 saddr ${v6} ip6 daddr != ${v6} masquerade`);
+      chains.postrouting.push(`ip6 saddr ${v6} ip6 daddr != ${v6} masquerade`);
     }
-    lines.push("  chain postrouting {", ...nat.map((l) => `    ${l}`), "  }");
     forward.push(
       `oifname ${b} ct state established,related accept`,
       `oifname ${b} drop`, // new connections into the network from anywhere else
@@ -51,7 +71,12 @@ export function natScript(spec: NatSpec): string {
     parseNetwork(spec.subnet);
     forward.push(`iifname ${b} drop`, `oifname ${b} drop`); // host only: nothing routed in or out
   }
-  lines.push("  chain forward {", ...forward.map((l) => `    ${l}`), "  }", "}");
+  const lines = [`add table ${t}`];
+  for (const [name, rules] of Object.entries(chains)) {
+    lines.push(`add chain ${t} ${name} { ${CHAINS[name as keyof typeof CHAINS]} }`, `flush chain ${t} ${name}`);
+    if (rules === null) lines.push(`delete chain ${t} ${name}`); // host mode has no NAT
+    else for (const r of rules) lines.push(`add rule ${t} ${name} ${r}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 

@@ -4,6 +4,7 @@ import { leaseService, networkService } from "../../context.ts";
 import { printResults } from "./results.ts";
 import { formatFrom } from "../../output.ts";
 import { startServices } from "../../../services/control.ts";
+import { syncPortsAfter } from "../../ports.ts";
 
 export default defineCommand({
   meta: {
@@ -21,6 +22,7 @@ Linux, starts the DHCP and DNS daemon.`,
     // After a crash or a reboot: attachments whose owning process is gone are released (issue #12 item 10).
     const orphans = leaseService().releaseOrphans();
     if (orphans.length && formatFrom(args) !== "json") process.stdout.write(`orphans: released ${orphans.length} attachment(s) of processes that are gone\n`);
+    await syncPortsAfter(svc.store); // published ports onto the bridges just made (the daemon does it too)
     svc.platform?.sweepPorts?.(); // and the anti-spoofing rules of ports that are gone (issue #12 item 2)
     // DHCP and DNS for the guests (src/services): Linux, and macOS 26 on vmnet's bridges; on macOS 15
     // vmnet's own DHCP serves its shared network (docs/macos.md "DHCP and DNS for guests").

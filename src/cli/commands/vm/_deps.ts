@@ -1,5 +1,7 @@
 /** Composition root for the vm commands: store-backed services, the host platform and the VM backend. */
-import { networkService, leaseService } from "../../context.ts";
+import { networkService, leaseService, loadPlatform, openStore } from "../../context.ts";
+import { PortService } from "../../../core/ports/service.ts";
+import { servicesStatus } from "../../../services/control.ts";
 import { note } from "../../output.ts";
 import { stateDir } from "../../../core/store/paths.ts";
 import { VmRegistry } from "../../../vm/registry.ts";
@@ -12,7 +14,9 @@ export async function vmDeps(opts: { withHost?: boolean } = {}): Promise<VmDeps>
   // How to run this vmlan again (for `vmlan helper`, `vmlan vm _vz-host`): the compiled binary is process.execPath.
   const self = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
   const networks = await networkService(opts.withHost ?? true);
+  const platform = networks.platform ?? (await loadPlatform());
   return {
+    ports: platform.ports ? new PortService(networks.store, platform.ports, { daemonPid: servicesStatus().pid }) : undefined,
     networks,
     leases: leaseService(),
     backend: await hostVmBackend(self, networks.platform),

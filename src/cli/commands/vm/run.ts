@@ -6,6 +6,8 @@ import { formatFrom, note, renderRecord } from "../../output.ts";
 import { vmRecordView } from "../../display/vm.ts";
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MB, MAX_CPUS, parseVmRequest } from "../../../vm/spec.ts";
 import { memoryCheck, parseMemory, vmDeps } from "./_deps.ts";
+import { publishArg, publishSpecs } from "../../publish.ts";
+import { portsChanged, syncPortsAfter } from "../../ports.ts";
 
 export default defineCommand({
   meta: {
@@ -14,12 +16,17 @@ export default defineCommand({
     details: `Each NIC's address and MAC come from its network with id = the VM name, so the same --name gets
 the same address and MAC again. By default a \`vmlan helper\` serves each NIC on a socketpair (QEMU
 -netdev dgram); --native passes a TAP fd instead (no helper process). --detach always attaches
-natively and returns; the console then goes to <state dir>/vms/NAME.console.log.`,
+natively and returns; the console then goes to <state dir>/vms/NAME.console.log.
+
+-p/--publish SPEC publishes a host port to the guest on its first network (\`vmlan port\`), from the
+host's 127.0.0.1 unless SPEC names another address; the ports stay with the VM's attachment and
+are in effect while it runs.`,
     examples: [
       "vmlan vm run --network default --name web  # console on this terminal",
       "vmlan vm run --network lab --name web --detach",
       "vmlan vm run --network lab --network default --name gw --cpus 2 --memory 1G",
       "vmlan vm run --network lab --exec 'ip -4 addr' --poweroff",
+      "vmlan vm run --network default --name web -p 8080:80 --exec 'httpd -p 80 -h /www' --detach",
     ],
   },
   args: {
@@ -37,6 +44,7 @@ natively and returns; the console then goes to <state dir>/vms/NAME.console.log.
     "allow-spoofing": { type: "boolean", description: "No anti-spoofing rules on the VM's ports (stored with its attachments)" },
     console: { type: "string", valueHint: "FILE", description: "Serial console: - (this terminal; foreground) or a file (default: - , or <state>/vms/NAME.console.log with --detach)" },
     detach: { type: "boolean", description: "Start in the background and return; stop with `vmlan vm stop NAME`" },
+    ...publishArg,
     ...formatArgs,
   },
   async run({ args, rawArgs }) {
@@ -49,10 +57,12 @@ natively and returns; the console then goes to <state dir>/vms/NAME.console.log.
       console: args.console, detach: args.detach, attachment: args.native || args.detach ? "native" : "helper",
       ...(args["allow-spoofing"] ? { allowSpoofing: true } : {}),
     });
+    const publish = publishSpecs(rawArgs);
     if (args.detach && !args.native && process.platform !== "darwin") note("note: --detach attaches natively (a TAP fd held by QEMU): helpers stop with the `vm run` that started them");
     const { startVm, finishVm, stopHelpers } = await import("../../../vm/launch.ts");
     const deps = await vmDeps();
-    const vm = await startVm(req, deps);
+    const vm = await startVm(req, deps, { publish });
+    if (publish.length > 0) await portsChanged();
     const { record, proc } = vm;
     const format = formatFrom(args);
     const view = vmRecordView(record, !!req.detach);
@@ -71,6 +81,7 @@ natively and returns; the console then goes to <state dir>/vms/NAME.console.log.
     const code = await proc.exited;
     await stopHelpers(vm);
     finishVm(record, deps);
+    await syncPortsAfter(deps.networks.store);
     if (code !== 0) note(`qemu exited with code ${code}`);
     process.exitCode = code;
   },

@@ -10,16 +10,23 @@ const shared = { bridge: "vl-default", mode: "shared" as const, subnet: "192.168
 describe("natScript", () => {
   test("shared mode masquerades both families and isolates the bridge", () => {
     const s = natScript(shared);
-    expect(s.startsWith("add table inet vmlan_vl-default\ndelete table inet vmlan_vl-default\n")).toBe(true);
+    // The network's own chains are replaced, never the table: the published ports' chains survive.
+    expect(s.startsWith("add table inet vmlan_vl-default\nadd chain inet vmlan_vl-default forward {")).toBe(true);
+    expect(s).not.toContain("delete table");
+    expect(s).toContain("flush chain inet vmlan_vl-default forward");
     expect(s).toContain("ip saddr 192.168.64.0/24 ip daddr != 192.168.64.0/24 masquerade");
     expect(s).toContain("ip6 saddr fd00:1::/64 ip6 daddr != fd00:1::/64 masquerade");
     expect(s).toContain(`oifname "vl-default" ct state established,related accept`);
     expect(s).toContain(`iifname "vl-default" oifname "vl-*" drop`);
+    // Published ports are let through before the drops, both ways; guests never reach 127.0.0.0/8.
+    expect(s.indexOf(`oifname "vl-default" ct status dnat accept`)).toBeLessThan(s.indexOf(`oifname "vl-default" drop`));
+    expect(s).toContain(`guard iifname "vl-default" ip daddr 127.0.0.0/8 counter drop`);
   });
 
   test("host mode has no NAT and drops everything forwarded in or out", () => {
     const s = natScript({ ...shared, mode: "host", subnetV6: null });
     expect(s).not.toContain("masquerade");
+    expect(s).toContain("delete chain inet vmlan_vl-default postrouting"); // a shared network made host-only loses its NAT
     expect(s).toContain(`iifname "vl-default" drop`);
     expect(s).toContain(`oifname "vl-default" drop`);
   });
