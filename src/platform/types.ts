@@ -156,6 +156,8 @@ export interface PortHolder {
   program: string | null;
 }
 
+export type PortCarrier = "kernel" | "proxy" | "vmnet";
+
 /** Publishing host ports to guests: the platform's datapath for `vmlan port` and `-p`. */
 export interface PortPublisher {
   /**
@@ -176,8 +178,13 @@ export interface PortPublisher {
   probeHostPort(spec: PortSpec): PortHolder | null;
   /** Runs fn under an exclusive lock on `path`, across processes (syncs from the CLI and the daemon are serialised). */
   withLock<T>(path: string, fn: () => Promise<T>): Promise<T>;
-  /** Why this platform cannot publish `spec` on a network of `mode` (a one-line reason), or null. */
-  refuse?(spec: PortSpec, mode: HostNetworkSpec["mode"]): string | null;
+  /**
+   * What carries `spec` on a network of `mode` (absent: "kernel"): "kernel", rules syncPorts installs,
+   * whose host ports the services daemon holds against other programs; "proxy", the daemon's own
+   * socket on the port relaying to the guest (what the platform's datapath cannot do); "vmnet",
+   * vmnet's forwarding in the process that holds the network, which binds the port itself.
+   */
+  carrier?(spec: PortSpec, mode: HostNetworkSpec["mode"]): PortCarrier;
   /**
    * Platforms whose rules live in the process holding a network (macOS) ask `provide` for a
    * network's rules when that process creates it; the composition root hands it the store's.

@@ -1,8 +1,8 @@
 /**
  * macOS published ports against the vmnet double, in-process with network objects only (no device):
  * the rules a macOS 26 network is created with (vmnet_network_configuration_add_port_forwarding_rule,
- * through shims/vmnet-network.c), the double's argument checks, and what vmnet cannot publish being
- * refused before anything is stored. Interfaces (the classic calls) run in a namespace:
+ * through shims/vmnet-network.c), the double's argument checks, and what vmnet cannot forward left to
+ * the services daemon's proxy. Interfaces (the classic calls) run in a namespace:
  * test/integration/darwin/forwarding.test.ts.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
@@ -68,14 +68,18 @@ describe.skipIf(!linux)("macOS 26: rules in the network's configuration", () => 
   });
 });
 
-describe.skipIf(!linux)("what vmnet cannot publish is refused up front (exit 2)", () => {
-  test("127.0.0.1, one address, host-only networks; wildcards on shared networks pass", async () => {
-    const { vmnetCannot } = await import("../../src/platform/darwin/ports.ts");
-    expect(vmnetCannot(parsePortSpec("8080:80"), "shared")).toBe(
-      "on macOS vmnet forwards a port on all of the host's addresses, so 127.0.0.1:8080:80/tcp (one address) needs a userspace proxy, which vmlan does not have on macOS yet; publish 0.0.0.0:8080 to use vmnet's forwarding");
-    expect(vmnetCannot(parsePortSpec("[::1]:8080:80"), "shared")).toContain("publish [::]:8080");
-    expect(vmnetCannot(parsePortSpec("0.0.0.0:8080:80"), "host")).toContain("only on shared networks");
-    expect(vmnetCannot(parsePortSpec("0.0.0.0:8080:80"), "shared")).toBeNull();
-    expect(vmnetCannot(parsePortSpec("[::]:8080:80/udp"), "shared")).toBeNull();
+describe("what vmnet cannot forward goes to the services daemon's proxy", () => {
+  test("127.0.0.1, [::1], one address, host-only networks: proxy; wildcards on shared networks: vmnet's; macOS 15: all proxied", async () => {
+    const { darwinPorts, vmnetForwards } = await import("../../src/platform/darwin/ports.ts");
+    const p = darwinPorts({ rulesFor: () => [] }, { vmnetForwards: true });
+    const carrier = (spec: string, mode: "shared" | "host") => p.carrier!(parsePortSpec(spec), mode);
+    expect(["8080:80", "[::1]:8080:80", "192.168.1.20:8080:80/udp"].map((s) => carrier(s, "shared"))).toEqual(["proxy", "proxy", "proxy"]);
+    expect(["0.0.0.0:8080:80", "[::]:8080:80/udp"].map((s) => carrier(s, "shared"))).toEqual(["vmnet", "vmnet"]);
+    expect(carrier("0.0.0.0:8080:80", "host")).toBe("proxy");
+    expect(darwinPorts({ rulesFor: () => [] }, { vmnetForwards: false }).carrier!(parsePortSpec("0.0.0.0:8080:80"), "shared")).toBe("proxy");
+    expect(p.instance({ name: "n", bridge: "b", mode: "host", subnet: "10.0.0.0/24", gateway: "10.0.0.1", subnetV6: null, gatewayV6: null, mtu: 1500 })).not.toBeNull();
+    // Only vmnet's share becomes vmnet rules.
+    expect(vmnetForwards([rule("8080:80", "192.168.64.2"), rule("0.0.0.0:8081-8082:81-82", "192.168.64.2")], "shared").map((f) => [f.externalPort, f.internalPort])).toEqual([[8081, 81], [8082, 82]]);
+    expect(vmnetForwards([rule("0.0.0.0:8081:81", "192.168.64.2")], "host")).toEqual([]);
   });
 });

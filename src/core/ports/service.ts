@@ -54,8 +54,6 @@ export class PortService {
     if (!publishes(net)) throw new UsageError(`network "${network}" is ${net.mode}: its guests are on the LAN at their own address, so there is nothing to publish; connect to the guest directly`);
     for (const s of specs) {
       if (familyOf(s.hostIp) === 6 && !net.subnetV6) throw new UsageError(`${formatPortSpec(s)}: network "${network}" has no IPv6 prefix, so its guests have no IPv6 address to publish to`);
-      const why = this.host?.refuse?.(s, net.mode);
-      if (why) throw new UsageError(why);
     }
     const views = portViews(this.store, Date.parse(this.#now()));
     for (const s of specs) {

@@ -9,7 +9,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { hostSpec } from "../network-config.ts";
 import type { Store } from "../store/store.ts";
-import type { PortPublisher } from "../../platform/types.ts";
+import type { PortCarrier, PortPublisher } from "../../platform/types.ts";
 import { portViews, publishes, rulesOf, type PortRule } from "./state.ts";
 
 const MARKER = "ports-applied.json";
@@ -22,6 +22,8 @@ export interface Synced {
   /** false when the host side is down (nothing applied) */
   up: boolean;
   changed: boolean;
+  /** what carries each of `rules` (same order): the daemon holds "kernel" ports and serves "proxy" ones */
+  carriers: PortCarrier[];
 }
 
 function readMarkers(path: string): Record<string, string> {
@@ -70,7 +72,7 @@ async function syncLocked(store: Store, host: PortPublisher, o: { networks?: str
       const instance = host.instance(spec);
       if (instance === null) {
         if (markers[net.name] !== undefined) { delete markers[net.name]; dirty = true; }
-        out.push({ network: net.name, rules: [], up: false, changed: false });
+        out.push({ network: net.name, rules: [], up: false, changed: false, carriers: [] });
         continue;
       }
       const key = `${instance} ${JSON.stringify(rules)}`;
@@ -82,7 +84,8 @@ async function syncLocked(store: Store, host: PortPublisher, o: { networks?: str
         markers[net.name] = key;
         dirty = true;
       }
-      out.push({ network: net.name, rules, up: true, changed });
+      const carriers = rules.map((r) => host.carrier?.(r, spec.mode) ?? "kernel");
+      out.push({ network: net.name, rules, up: true, changed, carriers });
     }
     for (const name of Object.keys(markers)) {
       if (!stored.some((n) => n.name === name)) { delete markers[name]; dirty = true; } // removed networks

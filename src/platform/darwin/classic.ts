@@ -67,8 +67,9 @@ export function createClassicPlatform(major: number): DarwinPlatform {
     openTap: brokerOpener(openVmnetPort),
     probeUplink: async (name) => probeUplink(name),
     listUplinks: async () => listUplinks(),
-    // Rules for a classic interface are added on it once started (VmnetInterface.addForward); which
-    // of the network's rules belong to which helper's interface is not wired yet (docs/ports.md).
-    ports: darwinPorts({ rulesFor: () => [] }),
+    // vmnet's rules for a classic interface would be added on it once started (VmnetInterface.addForward);
+    // which of the network's rules belong to which helper's interface is not wired yet, so the services
+    // daemon proxies every published port here (docs/ports.md).
+    ports: darwinPorts({ rulesFor: () => [] }, { vmnetForwards: false }),
   };
 }

@@ -115,6 +115,6 @@ export function createNetworksPlatform(major: number): DarwinPlatform {
       serving = true;
       return vmnetShim().vmlan_network_api() === 1;
     },
-    ports: darwinPorts(rules),
+    ports: darwinPorts(rules, { vmnetForwards: true }),
   };
 }

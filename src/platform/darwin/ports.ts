@@ -1,6 +1,6 @@
 /**
  * Published ports on macOS: vmnet's own port forwarding where vmnet can do what the spec says, and
- * a plain refusal where it cannot (docs/ports.md):
+ * the services daemon's userspace proxy where it cannot (docs/ports.md):
  *   - vmnet forwards an external port with no host address (Apple's vmnet documentation for both
  *     calls below takes only the port), i.e. on the host's addresses at large: so only wildcard specs
  *     (0.0.0.0, [::]) on shared networks map to vmnet rules;
@@ -9,14 +9,15 @@
  *     nowhere else for such a network (its interfaces refuse the interface calls, a field report on
  *     macOS 27), so a port added while the network is held applies when it is created again;
  *   - older: vmnet_interface_add_ip_port_forwarding_rule on a started classic interface (macOS 11+);
- *   - 127.0.0.1 / [::1] / one host address, and host-only networks, need a userspace proxy in the
- *     holding process, which vmlan does not have on macOS yet: such specs are refused (exit 2).
+ *   - 127.0.0.1 / [::1] / one host address, and host-only networks: vmnet cannot, so the services
+ *     daemon's socket on the host port relays each connection (datagram) to the guest's address,
+ *     which the host reaches through the network's bridge (carrier "proxy", services/ports/holds.ts).
  */
 import { alloc, offsetOf } from "../../../ffi/layout.ts";
 import { vmlan_forward } from "../../../ffi/vmnet/structs.ts";
-import { familyOf, formatPortSpec, isUnspecified, type PortSpec } from "../../core/ports/spec.ts";
+import { familyOf, isUnspecified, type PortSpec } from "../../core/ports/spec.ts";
 import type { PortRule } from "../../core/ports/state.ts";
-import type { HostNetworkSpec, PortPublisher } from "../types.ts";
+import type { HostNetworkSpec, PortCarrier, PortPublisher } from "../types.ts";
 import ipaddr from "ipaddr.js";
 
 export const IPPROTO_TCP = 6;
@@ -31,21 +32,21 @@ export interface VmnetForward {
   address: Uint8Array;
 }
 
-/** Why vmnet cannot publish `spec` on a network of `mode`, or null when it can. */
-export function vmnetCannot(spec: PortSpec, mode: HostNetworkSpec["mode"]): string | null {
-  if (mode !== "shared") return `on macOS vmnet forwards ports only on shared networks; a ${mode} network needs a userspace proxy, which vmlan does not have on macOS yet`;
-  if (!isUnspecified(spec.hostIp)) {
-    const any = familyOf(spec.hostIp) === 6 ? "[::]" : "0.0.0.0";
-    return `on macOS vmnet forwards a port on all of the host's addresses, so ${formatPortSpec(spec)} (one address) needs a userspace proxy, which vmlan does not have on macOS yet; publish ${any}:${spec.hostPort} to use vmnet's forwarding`;
-  }
-  return null;
-}
+/**
+ * What carries `spec` on a network of `mode`: vmnet's forwarding for a wildcard (0.0.0.0, [::]) on a
+ * shared network, which is all vmnet can do; else the services daemon's userspace proxy.
+ */
+export const darwinCarrier = (spec: PortSpec, mode: HostNetworkSpec["mode"]): PortCarrier =>
+  mode === "shared" && isUnspecified(spec.hostIp) ? "vmnet" : "proxy";
+
+/** Which host side the daemon's proxies reach guests through: vmnet's, while a process holds the network. */
+const VMNET_HOST_SIDE = "vmnet";
 
 /** The vmnet rules for what vmnet can publish (one per port of a range); the rest is left out. */
 export function vmnetForwards(rules: PortRule[], mode: HostNetworkSpec["mode"]): VmnetForward[] {
   const out: VmnetForward[] = [];
   for (const r of rules) {
-    if (vmnetCannot(r, mode)) continue;
+    if (darwinCarrier(r, mode) !== "vmnet") continue;
     const family = familyOf(r.hostIp);
     const address = Uint8Array.from(ipaddr.parse(r.guestAddress).toByteArray());
     if (address.length !== (family === 4 ? 4 : 16)) continue;
@@ -71,17 +72,20 @@ export function forwardsBuffer(forwards: VmnetForward[]): Uint8Array {
 }
 
 /**
- * The macOS PortPublisher. Rules live in the process that holds a network, which asks `rulesFor`
- * when it creates one; a one-shot command holds nothing, so there is nothing to sync into the
- * kernel from it (instance() is null) and nothing to lock.
+ * The macOS PortPublisher. vmnet's rules live in the process that holds a network, which asks
+ * `rulesFor` when it creates one; a one-shot command holds nothing, so there is nothing to sync into
+ * the kernel from it and nothing to lock. The rest goes to the services daemon's proxies: the host
+ * side is always "vmnet" (an active attachment's guest is on a network some process holds), so the
+ * daemon serves every active attachment's proxied ports. `vmnetForwards: false` (macOS 15 and older,
+ * where no interface is given the rules yet) proxies every port.
  */
-export function darwinPorts(state: { rulesFor: (network: string) => PortRule[] }): PortPublisher {
+export function darwinPorts(state: { rulesFor: (network: string) => PortRule[] }, o: { vmnetForwards: boolean }): PortPublisher {
   return {
     syncPorts: async () => {},
-    instance: () => null,
-    probeHostPort: () => null, // vmnet reports a port it cannot take when the holder adds the rule
+    instance: () => VMNET_HOST_SIDE,
+    probeHostPort: () => null, // vmnet reports a port it cannot take when the holder adds the rule; the daemon logs a hold it cannot take
     withLock: (_path, fn) => fn(),
-    refuse: (spec, mode) => vmnetCannot(spec, mode),
+    carrier: o.vmnetForwards ? darwinCarrier : () => "proxy",
     useRules: (provide) => { state.rulesFor = provide; },
   };
 }

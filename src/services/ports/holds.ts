@@ -4,12 +4,14 @@
  * of silently receiving nothing (the kernel DNATs the traffic away before any socket sees it), and
  * `ss -ltnp` shows vmlan as the port's owner. A hold on IPv6 loopback (a [::1] spec, or the [::1]
  * part of a [::] spec, which the kernel cannot DNAT to another device) is the userspace fallback:
- * it proxies what it receives to the guest (proxy.ts). Other holds see no traffic while the rules
- * are in place; a connection that reaches one anyway is closed at once.
+ * it proxies what it receives to the guest (proxy.ts). So does every hold of a port the platform's
+ * datapath cannot carry (carrier "proxy": on macOS, what vmnet's forwarding cannot do). Other holds
+ * see no traffic while the rules are in place; a connection that reaches one anyway is closed at once.
  */
 import net from "node:net";
 import dgram from "node:dgram";
 import type { PortRule } from "../../core/ports/state.ts";
+import type { PortCarrier } from "../../platform/types.ts";
 import { familyOf, hostAddressText, isUnspecified } from "../../core/ports/spec.ts";
 import type { Logger } from "../log.ts";
 import { proxyTcp, UdpRelay } from "./proxy.ts";
@@ -26,27 +28,40 @@ export interface HeldPort {
   port: number;
   guestAddress: string;
   guestPort: number;
+  /** every connection and datagram is relayed to the guest (no kernel rule carries this port) */
+  proxy?: boolean;
 }
 
-export const holdKey = (p: HeldPort): string => `${p.proto} ${hostAddressText(p.hostIp)}:${p.port} ${hostAddressText(p.guestAddress)}:${p.guestPort}`;
+export const holdKey = (p: HeldPort): string =>
+  `${p.proto} ${hostAddressText(p.hostIp)}:${p.port} ${hostAddressText(p.guestAddress)}:${p.guestPort}${p.proxy ? " proxy" : ""}`;
 
 /** IPv6 loopback traffic reaches this hold (and must be proxied): [::1], and [::], which takes ::1 too. */
 const servesLoopback6 = (p: HeldPort): boolean => familyOf(p.hostIp) === 6 && (p.hostIp === "::1" || isUnspecified(p.hostIp));
 
-export function portsOf(rules: PortRule[]): HeldPort[] {
+/** Whether the hold relays a connection or datagram from `from` to the guest. */
+const relays = (p: HeldPort, from: string | undefined): boolean => p.proxy === true || (servesLoopback6(p) && from === "::1");
+
+/**
+ * The held ports of `rules`, one per host port; `carriers` (same order, absent: all "kernel") says
+ * which the daemon serves itself ("proxy") and which it leaves alone ("vmnet" binds its own).
+ */
+export function portsOf(rules: PortRule[], carriers: PortCarrier[] = []): HeldPort[] {
   const out: HeldPort[] = [];
-  for (const r of rules) {
+  rules.forEach((r, i) => {
+    const carrier = carriers[i] ?? "kernel";
+    if (carrier === "vmnet") return;
     for (let port = r.hostPort; port <= r.hostEnd; port++) {
-      out.push({ proto: r.proto, hostIp: r.hostIp, port, guestAddress: r.guestAddress, guestPort: r.guestPort + (port - r.hostPort) });
+      const p: HeldPort = { proto: r.proto, hostIp: r.hostIp, port, guestAddress: r.guestAddress, guestPort: r.guestPort + (port - r.hostPort) };
+      out.push(carrier === "proxy" ? { ...p, proxy: true } : p);
     }
-  }
+  });
   return out;
 }
 
 function holdTcp(p: HeldPort, log: Logger): Promise<Hold> {
-  const proxy = servesLoopback6(p);
+  const proxy = p.proxy === true || servesLoopback6(p);
   const server = net.createServer({ pauseOnConnect: proxy }, (conn) => {
-    if (proxy && conn.remoteAddress === "::1") return proxyTcp(conn, p.guestAddress, p.guestPort, log);
+    if (relays(p, conn.remoteAddress)) return proxyTcp(conn, p.guestAddress, p.guestPort, log);
     conn.destroy(); // the kernel rules should have taken it: refuse rather than hang
   });
   return new Promise((resolve, reject) => {
@@ -63,8 +78,8 @@ function holdTcp(p: HeldPort, log: Logger): Promise<Hold> {
 function holdUdp(p: HeldPort, log: Logger): Promise<Hold> {
   const v6 = familyOf(p.hostIp) === 6;
   const sock = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: v6, reuseAddr: false });
-  const relay = servesLoopback6(p) ? new UdpRelay(sock, p.guestAddress, p.guestPort, log) : null;
-  sock.on("message", (msg, from) => { if (relay && from.address === "::1") relay.forward(msg, from); });
+  const relay = p.proxy === true || servesLoopback6(p) ? new UdpRelay(sock, p.guestAddress, p.guestPort, log) : null;
+  sock.on("message", (msg, from) => { if (relay && relays(p, from.address)) relay.forward(msg, from); });
   return new Promise((resolve, reject) => {
     sock.once("error", reject);
     sock.bind({ address: p.hostIp, port: p.port, exclusive: true }, () => {

@@ -2,7 +2,8 @@
  * The daemon's share of published ports (issue #14): it owns the rules whose lifetime is not one
  * command's. At start (force: whatever happened while it was down), on SIGHUP and every reconcile,
  * it syncs every network's rules with the store (core/ports/sync.ts: ports of attachments that
- * ended, helpers that died, networks that came back), then holds the ports in effect (holds.ts).
+ * ended, helpers that died, networks that came back), then holds the ports in effect and serves
+ * those no kernel rule carries (holds.ts).
  */
 import type { Synced } from "../../core/ports/sync.ts";
 import type { Logger } from "../log.ts";
@@ -25,7 +26,7 @@ export class PortKeeper {
     this.#first = false;
     const synced = await this.ports.sync(undefined, { force });
     for (const s of synced) if (s.changed) this.log(`${s.network}: ${s.rules.length} port rule(s) in the kernel`);
-    await this.#holds.update(synced.filter((s) => s.up).flatMap((s) => portsOf(s.rules)));
+    await this.#holds.update(synced.filter((s) => s.up).flatMap((s) => portsOf(s.rules, s.carriers)));
   }
 
   held(): string[] {

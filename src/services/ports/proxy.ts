@@ -2,12 +2,14 @@
  * The userspace fallback for published ports on IPv6 loopback: Linux has no route_localnet for IPv6,
  * so a connection to [::1]:PORT cannot be DNATed to a guest (the kernel drops the reply on the
  * bridge). The daemon's hold on that port accepts it and relays the bytes; everything else
- * (127.0.0.1, the host's addresses, the LAN, other guests) stays in the kernel's datapath.
+ * (127.0.0.1, the host's addresses, the LAN, other guests) stays in the kernel's datapath. On macOS
+ * the same relay serves what vmnet's forwarding cannot (holds.ts, carrier "proxy"), IPv4 included.
  */
 import net from "node:net";
 import dgram from "node:dgram";
 import type { Logger } from "../log.ts";
 import { RateLimited } from "../log.ts";
+import { hostAddressText } from "../../core/ports/spec.ts";
 
 /** Relays one accepted connection to guest:port, both ways, until either side closes. */
 export function proxyTcp(client: net.Socket, guest: string, port: number, log: Logger): void {
@@ -15,7 +17,7 @@ export function proxyTcp(client: net.Socket, guest: string, port: number, log: L
   const fail = (e: Error) => {
     client.destroy();
     upstream.destroy();
-    if ((e as { code?: string }).code !== "ECONNRESET") log(`proxy to [${guest}]:${port}: ${e.message}`);
+    if ((e as { code?: string }).code !== "ECONNRESET") log(`proxy to ${hostAddressText(guest)}:${port}: ${e.message}`);
   };
   upstream.once("connect", () => {
     client.pipe(upstream);
@@ -41,7 +43,7 @@ export class UdpRelay {
   readonly #full: RateLimited;
 
   constructor(private readonly hold: dgram.Socket, private readonly guest: string, private readonly port: number, log: Logger) {
-    this.#full = new RateLimited(log, `UDP datagrams for [${guest}]:${port} (too many flows)`);
+    this.#full = new RateLimited(log, `UDP datagrams for ${hostAddressText(guest)}:${port} (too many flows)`);
   }
 
   forward(msg: Buffer, from: dgram.RemoteInfo): void {
@@ -49,10 +51,10 @@ export class UdpRelay {
     let flow = this.#flows.get(key);
     if (!flow) {
       if (this.#flows.size >= UDP_MAX_FLOWS) {
-        this.#full.hit(`${UDP_MAX_FLOWS} flows at once, from [${from.address}]:${from.port}`);
+        this.#full.hit(`${UDP_MAX_FLOWS} flows at once, from ${hostAddressText(from.address)}:${from.port}`);
         return;
       }
-      const sock = dgram.createSocket("udp6");
+      const sock = dgram.createSocket(this.guest.includes(":") ? "udp6" : "udp4");
       sock.on("message", (reply) => {
         this.#touch(key);
         this.hold.send(reply, from.port, from.address);

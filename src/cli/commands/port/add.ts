@@ -32,8 +32,9 @@ names the holder; a bad SPEC exits 2; nothing is stored unless every SPEC is acc
     const specs = parsePortSpecs(values, "SPEC");
     const svc = await portService();
     const { added, unchanged } = await svc.add(args.network, args.id, specs);
-    if (!(await portsChanged()) && added.length > 0 && process.platform === "linux") {
-      note("note: the services daemon is not running (vmlan system start): the kernel rules are in place, but nothing holds the host ports against other programs, [::1] is not served, and ports of attachments that end without vmlan (a killed helper) stay until it runs");
+    if (!(await portsChanged()) && added.length > 0) {
+      if (process.platform === "linux") note("note: the services daemon is not running (vmlan system start): the kernel rules are in place, but nothing holds the host ports against other programs, [::1] is not served, and ports of attachments that end without vmlan (a killed helper) stay until it runs");
+      else note("note: the services daemon is not running (vmlan system start): ports vmnet does not forward itself (127.0.0.1, [::1], one address, host-only networks) are relayed by it, and do nothing until it runs");
     }
     if (formatFrom(args) === "json") return printJson({ added: added.map(portRecord), unchanged: unchanged.map(portRecord) });
     for (const p of added) process.stdout.write(`published ${p.spec} -> ${p.id} on ${p.network}${p.state === "active" ? "" : ` (${p.state}: ${p.detail})`}\n`);
