@@ -13,7 +13,7 @@ import dgram from "node:dgram";
 import type { PortRule } from "../../core/ports/state.ts";
 import type { PortCarrier } from "../../platform/types.ts";
 import { familyOf, hostAddressText, isUnspecified } from "../../core/ports/spec.ts";
-import type { Logger } from "../log.ts";
+import { RateLimited, type Logger } from "../log.ts";
 import { proxyTcp, UdpRelay } from "./proxy.ts";
 
 interface Hold {
@@ -60,8 +60,10 @@ export function portsOf(rules: PortRule[], carriers: PortCarrier[] = []): HeldPo
 
 function holdTcp(p: HeldPort, log: Logger): Promise<Hold> {
   const proxy = p.proxy === true || servesLoopback6(p);
+  // A client that keeps connecting while the guest refuses costs one line per interval, not one each.
+  const failed = new RateLimited(log, `relayed connections to ${hostAddressText(p.guestAddress)}:${p.guestPort} that failed`);
   const server = net.createServer({ pauseOnConnect: proxy }, (conn) => {
-    if (relays(p, conn.remoteAddress)) return proxyTcp(conn, p.guestAddress, p.guestPort, log);
+    if (relays(p, conn.remoteAddress)) return proxyTcp(conn, p.guestAddress, p.guestPort, (m) => failed.hit(m));
     conn.destroy(); // the kernel rules should have taken it: refuse rather than hang
   });
   return new Promise((resolve, reject) => {

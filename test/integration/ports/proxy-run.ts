@@ -48,6 +48,8 @@ const out = {
   proxiedTcp: await tcp(8080),
   // 8081 leads to the guest's 81, where nothing listens: the client's connection goes too.
   proxiedTcpRefused: await tcp(8081),
+  // Again and again: still the one line above within the interval.
+  refusedAgain: (await Promise.all([tcp(8081), tcp(8081), tcp(8081)])).length,
   proxiedUdp: [await udp(5353, "one", client), await udp(5353, "two", client)],
   kernelHold: await tcp(9090),
   // Nobody holds the vmnet-carried port: vmnet binds it itself.

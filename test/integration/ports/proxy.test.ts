@@ -25,9 +25,10 @@ test("proxied ports relay TCP and UDP to the guest; a kernel-carried hold closes
     ],
     proxiedTcp: "guest:hello",
     proxiedTcpRefused: out.proxiedTcpRefused,
+    refusedAgain: 3,
     proxiedUdp: ["guest:one", "guest:two"],
     kernelHold: "closed",
     vmnetFree: true,
-    logged: ["proxy to 127.0.0.2:81: connect ECONNREFUSED 127.0.0.2:81"],
+    logged: ["1 relayed connections to 127.0.0.2:81 that failed ignored (latest: proxy to 127.0.0.2:81: connect ECONNREFUSED 127.0.0.2:81)"],
   });
 });
