@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, UsageError, VmlanError } from "./errors.t
 import type { Network } from "./resources/network.ts";
 import { DEFAULT_NETWORK } from "./resources/network.ts";
 import { LABEL_ROLE, ROLE_BUILTIN } from "./resources/labels.ts";
-import type { Platform, HostNetworkSpec, HostNetworkStatus, UplinkMoved } from "../platform/types.ts";
+import type { Platform, HostNetworkSpec, HostNetworkStatus, StatusOptions, UplinkMoved } from "../platform/types.ts";
 import type { Store } from "./store/store.ts";
 import { parseRequest, buildNetwork, findOverlap, autoSubnets, uniqueBridge, configDiff, hostSpec } from "./network-config.ts";
 import { lanLayout } from "./bridged.ts";
@@ -57,9 +57,10 @@ export class NetworkService {
     return n.mode === "bridged" ? { ...hostSpec(n), journal: uplinkJournal(this.store, n.name) } : hostSpec(n);
   }
 
-  async inspect(name: string): Promise<NetworkView> {
+  /** `opts`: the platform's (StatusOptions; `rules: false` when only `host.up` matters). */
+  async inspect(name: string, opts?: StatusOptions): Promise<NetworkView> {
     const n = this.get(name);
-    const host = this.platform ? await this.platform.status(hostSpec(n)) : undefined;
+    const host = this.platform ? await this.platform.status(hostSpec(n), opts) : undefined;
     const moved = n.mode === "bridged" ? { moved: uplinkJournal(this.store, n.name).read() } : {};
     return { ...n, attachments: this.store.countActive(n.name), ...(host ? { host } : {}), ...moved };
   }

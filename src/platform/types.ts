@@ -102,6 +102,15 @@ export interface HostNetworkStatus {
   detail?: string;
 }
 
+/**
+ * `rules: false`: the links only, for a caller that asks whether the host side is up (a helper's
+ * start): Linux then does not run `nft list table` (about 10 ms of a helper's ready line), so `nat`
+ * is false and a missing table goes unreported. `up` is the same either way.
+ */
+export interface StatusOptions {
+  rules?: boolean;
+}
+
 export interface Platform {
   readonly os: "linux" | "darwin";
   /** Throws PermissionError (with a fix) when this process cannot manage host networking. */
@@ -124,7 +133,7 @@ export interface Platform {
   ensureNetworks?(specs: HostNetworkSpec[]): Promise<Array<Error | null>>;
   removeNetworks?(specs: HostNetworkSpec[]): Promise<Array<Error | null>>;
   /** What the kernel says about a network's host side. Never throws for a missing network. */
-  status(spec: HostNetworkSpec): Promise<HostNetworkStatus>;
+  status(spec: HostNetworkSpec, opts?: StatusOptions): Promise<HostNetworkStatus>;
   /**
    * Checks that `name` can become a bridged network's uplink (exists, not loopback, not a bridge,
    * not enslaved elsewhere, not vmlan's; `bridge` is the network's own, which it may already be

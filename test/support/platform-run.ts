@@ -1,6 +1,6 @@
 /**
  * Calls the Linux platform from inside a test namespace (`bun test` itself runs in the root one):
- *   ip netns exec NS bun test/support/platform-run.ts <ensure|remove|status|check-subnet|privileges> '<json>'
+ *   ip netns exec NS bun test/support/platform-run.ts <ensure|remove|status|status-links|check-subnet|privileges> '<json>'
  * Prints one JSON line: {"ok":true,"result":...} or {"ok":false,"error":{name,code,message}}.
  */
 import { createLinuxPlatform } from "../../src/platform/linux/index.ts";
@@ -17,6 +17,7 @@ async function call(): Promise<unknown> {
     case "ensure": return p.ensureNetwork(arg);
     case "remove": return p.removeNetwork(arg);
     case "status": return p.status(arg);
+    case "status-links": return p.status(arg, { rules: false });
     case "check-subnet": return p.checkSubnetFree(arg.cidr, arg.bridge);
     case "privileges": return p.checkPrivileges();
     default: throw new Error(`unknown op ${op}`);

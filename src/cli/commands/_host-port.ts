@@ -33,7 +33,7 @@ export function newInterfaceId(): string {
 
 /** Returns the bridge of a network whose host side is up, or a clear error naming the fix. */
 export async function bridgeOf(network: string, svc?: NetworkService): Promise<string> {
-  const view = await (svc ?? (await networkService(true))).inspect(network);
+  const view = await (svc ?? (await networkService(true))).inspect(network, { rules: false }); // up or not: no nft child
   if (!view.host?.up) {
     const why = view.host?.detail ? ` (${view.host.detail})` : "";
     throw new VmlanError(`network "${network}" is not up${why}; run \`vmlan system start\` first`, { code: "ENETDOWN", exitCode: 6, details: { network } });

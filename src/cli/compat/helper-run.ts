@@ -49,7 +49,7 @@ export async function bringUp(svc: NetworkService, n: Network, created: boolean,
   if (!p) return;
   if (p.os === "linux") {
     const spec = svc.spec(n); // a bridged network's spec carries its uplink journal
-    if (!(await p.status(spec)).up) {
+    if (!(await p.status(spec, { rules: false })).up) {
       log.info(`bringing network "${n.name}" up`);
       await p.ensureNetwork(spec);
     }

@@ -6,7 +6,7 @@
  */
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { HostNetworkSpec, HostNetworkStatus, Platform, TapOpener } from "../types.ts";
+import type { HostNetworkSpec, HostNetworkStatus, Platform, StatusOptions, TapOpener } from "../types.ts";
 import { detachPort } from "./tap.ts";
 import { openGuardedTap, sweepAllGuards } from "./port-guard.ts";
 import { deleteTableScript, tableScript } from "./port-guard-rules.ts";
@@ -101,7 +101,7 @@ async function removeNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | n
   return out;
 }
 
-async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
+async function status(spec: HostNetworkSpec, opts: StatusOptions = {}): Promise<HostNetworkStatus> {
   if (isBridged(spec)) return withNetlink((nl) => bridgedStatus(nl, spec));
   const base = { name: spec.name, bridge: spec.bridge };
   const link = withNetlink((nl) => {
@@ -121,12 +121,14 @@ async function status(spec: HostNetworkSpec): Promise<HostNetworkStatus> {
     .map((a) => `${formatAddress(a.address)}/${a.prefixlen}`);
   let nat = false;
   let detail: string | undefined;
-  try {
-    const n = natStatus(spec.bridge);
-    nat = spec.mode === "shared" ? n.masquerade : false;
-    if (!n.present) detail = "nftables table missing";
-  } catch (e) {
-    detail = (e as Error).message;
+  if (opts.rules !== false) {
+    try {
+      const n = natStatus(spec.bridge);
+      nat = spec.mode === "shared" ? n.masquerade : false;
+      if (!n.present) detail = "nftables table missing";
+    } catch (e) {
+      detail = (e as Error).message;
+    }
   }
   return { ...base, up: (link.link.flags & IFF_UP) !== 0, addresses, nat, ports: link.ports, ...(detail ? { detail } : {}) };
 }

@@ -85,6 +85,18 @@ describe("ensureNetwork", () => {
     expect(platform("status", A)).toMatchObject({ ok: true, result: { up: true, nat: true, addresses: ["10.61.1.1/24", "fd00:61:1::1/64"] } });
   });
 
+  test("status without rules reads the links only: the same up and addresses, no nftables", () => {
+    ns.sh(["nft", "delete", "table", "inet", "vmlan_vl-a"]);
+    try {
+      expect(platform("status", A)).toMatchObject({ ok: true, result: { up: true, nat: false, detail: "nftables table missing" } });
+      const links = platform("status-links", A) as { ok: boolean; result: Record<string, unknown> };
+      expect(links).toMatchObject({ ok: true, result: { up: true, nat: false, addresses: ["10.61.1.1/24", "fd00:61:1::1/64"] } });
+      expect(links.result.detail).toBeUndefined();
+    } finally {
+      ensureOk(A);
+    }
+  });
+
   test("a fake guest on a TAP on the bridge answers ping from the namespace", async () => {
     const g = await guest(A, 50);
     expect(g.ifname).toMatch(/^vlt\d+$/);
