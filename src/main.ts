@@ -1,8 +1,9 @@
 /**
  * vmlan entry point. Started by a peer's name (a link named vmnet-helper, ...) it is that program
  * (cli/compat/programs.ts). `version` and `completion` are answered here without loading citty,
- * valibot or any native library, so scripts that call them stay fast; everything else goes
- * through the citty runner, loaded on demand.
+ * valibot or any native library, so scripts that call them stay fast; a plain `vmlan helper`
+ * command line starts the helper without citty; everything else goes through the citty runner,
+ * loaded on demand.
  */
 import { programFor } from "./cli/compat/programs.ts";
 
@@ -11,6 +12,9 @@ const program = programFor(process.argv0);
 const first = argv[0];
 const help = argv.includes("--help") || argv.includes("-h");
 
+// `vmlan helper` with a plain command line starts without citty (cli/helper-fast.ts).
+const helperFast = !program && first === "helper" && !help ? await import("./cli/helper-fast.ts") : null;
+const helperRequest = helperFast?.fastHelperRequest(argv.slice(1)) ?? null;
 const fast = !program && ((first === "version" && !help) || first === "--version" || first === "-V") ? await import("./cli/version-fast.ts") : null;
 // Plugin mode: a CNI runtime runs the binary (`vmlan` in its plugin path) with no arguments and
 // CNI_COMMAND set (SPEC.md §2). Only the environment decides, so links and copies of any name work.
@@ -23,6 +27,8 @@ if (process.env.CNI_COMMAND !== undefined && argv.length === 0) {
 } else if (program) {
   const { main } = await program.load();
   process.exit(await main(argv));
+} else if (helperFast && helperRequest) {
+  await helperFast.runFastHelper(helperRequest);
 } else if (fast?.fastVersionArgs(argv.slice(1))) {
   fast.printVersion(argv.slice(1));
 } else if (first === "completion" && !help) {

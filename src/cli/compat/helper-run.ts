@@ -3,16 +3,14 @@
  * mean it (core/compat/vmnet-networks.ts), bring it up when vmlan chose or made it, then the helper
  * (datapath/helper.ts) with the port options. Shared by `vmlan helper` and the binary started as
  * `vmnet-helper`; `style` picks the log format and whether a named network is brought up on demand.
+ * What only some helpers need (the broker, bridged mode, vmnet's networks, the services daemon) is
+ * imported when needed: a helper's start loads only its own path (bench helper).
  */
 import { networkService } from "../context.ts";
 import type { NetworkService } from "../../core/networks.ts";
 import type { Network } from "../../core/resources/network.ts";
-import { vmnetNetwork } from "../../core/compat/vmnet-networks.ts";
-import { notifyServices, startServices } from "../../services/control.ts";
 import type { HelperLog } from "../../datapath/helper.ts";
 import { helperDeps, newInterfaceId, offloadOf } from "../commands/_host-port.ts";
-import { brokerHelperDeps } from "../commands/_broker-port.ts";
-import { bridgedNetwork } from "./bridged.ts";
 import type { HelperRequest } from "./helper-options.ts";
 import { compatLog } from "./log.ts";
 
@@ -31,8 +29,8 @@ async function chooseNetwork(svc: NetworkService, r: HelperRequest, style: Helpe
   if (style === "vmlan" && r.network !== undefined && svc.store.getNetwork(r.network)) return { network: svc.get(r.network), bringUp: false, created: false };
   const mode = r.operationMode ?? "shared";
   const chosen = mode === "bridged"
-    ? await bridgedNetwork(svc, r.sharedInterface!)
-    : await vmnetNetwork(svc, {
+    ? await (await import("./bridged.ts")).bridgedNetwork(svc, r.sharedInterface!)
+    : await (await import("../../core/compat/vmnet-networks.ts")).vmnetNetwork(svc, {
       network: r.network, mode,
       range: r.startAddress !== undefined ? { start: r.startAddress, end: r.endAddress!, mask: r.subnetMask! } : undefined,
     });
@@ -55,6 +53,7 @@ export async function bringUp(svc: NetworkService, n: Network, created: boolean,
     }
   } else if (!("serveNetworks" in p)) return;
   if (n.mode === "bridged") return; // the LAN's DHCP and DNS serve bridged guests
+  const { notifyServices, startServices } = await import("../../services/control.ts");
   const s = await startServices();
   if (s.outcome === "started") log.info(`started the guest services daemon (DHCP, DNS; pid ${s.pid}, log ${s.log})`);
   else if (created) await notifyServices();
@@ -70,6 +69,7 @@ export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Pr
   let deps;
   if (r.broker) {
     const name = r.network ?? "default"; // the broker owns its networks' names; no store here to resolve aliases
+    const { brokerHelperDeps } = await import("../commands/_broker-port.ts");
     deps = await brokerHelperDeps(name, id, r.mac, r.keep, r.brokerSocket, r.allowSpoofing); // no store access here: IPAM through the broker
   } else {
     const svc = await networkService(true);

@@ -10,7 +10,6 @@
  * and ensureBridge finishes it (removeBridge removes it). A foreign interface carries a random or
  * copied-from-port MAC, so a match by accident is a 1 in 2^46 event.
  */
-import { createHash } from "node:crypto";
 import { IFA_F_NODAD } from "../../../ffi/netlink/constants.ts";
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { EADDRNOTAVAIL, EEXIST } from "../../../ffi/errno.ts";
@@ -24,7 +23,7 @@ export const aliasFor = (network: string) => `${ALIAS_PREFIX}${network}`;
 
 /** The MAC a network's bridge is created with: locally administered, unicast, from the network name. */
 export function bridgeMacFor(network: string): Uint8Array {
-  const mac = new Uint8Array(createHash("sha256").update(`vmlan-bridge:${network}`).digest().subarray(0, 6));
+  const mac = new Uint8Array(new Bun.CryptoHasher("sha256").update(`vmlan-bridge:${network}`).digest().subarray(0, 6));
   mac[0] = (mac[0]! & 0xfc) | 0x02;
   return mac;
 }
