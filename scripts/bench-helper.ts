@@ -5,7 +5,9 @@
  *     `vmlan version` too: the binary's own start without any helper work);
  *   - RSS: VmRSS 300 ms after that line (idle), and the largest VmRSS (and VmHWM) while
  *     bench/c/traffic.c sends 1500-byte frames into the helper's VM socket at full rate for
- *     BENCH_SECONDS (default 5), without and with --enable-tso (64 KiB slots).
+ *     BENCH_SECONDS (default 5), without and with --enable-tso (64 KiB slots); of each, RssFile:
+ *     the pages of the executable and libraries mapped in (most of it the Bun runtime's own code),
+ *     the rest is the heaps (RssAnon).
  * Targets (issue #15 §3): RSS at full rate ≤ 30 MB, ready ≤ 15 ms. Median of --runs (default 5) for
  * ready and idle RSS. Runs inside a fresh namespace vmlan-bench-<id> (deleted afterwards); needs root
  * and gcc.
@@ -21,7 +23,7 @@ import { loadAverage, ratio, round2, type Report } from "./bench-report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 type Proc = ReturnType<typeof Bun.spawn>;
-export type HelperRow = { what: string; runs: number; readyMs: number | null; rssMB: number; peakMB: number | null };
+export type HelperRow = { what: string; runs: number; readyMs: number | null; rssMB: number; fileMB: number | null; peakMB: number | null };
 
 const status = (pid: number, key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
@@ -33,13 +35,13 @@ async function stop(p: Proc): Promise<void> {
 }
 
 /** Spawns argv (`fds` as 3, 4, ...), waits for its first line: ms to it, and the idle RSS 300 ms later. */
-async function ready(argv: string[], fds: number[] = []): Promise<{ p: Proc; ms: number; rss: number }> {
+async function ready(argv: string[], fds: number[] = []): Promise<{ p: Proc; ms: number; rss: number; file: number }> {
   const t0 = performance.now();
   const p = Bun.spawn(argv, { stdio: ["ignore", "pipe", "inherit", ...fds], env: { ...process.env, VMLAN_HELPER_SUPERVISED: "1" } }); // routine stops unlogged
   await lineReader(p)();
   const ms = performance.now() - t0;
   await Bun.sleep(300);
-  return { p, ms, rss: status(p.pid, "VmRSS") };
+  return { p, ms, rss: status(p.pid, "VmRSS"), file: status(p.pid, "RssFile") };
 }
 
 async function inside(runs: number, seconds: number): Promise<HelperRow[]> {
@@ -50,41 +52,43 @@ async function inside(runs: number, seconds: number): Promise<HelperRow[]> {
     sh(["gcc", "-O2", "-o", join(dir, "traffic"), join(ROOT, "bench", "c", "traffic.c")]);
     sh(["ip", "link", "set", "lo", "up"]);
     sh([vmlanBin(), "network", "create", "hb", "--subnet", "10.79.0.0/24", "--mode", "host"]);
-    const hello = { ms: [] as number[], rss: [] as number[] };
-    const helper = { ms: [] as number[], rss: [] as number[] };
+    const hello = { ms: [] as number[], rss: [] as number[], file: [] as number[] };
+    const helper = { ms: [] as number[], rss: [] as number[], file: [] as number[] };
     const version: number[] = [];
     for (let i = 0; i < runs; i++) { // interleaved, so both see the same load
       const h = await ready([join(dir, "hello")]);
-      hello.ms.push(h.ms); hello.rss.push(h.rss);
+      hello.ms.push(h.ms); hello.rss.push(h.rss); hello.file.push(h.file);
       await stop(h.p);
       const t0 = performance.now(); // the binary's own start (its bundle loaded, one line printed), no helper work
       await lineReader(Bun.spawn([vmlanBin(), "version"], { stdio: ["ignore", "pipe", "inherit"] }))();
       version.push(performance.now() - t0);
       const [vmEnd, helperEnd] = vmSocketpair();
       const v = await ready([vmlanBin(), "helper", "--fd", "3", "--network", "hb", "--id", `ready-${i}`], [helperEnd]);
-      helper.ms.push(v.ms); helper.rss.push(v.rss);
+      helper.ms.push(v.ms); helper.rss.push(v.rss); helper.file.push(v.file);
       await stop(v.p);
       for (const fd of [vmEnd, helperEnd]) libc().close(fd);
     }
     const rows: HelperRow[] = [
-      { what: "compiled hello world (the runtime's floor)", runs, readyMs: median(hello.ms), rssMB: median(hello.rss), peakMB: null },
-      { what: "vmlan version (the binary's start)", runs, readyMs: median(version), rssMB: 0, peakMB: null },
-      { what: "vmlan helper --fd 3 (idle)", runs, readyMs: median(helper.ms), rssMB: median(helper.rss), peakMB: null },
+      { what: "compiled hello world (the runtime's floor)", runs, readyMs: median(hello.ms), rssMB: median(hello.rss), fileMB: median(hello.file), peakMB: null },
+      { what: "vmlan version (the binary's start)", runs, readyMs: median(version), rssMB: 0, fileMB: null, peakMB: null },
+      { what: "vmlan helper --fd 3 (idle)", runs, readyMs: median(helper.ms), rssMB: median(helper.rss), fileMB: median(helper.file), peakMB: null },
     ];
     for (const tso of [false, true]) {
       const [vmEnd, helperEnd] = vmSocketpair(tso);
       const v = await ready([vmlanBin(), "helper", "--fd", "3", "--network", "hb", "--id", `rate-${tso}`, ...(tso ? ["--enable-tso"] : [])], [helperEnd]);
       const gen = Bun.spawn([join(dir, "traffic"), "gen", "--fd", "3", "--count", "1000000000", "--size", "1500", "--dst", "02:00:00:be:0c:99", "--src", "02:00:00:be:0c:98"], { stdio: ["ignore", "ignore", "inherit", vmEnd] });
       let peak = 0;
+      let file = 0;
       for (let t = 0; t < seconds * 10; t++) {
         await Bun.sleep(100);
-        peak = Math.max(peak, status(v.p.pid, "VmRSS"));
+        const rss = status(v.p.pid, "VmRSS");
+        if (rss > peak) [peak, file] = [rss, status(v.p.pid, "RssFile")];
       }
       const hwm = status(v.p.pid, "VmHWM");
       gen.kill("SIGKILL");
       await stop(v.p);
       for (const fd of [vmEnd, helperEnd]) libc().close(fd);
-      rows.push({ what: `vmlan helper${tso ? " --enable-tso" : ""} at full rate (1500 B vm→host, ${seconds} s)`, runs: 1, readyMs: null, rssMB: peak, peakMB: hwm });
+      rows.push({ what: `vmlan helper${tso ? " --enable-tso" : ""} at full rate (1500 B vm→host, ${seconds} s)`, runs: 1, readyMs: null, rssMB: peak, fileMB: file, peakMB: hwm });
     }
     return rows;
   } finally {
@@ -101,15 +105,16 @@ function helperReport(rows: HelperRow[], inputs: Record<string, unknown>): Repor
     medians: {
       "ready ms": { "hello world": round2(hello.readyMs!), "vmlan version": round2(version.readyMs!), helper: round2(idle.readyMs!) },
       "RSS MB": { "hello world": round2(hello.rssMB), "helper idle": round2(idle.rssMB), "helper full rate": round2(rate.rssMB), "helper --enable-tso full rate": round2(tso.rssMB) },
+      "RssFile MB": { "hello world": round2(hello.fileMB!), "helper idle": round2(idle.fileMB!), "helper full rate": round2(rate.fileMB!), "helper --enable-tso full rate": round2(tso.fileMB!) },
     },
     ratios: {
       "helper / hello world": { "ready ms": ratio(idle.readyMs, hello.readyMs), "RSS at full rate": ratio(rate.rssMB, hello.rssMB) },
       "helper / target": { "ready ms": ratio(idle.readyMs, TARGETS.readyMs), "RSS at full rate": ratio(Math.max(rate.rssMB, tso.rssMB), TARGETS.rssMB) },
     },
     tables: [{
-      head: ["process", "ready ms", "RSS MB", "VmHWM MB"],
-      rows: rows.map((r) => [r.what, r.readyMs === null ? null : round2(r.readyMs), r.rssMB ? round2(r.rssMB) : null, r.peakMB === null ? null : round2(r.peakMB)]),
-      note: `ready and idle RSS: median of ${hello.runs} runs; full rate: the largest VmRSS sampled every 100 ms; targets: RSS ≤ ${TARGETS.rssMB} MB at full rate, ready ≤ ${TARGETS.readyMs} ms`,
+      head: ["process", "ready ms", "RSS MB", "of it RssFile MB", "VmHWM MB"],
+      rows: rows.map((r) => [r.what, r.readyMs === null ? null : round2(r.readyMs), r.rssMB ? round2(r.rssMB) : null, r.fileMB === null ? null : round2(r.fileMB), r.peakMB === null ? null : round2(r.peakMB)]),
+      note: `ready and idle RSS: median of ${hello.runs} runs; full rate: the largest VmRSS sampled every 100 ms; RssFile: mapped pages of the executable and libraries (the runtime's code; the rest is heap); targets: RSS ≤ ${TARGETS.rssMB} MB at full rate, ready ≤ ${TARGETS.readyMs} ms`,
     }],
     detail: rows,
   };
