@@ -27,11 +27,14 @@ const macText = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(
 /**
  * The host end's MAC: fe + the container's last five bytes. A bridge takes the lowest MAC of its
  * ports when none was set on it; fe:... never is the lowest, so a container joining never changes
- * the gateway's MAC under the guests (libvirt's trick for TAPs).
+ * the gateway's MAC under the guests (libvirt's trick for TAPs). A container MAC that starts with
+ * fe itself (1 in 64 of the derived ones) gets fa (as high, local, unicast): the same MAC on both
+ * ends makes it a local address of the bridge, and frames to the container end at the gateway
+ * (it reaches the gateway, never a peer).
  */
 function hostMacFor(mac: string): Uint8Array {
   const b = macBytes(mac);
-  b[0] = 0xfe;
+  b[0] = b[0] === 0xfe ? 0xfa : 0xfe;
   return b;
 }
 
