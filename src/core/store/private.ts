@@ -5,7 +5,7 @@
  * file is fixed before they are made). A dir or file found more open is closed, with one line
  * saying so; a dir that is not a directory, or belongs to another user, is refused.
  */
-import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { StoreError } from "../errors.ts";
 
 const DIR_MODE = 0o700;
@@ -40,5 +40,20 @@ export function privateFiles(paths: readonly string[], note: Note = stderrNote, 
     if (mode === FILE_MODE) continue;
     chmodSync(p, FILE_MODE);
     if (mode & 0o077 && !fresh) note(`${p} was mode ${octal(mode)}; set to 0600`);
+  }
+}
+
+/**
+ * Makes `path` as an empty 0600 file if it is not there (an empty file is a new SQLite database):
+ * true when this call made it. SQLite would make it with the umask's mode, and a process opening
+ * the store at that moment saw it 0644 and said so (20 concurrent first creates).
+ */
+export function createPrivate(path: string): boolean {
+  try {
+    closeSync(openSync(path, "wx", FILE_MODE));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
   }
 }

@@ -1,5 +1,4 @@
 import { Database, type Statement } from "bun:sqlite";
-import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { StoreError } from "../errors.ts";
@@ -7,7 +6,7 @@ import { Network } from "../resources/network.ts";
 import type { Attachment } from "../resources/attachment.ts";
 import { ContainerAttachment } from "../resources/container.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { privateDir, privateFiles, stderrNote, type Note } from "./private.ts";
+import { createPrivate, privateDir, privateFiles, stderrNote, type Note } from "./private.ts";
 import { networkFromRow, networkToRow, type NetworkRow } from "./rows.ts";
 import { LeaseQueries } from "./lease-queries.ts";
 import { OwnerQueries } from "./owner-queries.ts";
@@ -40,7 +39,7 @@ export class Store extends LeaseQueries {
     this.ports = new PortQueries((sql) => this.stmt(sql));
     const file = path !== ":memory:";
     if (file) privateDir(dirname(path), note);
-    const fresh = file && !existsSync(path);
+    const fresh = file && createPrivate(path);
     try {
       this.#db = new Database(path, { create: true, strict: true });
       // 0600 before the WAL and shared-memory files exist: SQLite creates them with this file's mode.
