@@ -1,5 +1,5 @@
 /**
- * NAT and isolation rules through the `nft` binary (`nft -f -`), one table per network:
+ * NAT and isolation rules through nft (nft.ts: libnftables in-process, or the binary), one table per network:
  * `table inet vmlan_<bridge>`. Each setup replaces the network's own chains in one transaction
  * (add chain, flush chain, add rule ...), so it is idempotent and never half-applied, and leaves
  * the published ports' chains (ports.ts) alone. Removing the network deletes the whole table.
@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { HostError, UsageError } from "../../core/errors.ts";
 import { checkIfname, parseNetwork } from "./ip.ts";
+import { applyScript, runNft } from "./nft.ts";
 
 export interface NatSpec {
   bridge: string;
@@ -83,29 +84,6 @@ export function natScript(spec: NatSpec): string {
 export function teardownScript(bridge: string): string {
   const t = natTableName(bridge);
   return `add table inet ${t}\ndelete table inet ${t}\n`;
-}
-
-function nftPath(): string {
-  const found = Bun.which("nft", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
-  if (!found) throw new HostError("nft not found: install nftables (apt-get install nftables)");
-  return found;
-}
-
-export function runNft(args: string[], script?: string): { code: number; stdout: string; stderr: string } {
-  const r = Bun.spawnSync([nftPath(), ...args], {
-    stdin: script === undefined ? "ignore" : Buffer.from(script),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-export function applyScript(script: string, what: string): void {
-  const r = runNft(["-f", "-"], script);
-  if (r.code !== 0) {
-    const first = r.stderr.split("\n").find((l) => l.includes("Error")) ?? r.stderr.trim().split("\n")[0] ?? "";
-    throw new HostError(`nft failed to ${what}: ${first.trim()}`, { details: { stderr: r.stderr, script } });
-  }
 }
 
 /** Writes "1" to a sysctl under /proc/sys when it is not 1 already (per network namespace). */

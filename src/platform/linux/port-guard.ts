@@ -10,7 +10,7 @@
 import { libc } from "../../../ffi/libc/load.ts";
 import { HostError } from "../../core/errors.ts";
 import type { PortGuard, PortIdentity } from "../types.ts";
-import { applyScript, runNft } from "./nat.ts";
+import { applyScript, runNft } from "./nft.ts";
 import { openTap, type Tap, type TapOffload } from "./tap.ts";
 import { guardTable, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
 

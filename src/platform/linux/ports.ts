@@ -20,7 +20,8 @@ import type { PortRule } from "../../core/ports/state.ts";
 import { familyOf, guestEnd, isLoopback, isUnspecified } from "../../core/ports/spec.ts";
 import type { HostNetworkSpec } from "../types.ts";
 import { checkIfname, parseNetwork } from "./ip.ts";
-import { applyScript, natTableName } from "./nat.ts";
+import { natTableName } from "./nat.ts";
+import { applyScript } from "./nft.ts";
 
 export const PORT_CHAINS = {
   ports_pre: "type nat hook prerouting priority dstnat; policy accept;",
