@@ -8,7 +8,7 @@
  *   start     system start (cold, warm), the idle daemon, system stop, with 1, 50 and 200 networks
  *   dhcp      250 DHCP clients arriving at once        dns  5,000 queries/s with 10 to 10,000 names
  *   helpers   memory of 1, 10 and 50 helpers running at once
- *   forward   a guest's TCP throughput through NAT with 1 and 200 networks' tables (needs iperf3)
+ *   forward   a guest's TCP throughput through NAT with 1, 50 and 200 networks, vmlan vs the layout before (needs iperf3)
  * Needs root. commands/alloc/start/helpers run in a namespace `vmlan-bench-<random>` (this file
  * re-run inside it, every vmlan with a temp VMLAN_STATE_DIR); dhcp/dns in the services tests'
  * `vmlan-t-*` namespaces, forward in three of its own. All of them are deleted at the end.
@@ -22,7 +22,7 @@ import { ATTACHMENT_SIZES, COMMANDS, commandCosts, inProcessAllocations, NETWORK
 import { START_SIZES, startCosts, type StartRow } from "./scale/system-start.ts";
 import { FULL_POOL_PREFIXES, fullPoolAttach, type FullPoolRow } from "./scale/full-pool.ts";
 import { HELPER_COUNTS, helperMemory, type HelperRow } from "./scale/helpers.ts";
-import { FORWARD_SIZES, forwardCost, type ForwardRow } from "./scale/forward.ts";
+import { FORWARD_SIZES, forwardCost, forwardFigures, type ForwardRow } from "./scale/forward.ts";
 import { DHCP_CLIENTS, dhcpLoad, DNS_QPS, DNS_SECONDS, DNS_SIZES, dnsLoad, type DhcpRow, type DnsRow } from "./scale/services.ts";
 
 const PARTS = ["commands", "alloc", "start", "dhcp", "dns", "helpers", "forward"] as const;
@@ -159,15 +159,10 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
       note: "RSS counts the binary's shared pages in every helper; PSS splits them: PSS summed is what the helpers cost" });
   }
   if (forward?.length) {
-    medians["forwarded TCP Gbit/s by networks"] = bySize(forward.map((r) => [r.networks, r.gbps]));
-    const [lo, hi] = [forward[0]!, forward[forward.length - 1]!];
-    ratios[`forwarded TCP, ${hi.networks} vs ${lo.networks} networks`] = ratio(hi.gbps, lo.gbps);
-    medians["forwarded TCP Gbit/s, one table with verdict maps (by hand), by networks"] = bySize(forward.map((r) => [r.networks, r.oneTableGbps]));
-    ratios[`forwarded TCP, ${hi.networks} networks: vmlan's tables / one table`] = ratio(hi.gbps, hi.oneTableGbps);
-    tables.push({ title: "a guest's TCP throughput through its shared network's NAT (iperf3, 4 s)", head: ["networks loaded", "Gbit/s", "one table Gbit/s"],
-      rows: forward.map((r) => [r.networks, r.gbps, r.oneTableGbps]),
-      note: "every network's table has a base chain on the forward hook: each forwarded packet passes all of them;\n" +
-        "one table: the same forward policy by hand as one base chain jumping to a network's chain by verdict map (same namespaces, right after)" });
+    const f = forwardFigures(forward);
+    Object.assign(medians, f.medians);
+    Object.assign(ratios, f.ratios);
+    tables.push(f.table);
   }
   return {
     bench: "scale", medians, ratios, tables,

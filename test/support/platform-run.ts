@@ -1,6 +1,6 @@
 /**
  * Calls the Linux platform from inside a test namespace (`bun test` itself runs in the root one):
- *   ip netns exec NS bun test/support/platform-run.ts <ensure|remove|status|status-links|check-subnet|privileges> '<json>'
+ *   ip netns exec NS bun test/support/platform-run.ts <ensure|remove|ensure-many|remove-many|sync-ports|status|status-links|check-subnet|privileges> '<json>'
  * Prints one JSON line: {"ok":true,"result":...} or {"ok":false,"error":{name,code,message}}.
  */
 import { createLinuxPlatform } from "../../src/platform/linux/index.ts";
@@ -16,6 +16,9 @@ async function call(): Promise<unknown> {
   switch (op) {
     case "ensure": return p.ensureNetwork(arg);
     case "remove": return p.removeNetwork(arg);
+    case "ensure-many": return (await p.ensureNetworks!(arg)).map((e) => e?.message ?? null);
+    case "remove-many": return (await p.removeNetworks!(arg)).map((e) => e?.message ?? null);
+    case "sync-ports": return p.ports!.syncPorts(arg.spec, arg.rules);
     case "status": return p.status(arg);
     case "status-links": return p.status(arg, { rules: false });
     case "check-subnet": return p.checkSubnetFree(arg.cidr, arg.bridge);

@@ -1,8 +1,8 @@
 /**
  * The Linux platform: a network is a kernel bridge with the gateway addresses (netlink, via
- * bun:ffi) plus one nftables table for NAT or isolation (the nft binary).
+ * bun:ffi) plus its chains for NAT or isolation in vmlan's one nftables table (nat.ts, nat-rules.ts).
  * Flow: ensureNetwork = ensureBridge → setupNat; removeNetwork = removeBridge → teardownNat.
- * ensureNetworks / removeNetworks (system start / stop): the same for many, the tables in one nft call.
+ * ensureNetworks / removeNetworks (system start / stop): the same for many, all rules in one nft call.
  */
 import { AF_INET6, IFF_UP } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -123,9 +123,9 @@ async function status(spec: HostNetworkSpec, opts: StatusOptions = {}): Promise<
   let detail: string | undefined;
   if (opts.rules !== false) {
     try {
-      const n = natStatus(spec.bridge);
+      const n = natStatus(spec.bridge, spec.mode === "shared");
       nat = spec.mode === "shared" ? n.masquerade : false;
-      if (!n.present) detail = "nftables table missing";
+      if (!n.present) detail = "nftables rules missing";
     } catch (e) {
       detail = (e as Error).message;
     }

@@ -1,10 +1,11 @@
 /**
- * Published ports in the kernel (issue #14): DNAT in the network's own nftables table, so forwarded
- * bytes never cross userspace. Three chains of `inet vmlan_<bridge>`, replaced together in one
- * `nft -f` transaction (the network's other chains are untouched, nat.ts):
- *   ports_pre   nat prerouting  (dstnat): connections from the LAN and from guests (hairpin)
- *   ports_out   nat output      (-100):   the host's own connections, 127.0.0.1 included
- *   ports_post  nat postrouting (srcnat): masquerade where the guest could not answer otherwise:
+ * Published ports in the kernel (issue #14): DNAT in nftables, so forwarded bytes never cross
+ * userspace. Three base chains per network in vmlan's table (`inet vmlan`, nat-rules.ts), present
+ * only while the network publishes a port, replaced together in one `nft -f` transaction (the
+ * network's other chains are untouched, nat.ts):
+ *   ports_pre_<bridge>   nat prerouting  (dstnat): connections from the LAN and from guests (hairpin)
+ *   ports_out_<bridge>   nat output      (-100):   the host's own connections, 127.0.0.1 included
+ *   ports_post_<bridge>  nat postrouting (srcnat): masquerade where the guest could not answer otherwise:
  *               a 127.0.0.1 source, another guest of the network (hairpin), every source on a
  *               host-only network (its guests have no route beyond the gateway)
  * 127.0.0.1 is published in the kernel with route_localnet on the bridge (the kernel otherwise
@@ -20,14 +21,9 @@ import type { PortRule } from "../../core/ports/state.ts";
 import { familyOf, guestEnd, isLoopback, isUnspecified } from "../../core/ports/spec.ts";
 import type { HostNetworkSpec } from "../types.ts";
 import { checkIfname, parseNetwork } from "./ip.ts";
-import { natTableName } from "./nat.ts";
 import { applyScript } from "./nft.ts";
-
-export const PORT_CHAINS = {
-  ports_pre: "type nat hook prerouting priority dstnat; policy accept;",
-  ports_out: "type nat hook output priority -100; policy accept;",
-  ports_post: "type nat hook postrouting priority srcnat; policy accept;",
-} as const;
+import { PORT_CHAINS, portChain, type PortChain, TABLE } from "./nat-rules.ts";
+import { inetTables, LEGACY_PORT_CHAINS, retireLegacyScript } from "./nat-legacy.ts";
 
 function address(ip: string, family: 4 | 6): string {
   const ok = family === 4 ? ipaddr.IPv4.isValidFourPartDecimal(ip) : ipaddr.IPv6.isValid(ip) && !ip.includes("%");
@@ -80,11 +76,11 @@ export const needsLocalnet = (rules: PortRule[]): boolean =>
   rules.some((r) => familyOf(r.hostIp) === 4 && (isLoopback(r.hostIp) || isUnspecified(r.hostIp)));
 
 export function portsScript(spec: Pick<HostNetworkSpec, "bridge" | "mode" | "subnet" | "subnetV6">, rules: PortRule[]): string {
-  const t = `inet ${natTableName(spec.bridge)}`;
-  const lines = [`add table ${t}`];
-  for (const [name, def] of Object.entries(PORT_CHAINS)) lines.push(`add chain ${t} ${name} { ${def} }`, `flush chain ${t} ${name}`);
+  const c = (name: PortChain) => `${TABLE} ${portChain(name, spec.bridge)}`;
+  const lines = [`add table ${TABLE}`];
+  for (const [name, def] of Object.entries(PORT_CHAINS)) lines.push(`add chain ${c(name as PortChain)} { ${def} }`, `flush chain ${c(name as PortChain)}`);
   if (rules.length === 0) {
-    for (const name of Object.keys(PORT_CHAINS)) lines.push(`delete chain ${t} ${name}`);
+    for (const name of Object.keys(PORT_CHAINS)) lines.push(`delete chain ${c(name as PortChain)}`);
     return `${lines.join("\n")}\n`;
   }
   for (const r of rules) {
@@ -92,16 +88,16 @@ export function portsScript(spec: Pick<HostNetworkSpec, "bridge" | "mode" | "sub
     const dport = `${r.proto} dport ${range(r.hostPort, r.hostEnd)}`;
     for (const [chain, name] of [["pre", "ports_pre"], ["out", "ports_out"]] as const) {
       const dst = destination(r, chain);
-      if (dst) lines.push(`add rule ${t} ${name} ${dst} ${dport} ${target(r)}`);
+      if (dst) lines.push(`add rule ${c(name)} ${dst} ${dport} ${target(r)}`);
     }
   }
   const b = `"${checkIfname(spec.bridge)}"`;
   if (spec.mode === "host") {
-    lines.push(`add rule ${t} ports_post oifname ${b} ct status dnat masquerade`);
+    lines.push(`add rule ${c("ports_post")} oifname ${b} ct status dnat masquerade`);
   } else {
-    lines.push(`add rule ${t} ports_post oifname ${b} ct status dnat ip saddr 127.0.0.0/8 masquerade`);
-    lines.push(`add rule ${t} ports_post oifname ${b} ct status dnat ip saddr ${parseNetwork(spec.subnet).text} masquerade`);
-    if (spec.subnetV6) lines.push(`add rule ${t} ports_post oifname ${b} ct status dnat ip6 saddr ${parseNetwork(spec.subnetV6).text} masquerade`);
+    lines.push(`add rule ${c("ports_post")} oifname ${b} ct status dnat ip saddr 127.0.0.0/8 masquerade`);
+    lines.push(`add rule ${c("ports_post")} oifname ${b} ct status dnat ip saddr ${parseNetwork(spec.subnet).text} masquerade`);
+    if (spec.subnetV6) lines.push(`add rule ${c("ports_post")} oifname ${b} ct status dnat ip6 saddr ${parseNetwork(spec.subnetV6).text} masquerade`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -129,6 +125,8 @@ export function routeLocalnet(bridge: string): boolean {
 export function syncPortRules(spec: HostNetworkSpec, rules: PortRule[]): void {
   const localnet = needsLocalnet(rules);
   if (localnet) setLocalnet(spec.bridge, true); // before the rules: the guard chain is in place already
-  applyScript(portsScript(spec, rules), `publish ports on ${spec.bridge}`);
+  // An upgraded host's old per-network table gives up its port chains in the same transaction.
+  const script = portsScript(spec, rules) + retireLegacyScript(spec.bridge, inetTables(), LEGACY_PORT_CHAINS);
+  applyScript(script, `publish ports on ${spec.bridge}`);
   if (!localnet) setLocalnet(spec.bridge, false);
 }

@@ -37,13 +37,13 @@ function world() {
   const addrs = (dev: string) =>
     ns.ipJson<{ addr_info: { local: string; prefixlen: number; scope: string }[] }[]>(["addr", "show", "dev", dev])[0]!.addr_info
       .filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`);
-  /** Store (networks, attachments incl. released) and kernel (bridges, addresses, nft tables). */
+  /** Store (networks, attachments incl. released) and kernel (bridges, addresses, nft tables and chains: each network has its own). */
   const snapshot = async () => ({
     networks: await json("network", "list"),
     attachments: await json("attachments", "--all"),
     bridges: bridges(),
     addresses: bridges().map((b) => addrs(b.split(" ")[0]!)),
-    nft: ns.sh(["nft", "list", "tables"]).split("\n").sort(),
+    nft: ns.sh(["nft", "list", "chains"]).split("\n").sort(),
   });
   return { ns, dir, vmlan, json, file, bridges, addrs, snapshot };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan, vmlanBin } from "../../support/binary.ts";
 import { createNetns, type Netns } from "../../support/netns.ts";
+import { dispatched, networkRules } from "../../support/nat-rules.ts";
 
 let ns: Netns;
 const stateDir = mkdtempSync(join(tmpdir(), "vmlan-crash-"));
@@ -26,7 +27,14 @@ const link = (dev: string) => {
   const r = ns.run(["ip", "-j", "-d", "link", "show", "dev", dev]);
   return r.code === 0 ? (JSON.parse(r.stdout)[0] as { ifalias?: string; address: string; flags: string[] }) : null;
 };
-const hasTable = (bridge: string) => ns.run(["nft", "list", "table", "inet", `vmlan_${bridge}`]).code === 0;
+const hasTable = (bridge: string) => networkRules(ns, bridge) !== "" || dispatched(ns, bridge);
+/** What losing the network's rules looks like: its elements and chains gone from vmlan's table. */
+function dropRules(): void {
+  const parts = [["fwd_from", "from"], ["fwd_to", "to"], ["snat_from", "snat"], ["guard_from", "guard"]];
+  const script = parts.map(([m, c]) => `delete element inet vmlan ${m} { "vl-kc" }\nflush chain inet vmlan ${c}_vl-kc\ndelete chain inet vmlan ${c}_vl-kc\n`).join("");
+  const r = ns.run(["nft", "-f", "-"], { stdin: script });
+  if (r.code !== 0) throw new Error(`dropping vl-kc's rules: ${r.stderr}`);
+}
 
 /** After repair, the kernel matches the store: bridge up with both gateways, NAT table present. */
 async function expectWhole(): Promise<void> {
@@ -57,7 +65,7 @@ describe("SIGKILL during network create", () => {
     const mac = link("vl-kc")!.address;
     // The state a kill right after RTM_NEWLINK used to leave: our bridge, our MAC, no alias, down, no rules.
     ns.sh(["ip", "link", "del", "vl-kc"]);
-    ns.sh(["nft", "delete", "table", "inet", "vmlan_vl-kc"]);
+    dropRules();
     ns.sh(["ip", "link", "add", "vl-kc", "address", mac, "type", "bridge"]);
     expect((await vmlan(...CREATE)).exitCode).toBe(0); // "unchanged", and repaired
     await expectWhole();
@@ -68,7 +76,7 @@ describe("SIGKILL during network create", () => {
 
   test("system start repairs a half-made network: missing nftables table, bridge down, missing address", async () => {
     expect((await vmlan(...CREATE)).exitCode).toBe(0);
-    ns.sh(["nft", "delete", "table", "inet", "vmlan_vl-kc"]);
+    dropRules();
     ns.sh(["ip", "link", "set", "vl-kc", "down"]);
     ns.sh(["ip", "addr", "del", "10.66.0.1/24", "dev", "vl-kc"]);
     const broken = JSON.parse((await vmlan("network", "inspect", "kc")).stdout)[0];

@@ -1,4 +1,4 @@
-// system start / stop over many networks at once (every table in one nft transaction, platform/linux
+// system start / stop over many networks at once (all rules in one nft transaction, platform/linux
 // ensureNetworks): the same end state as one network at a time, and a failure stays with its own
 // network. In a namespace this file creates.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -12,8 +12,16 @@ const stateDir = mkdtempSync(join(tmpdir(), "vmlan-many-"));
 const vmlan = (...args: string[]) => runVmlan(args, { env: { VMLAN_STATE_DIR: stateDir }, netns: ns, timeoutMs: 60_000 });
 const inNs = (...cmd: string[]) => Bun.spawnSync(["ip", "netns", "exec", ns, ...cmd], { stdout: "pipe", stderr: "pipe" });
 const linkExists = (dev: string) => inNs("ip", "link", "show", "dev", dev).exitCode === 0;
-/** vmlan's tables of one family: `inet` (NAT, isolation) or `bridge` (the ports' anti-spoofing rules). */
-const tables = (family = "inet") => inNs("nft", "list", "tables", family).stdout.toString().split("\n").filter((l) => l.includes("vmlan_")).map((l) => l.trim()).sort();
+/** vmlan's tables of one family: `inet` (NAT, isolation: one table) or `bridge` (the ports' anti-spoofing rules, one per network). */
+const tables = (family = "inet") => inNs("nft", "list", "tables", family).stdout.toString().split("\n").filter((l) => l.includes("vmlan")).map((l) => l.trim()).sort();
+/** The bridges vmlan's inet table has rules for (its forward map's keys). */
+function nets(): string[] {
+  const r = inNs("nft", "-j", "list", "map", "inet", "vmlan", "fwd_from");
+  if (r.exitCode !== 0) return [];
+  const map = (JSON.parse(r.stdout.toString()) as { nftables: Array<{ map?: { elem?: Array<[string, unknown]> } }> }).nftables.find((i) => i.map)?.map;
+  return (map?.elem ?? []).map((e) => e[0]).sort();
+}
+const chain = (name: string) => inNs("nft", "list", "chain", "inet", "vmlan", name);
 const NAMES = Array.from({ length: 12 }, (_, i) => `m${String(i).padStart(2, "0")}`);
 
 beforeAll(async () => {
@@ -30,8 +38,9 @@ afterAll(async () => {
 });
 
 test("system stop then start: every bridge and table back, each network reported", async () => {
-  const before = tables();
+  const before = nets();
   expect(before).toHaveLength(NAMES.length);
+  expect(tables()).toEqual(["table inet vmlan"]);
   expect((await vmlan("system", "stop")).exitCode).toBe(0);
   expect(tables()).toEqual([]);
   expect(tables("bridge")).toEqual([]);
@@ -40,12 +49,13 @@ test("system stop then start: every bridge and table back, each network reported
   expect(r.exitCode).toBe(0);
   const results = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; state: string }>;
   expect(results.map((x) => [x.name, x.ok, x.state])).toEqual(["default", ...NAMES].map((n) => [n, true, "up"]));
-  expect(tables()).toEqual([...before, "table inet vmlan_vl-default"].sort());
-  expect(tables("bridge")).toEqual(tables().map((t) => t.replace("table inet ", "table bridge "))); // each with its port guard table
+  expect(nets()).toEqual([...before, "vl-default"].sort());
+  expect(tables("bridge")).toEqual(nets().map((b) => `table bridge vmlan_${b}`)); // each with its port guard table
   expect(NAMES.map((n) => linkExists(`vl-${n}`))).toEqual(NAMES.map(() => true));
   // A shared network masquerades, a host-only one does not: each kept its own rules.
-  expect(inNs("nft", "list", "table", "inet", "vmlan_vl-m00").stdout.toString()).toContain("masquerade");
-  expect(inNs("nft", "list", "table", "inet", "vmlan_vl-m01").stdout.toString()).not.toContain("masquerade");
+  expect(chain("snat_vl-m00").stdout.toString()).toContain("masquerade");
+  expect(chain("snat_vl-m01").exitCode).not.toBe(0);
+  expect(chain("to_vl-m01").stdout.toString()).toContain("drop");
 }, 60_000);
 
 test("an interface that took one network's bridge name fails that network only, and is left alone", async () => {
@@ -56,8 +66,8 @@ test("an interface that took one network's bridge name fails that network only, 
   expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: m05: interface vl-m05 exists and is not vmlan's network "m05"/)]);
   expect(r.stdout).toContain("m04: up\n");
   expect(r.stdout).toContain("m06: up\n");
-  expect(tables()).not.toContain("table inet vmlan_vl-m05");
-  expect(tables()).toHaveLength(NAMES.length); // the default network's and 11 of ours
+  expect(nets()).not.toContain("vl-m05");
+  expect(nets()).toHaveLength(NAMES.length); // the default network's and 11 of ours
   const stop = await vmlan("system", "stop");
   expect(stop.exitCode).toBe(4);
   expect(stop.stderr).toContain("m05: interface vl-m05 exists and is not vmlan's");

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { HostNetworkSpec } from "../../../src/platform/types.ts";
 import { type Guest, startGuest } from "../../support/guests.ts";
 import { BUN, createNetns, linkUpstream, type Netns } from "../../support/netns.ts";
+import { dispatched, networkRules } from "../../support/nat-rules.ts";
 
 let ns: Netns;
 let up: Netns;
@@ -86,9 +87,9 @@ describe("ensureNetwork", () => {
   });
 
   test("status without rules reads the links only: the same up and addresses, no nftables", () => {
-    ns.sh(["nft", "delete", "table", "inet", "vmlan_vl-a"]);
+    ns.sh(["nft", "delete", "table", "inet", "vmlan"]); // only vl-a's rules are in it yet
     try {
-      expect(platform("status", A)).toMatchObject({ ok: true, result: { up: true, nat: false, detail: "nftables table missing" } });
+      expect(platform("status", A)).toMatchObject({ ok: true, result: { up: true, nat: false, detail: "nftables rules missing" } });
       const links = platform("status-links", A) as { ok: boolean; result: Record<string, unknown> };
       expect(links).toMatchObject({ ok: true, result: { up: true, nat: false, addresses: ["10.61.1.1/24", "fd00:61:1::1/64"] } });
       expect(links.result.detail).toBeUndefined();
@@ -150,6 +151,7 @@ describe("ownership and conflicts", () => {
       }
       expect(ns.run(["ip", "link", "show", bridge]).code).toBe(0); // left alone
     }
+    expect(networkRules(ns, "vl-evil")).toBe("");
     expect(ns.sh(["nft", "list", "tables"])).not.toContain("vmlan_vl-evil");
   });
 
@@ -176,6 +178,7 @@ describe("removeNetwork", () => {
       expect(ns.run(["ip", "link", "show", spec.bridge]).code).not.toBe(0);
       expect(platform("status", spec)).toMatchObject({ ok: true, result: { up: false, nat: false } });
     }
+    for (const spec of [A, B, C]) expect({ bridge: spec.bridge, rules: networkRules(ns, spec.bridge), dispatched: dispatched(ns, spec.bridge) }).toEqual({ bridge: spec.bridge, rules: "", dispatched: false });
     expect(ns.sh(["nft", "list", "tables"])).not.toContain("vmlan_");
   });
 });

@@ -80,7 +80,7 @@ describe("in effect", () => {
 
   test("run -p publishes for the command's lifetime", async () => {
     const r = await h.vmlan("run", "--network", "life2", "--id", "runner", "--native", "-p", "0.0.0.0:8091:80", "--",
-      "sh", "-c", "nft list chain inet vmlan_vl-life2 ports_pre | grep -c 'dport 8091'");
+      "sh", "-c", "nft list chain inet vmlan ports_pre_vl-life2 | grep -c 'dport 8091'");
     expect({ code: r.exitCode, out: r.stdout.trim() }).toEqual({ code: 0, out: "1" });
     expect(nftTable(h.ns, "vl-life2")).not.toContain("8091"); // released with the run
     expect((await h.json<{ id: string; state: string }[]>("port", "ls", "life2")).find((p) => p.id === "runner")?.state).toBe("inactive");
@@ -118,7 +118,7 @@ describe("removed, and back", () => {
   });
 
   test("a restarted daemon re-creates rules the kernel lost", async () => {
-    for (const c of ["ports_pre", "ports_out", "ports_post"]) h.ns.sh(["nft", "flush", "chain", "inet", "vmlan_vl-life", c]);
+    for (const c of ["ports_pre", "ports_out", "ports_post"]) h.ns.sh(["nft", "flush", "chain", "inet", "vmlan", `${c}_vl-life`]);
     expect(get(h.up, `http://${WAN.host}:8080/`, 1)).toBeNull();
     const pid = h.daemonPid()!;
     process.kill(pid, "SIGTERM");
@@ -143,7 +143,7 @@ describe("removed, and back", () => {
     expect(lines.filter((l) => l.startsWith("got"))).toEqual([]);
     expect(nftTable(h.ns, "vl-life")).toMatch(/ip daddr 127\.0\.0\.0\/8 counter packets [1-9]/);
     // Without the guard the same frames reach the listener: the guard is what stops them.
-    h.ns.sh(["nft", "flush", "chain", "inet", "vmlan_vl-life", "guard"]);
+    h.ns.sh(["nft", "flush", "chain", "inet", "vmlan", "guard_vl-life"]);
     send();
     await until(() => lines.some((l) => l === "got 4444 x"), "the unguarded frame");
     await h.ok("system", "start"); // puts the guard back

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Host } from "../services/support.ts";
 import { BUN, createNetns, linkUpstream, type Netns } from "../../support/netns.ts";
+import { networkRules } from "../../support/nat-rules.ts";
 
 export const WAN = { host: "10.252.0.1", lan: "10.252.0.2", host6: "fd52::1", lan6: "fd52::2" };
 
@@ -103,11 +104,8 @@ export async function until(ok: () => boolean, what: string, timeoutMs = 8000): 
   }
 }
 
-/** The network table as the kernel lists it (nft), or "" when it does not exist. */
-export function nftTable(ns: Netns, bridge: string): string {
-  const r = ns.run(["nft", "list", "table", "inet", `vmlan_${bridge}`]);
-  return r.code === 0 ? r.stdout : "";
-}
+/** The network's chains in vmlan's table as the kernel lists them (nft), or "" when it has none. */
+export const nftTable = (ns: Netns, bridge: string): string => networkRules(ns, bridge);
 
 /** Every DNAT rule in the namespace (all tables, or one listing), for "nothing left behind". */
 export function dnatRules(ns: Netns, listing = ns.sh(["nft", "list", "ruleset"])): string[] {
