@@ -1,9 +1,9 @@
 /**
- * NAT and isolation rules of shared and host-only networks (through nft.ts: libnftables in-process,
- * or the binary), in the one table `inet vmlan` whose
- * layout nat-rules.ts describes: a network's setup adds or replaces only its own chains and map
- * elements, its teardown removes only those, each in one nft transaction (never half applied), and
- * both retire the layout before it (per-network tables, nat-legacy.ts) in that same transaction.
+ * NAT and isolation rules of shared and host-only networks, in the one table `inet vmlan` whose
+ * layout nat-rules.ts describes, through nft.ts (libnftables in-process, or the binary): a
+ * network's setup adds or replaces only its own chains and map elements, its teardown removes only
+ * those, each in one nft transaction (never half applied), and both retire the layout before it
+ * (per-network tables, nat-legacy.ts) in that same transaction.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { HostError } from "../../core/errors.ts";
