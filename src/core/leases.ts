@@ -74,21 +74,26 @@ export class LeaseService {
 
   #attach(req: v.InferOutput<typeof AttachRequest>): { attachment: Attachment; created: boolean; undo(): void } {
     return this.store.tx(() => {
+      const now = this.now();
       const net = this.#network(req.network);
+      // What was due has ended before `before` is read: undo restores a state expiry would not change.
+      this.store.expire(net.name, Date.parse(now));
       const before = this.store.getLease(net.name, req.id);
       if (req.owner && before?.state === "active") checkClaim(this.store, this.owners, net.name, req.id, req.owner);
       const lastBefore = this.store.lastAllocated(net.name);
-      const { lease, created } = allocate(this.store, net, req, this.now());
+      const { lease, created } = allocate(this.store, net, req, now, { existing: before });
       if (req.owner) this.store.owners.set(net.name, lease.id, req.owner);
       if (req.allowSpoofing !== undefined) this.store.spoofing.setAllowSpoofing(net.name, lease.id, req.allowSpoofing);
       const undo = () => { if (created) this.#undo(lease, before, lastBefore); };
-      return { attachment: this.#view(net, lease), created, undo };
+      // A row this attach made has the column's default; one that existed keeps its own (read it).
+      const allowSpoofing = req.allowSpoofing ?? (before ? undefined : false);
+      return { attachment: this.#view(net, lease, allowSpoofing), created, undo };
     });
   }
 
-  /** What users see of a lease: the attachment and its port settings. */
-  #view(net: Network, l: LeaseRow): Attachment {
-    return { ...toAttachment(net, l), allowSpoofing: this.store.spoofing.allowSpoofing(l.network, l.id) };
+  /** What users see of a lease: the attachment and its port settings (read unless the caller knows them). */
+  #view(net: Network, l: LeaseRow, allowSpoofing = this.store.spoofing.allowSpoofing(l.network, l.id)): Attachment {
+    return { ...toAttachment(net, l), allowSpoofing };
   }
 
   /**

@@ -42,17 +42,18 @@ export function toAttachment(net: Network, l: LeaseRow): Attachment {
 /**
  * Allocates (or returns) the lease of `req.id` on `net`. Sticky: an id keeps its address and MAC
  * across detach/attach and restarts; a released address goes to someone else only when the
- * pool has no never-used address left (oldest release first).
+ * pool has no never-used address left (oldest release first). `known` spares a second read when
+ * the caller already read the id's lease in this transaction, after `tx.expire` (LeaseService).
  */
-export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: string): { lease: LeaseRow; created: boolean } {
+export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: string, known?: { existing: LeaseRow | null }): { lease: LeaseRow; created: boolean } {
   const subnet = parseSubnetV4(net.subnet);
   const wantMac = req.mac === undefined ? undefined : parseMac(req.mac);
   if (req.ip !== undefined && !assignsAddresses(net)) {
     throw new UsageError(`IP address "${req.ip}" cannot be reserved on "${net.name}": it is bridged, and the LAN's DHCP server assigns the addresses there`);
   }
   const wantAddr = req.ip === undefined ? undefined : checkRequestedIp(subnet, net, req.ip);
-  tx.expire(net.name, Date.parse(now));
-  const existing = tx.getLease(net.name, req.id);
+  if (!known) tx.expire(net.name, Date.parse(now));
+  const existing = known ? known.existing : tx.getLease(net.name, req.id);
 
   if (existing?.state === "active") {
     if (wantAddr !== undefined && wantAddr !== existing.addr) {

@@ -9,9 +9,22 @@ import { holdFromRow, leaseFromRow, type AttachmentRow, type HoldRow } from "./r
 /** ISO 8601 with milliseconds, as JavaScript's toISOString writes it. */
 const ISO_OF_MS = "strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch')";
 const LIVE = "state = 'active' AND (expires_at IS NULL OR expires_at > $now)";
+/**
+ * Rows keyed by (network, addr) (migration 11): without statistics SQLite prefers scanning the
+ * network's rows in that key to the non-unique hostname index, so name lookups name their index.
+ */
+const BY_HOSTNAME = "attachments INDEXED BY attachments_hostname";
 
 export abstract class LeaseQueries implements LeaseTx {
   protected abstract stmt(sql: string): Statement;
+  /**
+   * Networks' allocation cursors (last_allocated) as read or written in the open transaction, so an
+   * attach reads its network's row once (getNetwork) and not three times. The write lock makes the
+   * row ours until commit; Store empties this when a transaction ends or a savepoint is undone.
+   */
+  protected readonly cursors = new Map<string, number | null>();
+  /** Whether a transaction is open (only then may `cursors` be used). */
+  protected abstract inTx(): boolean;
 
   #lease(sql: string, ...args: Array<string | number>): LeaseRow | null {
     const row = this.stmt(sql).get(...args) as AttachmentRow | null;
@@ -48,13 +61,14 @@ export abstract class LeaseQueries implements LeaseTx {
    */
   liveLease(network: string, by: "hostname" | "addr" | "mac", value: string | number, nowMs = Date.now()): LeaseRow | null {
     const column = ({ hostname: "hostname", addr: "addr", mac: "mac" } as const)[by];
-    const row = this.stmt(`SELECT * FROM attachments WHERE network = $network AND ${column} = $value AND ${LIVE} LIMIT 1`).get({ network, value, now: nowMs }) as AttachmentRow | null;
+    const from = by === "hostname" ? BY_HOSTNAME : "attachments";
+    const row = this.stmt(`SELECT * FROM ${from} WHERE network = $network AND ${column} = $value AND ${LIVE} LIMIT 1`).get({ network, value, now: nowMs }) as AttachmentRow | null;
     return row ? leaseFromRow(row) : null;
   }
 
   activeWithHostname(network: string, hostname: string): LeaseRow | null {
     // Stored lowercase (migration 3), so the index on (network, hostname) serves this.
-    return this.#lease("SELECT * FROM attachments WHERE network = ? AND hostname = ? AND state = 'active' LIMIT 1", network, hostname.toLowerCase());
+    return this.#lease(`SELECT * FROM ${BY_HOSTNAME} WHERE network = ? AND hostname = ? AND state = 'active' LIMIT 1`, network, hostname.toLowerCase());
   }
 
   oldestReleased(network: string, origin?: LeaseRow["origin"], within?: { first: number; last: number }): LeaseRow | null {
@@ -64,8 +78,12 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   lastAllocated(network: string): number | null {
+    const known = this.cursors.get(network);
+    if (known !== undefined) return known;
     const row = this.stmt("SELECT last_allocated FROM networks WHERE name = ?").get(network) as { last_allocated: number | null } | null;
-    return row?.last_allocated ?? null;
+    const out = row?.last_allocated ?? null;
+    if (row && this.inTx()) this.cursors.set(network, out);
+    return out;
   }
 
   /** The lowest slot number on a network (address-less leases use negative ones), or null. */
@@ -75,6 +93,8 @@ export abstract class LeaseQueries implements LeaseTx {
 
   setLastAllocated(network: string, addr: number | null): void {
     this.stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
+    if (this.inTx()) this.cursors.set(network, addr);
+    else this.cursors.delete(network);
   }
 
   putLease(l: LeaseRow): void {
@@ -110,12 +130,18 @@ export abstract class LeaseQueries implements LeaseTx {
     return new Map(rows.map((r) => [r.network, r.n]));
   }
 
-  /** Whether anything is due to end by nowMs (of one network, or any): a read skips expire's write lock when nothing is. */
+  /**
+   * Whether anything is due to end by nowMs (of one network, or any), in one read: a listing skips
+   * expire's write lock when nothing is, and expire itself its two writes (most attaches).
+   */
   dueToExpire(nowMs: number, network?: string): boolean {
     const where = network ? "network = $network AND " : "";
     const params: Record<string, string | number> = network ? { network, now: nowMs } : { now: nowMs };
-    const lease = this.stmt(`SELECT 1 FROM attachments WHERE ${where}state = 'active' AND expires_at IS NOT NULL AND expires_at <= $now LIMIT 1`).get(params);
-    return lease !== null || this.stmt(`SELECT 1 FROM address_holds WHERE ${where}until <= $now LIMIT 1`).get(params) !== null;
+    const row = this.stmt(
+      `SELECT EXISTS (SELECT 1 FROM attachments WHERE ${where}state = 'active' AND expires_at IS NOT NULL AND expires_at <= $now)
+       OR EXISTS (SELECT 1 FROM address_holds WHERE ${where}until <= $now) AS due`,
+    ).get(params) as { due: number };
+    return row.due === 1;
   }
 
   usedIn(network: string, first: number, last: number): number {
@@ -133,6 +159,7 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   expire(network: string, nowMs: number): void {
+    if (!this.dueToExpire(nowMs, network)) return;
     this.stmt(
       `UPDATE attachments SET state = 'released', updated_at = ${ISO_OF_MS}, expires_at = NULL
        WHERE network = ? AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= ?`,

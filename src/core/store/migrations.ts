@@ -146,4 +146,88 @@ export const MIGRATIONS: string[] = [
   ) STRICT;
   CREATE INDEX published_ports_host ON published_ports(proto, host_port);
   `,
+  // 11: attachments rebuilt WITHOUT ROWID, keyed by (network, addr) (issue #15 §4). The rowid table
+  // plus its two unique indexes were three b-trees an attach writes a page of each; now the rows live
+  // in the (network, addr) b-tree, which new addresses append to, and (network, id) stays unique (the
+  // children's foreign keys name it). Migrations run in a transaction, where foreign_keys cannot be
+  // turned off, and dropping a parent cascades into its children: so the children are set aside in
+  // temp tables, dropped, and made again with their rows after the new table has its name.
+  `
+  CREATE TABLE attachments_new (
+    network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    addr INTEGER NOT NULL,
+    address_v6 TEXT,
+    hostname TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('active', 'released')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    expires_at INTEGER,
+    origin TEXT NOT NULL DEFAULT 'attach' CHECK (origin IN ('attach', 'dhcp')),
+    allow_spoofing INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (network, addr),
+    UNIQUE (network, id)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO attachments_new (network, id, mac, addr, address_v6, hostname, state, created_at, updated_at, expires_at, origin, allow_spoofing)
+    SELECT network, id, mac, addr, address_v6, hostname, state, created_at, updated_at, expires_at, origin, allow_spoofing FROM attachments;
+  CREATE TEMP TABLE m11_containers AS SELECT * FROM container_attachments;
+  CREATE TEMP TABLE m11_owners AS SELECT * FROM attachment_owners;
+  CREATE TEMP TABLE m11_ports AS SELECT * FROM published_ports;
+  DROP TABLE container_attachments;
+  DROP TABLE attachment_owners;
+  DROP TABLE published_ports;
+  DROP TABLE attachments;
+  ALTER TABLE attachments_new RENAME TO attachments;
+  CREATE UNIQUE INDEX attachments_active_mac ON attachments(network, mac) WHERE state = 'active';
+  CREATE INDEX attachments_hostname ON attachments(network, hostname);
+  CREATE INDEX attachments_expiry ON attachments(network, expires_at) WHERE expires_at IS NOT NULL;
+  CREATE INDEX attachments_released ON attachments(network, updated_at) WHERE state = 'released';
+  CREATE INDEX attachments_released_mac ON attachments(network, mac, updated_at) WHERE state = 'released';
+  CREATE TABLE container_attachments (
+    network TEXT NOT NULL,
+    id TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    ifname TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('main', 'ipam')),
+    netns TEXT,
+    host_ifname TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (network, id),
+    FOREIGN KEY (network, id) REFERENCES attachments(network, id) ON DELETE CASCADE
+  ) STRICT;
+  CREATE TABLE attachment_owners (
+    network TEXT NOT NULL,
+    id TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    socket TEXT,
+    PRIMARY KEY (network, id),
+    FOREIGN KEY (network, id) REFERENCES attachments (network, id) ON DELETE CASCADE
+  ) STRICT;
+  CREATE TRIGGER attachment_owner_released AFTER UPDATE OF state ON attachments WHEN NEW.state <> 'active'
+  BEGIN
+    DELETE FROM attachment_owners WHERE network = NEW.network AND id = NEW.id;
+  END;
+  CREATE TABLE published_ports (
+    network TEXT NOT NULL,
+    id TEXT NOT NULL,
+    proto TEXT NOT NULL CHECK (proto IN ('tcp', 'udp')),
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+    host_end INTEGER NOT NULL CHECK (host_end BETWEEN host_port AND 65535),
+    guest_port INTEGER NOT NULL CHECK (guest_port >= 1 AND guest_port + host_end - host_port <= 65535),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (network, id, proto, host_ip, host_port),
+    FOREIGN KEY (network, id) REFERENCES attachments(network, id) ON DELETE CASCADE
+  ) STRICT;
+  CREATE INDEX published_ports_host ON published_ports(proto, host_port);
+  -- Children always had foreign keys on; the filter only keeps a hand-edited orphan from failing the upgrade.
+  INSERT INTO container_attachments SELECT c.* FROM temp.m11_containers c JOIN attachments a USING (network, id);
+  INSERT INTO attachment_owners SELECT o.* FROM temp.m11_owners o JOIN attachments a USING (network, id);
+  INSERT INTO published_ports SELECT p.* FROM temp.m11_ports p JOIN attachments a USING (network, id);
+  DROP TABLE temp.m11_containers;
+  DROP TABLE temp.m11_owners;
+  DROP TABLE temp.m11_ports;
+  `,
 ];

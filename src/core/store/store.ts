@@ -89,6 +89,7 @@ export class Store extends LeaseQueries {
       throw e;
     } finally {
       this.#depth--;
+      this.cursors.clear();
     }
   }
 
@@ -103,6 +104,7 @@ export class Store extends LeaseQueries {
     } catch (e) {
       this.stmt(`ROLLBACK TO ${name}`).run();
       this.stmt(`RELEASE ${name}`).run();
+      this.cursors.clear(); // what the savepoint wrote is gone
       throw e;
     } finally {
       this.#depth--;
@@ -137,6 +139,10 @@ export class Store extends LeaseQueries {
     });
   }
 
+  protected inTx(): boolean {
+    return this.#depth > 0;
+  }
+
   protected stmt(sql: string): Statement {
     let s = this.#q.get(sql);
     if (!s) {
@@ -149,7 +155,8 @@ export class Store extends LeaseQueries {
   // ---- networks ----
 
   getNetwork(name: string): Network | null {
-    const row = this.stmt("SELECT * FROM networks WHERE name = ?").get(name) as NetworkRow | null;
+    const row = this.stmt("SELECT * FROM networks WHERE name = ?").get(name) as (NetworkRow & { last_allocated: number | null }) | null;
+    if (row && this.#depth > 0) this.cursors.set(name, row.last_allocated);
     return row ? networkFromRow(row) : null;
   }
 
@@ -164,6 +171,7 @@ export class Store extends LeaseQueries {
 
   insertNetwork(n: Network): void {
     v.parse(Network, n);
+    this.cursors.delete(n.name);
     this.stmt(
       `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain, uplink, pool_start, pool_end)
        VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain, $uplink, $pool_start, $pool_end)`,
@@ -171,6 +179,7 @@ export class Store extends LeaseQueries {
   }
 
   deleteNetwork(name: string): boolean {
+    this.cursors.delete(name);
     return this.stmt("DELETE FROM networks WHERE name = ?").run(name).changes > 0;
   }
 
