@@ -101,7 +101,8 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
     hostname, state: "active", createdAt: existing?.createdAt ?? now, updatedAt: now,
     expiresAt: null, origin: "attach", // attached explicitly: known from now on, whoever made the row
   };
-  tx.putLease(lease);
+  if (existing) tx.putLease(lease);
+  else tx.insertLease(lease);
   tx.deleteOffersTo(net.name, mac);
   if (wantAddr === undefined && !existing && hasAddress(lease)) tx.setLastAllocated(net.name, addr);
   return { lease, created: true };

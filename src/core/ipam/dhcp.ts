@@ -94,7 +94,7 @@ export function bind(tx: LeaseTx, net: Network, mac: string, requested: number, 
     network: net.name, id, mac, addr: held.addr, addressV6: net.subnetV6 ? addressV6For(parseSubnetV6(net.subnetV6), mac) : null,
     hostname: dhcpHostname(tx, net, id, [hint]), state: "active", createdAt: now, updatedAt: now, expiresAt: until, origin: "dhcp",
   };
-  tx.putLease(lease);
+  tx.insertLease(lease);
   return { ok: true, lease };
 }
 

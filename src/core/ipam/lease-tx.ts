@@ -49,7 +49,10 @@ export interface LeaseTx {
   /** The lowest addr on the network (address-less slots are negative), or null when it has no lease. */
   lowestSlot(network: string): number | null;
   setLastAllocated(network: string, addr: number | null): void;
+  /** Writes the lease (insert or update by network + id). */
   putLease(l: LeaseRow): void;
+  /** Writes a lease whose id has no row yet (read in this transaction): cheaper than putLease. */
+  insertLease(l: LeaseRow): void;
   deleteLease(network: string, id: string): void;
   /** Distinct addresses among first..last that a lease (any state) or a hold has: the pool is full when they fill it. */
   usedIn(network: string, first: number, last: number): number;

@@ -15,6 +15,14 @@ const LIVE = "state = 'active' AND (expires_at IS NULL OR expires_at > $now)";
  */
 const BY_HOSTNAME = "attachments INDEXED BY attachments_hostname";
 
+const INSERT_LEASE = `INSERT INTO attachments (network, id, mac, addr, address_v6, hostname, state, created_at, updated_at, expires_at, origin)
+  VALUES ($network, $id, $mac, $addr, $address_v6, $hostname, $state, $created_at, $updated_at, $expires_at, $origin)`;
+
+const leaseParams = (l: LeaseRow) => ({
+  network: l.network, id: l.id, mac: l.mac, addr: l.addr, address_v6: l.addressV6, hostname: l.hostname,
+  state: l.state, created_at: l.createdAt, updated_at: l.updatedAt, expires_at: l.expiresAt, origin: l.origin,
+});
+
 export abstract class LeaseQueries implements LeaseTx {
   protected abstract stmt(sql: string): Statement;
   /**
@@ -99,15 +107,16 @@ export abstract class LeaseQueries implements LeaseTx {
 
   putLease(l: LeaseRow): void {
     this.stmt(
-      `INSERT INTO attachments (network, id, mac, addr, address_v6, hostname, state, created_at, updated_at, expires_at, origin)
-       VALUES ($network, $id, $mac, $addr, $address_v6, $hostname, $state, $created_at, $updated_at, $expires_at, $origin)
+      `${INSERT_LEASE}
        ON CONFLICT (network, id) DO UPDATE SET mac = excluded.mac, addr = excluded.addr, address_v6 = excluded.address_v6,
          hostname = excluded.hostname, state = excluded.state, updated_at = excluded.updated_at, expires_at = excluded.expires_at,
          origin = excluded.origin`,
-    ).run({
-      network: l.network, id: l.id, mac: l.mac, addr: l.addr, address_v6: l.addressV6, hostname: l.hostname,
-      state: l.state, created_at: l.createdAt, updated_at: l.updatedAt, expires_at: l.expiresAt, origin: l.origin,
-    });
+    ).run(leaseParams(l));
+  }
+
+  /** A plain INSERT (no conflict target to probe first): a row already there for the id is an error, not an update. */
+  insertLease(l: LeaseRow): void {
+    this.stmt(INSERT_LEASE).run(leaseParams(l));
   }
 
   deleteLease(network: string, id: string): void {
