@@ -5,15 +5,21 @@
 import type { Statement } from "bun:sqlite";
 import type { Hold, LeaseRow, LeaseTx } from "../ipam/lease-tx.ts";
 import { holdFromRow, leaseFromRow, type AttachmentRow, type HoldRow } from "./rows.ts";
+import { TxFacts } from "./tx-facts.ts";
 
 /** ISO 8601 with milliseconds, as JavaScript's toISOString writes it. */
 const ISO_OF_MS = "strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch')";
 const LIVE = "state = 'active' AND (expires_at IS NULL OR expires_at > $now)";
 /**
- * Rows keyed by (network, addr) (migration 11): without statistics SQLite prefers scanning the
- * network's rows in that key to the non-unique hostname index, so name lookups name their index.
+ * The rows with hostname $name (lowercase) that also meet `where`, for `LIMIT 1`: a name equal to
+ * the row's id is found through (network, id), any other through attachments_named (migration 12).
+ * That index is named: rows are keyed by (network, addr) (migration 11), and without statistics
+ * SQLite would rather scan the network's rows in that key than use a non-unique index.
  */
-const BY_HOSTNAME = "attachments INDEXED BY attachments_hostname";
+const byHostname = (where: string) =>
+  `SELECT * FROM attachments WHERE network = $network AND id = $name AND hostname = $name AND ${where}
+   UNION ALL
+   SELECT * FROM attachments INDEXED BY attachments_named WHERE network = $network AND hostname = $name AND hostname <> id AND ${where}`;
 
 const INSERT_LEASE = `INSERT INTO attachments (network, id, mac, addr, address_v6, hostname, state, created_at, updated_at, expires_at, origin)
   VALUES ($network, $id, $mac, $addr, $address_v6, $hostname, $state, $created_at, $updated_at, $expires_at, $origin)`;
@@ -25,13 +31,9 @@ const leaseParams = (l: LeaseRow) => ({
 
 export abstract class LeaseQueries implements LeaseTx {
   protected abstract stmt(sql: string): Statement;
-  /**
-   * Networks' allocation cursors (last_allocated) as read or written in the open transaction, so an
-   * attach reads its network's row once (getNetwork) and not three times. The write lock makes the
-   * row ours until commit; Store empties this when a transaction ends or a savepoint is undone.
-   */
-  protected readonly cursors = new Map<string, number | null>();
-  /** Whether a transaction is open (only then may `cursors` be used). */
+  /** Facts of the open transaction (tx-facts.ts); Store forgets them when it ends or a savepoint is undone. */
+  protected readonly facts = new TxFacts();
+  /** Whether a transaction is open (only then may `facts` be kept). */
   protected abstract inTx(): boolean;
 
   #lease(sql: string, ...args: Array<string | number>): LeaseRow | null {
@@ -69,14 +71,16 @@ export abstract class LeaseQueries implements LeaseTx {
    */
   liveLease(network: string, by: "hostname" | "addr" | "mac", value: string | number, nowMs = Date.now()): LeaseRow | null {
     const column = ({ hostname: "hostname", addr: "addr", mac: "mac" } as const)[by];
-    const from = by === "hostname" ? BY_HOSTNAME : "attachments";
-    const row = this.stmt(`SELECT * FROM ${from} WHERE network = $network AND ${column} = $value AND ${LIVE} LIMIT 1`).get({ network, value, now: nowMs }) as AttachmentRow | null;
+    const row = (by === "hostname"
+      ? this.stmt(`${byHostname(LIVE)} LIMIT 1`).get({ network, name: value, now: nowMs })
+      : this.stmt(`SELECT * FROM attachments WHERE network = $network AND ${column} = $value AND ${LIVE} LIMIT 1`).get({ network, value, now: nowMs })) as AttachmentRow | null;
     return row ? leaseFromRow(row) : null;
   }
 
   activeWithHostname(network: string, hostname: string): LeaseRow | null {
     // Stored lowercase (migration 3), so the index on (network, hostname) serves this.
-    return this.#lease(`SELECT * FROM ${BY_HOSTNAME} WHERE network = ? AND hostname = ? AND state = 'active' LIMIT 1`, network, hostname.toLowerCase());
+    const row = this.stmt(`${byHostname("state = 'active'")} LIMIT 1`).get({ network, name: hostname.toLowerCase() }) as AttachmentRow | null;
+    return row ? leaseFromRow(row) : null;
   }
 
   oldestReleased(network: string, origin?: LeaseRow["origin"], within?: { first: number; last: number }): LeaseRow | null {
@@ -86,11 +90,11 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   lastAllocated(network: string): number | null {
-    const known = this.cursors.get(network);
+    const known = this.facts.cursors.get(network);
     if (known !== undefined) return known;
     const row = this.stmt("SELECT last_allocated FROM networks WHERE name = ?").get(network) as { last_allocated: number | null } | null;
     const out = row?.last_allocated ?? null;
-    if (row && this.inTx()) this.cursors.set(network, out);
+    if (row && this.inTx()) this.facts.cursors.set(network, out);
     return out;
   }
 
@@ -101,8 +105,8 @@ export abstract class LeaseQueries implements LeaseTx {
 
   setLastAllocated(network: string, addr: number | null): void {
     this.stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
-    if (this.inTx()) this.cursors.set(network, addr);
-    else this.cursors.delete(network);
+    if (this.inTx()) this.facts.cursors.set(network, addr);
+    else this.facts.cursors.delete(network);
   }
 
   putLease(l: LeaseRow): void {
@@ -167,26 +171,37 @@ export abstract class LeaseQueries implements LeaseTx {
     return (this.stmt(`SELECT count(*) AS n FROM attachments WHERE network = $network AND ${LIVE}`).get({ network, now: nowMs }) as { n: number }).n;
   }
 
+  /** Ends what is due; one read when nothing is, which also tells whether the network has holds at all. */
   expire(network: string, nowMs: number): void {
-    if (!this.dueToExpire(nowMs, network)) return;
-    this.stmt(
-      `UPDATE attachments SET state = 'released', updated_at = ${ISO_OF_MS}, expires_at = NULL
-       WHERE network = ? AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= ?`,
-    ).run(network, nowMs);
-    this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
+    const due = this.stmt(
+      `SELECT EXISTS (SELECT 1 FROM attachments WHERE network = $network AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= $now) AS leases,
+         EXISTS (SELECT 1 FROM address_holds WHERE network = $network) AS holds,
+         EXISTS (SELECT 1 FROM address_holds WHERE network = $network AND until <= $now) AS holds_due`,
+    ).get({ network, now: nowMs }) as { leases: number; holds: number; holds_due: number };
+    if (due.holds === 0 && this.inTx()) this.facts.holdless.add(network);
+    if (due.leases === 1) {
+      this.stmt(
+        `UPDATE attachments SET state = 'released', updated_at = ${ISO_OF_MS}, expires_at = NULL
+         WHERE network = ? AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= ?`,
+      ).run(network, nowMs);
+    }
+    if (due.holds_due === 1) this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
   }
 
   // ---- address holds ----
 
   holdAt(network: string, addr: number): Hold | null {
+    if (this.facts.holdless.has(network)) return null;
     return this.#hold("SELECT * FROM address_holds WHERE network = ? AND addr = ?", network, addr);
   }
 
   offerFor(network: string, mac: string): Hold | null {
+    if (this.facts.holdless.has(network)) return null;
     return this.#hold("SELECT * FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer' ORDER BY created_at DESC LIMIT 1", network, mac);
   }
 
   oldestHold(network: string, reason: Hold["reason"]): Hold | null {
+    if (this.facts.holdless.has(network)) return null;
     return this.#hold("SELECT * FROM address_holds WHERE network = ? AND reason = ? ORDER BY created_at, addr LIMIT 1", network, reason);
   }
 
@@ -198,6 +213,7 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   putHold(h: Hold): void {
+    this.facts.holdless.delete(h.network);
     this.stmt(
       `INSERT INTO address_holds (network, addr, mac, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (network, addr) DO UPDATE SET mac = excluded.mac, reason = excluded.reason, until = excluded.until, created_at = excluded.created_at`,
@@ -209,6 +225,7 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   deleteOffersTo(network: string, mac: string): void {
+    if (this.facts.holdless.has(network)) return;
     this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac);
   }
 }

@@ -98,7 +98,7 @@ export class Store extends LeaseQueries {
       throw e;
     } finally {
       this.#depth--;
-      this.cursors.clear();
+      this.facts.forget();
     }
   }
 
@@ -113,7 +113,7 @@ export class Store extends LeaseQueries {
     } catch (e) {
       this.stmt(`ROLLBACK TO ${name}`).run();
       this.stmt(`RELEASE ${name}`).run();
-      this.cursors.clear(); // what the savepoint wrote is gone
+      this.facts.forget(); // what the savepoint wrote (or deleted) is back as it was
       throw e;
     } finally {
       this.#depth--;
@@ -165,7 +165,7 @@ export class Store extends LeaseQueries {
 
   getNetwork(name: string): Network | null {
     const row = this.stmt("SELECT * FROM networks WHERE name = ?").get(name) as (NetworkRow & { last_allocated: number | null }) | null;
-    if (row && this.#depth > 0) this.cursors.set(name, row.last_allocated);
+    if (row && this.#depth > 0) this.facts.cursors.set(name, row.last_allocated);
     return row ? networkFromRow(row) : null;
   }
 
@@ -180,7 +180,7 @@ export class Store extends LeaseQueries {
 
   insertNetwork(n: Network): void {
     v.parse(Network, n);
-    this.cursors.delete(n.name);
+    this.facts.cursors.delete(n.name);
     this.stmt(
       `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain, uplink, pool_start, pool_end)
        VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain, $uplink, $pool_start, $pool_end)`,
@@ -188,7 +188,7 @@ export class Store extends LeaseQueries {
   }
 
   deleteNetwork(name: string): boolean {
-    this.cursors.delete(name);
+    this.facts.forget();
     return this.stmt("DELETE FROM networks WHERE name = ?").run(name).changes > 0;
   }
 
