@@ -230,4 +230,11 @@ export const MIGRATIONS: string[] = [
   DROP TABLE temp.m11_owners;
   DROP TABLE temp.m11_ports;
   `,
+  // 12: most attachments' hostname is their id ("vm1", "web-2"), and (network, id) is unique and
+  // indexed already: only names that differ from the id go into a hostname index, so an attach of
+  // such an id writes one b-tree fewer (issue #15 §4). A lookup by name asks both (lease-queries.ts).
+  `
+  DROP INDEX attachments_hostname;
+  CREATE INDEX attachments_named ON attachments(network, hostname) WHERE hostname <> id;
+  `,
 ];

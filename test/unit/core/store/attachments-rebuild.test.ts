@@ -87,3 +87,28 @@ test("after the rebuild a released claim is sticky and two ids never share an ad
   expect(() => leases.attach({ network: "a", id: "other", ip: "10.1.0.2" })).toThrow(/taken by id "vm1"/);
   store.close();
 });
+
+test("a hostname is found, and kept unique, whether it is the attachment's id or not (migration 12)", () => {
+  const path = join(dir, "names.db");
+  schema10(path);
+  const store = new Store(path, () => {});
+  const leases = new LeaseService(store, () => NOW);
+  // From schema 10: "vm1" is its own id's name, "phone" is not (id mac-525400000003).
+  expect(store.liveLease("a", "hostname", "vm1", 0)?.id).toBe("vm1");
+  expect(store.liveLease("a", "hostname", "phone", 0)?.id).toBe("mac-525400000003");
+  expect(store.activeWithHostname("a", "PHONE")?.id).toBe("mac-525400000003");
+  expect(() => leases.attach({ network: "a", id: "x", hostname: "vm1" })).toThrow(/hostname "vm1" is already used by id "vm1"/);
+  expect(() => leases.attach({ network: "a", id: "y", hostname: "phone" })).toThrow(/hostname "phone" is already used by id "mac-525400000003"/);
+  // An id whose own name another attachment has gets a suffixed one; an upper-case id's name is not its id.
+  expect(leases.attach({ network: "a", id: "phone" }).attachment.hostname).toMatch(/^phone-[0-9a-f]{4}$/);
+  expect(leases.attach({ network: "a", id: "Web" }).attachment.hostname).toBe("web");
+  expect(store.liveLease("a", "hostname", "web", 0)?.id).toBe("Web");
+  expect(leases.attach({ network: "a", id: "web" }).attachment.hostname).toMatch(/^web-[0-9a-f]{4}$/);
+  // A released attachment's name is free again, through either index.
+  leases.detach("a", "vm1");
+  leases.detach("a", "Web");
+  expect(store.activeWithHostname("a", "vm1")).toBeNull();
+  expect(store.activeWithHostname("a", "web")).toBeNull();
+  expect(leases.attach({ network: "a", id: "z", hostname: "vm1" }).attachment.hostname).toBe("vm1");
+  store.close();
+});
