@@ -8,11 +8,12 @@ import { MAC_RE } from "../resources/attachment.ts";
  * is a short process and pays for every module it loads).
  */
 export function macFor(network: string, id: string): string {
-  const h = new Bun.CryptoHasher("sha256").update(`vmlan-mac\0${network}\0${id}`).digest();
-  const b = [...h.subarray(0, 6)];
-  b[0] = (b[0]! | 0x02) & 0xfe;
-  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+  const h = Bun.CryptoHasher.hash("sha256", `vmlan-mac\0${network}\0${id}`);
+  return `${HEX[(h[0]! | 0x02) & 0xfe]}:${HEX[h[1]!]}:${HEX[h[2]!]}:${HEX[h[3]!]}:${HEX[h[4]!]}:${HEX[h[5]!]}`;
 }
+
+/** Two lowercase hex digits per byte value (every attach formats a MAC). */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Validates and normalises a user-given MAC (lowercase, colon-separated, unicast, not zero). */
 export function parseMac(input: string): string {

@@ -109,11 +109,24 @@ export function bigToV6(n: bigint): string {
   return new ipaddr.IPv6(parts).toString();
 }
 
+const parsedV6 = new Map<string, Readonly<SubnetV6>>();
+
 /**
  * Parses an IPv6 prefix. Guests get prefix + EUI-64 of their MAC, which needs 64 host bits,
- * so the prefix length must be 64 or shorter.
+ * so the prefix length must be 64 or shorter. Cached by text like IPv4's (an attach on a
+ * dual-stack network parses its prefix twice, through ipaddr.js and bigints).
  */
-export function parseSubnetV6(cidr: string): SubnetV6 {
+export function parseSubnetV6(cidr: string): Readonly<SubnetV6> {
+  let s = parsedV6.get(cidr);
+  if (!s) {
+    s = Object.freeze(parseSubnetV6Uncached(cidr));
+    if (parsedV6.size >= PARSED_MAX) parsedV6.clear();
+    parsedV6.set(cidr, s);
+  }
+  return s;
+}
+
+function parseSubnetV6Uncached(cidr: string): SubnetV6 {
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
     parsed = ipaddr.parseCIDR(cidr);
