@@ -15,6 +15,7 @@ import { checkVmFd } from "./vm-fd.ts";
 import { FrameFdPort } from "./frame-fd.ts";
 import { statsLine } from "./stats.ts";
 import { SUPERVISED_ENV } from "./supervised.ts";
+import { writeOut } from "../process/write-line.ts";
 
 export interface HelperLease {
   id: string;
@@ -90,8 +91,8 @@ export interface HelperLog {
 }
 
 const vmlanLog: HelperLog = {
-  info: (l) => process.stderr.write(`vmlan helper: ${l}\n`),
-  error: (l) => process.stderr.write(`vmlan helper: error: ${l}\n`),
+  info: (l) => writeOut(2, `vmlan helper: ${l}\n`),
+  error: (l) => writeOut(2, `vmlan helper: error: ${l}\n`),
   debug: () => {},
 };
 
@@ -226,10 +227,10 @@ function forward(vmFd: number, host: HostPort, f: { maxPacket: number; batchSize
 }
 
 function reportStats(fw: Forwarding, seconds: number, life: Lifetime): void {
-  const t = setInterval(() => process.stderr.write(`${statsLine(fw.stats)}\n`), seconds * 1000);
+  const t = setInterval(() => writeOut(2, `${statsLine(fw.stats)}\n`), seconds * 1000);
   life.onClose(() => {
     clearInterval(t);
-    process.stderr.write(`${statsLine(fw.stats)}\n`); // final counters
+    writeOut(2, `${statsLine(fw.stats)}\n`); // final counters
   });
 }
 
@@ -241,5 +242,5 @@ function watchParent(life: Lifetime): void {
 }
 
 function printLine(line: string): void {
-  process.stdout.write(`${line}\n`);
+  writeOut(1, `${line}\n`);
 }

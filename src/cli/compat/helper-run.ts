@@ -13,11 +13,12 @@ import type { HelperLog } from "../../datapath/helper.ts";
 import { helperDeps, newInterfaceId, offloadOf } from "../commands/_host-port.ts";
 import type { HelperRequest } from "./helper-options.ts";
 import { compatLog } from "./log.ts";
+import { writeOut } from "../../process/write-line.ts";
 
 export type HelperStyle = "vmlan" | "vmnet-helper";
 
 function vmlanLog(verbose: boolean): HelperLog {
-  const w = (l: string) => process.stderr.write(`vmlan helper: ${l}\n`);
+  const w = (l: string) => writeOut(2, `vmlan helper: ${l}\n`);
   return { info: w, error: (l) => w(`error: ${l}`), debug: verbose ? w : () => {} };
 }
 

@@ -3,6 +3,8 @@
  * component in brackets: `INFO  [main] ...`, `ERROR [runner] ...`. DEBUG lines only with -v.
  * Tools that keep vmnet-helper's log (minikube's vmnet-helper.log) and its stats parsers read ours.
  */
+import { writeOut } from "../../process/write-line.ts";
+
 export interface CompatLog {
   info(line: string): void;
   warn(line: string): void;
@@ -11,7 +13,7 @@ export interface CompatLog {
 }
 
 const write = (level: string, tag: string | null, line: string) =>
-  process.stderr.write(`${level.padEnd(5)} ${tag ? `[${tag}] ` : ""}${line}\n`);
+  writeOut(2, `${level.padEnd(5)} ${tag ? `[${tag}] ` : ""}${line}\n`);
 
 /** Lines tagged `[tag]`; a null tag writes bare lines, as vmnet-helper's option errors are. */
 export function compatLog(tag: string | null, verbose: boolean): CompatLog {
