@@ -152,8 +152,10 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
     const line = JSON.stringify(host.startLine?.(base) ?? base);
     const vmFd = await vm.ready(line);
     if (vmFd === null) return 0; // stopped while waiting for the first client
-    const fw = forward(vmFd, host, { maxPacket, batchSize, mtu: lease.mtu }, life);
+    // As vmnet-helper: the line once both ports exist, then the forwarding starts (frames wait in the
+    // sockets' buffers meanwhile); the Workers' start-up is not on the ready path.
     if (o.fd !== undefined) printLine(line);
+    const fw = forward(vmFd, host, { maxPacket, batchSize, mtu: lease.mtu }, life);
     if (o.statsInterval) reportStats(fw, o.statsInterval, life);
     if (o.fd !== undefined) watchParent(life);
     await life.stopped;
