@@ -92,12 +92,25 @@ function learnedMac(bridge: string, ifindex: number): string | null {
 const SWEEP_EVERY_MS = 30_000;
 const lastSweep = new Map<string, number>();
 
-/** Hygiene before a new port, off the common path: stale rules never apply to a new port (ifindex keys). */
+/**
+ * Hygiene next to a new port, off its path: stale rules never apply to a new port (ifindex keys); what
+ * a gone port leaves that matters is its MAC in `claimed`, which a new port (a VM restarted after its
+ * helper was SIGKILLed) could not learn. So the sweep runs right after the caller's current step (a
+ * helper: after its start line, long before its VM's first frame), not before the port: listing the
+ * table costs a few ms per start and grows with the ports. Still in this process: a short-lived one
+ * runs it before it exits. `system start` and the services daemon sweep too.
+ */
 function sweepSometimes(bridge: string): void {
   const now = Date.now();
   if (now - (lastSweep.get(bridge) ?? 0) < SWEEP_EVERY_MS) return;
   lastSweep.set(bridge, now);
-  sweepGuards(bridge);
+  setTimeout(() => {
+    try {
+      sweepGuards(bridge);
+    } catch (e) {
+      process.stderr.write(`vmlan: sweeping the rules of gone ports on ${bridge}: ${(e as Error).message}\n`);
+    }
+  }, 0);
 }
 
 /**

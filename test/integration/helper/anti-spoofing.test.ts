@@ -162,6 +162,22 @@ describe("the port's MAC is the first one it sends", () => {
 });
 
 describe("rules live as long as the port", () => {
+  test("a VM whose helper was SIGKILLed gets through the next helper of its id: that helper sweeps the dead port's claim on the MAC (no daemon here)", async () => {
+    const claimed = () => JSON.stringify(JSON.parse(ns.run(["nft", "-j", "list", "set", "bridge", "vmlan_vl-g", "claimed"]).stdout).nftables);
+    const first = await socketGuest("reborn", { only: "good" });
+    const mac = first.line.vmnet_mac_address!;
+    for (let i = 0; i < 100 && !claimed().includes(mac); i++) await Bun.sleep(50); // the port learned the MAC and is pinned to it
+    expect(claimed()).toContain(mac);
+    first.h.kill("SIGKILL");
+    await first.h.exited();
+    const from = sniffer.out.length;
+    const next = await socketGuest("reborn", { only: "good", again: 300 }); // the same id: the same MAC, still in `claimed`
+    expect(next.line.vmnet_mac_address).toBe(mac);
+    expect((await sniffed(from, "good")).seen).toContain("good");
+    next.h.kill("SIGTERM");
+    expect(await next.h.exited()).toBe(0);
+  }, 20_000);
+
   test("a helper that stops removes its port's rules; a SIGKILLed one's are swept; network rm removes the table", async () => {
     expect(guardRules()).toEqual(NO_RULES); // every port above went
     const { h } = await socketGuest("gone", { only: "good" });
