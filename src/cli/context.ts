@@ -24,7 +24,10 @@ export async function networkService(withHost: boolean): Promise<NetworkService>
   return new NetworkService(store, platform);
 }
 
-/** Owners are told apart by pid + start time, and a dead helper's socket files go with its orphan. */
-export function leaseService(): LeaseService {
-  return new LeaseService(openStore(), undefined, ownerPolicy);
+/**
+ * Owners are told apart by pid + start time, and a dead helper's socket files go with its orphan.
+ * `store`: one the caller has open already (a helper does all its lease work on one connection).
+ */
+export function leaseService(store: Store = openStore()): LeaseService {
+  return new LeaseService(store, undefined, ownerPolicy);
 }

@@ -12,6 +12,7 @@ import type { StartLine } from "../../datapath/start-line.ts";
 import type { HostNetworkSpec, TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
 import { hostSpec } from "../../core/network-config.ts";
 import type { NetworkService } from "../../core/networks.ts";
+import type { LeaseService } from "../../core/leases.ts";
 import type { Network } from "../../core/resources/network.ts";
 import { intToV4 } from "../../core/ipam/subnet.ts";
 import { poolOf } from "../../core/ipam/addressing.ts";
@@ -56,14 +57,14 @@ export async function checkHostSide(network: string, svc: NetworkService): Promi
  * kernel removes with its last fd even if vmlan dies; a datagram fd forwarded to a vmnet interface on
  * macOS. Ports reach a child through its stdio array (dup2 clears close-on-exec there).
  */
-export async function tapOpener(svc?: NetworkService, port: PortRequest = {}): Promise<(network: string, lease: PortLease | null) => HostPort> {
+export async function tapOpener(svc?: NetworkService, port: PortRequest = {}, leases: () => LeaseService = leaseService): Promise<(network: string, lease: PortLease | null) => HostPort> {
   const s = svc ?? (await networkService(true));
   const p = s.platform;
   if (!p || !("openTap" in p)) throw new VmlanError(`this platform cannot open a port on a network for a VM`, { code: "EUNSUPPORTED", exitCode: 6 });
   const opener = p as unknown as TapOpener;
   const offload = offloadOf(port);
   // Guarded for `lease` (or learning, without one), its lease following the MAC the port learns (issue #12 item 2).
-  return (network, lease) => ({ ...openGuardedPort(opener, hostSpec(s.get(network)), lease, leaseService, { isolated: port.isolation, offload }), offload });
+  return (network, lease) => ({ ...openGuardedPort(opener, hostSpec(s.get(network)), lease, leases, { isolated: port.isolation, offload }), offload });
 }
 
 /** vmnet-helper's flags as a port's offload: --enable-tso needs finished checksums too, so it implies them. */
@@ -79,8 +80,7 @@ function addressing(n: Network | null): Pick<HelperLease, "rangeEnd" | "ipv6Pref
 }
 
 /** `claim`: this process owns the attachment (a dead owner's attachment is released as an orphan). */
-export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null, allowSpoofing?: boolean): HelperLease {
-  const leases = leaseService();
+export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null, allowSpoofing?: boolean, leases: LeaseService = leaseService()): HelperLease {
   const { attachment: a } = leases.attach({ network, id, mac, owner: claim ? selfOwner(claim.socket) : undefined, allowSpoofing });
   return {
     id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, hostname: a.hostname, mtu: a.mtu,
@@ -88,22 +88,22 @@ export function attachLease(network: string, id: string, mac?: string, claim?: H
   };
 }
 
-export function releaseLease(lease: HelperLease): void {
-  leaseService().detach(lease.network, lease.id, { ifExists: true });
+export function releaseLease(lease: HelperLease, leases: LeaseService = leaseService()): void {
+  leases.detach(lease.network, lease.id, { ifExists: true });
 }
 
 /** The helper's dependencies for one network; the bridge is checked before anything is allocated. */
 export async function helperDeps(network: string, id: string, mac?: string, port: PortRequest = {}, service?: NetworkService): Promise<HelperDeps> {
   const svc = service ?? (await networkService(true)); // one store and platform for both questions below
+  // The lease's whole life (attach, the port following it, release) on the service's connection.
+  const leases = leaseService(svc.store);
+  const attach = (claim: HelperClaim | null) => attachLease(network, id, mac, claim, port.allowSpoofing, leases);
+  const release = (lease: HelperLease) => releaseLease(lease, leases);
   const vmnet = vmnetHostPorts(svc, network, id, port);
-  if (vmnet) return { attach: (claim) => attachLease(network, id, mac, claim, port.allowSpoofing), release: releaseLease, openHostPort: vmnet };
+  if (vmnet) return { attach, release, openHostPort: vmnet };
   await bridgeOf(network, svc); // refuses a network that is down before anything is allocated
-  const open = await tapOpener(svc, port);
-  return {
-    attach: (claim) => attachLease(network, id, mac, claim, port.allowSpoofing),
-    release: releaseLease,
-    openHostPort: (lease) => open(network, lease),
-  };
+  const open = await tapOpener(svc, port, () => leases);
+  return { attach, release, openHostPort: (lease) => open(network, lease) };
 }
 
 export function parseFd(value: string, flag: string): number {
