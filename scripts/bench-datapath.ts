@@ -119,7 +119,8 @@ function socketpair(): [number, number] {
 const txPackets = () => Number(readFileSync("/sys/class/net/sk0/statistics/tx_packets", "utf8"));
 
 /** A forwarder between a socketpair end and the bridge; `ipv4`: the address its frames must come from (its lease). */
-type Path = { name: string; start(vmFd: number): Promise<{ stop(): void; mac: string; ipv4?: string }> };
+/** stop() resolves once the path exited: the next run's helper takes the same --id. */
+type Path = { name: string; start(vmFd: number): Promise<{ stop(): Promise<unknown>; mac: string; ipv4?: string }> };
 /** A TAP the generator writes itself (no forwarder), with the MAC (and address) it sends from. */
 type NativePath = { name: string; tap: string; mac: string; ipv4?: string };
 /** The native TAP with vmlan's port rules (port-guard.ts) has a MAC of its own, so the bridge never mixes the two TAPs up. */
@@ -148,7 +149,7 @@ async function inside(o: Opts): Promise<void> {
   const helper = (name: string, extra: string[]): Path => ({ name, async start(fd) {
     const p = Bun.spawn(onPath([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC, ...extra]), { stdio: ["ignore", "pipe", "inherit", fd] });
     const line = JSON.parse(await firstLine(p)) as { vmnet_mac_address: string; vmlan_address: string };
-    return { stop: () => p.kill("SIGTERM"), mac: line.vmnet_mac_address, ipv4: line.vmlan_address };
+    return { stop: () => (p.kill("SIGTERM"), p.exited), mac: line.vmnet_mac_address, ipv4: line.vmlan_address };
   } });
   const paths: Path[] = [
     helper("vmlan helper", []), // as every vmlan port is: the anti-spoofing rules on its TAP
@@ -156,7 +157,7 @@ async function inside(o: Opts): Promise<void> {
     { name: "C forwarder", async start(fd) {
       const p = Bun.spawn(onPath([join(bin, "forwarder"), "--fd", "3", "--tap", "vbfwd"]), { stdio: ["ignore", "pipe", "inherit", fd] });
       await firstLine(p);
-      return { stop: () => p.kill("SIGTERM"), mac: VM_MAC };
+      return { stop: () => (p.kill("SIGTERM"), p.exited), mac: VM_MAC };
     } },
   ];
   if (o.soak > 0) {
@@ -212,7 +213,7 @@ async function inside(o: Opts): Promise<void> {
         await sinkLine();
         await Bun.spawn(onTraffic(["ip", "netns", "exec", o.sink!, ...gen(["--packet", "eth0"], size, mac, sinkMac)]), { stdio: ["ignore", "ignore", "inherit"] }).exited;
         down.push(parseTraffic(await sinkLine(), o.count));
-        fw?.stop();
+        await fw?.stop();
         libc().close(vmEnd);
         libc().close(pathEnd);
         await Bun.sleep(300);
