@@ -7,7 +7,8 @@ import { FrameBatch, type Port } from "./port.ts";
 import { Counters, type Direction } from "./stats.ts";
 import { DgramPort } from "./unix-dgram.ts";
 import { FrameFdPort } from "./frame-fd.ts";
-import { BATCH_SIZE, forward, ValidatingPort, type StopReason } from "./forward.ts";
+import { BATCH_SIZE, forward, forwardPair, ValidatingPort, type ForwardOptions, type StopReason } from "./forward.ts";
+import { PairPoller } from "./poll.ts";
 import { StreamPort } from "./stream-port.ts";
 import { pumpStreamToTap } from "./stream-ingress.ts";
 import { toHostStep, toVmStep, type OffloadMode } from "./offload/steps.ts";
@@ -36,6 +37,8 @@ export interface WorkerInit {
   batchSize?: number;
   stats: SharedArrayBuffer;
   control: SharedArrayBuffer;
+  /** Also dst → src, in the same loop (forwardPair): one Worker for both directions; one WorkerDone per direction. */
+  pair?: boolean;
 }
 
 /** How a worker ended; "malformed": a stream client broke the framing (the message says how). */
@@ -60,27 +63,50 @@ async function makePort(p: PortDesc, batch: FrameBatch, control: Int32Array): Pr
   throw new Error("vmnet ports exist only on macOS");
 }
 
+/** One direction's ports, batch and counters, as forward() takes them. */
+async function leg(init: WorkerInit, from: PortDesc, to: PortDesc, direction: Direction, control: Int32Array): Promise<ForwardOptions> {
+  const counters = new Counters(init.stats, direction);
+  // One slot per frame, one byte larger than the largest valid frame so oversized ones show; an
+  // offload TAP's header goes in front of each slot.
+  const slot = Math.ceil((init.maxPacketSize + 1) / 64) * 64;
+  const offload = from.offload ?? to.offload;
+  const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot, offload ? VNET_HEADROOM : 0);
+  const step = from.offload ? toVmStep() : to.offload ? toHostStep(to.offload.mtu) : undefined;
+  const src = new ValidatingPort(await makePort(from, batch, control), init.maxPacketSize, counters, step);
+  return { src, dst: await makePort(to, batch, control), batch, counters, control };
+}
+
+const OTHER: Record<Direction, Direction> = { host_to_vm: "vm_to_host", vm_to_host: "host_to_vm" };
+
+/** Both directions of init in one loop; posts one WorkerDone per direction. */
+async function runPair(init: WorkerInit, control: Int32Array): Promise<void> {
+  const directions = [init.direction, OTHER[init.direction]] as const;
+  const post = (i: number, end: StopReason | Error) =>
+    self.postMessage((end instanceof Error ? { direction: directions[i]!, reason: "error", message: end.message } : { direction: directions[i]!, reason: end }) satisfies WorkerDone);
+  let legs: [ForwardOptions, ForwardOptions];
+  try {
+    legs = [await leg(init, init.src, init.dst, directions[0], control), await leg(init, init.dst, init.src, directions[1], control)];
+  } catch (e) {
+    for (const i of [0, 1]) post(i, e as Error);
+    return;
+  }
+  forwardPair(legs, new PairPoller([init.src.fd, init.dst.fd]), post);
+}
+
 self.onmessage = async (ev: MessageEvent<WorkerInit>) => {
   const init = ev.data;
+  if (init.pair) return runPair(init, new Int32Array(init.control));
   let done: WorkerDone;
   try {
-    const counters = new Counters(init.stats, init.direction);
     const control = new Int32Array(init.control);
     if (init.src.kind === "stream") {
       if (init.dst.kind !== "frame-fd") throw new Error("a stream client forwards to a frame fd (TAP) only");
+      const counters = new Counters(init.stats, init.direction);
       // A stream is cut into frames in place and written to the TAP from there (stream-ingress.ts).
       const onMac = (mac: string) => self.postMessage({ event: "mac", mac } satisfies WorkerEvent);
       done = { direction: init.direction, ...pumpStreamToTap({ sock: init.src.fd, tap: init.dst.fd, maxPacketSize: init.maxPacketSize, counters, control, onMac }) };
     } else {
-      // One slot per frame, one byte larger than the largest valid frame so oversized ones show; an
-      // offload TAP's header goes in front of each slot.
-      const slot = Math.ceil((init.maxPacketSize + 1) / 64) * 64;
-      const offload = init.src.offload ?? init.dst.offload;
-      const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot, offload ? VNET_HEADROOM : 0);
-      const step = init.src.offload ? toVmStep() : init.dst.offload ? toHostStep(init.dst.offload.mtu) : undefined;
-      const src = new ValidatingPort(await makePort(init.src, batch, control), init.maxPacketSize, counters, step);
-      const dst = await makePort(init.dst, batch, control);
-      done = { direction: init.direction, reason: forward({ src, dst, batch, counters, control }) };
+      done = { direction: init.direction, reason: forward(await leg(init, init.src, init.dst, init.direction, control)) };
     }
   } catch (e) {
     done = { direction: init.direction, reason: "error", message: (e as Error).message };

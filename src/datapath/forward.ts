@@ -5,6 +5,7 @@
  */
 import type { Counters } from "./stats.ts";
 import { CLOSED, type FrameBatch, type Port } from "./port.ts";
+import { HANGUP, type PairPoller } from "./poll.ts";
 
 /** Longest a worker sleeps in poll() before it checks the stop flag again. */
 export const POLL_MS = 200;
@@ -69,20 +70,61 @@ export interface ForwardOptions {
  * are the valid frames dst accepted; drops are the valid frames taken from src that dst did not accept.
  */
 export function forward(o: ForwardOptions): StopReason {
-  const { src, dst, batch, counters, control } = o;
-  const lens = batch.lens;
-  let retries = dst.retries;
-  while (Atomics.load(control, 0) === 0) {
-    const n = src.recv(batch, POLL_MS);
-    if (n === CLOSED) return "peer-closed";
-    if (n === 0) continue;
-    const sent = dst.send(batch, n);
-    if (sent === CLOSED) return "peer-closed";
-    let bytes = 0;
-    for (let i = 0; i < sent; i++) bytes += lens[i]!; // a batch is sent in order: the first `sent` went out
-    const r = dst.retries;
-    counters.addBatch(sent, bytes, n - sent, 0, r - retries);
-    retries = r;
+  const seen = { retries: o.dst.retries };
+  while (Atomics.load(o.control, 0) === 0) {
+    if (step(o, POLL_MS, seen) === CLOSED) return "peer-closed";
   }
   return "stopped";
+}
+
+/** One batch src → dst (waiting up to `waitMs` for it): the frames taken, or CLOSED when a side is gone. */
+function step(o: ForwardOptions, waitMs: number, seen: { retries: number }): number {
+  const { src, dst, batch } = o;
+  const n = src.recv(batch, waitMs);
+  if (n <= 0) return n;
+  const sent = dst.send(batch, n);
+  if (sent === CLOSED) return CLOSED;
+  const lens = batch.lens;
+  let bytes = 0;
+  for (let i = 0; i < sent; i++) bytes += lens[i]!; // a batch is sent in order: the first `sent` went out
+  const r = dst.retries;
+  o.counters.addBatch(sent, bytes, n - sent, 0, r - seen.retries);
+  seen.retries = r;
+  return n;
+}
+
+/**
+ * Both directions in one loop, so one Worker (one JS heap, bench helper) forwards both: each round
+ * takes a batch from each side without waiting; a round that found nothing waits in one poll(2) on
+ * both sources, at most POLL_MS, so the stop flag is seen as in forward(). `poller` holds the two
+ * legs' source fds in the legs' order. `onEnd` hears how each leg ended, exactly once each: its peer
+ * gone or an error (the other leg goes on until the stop flag), or "stopped".
+ */
+export function forwardPair(legs: readonly [ForwardOptions, ForwardOptions], poller: PairPoller, onEnd: (leg: number, end: StopReason | Error) => void): void {
+  const control = legs[0].control;
+  const seen = legs.map((l) => ({ retries: l.dst.retries }));
+  const live = [true, true];
+  const ready = new Int8Array(2);
+  const end = (i: number, why: StopReason | Error) => {
+    live[i] = false;
+    poller.drop(i); // a side that went is not polled any more (its fd may stay readable)
+    onEnd(i, why);
+  };
+  while (Atomics.load(control, 0) === 0 && (live[0] || live[1])) {
+    let moved = 0;
+    for (let i = 0; i < 2; i++) {
+      if (!live[i]) continue;
+      try {
+        const n = step(legs[i]!, 0, seen[i]!);
+        if (n === CLOSED) end(i, "peer-closed");
+        else moved += n;
+      } catch (e) {
+        end(i, e as Error);
+      }
+    }
+    if (moved > 0) continue;
+    poller.wait(POLL_MS, ready);
+    for (let i = 0; i < 2; i++) if (live[i] && ready[i] === HANGUP) end(i, "peer-closed");
+  }
+  for (let i = 0; i < 2; i++) if (live[i]) onEnd(i, "stopped");
 }

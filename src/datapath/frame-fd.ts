@@ -57,7 +57,7 @@ export class FrameFdPort implements Port {
         if (DEVICE_GONE.has(e)) return CLOSED;
         throw syscallError("read", e, this.name);
       }
-      if (n > 0 || polled) return n;
+      if (n > 0 || polled || waitMs <= 0) return n; // waitMs 0: the caller polls (forwardPair: both fds at once)
       polled = true;
       const p = this.#poller.waitReadable(waitMs);
       if (p === HANGUP) return CLOSED;

@@ -12,6 +12,38 @@ export const TIMEOUT = 0;
 /** POLLERR/POLLHUP without data: the fd's other side is gone. */
 export const HANGUP = -1;
 
+/** Two fds in one poll(2): the forwarding loop of both directions in one Worker (forward.ts forwardPair). */
+export class PairPoller {
+  readonly #view: DataView;
+  readonly #ptr: Pointer;
+  constructor(fds: readonly [number, number]) {
+    const ab = new ArrayBuffer(16);
+    this.#view = new DataView(ab);
+    this.#ptr = ptr(ab);
+    fds.forEach((fd, i) => {
+      this.#view.setInt32(i * 8, fd, true);
+      this.#view.setInt16(i * 8 + 4, POLLIN, true);
+    });
+  }
+
+  /** Stops polling fd `i` (poll(2) skips a negative fd). */
+  drop(i: number): void {
+    this.#view.setInt32(i * 8, -1, true);
+  }
+
+  /** Waits up to `ms` for input on either fd; per fd: READABLE, HANGUP (gone, no data) or TIMEOUT. */
+  wait(ms: number, out: Int8Array): void {
+    const v = this.#view;
+    v.setInt16(6, 0, true);
+    v.setInt16(14, 0, true);
+    const r = libc().poll(this.#ptr, 2, ms);
+    for (let i = 0; i < 2; i++) {
+      const revents = r > 0 ? v.getInt16(i * 8 + 6, true) : 0;
+      out[i] = revents & POLLIN ? READABLE : revents & (POLLERR | POLLHUP) ? HANGUP : TIMEOUT;
+    }
+  }
+}
+
 export class FdPoller {
   readonly #view: DataView;
   readonly #ptr: Pointer;

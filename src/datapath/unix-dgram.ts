@@ -99,6 +99,7 @@ export class DgramPort implements Port {
       if (PEER_GONE.has(e)) return CLOSED;
       if (e !== EAGAIN && e !== EINTR) throw syscallError(io.mode === "mmsg" ? "recvmmsg" : "recvmsg_x", e, this.name);
       if (attempt === 0) {
+        if (waitMs <= 0) return 0; // the caller polls (forwardPair: both fds at once)
         const r = this.#poller.waitReadable(waitMs);
         if (r === HANGUP) return CLOSED;
         if (r !== READABLE) return 0;
