@@ -1,6 +1,8 @@
 /**
  * `bun run bench helper`: what one `vmlan helper` costs, next to the runtime's own floor measured in
- * the same run (a compiled Bun hello world that prints one line and stays):
+ * the same run (a compiled Bun hello world that prints one line and stays; and the helper's shape in
+ * Bun: a compiled program that opens an SQLite store in WAL mode, binds libc through bun:ffi and
+ * starts one Worker that binds libc too and waits in poll(2), its line once the Worker is up):
  *   - ready: milliseconds from spawn to its first stdout line (the helper's start line, `--fd 3`;
  *     `vmlan version` too: the binary's own start without any helper work);
  *   - RSS: VmRSS 300 ms after that line (idle), and the largest VmRSS (and VmHWM) while
@@ -49,16 +51,23 @@ async function inside(runs: number, seconds: number): Promise<HelperRow[]> {
   try {
     writeFileSync(join(dir, "hello.ts"), `console.log("hello");\nsetInterval(() => {}, 1 << 30);\n`);
     sh([process.execPath, "build", "--compile", "--outfile", join(dir, "hello"), join(dir, "hello.ts")]);
+    writeFileSync(join(dir, "shape.ts"), SHAPE);
+    writeFileSync(join(dir, "shape-worker.ts"), SHAPE_WORKER);
+    sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "--outfile", join(dir, "shape"), join(dir, "shape.ts"), join(dir, "shape-worker.ts")]);
     sh(["gcc", "-O2", "-o", join(dir, "traffic"), join(ROOT, "bench", "c", "traffic.c")]);
     sh(["ip", "link", "set", "lo", "up"]);
     sh([vmlanBin(), "network", "create", "hb", "--subnet", "10.79.0.0/24", "--mode", "host"]);
     const hello = { ms: [] as number[], rss: [] as number[], file: [] as number[] };
+    const shape = { ms: [] as number[], rss: [] as number[], file: [] as number[] };
     const helper = { ms: [] as number[], rss: [] as number[], file: [] as number[] };
     const version: number[] = [];
     for (let i = 0; i < runs; i++) { // interleaved, so both see the same load
       const h = await ready([join(dir, "hello")]);
       hello.ms.push(h.ms); hello.rss.push(h.rss); hello.file.push(h.file);
       await stop(h.p);
+      const s = await ready([join(dir, "shape"), join(dir, "shape.db")]);
+      shape.ms.push(s.ms); shape.rss.push(s.rss); shape.file.push(s.file);
+      await stop(s.p);
       const t0 = performance.now(); // the binary's own start (its bundle loaded, one line printed), no helper work
       await lineReader(Bun.spawn([vmlanBin(), "version"], { stdio: ["ignore", "pipe", "inherit"] }))();
       version.push(performance.now() - t0);
@@ -70,6 +79,7 @@ async function inside(runs: number, seconds: number): Promise<HelperRow[]> {
     }
     const rows: HelperRow[] = [
       { what: "compiled hello world (the runtime's floor)", runs, readyMs: median(hello.ms), rssMB: median(hello.rss), fileMB: median(hello.file), peakMB: null },
+      { what: "compiled SQLite + FFI + one polling Worker (the helper's shape)", runs, readyMs: median(shape.ms), rssMB: median(shape.rss), fileMB: median(shape.file), peakMB: null },
       { what: "vmlan version (the binary's start)", runs, readyMs: median(version), rssMB: 0, fileMB: null, peakMB: null },
       { what: "vmlan helper --fd 3 (idle)", runs, readyMs: median(helper.ms), rssMB: median(helper.rss), fileMB: median(helper.file), peakMB: null },
     ];
@@ -96,19 +106,37 @@ async function inside(runs: number, seconds: number): Promise<HelperRow[]> {
   }
 }
 
+/** The helper's shape in Bun, nothing of vmlan's: a store, libc through FFI, one Worker waiting in poll(2). */
+const SHAPE = `import { Database } from "bun:sqlite";
+import { dlopen, FFIType } from "bun:ffi";
+const db = new Database(process.argv[2], { create: true });
+db.run("PRAGMA journal_mode = WAL");
+db.run("CREATE TABLE IF NOT EXISTS t (a INTEGER)");
+db.run("INSERT INTO t VALUES (1)");
+dlopen("libc.so.6", { getpid: { args: [], returns: FFIType.i32 } }).symbols.getpid();
+const w = new Worker("./shape-worker.ts");
+w.onmessage = () => console.log("ready");
+`;
+const SHAPE_WORKER = `import { dlopen, FFIType } from "bun:ffi";
+const { poll } = dlopen("libc.so.6", { poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 } }).symbols;
+self.postMessage("up");
+for (;;) poll(null, 0, 200);
+`;
+
 const TARGETS = { rssMB: 30, readyMs: 15 };
 
 function helperReport(rows: HelperRow[], inputs: Record<string, unknown>): Report {
-  const [hello, version, idle, rate, tso] = rows as [HelperRow, HelperRow, HelperRow, HelperRow, HelperRow];
+  const [hello, shape, version, idle, rate, tso] = rows as [HelperRow, HelperRow, HelperRow, HelperRow, HelperRow, HelperRow];
   return {
     bench: "helper", inputs: { ...inputs, targets: TARGETS },
     medians: {
-      "ready ms": { "hello world": round2(hello.readyMs!), "vmlan version": round2(version.readyMs!), helper: round2(idle.readyMs!) },
-      "RSS MB": { "hello world": round2(hello.rssMB), "helper idle": round2(idle.rssMB), "helper full rate": round2(rate.rssMB), "helper --enable-tso full rate": round2(tso.rssMB) },
-      "RssFile MB": { "hello world": round2(hello.fileMB!), "helper idle": round2(idle.fileMB!), "helper full rate": round2(rate.fileMB!), "helper --enable-tso full rate": round2(tso.fileMB!) },
+      "ready ms": { "hello world": round2(hello.readyMs!), "helper's shape": round2(shape.readyMs!), "vmlan version": round2(version.readyMs!), helper: round2(idle.readyMs!) },
+      "RSS MB": { "hello world": round2(hello.rssMB), "helper's shape": round2(shape.rssMB), "helper idle": round2(idle.rssMB), "helper full rate": round2(rate.rssMB), "helper --enable-tso full rate": round2(tso.rssMB) },
+      "RssFile MB": { "hello world": round2(hello.fileMB!), "helper's shape": round2(shape.fileMB!), "helper idle": round2(idle.fileMB!), "helper full rate": round2(rate.fileMB!), "helper --enable-tso full rate": round2(tso.fileMB!) },
     },
     ratios: {
       "helper / hello world": { "ready ms": ratio(idle.readyMs, hello.readyMs), "RSS at full rate": ratio(rate.rssMB, hello.rssMB) },
+      "helper / the helper's shape": { "ready ms": ratio(idle.readyMs, shape.readyMs), "RSS idle": ratio(idle.rssMB, shape.rssMB) },
       "helper / target": { "ready ms": ratio(idle.readyMs, TARGETS.readyMs), "RSS at full rate": ratio(Math.max(rate.rssMB, tso.rssMB), TARGETS.rssMB) },
     },
     tables: [{
