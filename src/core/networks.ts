@@ -105,10 +105,12 @@ export class NetworkService {
       const subnet = lan?.subnet ?? req.subnet ?? (await this.#pickSubnet(bridge));
       const network = buildNetwork(req, subnet, bridge, this.now(), opts.builtin, lan);
       // A clash with a network created meanwhile under our name (or, without --subnet, on our /24) is a lost race, not an error.
+      // The listing is read before the name: outside a transaction each read sees the latest commit,
+      // so a network made under our name between the two is then always seen as the race it is.
       const raceOrOverlap = (): boolean => {
+        const overlap = findOverlap(network, this.store.listNetworks());
         if (this.store.getNetwork(req.name) || this.store.networkWithBridge(network.bridge)) return true;
         if (bridged) this.#checkUplinkUnclaimed(req.uplink!);
-        const overlap = findOverlap(network, this.store.listNetworks());
         if (overlap && (req.subnet || bridged)) throw new ConflictError(overlap);
         return overlap !== null;
       };
