@@ -31,10 +31,15 @@ const leaseParams = (l: LeaseRow) => ({
 
 export abstract class LeaseQueries implements LeaseTx {
   protected abstract stmt(sql: string): Statement;
-  /** Facts of the open transaction (tx-facts.ts); Store forgets them when it ends or a savepoint is undone. */
+  /** What this connection knows of networks' rows (tx-facts.ts); Store decides when it is forgotten. */
   protected readonly facts = new TxFacts();
-  /** Whether a transaction is open (only then may `facts` be kept). */
+  /** Whether a transaction is open: only then are `facts` used or learnt. */
   protected abstract inTx(): boolean;
+
+  /** The facts, inside a transaction; null outside one. */
+  protected known(): TxFacts | null {
+    return this.inTx() ? this.facts : null;
+  }
 
   #lease(sql: string, ...args: Array<string | number>): LeaseRow | null {
     const row = this.stmt(sql).get(...args) as AttachmentRow | null;
@@ -90,11 +95,12 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   lastAllocated(network: string): number | null {
-    const known = this.facts.cursors.get(network);
+    const f = this.known();
+    const known = f?.cursors.get(network);
     if (known !== undefined) return known;
     const row = this.stmt("SELECT last_allocated FROM networks WHERE name = ?").get(network) as { last_allocated: number | null } | null;
     const out = row?.last_allocated ?? null;
-    if (row && this.inTx()) this.facts.cursors.set(network, out);
+    if (row && f) f.cursors.set(network, out);
     return out;
   }
 
@@ -105,11 +111,13 @@ export abstract class LeaseQueries implements LeaseTx {
 
   setLastAllocated(network: string, addr: number | null): void {
     this.stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
-    if (this.inTx()) this.facts.cursors.set(network, addr);
+    const f = this.known();
+    if (f) f.cursors.set(network, addr);
     else this.facts.cursors.delete(network);
   }
 
   putLease(l: LeaseRow): void {
+    if (l.expiresAt !== null) this.facts.nextDue.delete(l.network); // may end before what expire last saw
     this.stmt(
       `${INSERT_LEASE}
        ON CONFLICT (network, id) DO UPDATE SET mac = excluded.mac, addr = excluded.addr, address_v6 = excluded.address_v6,
@@ -120,6 +128,7 @@ export abstract class LeaseQueries implements LeaseTx {
 
   /** A plain INSERT (no conflict target to probe first): a row already there for the id is an error, not an update. */
   insertLease(l: LeaseRow): void {
+    if (l.expiresAt !== null) this.facts.nextDue.delete(l.network);
     this.stmt(INSERT_LEASE).run(leaseParams(l));
   }
 
@@ -171,37 +180,45 @@ export abstract class LeaseQueries implements LeaseTx {
     return (this.stmt(`SELECT count(*) AS n FROM attachments WHERE network = $network AND ${LIVE}`).get({ network, now: nowMs }) as { n: number }).n;
   }
 
-  /** Ends what is due; one read when nothing is, which also tells whether the network has holds at all. */
+  /**
+   * Ends what is due. One read says when the first lease or hold ends (and whether the network has
+   * holds at all); till then, later attaches of this connection need not ask again (tx-facts.ts).
+   */
   expire(network: string, nowMs: number): void {
-    const due = this.stmt(
-      `SELECT EXISTS (SELECT 1 FROM attachments WHERE network = $network AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= $now) AS leases,
-         EXISTS (SELECT 1 FROM address_holds WHERE network = $network) AS holds,
-         EXISTS (SELECT 1 FROM address_holds WHERE network = $network AND until <= $now) AS holds_due`,
-    ).get({ network, now: nowMs }) as { leases: number; holds: number; holds_due: number };
-    if (due.holds === 0 && this.inTx()) this.facts.holdless.add(network);
-    if (due.leases === 1) {
+    const f = this.known();
+    const next = f?.nextDue.get(network);
+    if (next !== undefined && nowMs < next) return;
+    const ends = this.stmt(
+      `SELECT (SELECT min(expires_at) FROM attachments WHERE network = $network AND state = 'active' AND expires_at IS NOT NULL) AS lease,
+         (SELECT min(until) FROM address_holds WHERE network = $network) AS hold`,
+    ).get({ network }) as { lease: number | null; hold: number | null };
+    if (ends.hold === null) f?.holdless.add(network);
+    const leaseDue = ends.lease !== null && ends.lease <= nowMs, holdDue = ends.hold !== null && ends.hold <= nowMs;
+    if (leaseDue) {
       this.stmt(
         `UPDATE attachments SET state = 'released', updated_at = ${ISO_OF_MS}, expires_at = NULL
          WHERE network = ? AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= ?`,
       ).run(network, nowMs);
     }
-    if (due.holds_due === 1) this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
+    if (holdDue) this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
+    if (leaseDue || holdDue) this.facts.nextDue.delete(network); // the next end is after these: asked again next time
+    else f?.nextDue.set(network, Math.min(ends.lease ?? Infinity, ends.hold ?? Infinity));
   }
 
   // ---- address holds ----
 
   holdAt(network: string, addr: number): Hold | null {
-    if (this.facts.holdless.has(network)) return null;
+    if (this.known()?.holdless.has(network)) return null;
     return this.#hold("SELECT * FROM address_holds WHERE network = ? AND addr = ?", network, addr);
   }
 
   offerFor(network: string, mac: string): Hold | null {
-    if (this.facts.holdless.has(network)) return null;
+    if (this.known()?.holdless.has(network)) return null;
     return this.#hold("SELECT * FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer' ORDER BY created_at DESC LIMIT 1", network, mac);
   }
 
   oldestHold(network: string, reason: Hold["reason"]): Hold | null {
-    if (this.facts.holdless.has(network)) return null;
+    if (this.known()?.holdless.has(network)) return null;
     return this.#hold("SELECT * FROM address_holds WHERE network = ? AND reason = ? ORDER BY created_at, addr LIMIT 1", network, reason);
   }
 
@@ -214,6 +231,7 @@ export abstract class LeaseQueries implements LeaseTx {
 
   putHold(h: Hold): void {
     this.facts.holdless.delete(h.network);
+    this.facts.nextDue.delete(h.network);
     this.stmt(
       `INSERT INTO address_holds (network, addr, mac, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (network, addr) DO UPDATE SET mac = excluded.mac, reason = excluded.reason, until = excluded.until, created_at = excluded.created_at`,
@@ -225,7 +243,7 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   deleteOffersTo(network: string, mac: string): void {
-    if (this.facts.holdless.has(network)) return;
+    if (this.known()?.holdless.has(network)) return;
     this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac);
   }
 }

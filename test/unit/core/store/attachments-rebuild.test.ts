@@ -112,3 +112,21 @@ test("a hostname is found, and kept unique, whether it is the attachment's id or
   expect(leases.attach({ network: "a", id: "z", hostname: "vm1" }).attachment.hostname).toBe("vm1");
   store.close();
 });
+
+test("a new store is made with 2 KiB pages; one made with SQLite's 4 KiB keeps them", () => {
+  const pageSize = (p: string) => {
+    const db = new Database(p, { readonly: true });
+    const out = (db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
+    db.close();
+    return out;
+  };
+  const fresh = join(dir, "fresh.db");
+  new Store(fresh, () => {}).close();
+  expect(pageSize(fresh)).toBe(2048);
+  const old = join(dir, "old.db");
+  schema10(old);
+  const store = new Store(old, () => {});
+  expect(new LeaseService(store, () => NOW).attach({ network: "b", id: "more" }).attachment.address).toBe("10.2.0.3");
+  store.close();
+  expect(pageSize(old)).toBe(4096);
+});
