@@ -173,13 +173,15 @@ export class LeaseService {
   list(network?: string, includeReleased = false): Attachment[] {
     const nets = new Map<string, Network>(network ? [[network, this.#network(network)]] : this.store.listNetworks().map((n) => [n.name, n]));
     this.#expire([...nets.keys()], !network);
-    return this.store.listLeases(network, includeReleased, Date.parse(this.now())).map((l) => {
+    const rows = this.store.listLeases(network, includeReleased, Date.parse(this.now()));
+    const allowed = this.store.spoofing.allowedIn(network);
+    return rows.map((l) => {
       let net = nets.get(l.network);
       if (!net) {
         net = this.#network(l.network);
         nets.set(l.network, net);
       }
-      return this.#view(net, l);
+      return this.#view(net, l, allowed.has(`${l.network}\0${l.id}`));
     });
   }
 }
