@@ -71,6 +71,22 @@ describe("store", () => {
     reopened.close();
   }, 120_000);
 
+  test("4 processes attaching 250 ids each at once, one transaction each: 1,000 distinct addresses", async () => {
+    const path = join(dir, "bursts.db");
+    const s = new Store(path);
+    addNetwork(s, "b", "10.31.0.0/20");
+    s.close();
+    const procs = ["p", "q", "r", "s"].map((prefix) =>
+      Bun.spawn([process.execPath, join(import.meta.dir, "../../../support/attach-burst.ts"), path, "b", "250", prefix], { stdout: "pipe", stderr: "pipe" }));
+    const outs = await Promise.all(procs.map(async (p) => ({ code: await p.exited, err: await new Response(p.stderr).text() })));
+    for (const o of outs) expect(o).toEqual({ code: 0, err: "" });
+    const db = new Database(path);
+    expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+    expect(db.query("SELECT count(*) AS n, count(DISTINCT addr) AS addrs, count(DISTINCT mac) AS macs, count(DISTINCT hostname) AS names FROM attachments").get())
+      .toEqual({ n: 1000, addrs: 1000, macs: 1000, names: 1000 });
+    db.close();
+  }, 60_000);
+
   test("a process killed with SIGKILL in the middle of attaching leaves a consistent store", async () => {
     const path = join(dir, "killed.db");
     const s = new Store(path);
