@@ -103,9 +103,11 @@ export interface HostNetworkStatus {
 }
 
 /**
- * `rules: false`: the links only, for a caller that asks whether the host side is up (a helper's
- * start): Linux then does not run `nft list table` (about 10 ms of a helper's ready line), so `nat`
- * is false and a missing table goes unreported. `up` is the same either way.
+ * `rules: false`: only whether the host side is up, for a caller that asks just that (a helper's
+ * start): Linux then reads the bridge's link alone, with no nft listing (about 10 ms of a helper's
+ * ready line), no address dump and no dump of every link to count its ports (which grows with the
+ * ports), so `nat` is false, `addresses` empty, `ports` unset and a missing table goes unreported.
+ * `up` is the same either way.
  */
 export interface StatusOptions {
   rules?: boolean;

@@ -104,9 +104,11 @@ async function removeNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | n
 async function status(spec: HostNetworkSpec, opts: StatusOptions = {}): Promise<HostNetworkStatus> {
   if (isBridged(spec)) return withNetlink((nl) => bridgedStatus(nl, spec));
   const base = { name: spec.name, bridge: spec.bridge };
+  const brief = opts.rules === false; // only whether it is up (StatusOptions)
   const link = withNetlink((nl) => {
     const l = getLink(nl, spec.bridge);
-    return l ? { link: l, addrs: listAddrs(nl, l.index), ports: listLinks(nl).filter((p) => p.master === l.index).length } : null;
+    if (!l || brief) return l ? { link: l, addrs: [], ports: undefined } : null;
+    return { link: l, addrs: listAddrs(nl, l.index), ports: listLinks(nl).filter((p) => p.master === l.index).length };
   });
   if (!link) return { ...base, up: false, addresses: [], nat: false, detail: `bridge ${spec.bridge} does not exist` };
   const own = ownership(link.link, spec.name);
