@@ -5,12 +5,14 @@
  */
 import type { Counters } from "./stats.ts";
 import { CLOSED, type FrameBatch, type Port } from "./port.ts";
-import { HANGUP, type PairPoller } from "./poll.ts";
+import { HANGUP, READABLE, type PairPoller } from "./poll.ts";
 
 /** Longest a worker sleeps in poll() before it checks the stop flag again. */
 export const POLL_MS = 200;
 /** Frames per recvmmsg/sendmmsg call (vmnet-helper uses 128; 64 keeps a batch of 1514 B frames under 100 KB). */
 export const BATCH_SIZE = 64;
+/** forwardPair: a leg that found nothing is looked at every this many rounds while the other is busy. */
+const PROBE_EVERY = 4;
 /** An Ethernet header: destination MAC, source MAC, EtherType. */
 export const ETH_HEADER = 14;
 
@@ -110,21 +112,30 @@ export function forwardPair(legs: readonly [ForwardOptions, ForwardOptions], pol
     poller.drop(i); // a side that went is not polled any more (its fd may stay readable)
     onEnd(i, why);
   };
-  while (Atomics.load(control, 0) === 0 && (live[0] || live[1])) {
+  // Rounds in a row each leg found nothing: while the other one is busy, a quiet leg is looked at
+  // every PROBE_EVERY rounds only (each look is a syscall that finds nothing), or as soon as poll says.
+  const quiet = [0, 0];
+  for (let round = 1; Atomics.load(control, 0) === 0 && (live[0] || live[1]); round++) {
     let moved = 0;
     for (let i = 0; i < 2; i++) {
-      if (!live[i]) continue;
+      if (!live[i] || (quiet[i]! > 0 && round % PROBE_EVERY !== 0)) continue;
       try {
         const n = step(legs[i]!, 0, seen[i]!);
         if (n === CLOSED) end(i, "peer-closed");
-        else moved += n;
+        else {
+          moved += n;
+          quiet[i] = n > 0 ? 0 : quiet[i]! + 1;
+        }
       } catch (e) {
         end(i, e as Error);
       }
     }
     if (moved > 0) continue;
     poller.wait(POLL_MS, ready);
-    for (let i = 0; i < 2; i++) if (live[i] && ready[i] === HANGUP) end(i, "peer-closed");
+    for (let i = 0; i < 2; i++) {
+      if (live[i] && ready[i] === HANGUP) end(i, "peer-closed");
+      else if (ready[i] === READABLE) quiet[i] = 0;
+    }
   }
   for (let i = 0; i < 2; i++) if (live[i]) onEnd(i, "stopped");
 }
