@@ -3,7 +3,7 @@
  * §2). One result or one error object on stdout, exit 0 or 1; nothing else ever goes to stdout.
  * Logs (VMLAN_DEBUG=1: the stack of a failure) go to stderr only.
  */
-import { fstatSync, writeSync } from "node:fs";
+import { fstatSync, readSync, writeSync } from "node:fs";
 import { VmlanError } from "../core/errors.ts";
 import { parseConf, targetOf } from "./config.ts";
 import type { Invocation } from "./invocation.ts";
@@ -28,7 +28,29 @@ async function readStdin(): Promise<string> {
     return ""; // no stdin at all (fd 0 closed)
   }
   if (tty) return "";
-  return Bun.stdin.text();
+  return readAll();
+}
+
+/**
+ * The config with plain read(2)s: a plugin's stdin is a pipe or a file read once to its end, and
+ * building Bun.stdin's stream costs a millisecond or two of an ADD. A non-blocking fd 0 (EAGAIN)
+ * gets the rest through Bun.stdin, which waits for it.
+ */
+async function readAll(): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      chunks.push(await Bun.stdin.bytes());
+      n = 0;
+    }
+    if (n === 0) return Buffer.concat(chunks).toString("utf8");
+    chunks.push(buf.subarray(0, n));
+  }
 }
 
 /** Runs one CNI command; returns the exit code. */

@@ -56,7 +56,9 @@ export async function mainDel(inv: Invocation): Promise<void> {
   const net = ctx?.store.getNetwork(inv.target.network);
   if (!ctx || !net) return;
   const { hostIfname, alias } = names(inv);
-  (await linker()).removeContainerLink({ hostIfname, alias, bridge: net.bridge });
+  // The store knows the port's rules (none, or pinned to the lease's MAC): removed without listing them.
+  const port = ctx.containers.portOf(net.name, keyOf(inv));
+  (await linker()).removeContainerLink({ hostIfname, alias, bridge: net.bridge, ...(port ? { pinned: port.pinned } : {}) });
   ctx.containers.release(inv.target.network, keyOf(inv));
 }
 

@@ -75,6 +75,17 @@ export class ContainerService {
     return { attachment: { ...toAttachment(net, l), allowSpoofing: this.store.spoofing.allowSpoofing(network, id) }, record };
   }
 
+  /**
+   * What a container's port was guarded with, from its active lease: `pinned` its MAC, or null when
+   * it allows spoofing (no rules). null when there is no active lease (DEL then looks the rules up).
+   */
+  portOf(network: string, k: ContainerKey): { pinned: string | null } | null {
+    const id = attachmentIdFor(k);
+    const l = this.store.getLease(network, id);
+    if (!l || l.state !== "active") return null;
+    return { pinned: this.store.spoofing.allowSpoofing(network, id) ? null : l.mac };
+  }
+
   /** Releases a container's lease; an unknown network, container or lease is fine (DEL is idempotent). */
   release(network: string, k: ContainerKey): Attachment | null {
     return this.store.tx(() => {

@@ -44,9 +44,11 @@ export interface ContainerLinker {
   /**
    * Deletes the pair through its host end when it is ours: our alias, or (an ADD killed before it
    * set the alias) a veth without alias on `bridge`, and its port's rules. A missing one is fine.
+   * `pinned`: what the caller knows of the port's rules from the store (null: none, allowSpoofing;
+   * a MAC: the one they pin), so none are listed; absent: the rules are looked up.
    * Returns whether one was deleted.
    */
-  removeContainerLink(o: { hostIfname: string; alias: string; bridge: string }): boolean;
+  removeContainerLink(o: { hostIfname: string; alias: string; bridge: string; pinned?: string | null }): boolean;
   inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState;
   /** Removes the anti-spoofing rules of the bridge's ports that are gone (veths gone with their namespaces); how many. */
   sweepGuards(bridge: string): number;

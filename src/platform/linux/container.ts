@@ -100,13 +100,13 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: Stat
       if (!host) throw new ConflictError(`veth ${s.hostIfname} vanished right after it was created`);
       setLink(nl, host.index, s.hostIfname, { alias: s.alias });
       // Before the port is up: no frame from the container reaches the bridge unchecked (its MAC, its lease's addresses).
-      guardPort(s.bridge, s.hostIfname, s.identity);
+      guardPort(s.bridge, s.hostIfname, s.identity, { sweep: false });
       setLink(nl, host.index, s.hostIfname, { up: true });
       routes = inside(s.netns, (cn) => configureInside(cn, s));
     } catch (e) {
       if (host) {
         deleteLink(nl, host.index, s.hostIfname);
-        forgetQuietly(s.bridge, host.index);
+        forgetQuietly(s.bridge, host.index, s.identity.allowSpoofing ? null : (s.identity.mac ?? undefined));
       }
       throw e;
     }
@@ -123,22 +123,37 @@ function isOurs(l: Link, alias: string, bridgeIndex: number | undefined): boolea
   return l.alias === alias || (l.alias === null && l.kind === "veth" && bridgeIndex !== undefined && l.master === bridgeIndex);
 }
 
-/** A port's rules after its veth is gone: best effort (what is left is swept with the next port or by the daemon). */
-function forgetQuietly(bridge: string, ifindex: number): void {
+/**
+ * A port's rules after its veth is gone: best effort (what is left is swept by CNI GC, the services
+ * daemon and `system start`). `pinned` as in removeContainerLink: known from the store, no listing.
+ */
+function forgetQuietly(bridge: string, ifindex: number, pinned?: string | null): void {
+  if (pinned === null) return;
   try {
-    forgetPort(bridge, ifindex);
+    forgetPort(bridge, ifindex, pinned);
   } catch {}
 }
 
-function removeContainerLink(o: { hostIfname: string; alias: string; bridge: string }): boolean {
-  const index = withNetlink((nl) => {
+function removeContainerLink(o: { hostIfname: string; alias: string; bridge: string; pinned?: string | null }): boolean {
+  const found = withNetlink((nl) => {
     const l = getLink(nl, o.hostIfname);
-    if (!l || !isOurs(l, o.alias, getLink(nl, o.bridge)?.index)) return null; // gone with its namespace, or not ours
+    if (!l) return "gone" as const; // with its namespace (or by an earlier DEL)
+    // The bridge is looked up only for a veth without alias (an ADD killed before it set it).
+    if (l.alias !== o.alias && !isOurs(l, o.alias, getLink(nl, o.bridge)?.index)) return null;
     deleteLink(nl, l.index, o.hostIfname);
     return l.index;
   });
-  if (index !== null) forgetQuietly(o.bridge, index);
-  return index !== null;
+  if (typeof found === "number") forgetQuietly(o.bridge, found, o.pinned);
+  // A guarded veth that went with its namespace before its DEL took its ifindex along: the rules of
+  // the bridge's gone ports are swept (callers that know nothing, GC, sweep once at their end).
+  else if (found === "gone" && typeof o.pinned === "string") sweepQuietly(o.bridge);
+  return typeof found === "number";
+}
+
+function sweepQuietly(bridge: string): void {
+  try {
+    sweepGuards(bridge);
+  } catch {}
 }
 
 function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState {

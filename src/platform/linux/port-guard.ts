@@ -3,9 +3,10 @@
  * (port-guard-rules.ts) in the kernel before any frame can arrive, and the returned guard reports
  * the MAC the port learned, re-renders the rules when the port's lease changes, and removes them
  * once the TAP is gone. Rules of ports that went without removing theirs (a SIGKILLed helper, a
- * detached VM that stopped) are swept: before every new port on the same network, by `system start`
- * and by the services daemon at each reconcile. Removal is fail-closed: the rules of a TAP that still
- * exists (its fd lives on in some process) stay until it goes.
+ * detached VM that stopped) are swept: around a new port of a long-lived maker on the same network
+ * (not a CNI ADD's: see guardPort), by `system start` and by the services daemon at each reconcile.
+ * Removal is fail-closed: the rules of a TAP that still exists (its fd lives on in some process)
+ * stay until it goes.
  */
 import { libc } from "../../../ffi/libc/load.ts";
 import { HostError } from "../../core/errors.ts";
@@ -61,13 +62,18 @@ export function sweepGuards(bridge: string): number {
 /**
  * Removes the rules of port `ifindex` on `bridge` once its interface is gone (a container's veth the
  * CNI plugin deleted, in a process that did not guard it); nothing when there are none. Fail-closed as
- * release(): the rules of an interface that still exists stay.
+ * release(): the rules of an interface that still exists stay. `pinned`: the MAC the port was pinned
+ * to, when the caller knows it (a container's, from the store): one script, no listing of the table.
  */
-export function forgetPort(bridge: string, ifindex: number): boolean {
+export function forgetPort(bridge: string, ifindex: number, pinned?: string): boolean {
   if (ifindexExists(ifindex)) return false;
-  const ports = guardedPorts(bridge);
-  if (!ports.has(ifindex)) return false;
-  applyScript(removePortScript(bridge, ifindex, ports.get(ifindex)!), `remove the rules of port ${ifindex} on ${bridge}`);
+  let mac = pinned ?? null;
+  if (pinned === undefined) {
+    const ports = guardedPorts(bridge);
+    if (!ports.has(ifindex)) return false;
+    mac = ports.get(ifindex)!;
+  }
+  applyScript(removePortScript(bridge, ifindex, mac), `remove the rules of port ${ifindex} on ${bridge}`);
   return true;
 }
 
@@ -116,13 +122,15 @@ function sweepSometimes(bridge: string): void {
 /**
  * Guards the port `ifname` (a TAP on `bridge`) with `identity`; returns null when it opted out
  * (allowSpoofing). Throws HostError when the rules cannot be installed: a port is never handed out
- * unguarded by accident.
+ * unguarded by accident. `sweep: false`: a run-once caller (a CNI ADD) leaves the hygiene to the
+ * sweepers (CNI GC, the services daemon, `system start`): stale rules are keyed by ifindexes that are
+ * gone and never apply to a new port, so sweeping first changes nothing for this one.
  */
-export function guardPort(bridge: string, ifname: string, identity: PortIdentity): PortGuard | null {
+export function guardPort(bridge: string, ifname: string, identity: PortIdentity, o: { sweep?: boolean } = {}): PortGuard | null {
   if (identity.allowSpoofing) return null;
   const ifindex = ifindexOf(ifname);
   if (ifindex === 0) throw new HostError(`cannot guard port ${ifname}: no such interface`);
-  sweepSometimes(bridge);
+  if (o.sweep !== false) sweepSometimes(bridge);
   let current: GuardedPort = { ifindex, mac: identity.mac, lease: identity.lease };
   applyScript(tableScript(bridge) + portScript(bridge, current), `install the rules of port ${ifname} on ${bridge}`);
   let released = false;

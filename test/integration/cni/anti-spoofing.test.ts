@@ -2,8 +2,9 @@
  * Anti-spoofing on the containers' veths (issue #12 item 2), as on vmlan's TAPs: a hostile container
  * (raw frames on its interface, from inside its namespace) sends forged frames, and a sniffer on the
  * bridge sees only its honest ones; a container that takes another MAC is cut off. `allowSpoofing`
- * in the config lets everything through. DEL removes the veth's rules; the rules of a veth that went
- * with its namespace are swept by the next ADD (and by GC). CHECK fails when a veth lost its rules.
+ * in the config lets everything through. DEL removes the veth's rules, also those of a veth that went
+ * with its namespace before the DEL; GC sweeps those of a container never DELeted (an ADD does not:
+ * stale rules never apply to a new port). CHECK fails when a veth lost its rules.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -111,15 +112,18 @@ describe("a container's veth is guarded like a VM's TAP", () => {
     await del("spoof-open", open.ns);
   });
 
-  test("DEL takes the veth's rules along; those of a veth gone with its namespace go at the next ADD, or at GC", async () => {
+  test("DEL takes the veth's rules along, also after the veth went with its namespace; GC sweeps those never DELeted", async () => {
     const gone = await addContainer("spoof-gone");
     const goneChain = `port_${ifindex(gone.hostIf)}`;
     expect(guardChains()).toContain(goneChain);
-    gone.ns.delete(); // the kernel deletes the veth with its namespace (soon after); no DEL
+    gone.ns.delete(); // the kernel deletes the veth with its namespace (soon after); the runtime's DEL comes later
     for (let i = 0; i < 100 && host.run(["ip", "link", "show", "dev", gone.hostIf]).code === 0; i++) await Bun.sleep(50);
     const next = await addContainer("spoof-next");
+    expect(guardChains().sort()).toEqual([`port_${ifindex(first.hostIf)}`, goneChain, `port_${ifindex(next.hostIf)}`].sort()); // inert: that ifindex is gone
+    await del("spoof-gone", gone.ns);
     expect(guardChains().sort()).toEqual([`port_${ifindex(first.hostIf)}`, `port_${ifindex(next.hostIf)}`].sort());
     await del("spoof-next", next.ns);
+    expect(guardChains()).toEqual([`port_${ifindex(first.hostIf)}`]);
     const lost = await addContainer("spoof-lost");
     lost.ns.delete();
     for (let i = 0; i < 100 && host.run(["ip", "link", "show", "dev", lost.hostIf]).code === 0; i++) await Bun.sleep(50);
