@@ -22,8 +22,10 @@ if (process.env.CNI_COMMAND !== undefined && argv.length === 0) {
   // A plugin call is one short burst of run-once code: keep it in the interpreter rather than spend
   // CPU compiling it (about 4 ms of an ADD's CPU time here; bench cni).
   Bun.unsafe.setJITPolicy(1000);
-  const { runCniPlugin } = await import("./cni/entry.ts");
-  process.exitCode = await runCniPlugin();
+  // The services daemon takes the call when it runs (cni/client.ts); else it runs here.
+  const handled = await (await import("./cni/client.ts")).viaDaemon();
+  if ("code" in handled) process.exitCode = handled.code;
+  else process.exitCode = await (await import("./cni/entry.ts")).runCniPlugin(process.env, handled.stdin ?? undefined);
 } else if (program) {
   const { main } = await program.load();
   process.exit(await main(argv));

@@ -53,17 +53,26 @@ async function readAll(): Promise<string> {
   }
 }
 
-/** Runs one CNI command; returns the exit code. */
-export async function runCniPlugin(env: Record<string, string | undefined> = process.env): Promise<number> {
+/** Runs one CNI command in this process; `stdin`: the config when it was read already (cni/client.ts). */
+export async function runCniPlugin(env: Record<string, string | undefined> = process.env, stdin?: string): Promise<number> {
+  const r = await runCni(env, stdin ?? readStdin);
+  writeOut(r.out);
+  return r.code;
+}
+
+/**
+ * One CNI command: the exit code and the one object for stdout. Here for a plugin process, or in the
+ * services daemon for a plugin that handed it its call (cni/serve.ts).
+ */
+export async function runCni(env: Record<string, string | undefined>, input: string | (() => Promise<string>)): Promise<{ code: number; out: string }> {
   let version: string = LATEST;
   try {
     const e = readEnv(env);
-    const stdin = await readStdin();
+    const stdin = typeof input === "string" ? input : await input();
     if (e.command === "VERSION") {
       const asked = versionAsked(stdin);
       const cniVersion = asked && (SUPPORTED_VERSIONS as readonly string[]).includes(asked) ? asked : LATEST;
-      write({ cniVersion, supportedVersions: SUPPORTED_VERSIONS });
-      return 0;
+      return { code: 0, out: line({ cniVersion, supportedVersions: SUPPORTED_VERSIONS }) };
     }
     const conf = parseConf(stdin);
     const v = checkVersion(conf.cniVersion, e.command);
@@ -71,14 +80,14 @@ export async function runCniPlugin(env: Record<string, string | undefined> = pro
     const target = targetOf(conf);
     const ops = await ROLES[target.role]();
     const result = await ops[e.command]({ env: e, conf, version: v, target });
-    if (result) write(encodeResult(result, v));
-    return 0;
+    return { code: 0, out: result ? line(encodeResult(result, v)) : "" };
   } catch (err) {
     if (env.VMLAN_DEBUG === "1" && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    write(toCniError(err).toJSON(version));
-    return 1;
+    return { code: 1, out: line(toCniError(err).toJSON(version)) };
   }
 }
+
+const line = (obj: unknown) => `${JSON.stringify(obj)}\n`;
 
 function versionAsked(stdin: string): string | undefined {
   try {
@@ -93,8 +102,8 @@ function versionAsked(stdin: string): string | undefined {
  * One write(2) of the whole object to fd 1. Not process.stdout: building that stream costs more than
  * the rest of a VERSION call, and a plugin writes exactly one small object.
  */
-function write(obj: unknown): void {
-  const bytes = Buffer.from(`${JSON.stringify(obj)}\n`);
+export function writeOut(text: string): void {
+  const bytes = Buffer.from(text);
   for (let off = 0; off < bytes.length;) off += writeSync(1, bytes, off);
 }
 

@@ -17,11 +17,27 @@ export interface Ctx { store: Store; containers: ContainerService; dir: string }
 
 const dirOf = (t: Target) => t.stateDir ?? stateDir();
 
+/** In the services daemon (cni/serve.ts): its own open store, used for calls on its state dir. */
+let resident: Store | null = null;
+/** Stores opened for other paths while serving, closed after each call (closeOpened). */
+const opened: Store[] = [];
+
+export function useResidentStore(s: Store | null): void {
+  resident = s;
+}
+
+export function closeOpened(): void {
+  for (const s of opened.splice(0)) s.close();
+}
+
 /** The store of the target, or null when it does not exist yet (DEL, GC and STATUS never create one). */
 export function openCtx(t: Target, create: boolean): Ctx | null {
   const dir = dirOf(t);
-  if (!create && !existsSync(storePath(dir))) return null;
-  const store = new Store(storePath(dir));
+  const path = storePath(dir);
+  if (resident?.path === path) return { store: resident, containers: new ContainerService(resident), dir };
+  if (!create && !existsSync(path)) return null;
+  const store = new Store(path);
+  if (resident) opened.push(store);
   return { store, containers: new ContainerService(store), dir };
 }
 

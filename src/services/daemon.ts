@@ -36,6 +36,8 @@ export interface DaemonOptions {
   tend?: () => string[];
   /** Published ports: the rules and the holds of their host ports (ports/keeper.ts). */
   ports?: PortSyncer;
+  /** More to serve once this daemon is the state dir's (the CNI plugin's calls, cni/serve.ts); returns its stop. */
+  alsoServe?: (log: (line: string) => void) => Promise<() => void>;
 }
 
 export async function runDaemon(o: DaemonOptions): Promise<void> {
@@ -74,6 +76,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   tend();
   await reconcile();
   writePidfile(o.stateDir);
+  let stopAlso: (() => void) | undefined;
+  try {
+    stopAlso = await o.alsoServe?.(log);
+  } catch (e) {
+    log(`${(e as Error).message}`); // DHCP and DNS go on without it
+  }
   log(`running as pid ${process.pid}: ${JSON.stringify(sup.running())}`);
   let timer: ReturnType<typeof setInterval> | undefined;
   const signal = await new Promise<string>((resolve) => {
@@ -88,6 +96,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   });
   clearInterval(timer!);
   log(`${signal}: stopping`);
+  stopAlso?.();
   await sup.stopAll();
   await portsBusy;
   keeper?.stop(); // the holds go; the kernel rules stay (the ports keep working without the daemon)

@@ -31,7 +31,9 @@ const run = defineCommand({
     const where = platform.serviceInterface?.bind(platform);
     const onVmnet = where ? { hostInterface: (n: Parameters<typeof hostSpec>[0]) => where(hostSpec(n)), ra: false } : {};
     const ports = platform.ports ? new PortService(store, platform.ports) : undefined;
-    await runDaemon({ store, stateDir: stateDir(), tend, ports, ...onVmnet });
+    // Linux: the CNI plugin hands its ADD, DEL and CHECK calls to this daemon (src/cni/client.ts).
+    const alsoServe = process.platform === "linux" ? async (log: (line: string) => void) => (await import("../../cni/serve.ts")).serveCni({ stateDir: stateDir(), store, log }) : undefined;
+    await runDaemon({ store, stateDir: stateDir(), tend, ports, alsoServe, ...onVmnet });
     // Every server is closed by now; exit rather than wait for Bun to notice that nothing is left (it may not: Workers, signal handlers).
     process.exit(0);
   },

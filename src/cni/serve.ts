@@ -1,0 +1,110 @@
+/**
+ * The daemon's side of the plugin's fast path (cni/client.ts): the services daemon listens on
+ * `<stateDir>/cni.sock` (0600 in the 0700 state dir: only its owner, root on a node, can connect)
+ * and runs each call it is handed as a plugin process would (cni/entry.ts runCni), one at a time, on
+ * its own open store. A call for another state dir, or from another network namespace, or whose
+ * CNI_NETNS is another file here than where the plugin runs (a mount namespace of its own), is sent
+ * back (`fallback`): the plugin then runs it itself.
+ */
+import { chmodSync, lstatSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { HostError } from "../core/errors.ts";
+import type { Store } from "../core/store/store.ts";
+import { fileId } from "./client.ts";
+import { runCni } from "./entry.ts";
+import { closeOpened, useResidentStore } from "./network.ts";
+import { type CniReply, type CniRequest, decodeFrame, encodeFrame, type FileId, SOCKET_FILE } from "./wire.ts";
+
+/** A connection that sends no whole request by then is closed. */
+const REQUEST_S = 30;
+
+type Conn = { buf: Uint8Array; out: Uint8Array | null; taken: boolean };
+
+/** A stale socket from a daemon that died is removed; anything else at that path is not ours to delete. */
+function clearPath(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new HostError(`${path} exists and is not a socket; not serving CNI calls there`);
+  rmSync(path);
+}
+
+function isRequest(r: unknown): r is CniRequest {
+  const q = r as CniRequest;
+  return typeof q === "object" && q !== null && typeof q.stdin === "string" && typeof q.env === "object" && q.env !== null
+    && Object.values(q.env).every((v) => typeof v === "string") && typeof q.stateDir === "string" && typeof q.ns?.net === "number"
+    && (q.ns.target === null || (typeof q.ns.target?.dev === "number" && typeof q.ns.target?.ino === "number"));
+}
+
+function flush(s: { write(b: Uint8Array): number; end(): void }, c: Conn): void {
+  if (!c.out) return;
+  const n = s.write(c.out);
+  c.out = n >= c.out.length ? null : c.out.subarray(Math.max(n, 0));
+  if (!c.out) s.end();
+}
+
+/** Serves until the returned stop() (which removes the socket). */
+export async function serveCni(o: { stateDir: string; store: Store; log: (line: string) => void }): Promise<() => void> {
+  const path = join(o.stateDir, SOCKET_FILE);
+  const own = (await fileId("/proc/self/ns/net"))?.ino;
+  const same = (a: FileId | null, b: FileId | null) => a === b || (a !== null && b !== null && a.dev === b.dev && a.ino === b.ino);
+  const answer = async (req: unknown): Promise<CniReply> => {
+    if (!isRequest(req)) return { fallback: "malformed request" };
+    if (req.stateDir !== o.stateDir) return { fallback: `another state dir (${o.stateDir} here)` };
+    if (req.ns.net !== own) return { fallback: "another network namespace" };
+    if (!same(req.ns.target, await fileId(req.env.CNI_NETNS ?? ""))) return { fallback: "CNI_NETNS is another file here" };
+    try {
+      return await runCni(req.env, req.stdin);
+    } finally {
+      closeOpened();
+    }
+  };
+  let queue: Promise<unknown> = Promise.resolve();
+  clearPath(path);
+  useResidentStore(o.store);
+  const server = Bun.listen<Conn>({
+    unix: path,
+    socket: {
+      open(s) {
+        s.data = { buf: new Uint8Array(0), out: null, taken: false };
+        s.timeout(REQUEST_S);
+      },
+      data(s, d) {
+        const c = s.data;
+        if (c.taken) return;
+        const all = new Uint8Array(c.buf.length + d.length);
+        all.set(c.buf);
+        all.set(d, c.buf.length);
+        c.buf = all;
+        let req: unknown;
+        try {
+          req = decodeFrame(c.buf);
+        } catch {
+          return void s.end();
+        }
+        if (req === null) return;
+        c.taken = true;
+        c.buf = new Uint8Array(0);
+        s.timeout(0);
+        // One call at a time: netlink and the store are synchronous, and two ADDs creating a network must not overlap.
+        queue = queue.then(() => answer(req)).then(
+          (r) => ((c.out = encodeFrame(r)), flush(s, c)),
+          (e) => (o.log(`cni: ${(e as Error).message}`), s.end()),
+        );
+      },
+      drain: (s) => flush(s, s.data),
+      timeout: (s) => void s.end(),
+      error: () => {},
+    },
+  });
+  chmodSync(path, 0o600);
+  o.log(`cni: serving plugin calls on ${path}`);
+  return () => {
+    server.stop(true);
+    useResidentStore(null);
+    rmSync(path, { force: true });
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * What a plugin process and the services daemon say over `<stateDir>/cni.sock` (cni/client.ts,
+ * cni/serve.ts): one request and one reply per connection, each a 4-byte big-endian length and that
+ * many bytes of JSON. Pure: no I/O, no imports (the plugin side loads as little as it can).
+ */
+export const SOCKET_FILE = "cni.sock";
+/** A config with a prevResult is a few KiB; anything near this is not a CNI call. */
+export const MAX_FRAME = 1 << 20;
+
+export interface CniRequest {
+  /** CNI_* (and VMLAN_DEBUG) of the plugin process. */
+  env: Record<string, string>;
+  /** The config, as the runtime wrote it to the plugin's stdin. */
+  stdin: string;
+  /** The state dir the plugin found the socket in: the daemon serves only its own. */
+  stateDir: string;
+  /** The plugin's network namespace (nsfs inode), and the file CNI_NETNS names as it sees it (null: none there). */
+  ns: { net: number; target: FileId | null };
+}
+
+/** A file by device and inode: the same path may name another file in another mount namespace. */
+export interface FileId { dev: number; ino: number }
+
+/** The answer to print and the exit code; or `fallback`: not served here, the plugin runs the call itself. */
+export type CniReply = { code: number; out: string } | { fallback: string };
+
+export function encodeFrame(value: unknown): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify(value));
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+/** The value once `buf` holds a whole frame, else null; throws on a frame over MAX_FRAME or bad JSON. */
+export function decodeFrame<T>(buf: Uint8Array): T | null {
+  if (buf.length < 4) return null;
+  const len = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0);
+  if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes (at most ${MAX_FRAME})`);
+  if (buf.length < 4 + len) return null;
+  return JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + len))) as T;
+}
