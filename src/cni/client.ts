@@ -6,7 +6,7 @@
  * namespace, another file at CNI_NETNS): the call runs in this process, as before. Imports nothing but Bun's own
  * APIs: node:fs alone costs a plugin process ~3 ms, and the point of this file is what it does not load.
  */
-import { decodeFrame, encodeFrame, type CniReply, type CniRequest, type FileId, SOCKET_FILE } from "./wire.ts";
+import { decodeFrame, encodeFrame, type CniReply, type CniRequest, SOCKET_FILE } from "./wire.ts";
 
 const SERVED = new Set(["ADD", "DEL", "CHECK"]);
 /** The daemon queues calls one at a time; a call it has not answered by then is given up (code 11). */
@@ -27,22 +27,6 @@ function stateDirOf(stdin: string, env: Record<string, string | undefined>): str
   if (dir !== undefined) return typeof dir === "string" && dir.startsWith("/") ? dir : null;
   if (env.VMLAN_STATE_DIR) return env.VMLAN_STATE_DIR;
   return process.getuid?.() === 0 ? "/var/lib/vmlan" : null; // others: stateDir()'s XDG rules, in process
-}
-
-/** A file's device and inode, or null when it cannot be looked at. */
-export async function fileId(path: string): Promise<FileId | null> {
-  if (!path) return null;
-  const st = await Bun.file(path).stat().catch(() => null);
-  return st ? { dev: st.dev, ino: st.ino } : null;
-}
-
-/**
- * Where the call's paths lead from here: this process's network namespace (its nsfs inode) and the
- * file CNI_NETNS names. The daemon serves a call only when they lead to the same from there.
- */
-export async function whereFrom(netns: string): Promise<CniRequest["ns"]> {
-  const [self, target] = await Promise.all([fileId("/proc/self/ns/net"), fileId(netns)]);
-  return { net: self?.ino ?? -1, target };
 }
 
 /** Sends one request and waits for its reply; null when there is no daemon to take it (or it went away). */
@@ -98,14 +82,14 @@ function exchange(path: string, req: CniRequest): Promise<CniReply | null> {
  */
 export async function viaDaemon(env: Record<string, string | undefined> = process.env): Promise<Handled> {
   if (!SERVED.has(env.CNI_COMMAND ?? "")) return { stdin: null };
-  const st = await Bun.stdin.stat().catch(() => null);
-  if (!st || st.isCharacterDevice()) return { stdin: null }; // a terminal or /dev/null: the in-process path decides
+  // No fstat first (Bun's async stat starts a thread pool, a millisecond or more): /dev/null reads as
+  // "" and goes to the in-process path, which says what is missing; a terminal waits for its EOF.
   const stdin = await Bun.stdin.text();
   const dir = stateDirOf(stdin, env);
   if (!dir || env.VMLAN_CNI_IN_PROCESS === "1") return { stdin };
   const pass: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && (k.startsWith("CNI_") || k === "VMLAN_DEBUG")) pass[k] = v;
-  const reply = await exchange(`${dir}/${SOCKET_FILE}`, { env: pass, stdin, stateDir: dir, ns: await whereFrom(env.CNI_NETNS ?? "") });
+  const reply = await exchange(`${dir}/${SOCKET_FILE}`, { env: pass, stdin, stateDir: dir, pid: process.pid });
   if (!reply || "fallback" in reply) {
     if (env.VMLAN_DEBUG === "1") await Bun.write(Bun.stderr, `vmlan: running here: ${reply ? reply.fallback : "no services daemon answered"}\n`);
     return { stdin };

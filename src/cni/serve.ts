@@ -4,16 +4,15 @@
  * and runs each call it is handed as a plugin process would (cni/entry.ts runCni), one at a time, on
  * its own open store. A call for another state dir, or from another network namespace, or whose
  * CNI_NETNS is another file here than where the plugin runs (a mount namespace of its own), is sent
- * back (`fallback`): the plugin then runs it itself.
+ * back (`fallback`, see declines): the plugin then runs it itself.
  */
-import { chmodSync, lstatSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { HostError } from "../core/errors.ts";
 import type { Store } from "../core/store/store.ts";
-import { fileId } from "./client.ts";
 import { runCni } from "./entry.ts";
 import { closeOpened, useResidentStore } from "./network.ts";
-import { type CniReply, type CniRequest, decodeFrame, encodeFrame, type FileId, SOCKET_FILE } from "./wire.ts";
+import { type CniReply, type CniRequest, decodeFrame, encodeFrame, SOCKET_FILE } from "./wire.ts";
 
 /** A connection that sends no whole request by then is closed. */
 const REQUEST_S = 30;
@@ -35,8 +34,40 @@ function clearPath(path: string): void {
 function isRequest(r: unknown): r is CniRequest {
   const q = r as CniRequest;
   return typeof q === "object" && q !== null && typeof q.stdin === "string" && typeof q.env === "object" && q.env !== null
-    && Object.values(q.env).every((v) => typeof v === "string") && typeof q.stateDir === "string" && typeof q.ns?.net === "number"
-    && (q.ns.target === null || (typeof q.ns.target?.dev === "number" && typeof q.ns.target?.ino === "number"));
+    && Object.values(q.env).every((v) => typeof v === "string") && typeof q.stateDir === "string" && Number.isInteger(q.pid) && q.pid > 0;
+}
+
+const fileId = (path: string) => {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Why the daemon must not run this call, or null. The plugin is looked at through /proc/<pid>: it
+ * is the process that made the call (its environment has the call's CNI_COMMAND, CNI_CONTAINERID
+ * and CNI_NETNS: a pid from another pid namespace names someone else here), it is in this network
+ * namespace, and its CNI_NETNS is the same file from its root as from ours.
+ */
+export function declines(req: CniRequest, stateDir: string): string | null {
+  if (req.stateDir !== stateDir) return `another state dir (${stateDir} here)`;
+  const proc = `/proc/${req.pid}`;
+  let environ: string[];
+  try {
+    environ = readFileSync(`${proc}/environ`, "utf8").split("\0");
+  } catch {
+    return `no process ${req.pid} here`;
+  }
+  for (const k of ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS"]) {
+    if (!environ.includes(`${k}=${req.env[k] ?? ""}`) && (req.env[k] ?? "") !== "") return `process ${req.pid} is not the plugin that called`;
+  }
+  if (fileId(`${proc}/ns/net`) !== fileId("/proc/self/ns/net")) return "another network namespace";
+  const netns = req.env.CNI_NETNS ?? "";
+  if (netns && fileId(`${proc}/root${netns.startsWith("/") ? "" : "/"}${netns}`) !== fileId(netns)) return "CNI_NETNS is another file here";
+  return null;
 }
 
 function flush(s: { write(b: Uint8Array): number; end(): void }, c: Conn): void {
@@ -49,13 +80,10 @@ function flush(s: { write(b: Uint8Array): number; end(): void }, c: Conn): void 
 /** Serves until the returned stop() (which removes the socket). */
 export async function serveCni(o: { stateDir: string; store: Store; log: (line: string) => void }): Promise<() => void> {
   const path = join(o.stateDir, SOCKET_FILE);
-  const own = (await fileId("/proc/self/ns/net"))?.ino;
-  const same = (a: FileId | null, b: FileId | null) => a === b || (a !== null && b !== null && a.dev === b.dev && a.ino === b.ino);
   const answer = async (req: unknown): Promise<CniReply> => {
     if (!isRequest(req)) return { fallback: "malformed request" };
-    if (req.stateDir !== o.stateDir) return { fallback: `another state dir (${o.stateDir} here)` };
-    if (req.ns.net !== own) return { fallback: "another network namespace" };
-    if (!same(req.ns.target, await fileId(req.env.CNI_NETNS ?? ""))) return { fallback: "CNI_NETNS is another file here" };
+    const no = declines(req, o.stateDir);
+    if (no) return { fallback: no };
     try {
       return await runCni(req.env, req.stdin);
     } finally {

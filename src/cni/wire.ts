@@ -14,12 +14,12 @@ export interface CniRequest {
   stdin: string;
   /** The state dir the plugin found the socket in: the daemon serves only its own. */
   stateDir: string;
-  /** The plugin's network namespace (nsfs inode), and the file CNI_NETNS names as it sees it (null: none there). */
-  ns: { net: number; target: FileId | null };
+  /**
+   * The plugin process: the daemon looks at its namespaces through /proc/<pid> (its network
+   * namespace, and the file its CNI_NETNS names from its root), so the plugin stats nothing itself.
+   */
+  pid: number;
 }
-
-/** A file by device and inode: the same path may name another file in another mount namespace. */
-export interface FileId { dev: number; ino: number }
 
 /** The answer to print and the exit code; or `fallback`: not served here, the plugin runs the call itself. */
 export type CniReply = { code: number; out: string } | { fallback: string };

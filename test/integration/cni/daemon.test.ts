@@ -13,6 +13,7 @@ import { vmlanBin } from "../../support/binary.ts";
 import { cniEnv, execPlugin, netnsPath, PluginDir, type CniCall } from "../../support/cni.ts";
 import { createNetns, type Netns } from "../../support/netns.ts";
 import { type LineProc, vmlanIn } from "../helper/proc.ts";
+import { decodeFrame, encodeFrame } from "../../../src/cni/wire.ts";
 
 let host: Netns;
 let dir: PluginDir;
@@ -114,6 +115,27 @@ describe("the services daemon runs the plugin's calls", () => {
     expect(meant.sh(["ip", "-br", "addr", "show", "eth0"])).toContain(ip); // where the plugin's path leads
     expect(decoy.run(["ip", "link", "show", "eth0"]).code).not.toBe(0);
     expect((await call({ command: "DEL", containerId: "fast-mnt", netns: netnsPath(meant) })).code).toBe(0);
+  });
+
+  test("a request that names a process other than its caller is declined, nothing is done", async () => {
+    // This test process is not a plugin: its environment has no such CNI_CONTAINERID.
+    const veths = () => host.sh(["ip", "-br", "link"]).split("\n").filter((l) => l.startsWith("vlc")).length;
+    const before = veths();
+    const req = { env: { CNI_COMMAND: "ADD", CNI_CONTAINERID: "fast-forged", CNI_NETNS: netnsPath(container()), CNI_IFNAME: "eth0" }, stdin: JSON.stringify(conf), stateDir, pid: process.pid };
+    const reply = await new Promise<unknown>((resolve, reject) => {
+      let got = new Uint8Array(0);
+      void Bun.connect({ unix: socket, socket: {
+        open: (s) => void s.write(encodeFrame(req)),
+        data: (s, d) => {
+          got = new Uint8Array([...got, ...d]);
+          const r = decodeFrame(got);
+          if (r) resolve(r), s.end();
+        },
+        error: (_s, e) => reject(e),
+      } });
+    });
+    expect(reply).toEqual({ fallback: `process ${process.pid} is not the plugin that called` });
+    expect(veths()).toBe(before); // no veth was made for it
   });
 
   test("a daemon that died leaves its socket: the plugin runs the call, and the next daemon takes the socket over", async () => {
