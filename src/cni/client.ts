@@ -84,7 +84,12 @@ export async function viaDaemon(env: Record<string, string | undefined> = proces
   if (!SERVED.has(env.CNI_COMMAND ?? "")) return { stdin: null };
   // No fstat first (Bun's async stat starts a thread pool, a millisecond or more): /dev/null reads as
   // "" and goes to the in-process path, which says what is missing; a terminal waits for its EOF.
-  const stdin = await Bun.stdin.text();
+  let stdin: string;
+  try {
+    stdin = await Bun.stdin.text();
+  } catch {
+    return { stdin: null }; // no stdin at all (fd 0 closed): the in-process path answers that
+  }
   const dir = stateDirOf(stdin, env);
   if (!dir || env.VMLAN_CNI_IN_PROCESS === "1") return { stdin };
   const pass: Record<string, string> = {};
