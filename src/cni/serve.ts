@@ -6,6 +6,7 @@
  * CNI_NETNS is another file here than where the plugin runs (a mount namespace of its own), is sent
  * back (`fallback`, see declines): the plugin then runs it itself.
  */
+import * as v from "valibot";
 import { chmodSync, lstatSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { HostError } from "../core/errors.ts";
@@ -31,11 +32,14 @@ function clearPath(path: string): void {
   rmSync(path);
 }
 
-function isRequest(r: unknown): r is CniRequest {
-  const q = r as CniRequest;
-  return typeof q === "object" && q !== null && typeof q.stdin === "string" && typeof q.env === "object" && q.env !== null
-    && Object.values(q.env).every((v) => typeof v === "string") && typeof q.stateDir === "string" && Number.isInteger(q.pid) && q.pid > 0;
-}
+/** What a plugin sends (wire.ts CniRequest), checked as every other input is. */
+const REQUEST = v.object({
+  env: v.record(v.string(), v.string()),
+  stdin: v.string(),
+  stateDir: v.string(),
+  pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
+});
+const isRequest = (r: unknown): r is CniRequest => v.safeParse(REQUEST, r).success;
 
 const fileId = (path: string) => {
   try {
