@@ -117,23 +117,39 @@ describe("the services daemon runs the plugin's calls", () => {
     expect((await call({ command: "DEL", containerId: "fast-mnt", netns: netnsPath(meant) })).code).toBe(0);
   });
 
+  /** One request over the daemon's socket, as a plugin would send it; its reply. */
+  const ask = (req: unknown) => new Promise<unknown>((resolve, reject) => {
+    let got = new Uint8Array(0);
+    void Bun.connect({ unix: socket, socket: {
+      open: (s) => void s.write(encodeFrame(req)),
+      data: (s, d) => {
+        got = new Uint8Array([...got, ...d]);
+        const r = decodeFrame(got);
+        if (r) resolve(r), s.end();
+      },
+      error: (_s, e) => reject(e),
+    } });
+  });
+
+  test("a malformed request is declined, nothing is done, and the daemon goes on serving", async () => {
+    const veths = () => host.sh(["ip", "-br", "link"]).split("\n").filter((l) => l.startsWith("vlc")).length;
+    const before = veths();
+    const good = { env: { CNI_COMMAND: "ADD", CNI_CONTAINERID: "fast-bad", CNI_NETNS: netnsPath(container()), CNI_IFNAME: "eth0" }, stdin: JSON.stringify(conf), stateDir, pid: process.pid };
+    for (const bad of [{ ...good, pid: -1 }, { ...good, pid: 1.5 }, { ...good, env: { CNI_COMMAND: 7 } }, { ...good, stdin: undefined }, [], "ADD"]) {
+      expect(await ask(bad)).toEqual({ fallback: "malformed request" });
+    }
+    expect(veths()).toBe(before);
+    const ns = container();
+    expect((await call({ command: "ADD", containerId: "fast-after-bad", netns: netnsPath(ns) })).code).toBe(0);
+    expect((await call({ command: "DEL", containerId: "fast-after-bad", netns: netnsPath(ns) })).code).toBe(0);
+  });
+
   test("a request that names a process other than its caller is declined, nothing is done", async () => {
     // This test process is not a plugin: its environment has no such CNI_CONTAINERID.
     const veths = () => host.sh(["ip", "-br", "link"]).split("\n").filter((l) => l.startsWith("vlc")).length;
     const before = veths();
     const req = { env: { CNI_COMMAND: "ADD", CNI_CONTAINERID: "fast-forged", CNI_NETNS: netnsPath(container()), CNI_IFNAME: "eth0" }, stdin: JSON.stringify(conf), stateDir, pid: process.pid };
-    const reply = await new Promise<unknown>((resolve, reject) => {
-      let got = new Uint8Array(0);
-      void Bun.connect({ unix: socket, socket: {
-        open: (s) => void s.write(encodeFrame(req)),
-        data: (s, d) => {
-          got = new Uint8Array([...got, ...d]);
-          const r = decodeFrame(got);
-          if (r) resolve(r), s.end();
-        },
-        error: (_s, e) => reject(e),
-      } });
-    });
+    const reply = await ask(req);
     expect(reply).toEqual({ fallback: `process ${process.pid} is not the plugin that called` });
     expect(veths()).toBe(before); // no veth was made for it
   });
