@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, UsageError, VmlanError } from "./errors.t
 import { issueText } from "./issues.ts";
 import { AttachRequest, type Attachment, type Owner } from "./resources/attachment.ts";
 import { POOL_FULL } from "./ipam/pool.ts";
-import { parseMac } from "./ipam/mac.ts";
+import { macTaken, parseMac } from "./ipam/mac.ts";
 import { addressV6For } from "./ipam/ipv6.ts";
 import { parseSubnetV6 } from "./ipam/subnet.ts";
 import { OWNERS_ALWAYS_ALIVE, checkClaim, releaseOrphans, type OwnerPolicy } from "./owners.ts";
@@ -109,7 +109,7 @@ export class LeaseService {
       const want = parseMac(mac);
       if (want === l.mac) return this.#view(net, l);
       const holder = this.store.activeWithMac(network, want);
-      if (holder && holder.id !== id) throw new ConflictError(`MAC ${want} is already used by id "${holder.id}" on "${network}"`);
+      if (holder && holder.id !== id) throw macTaken(want, holder);
       const moved: LeaseRow = { ...l, mac: want, addressV6: net.subnetV6 ? addressV6For(parseSubnetV6(net.subnetV6), want) : null, updatedAt: this.now() };
       this.store.putLease(moved);
       return this.#view(net, moved);

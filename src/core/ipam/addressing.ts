@@ -23,7 +23,19 @@ export interface Addressing {
   poolEnd: string | null;
 }
 
-export function poolOf(net: Addressing): Pool {
+/** Pools by network object: a stored network is one frozen object per row (store/rows.ts), and every attach asks. */
+const pools = new WeakMap<Addressing, Readonly<Pool>>();
+
+export function poolOf(net: Addressing): Readonly<Pool> {
+  let p = pools.get(net);
+  if (!p) {
+    p = Object.freeze(poolOfUncached(net));
+    if (Object.isFrozen(net)) pools.set(net, p); // an object that may still change is not remembered
+  }
+  return p;
+}
+
+function poolOfUncached(net: Addressing): Pool {
   const s = parseSubnetV4(net.subnet);
   const gateway = v4ToInt(net.gateway);
   const first = net.poolStart !== null ? v4ToInt(net.poolStart) : gateway === s.base + 1 ? s.base + 2 : s.base + 1;

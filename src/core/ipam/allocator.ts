@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, UsageError } from "../errors.ts";
 import type { Network } from "../resources/network.ts";
 import type { Attachment } from "../resources/attachment.ts";
 import { parseSubnetV4, parseSubnetV6, v4ToInt, intToV4, isV4, containsV4, type SubnetV4 } from "./subnet.ts";
-import { macFor, parseMac } from "./mac.ts";
+import { macFor, macTaken, parseMac } from "./mac.ts";
 import { addressV6For } from "./ipv6.ts";
 import type { LeaseRow, LeaseTx } from "./lease-tx.ts";
 import { nextFree } from "./pool.ts";
@@ -73,8 +73,13 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
   }
 
   const mac = wantMac ?? existing?.mac ?? macFor(net.name, req.id);
-  const macHolder = tx.activeWithMac(net.name, mac);
-  if (macHolder && macHolder.id !== req.id) throw new ConflictError(`MAC ${mac} is already used by id "${macHolder.id}" on "${net.name}"`);
+  // A new row's MAC is checked by the store as it is inserted (its unique index; insertLease), after
+  // the name and the address: a refusal undoes the transaction either way, and most attaches are
+  // spared a lookup. A claim taken back is updated in place, so its MAC is checked here.
+  if (existing) {
+    const macHolder = tx.activeWithMac(net.name, mac);
+    if (macHolder && macHolder.id !== req.id) throw macTaken(mac, macHolder);
+  }
 
   // The name first: a reserved or taken one fails before any address changes hands.
   const hostname = attachHostname(tx, net, req.id, req.hostname);
@@ -104,7 +109,7 @@ export function allocate(tx: LeaseTx, net: Network, req: LeaseRequest, now: stri
   if (existing) tx.putLease(lease);
   else tx.insertLease(lease);
   tx.deleteOffersTo(net.name, mac);
-  if (wantAddr === undefined && !existing && hasAddress(lease)) tx.setLastAllocated(net.name, addr);
+  if (wantAddr === undefined && !existing && hasAddress(lease)) tx.advanceCursor(net.name, addr);
   return { lease, created: true };
 }
 

@@ -56,7 +56,7 @@ export function offer(tx: LeaseTx, net: Network, mac: string, nowMs: number): Of
     const addr = held?.addr ?? nextFree(tx, net, "stranger");
     const hold: Hold = { network: net.name, addr, mac, reason: "offer", until: nowMs + OFFER_HOLD_SECONDS * 1000, createdAt: held?.createdAt ?? nowMs };
     tx.putHold(hold);
-    if (!held) tx.setLastAllocated(net.name, addr);
+    if (!held) tx.advanceCursor(net.name, addr);
     return { ok: true, addr, lease: null };
   } catch (e) {
     return refusal(e);

@@ -12,7 +12,7 @@ import type { LeaseTx } from "./lease-tx.ts";
 /** Whether `name` is free for `id` on the network (nobody else's active lease has it). */
 function freeFor(tx: LeaseTx, net: Network, name: string, id: string): boolean {
   if (reservedHostnames(net).has(name)) return false;
-  const holder = tx.activeWithHostname(net.name, name);
+  const holder = tx.activeWithHostname(net.name, name, id);
   return !holder || holder.id === id;
 }
 
@@ -31,7 +31,7 @@ export function attachHostname(tx: LeaseTx, net: Network, id: string, wanted: st
   if (reservedHostnames(net).has(name)) {
     throw new UsageError(`invalid hostname "${wanted}": the name is reserved on network "${net.name}" (${RESERVED_HINT})`);
   }
-  const holder = tx.activeWithHostname(net.name, name);
+  const holder = tx.activeWithHostname(net.name, name, id);
   if (holder && holder.id !== id) throw new ConflictError(`hostname "${name}" is already used by id "${holder.id}" on "${net.name}"`);
   return name;
 }

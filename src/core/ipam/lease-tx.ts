@@ -42,16 +42,25 @@ export interface LeaseTx {
   activeWithMac(network: string, mac: string): LeaseRow | null;
   /** The MAC's active lease, else its most recently released claim. */
   leaseWithMac(network: string, mac: string): LeaseRow | null;
-  activeWithHostname(network: string, hostname: string): LeaseRow | null;
+  /** The active lease with this hostname; with `notId`, one that is not notId's (it may skip notId's own row). */
+  activeWithHostname(network: string, hostname: string, notId?: string): LeaseRow | null;
   /** The oldest released claim (of rows made by `origin` only, when given; on addresses first..last only, when given). */
   oldestReleased(network: string, origin?: LeaseRow["origin"], within?: { first: number; last: number }): LeaseRow | null;
   lastAllocated(network: string): number | null;
   /** The lowest addr on the network (address-less slots are negative), or null when it has no lease. */
   lowestSlot(network: string): number | null;
   setLastAllocated(network: string, addr: number | null): void;
+  /**
+   * The pool's walk (nextFree) handed out `addr`: the cursor moves there. The store may write it
+   * later (it keeps it exact for its own walks and never lets two connections' answers differ).
+   */
+  advanceCursor(network: string, addr: number): void;
   /** Writes the lease (insert or update by network + id). */
   putLease(l: LeaseRow): void;
-  /** Writes a lease whose id has no row yet (read in this transaction): cheaper than putLease. */
+  /**
+   * Writes a lease whose id has no row yet (read in this transaction): cheaper than putLease. An
+   * active lease whose MAC another active lease has is refused (ConflictError naming it).
+   */
   insertLease(l: LeaseRow): void;
   deleteLease(network: string, id: string): void;
   /** Distinct addresses among first..last that a lease (any state) or a hold has: the pool is full when they fill it. */

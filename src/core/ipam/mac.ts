@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.ts";
+import { ConflictError, UsageError } from "../errors.ts";
 import { MAC_RE } from "../resources/attachment.ts";
 
 /**
@@ -8,9 +8,13 @@ import { MAC_RE } from "../resources/attachment.ts";
  * is a short process and pays for every module it loads).
  */
 export function macFor(network: string, id: string): string {
-  const h = Bun.CryptoHasher.hash("sha256", `vmlan-mac\0${network}\0${id}`);
+  Bun.SHA256.hash(`vmlan-mac\0${network}\0${id}`, DIGEST);
+  const h = DIGEST;
   return `${HEX[(h[0]! | 0x02) & 0xfe]}:${HEX[h[1]!]}:${HEX[h[2]!]}:${HEX[h[3]!]}:${HEX[h[4]!]}:${HEX[h[5]!]}`;
 }
+
+/** Bun.SHA256 writes the digest here (the same sha256, without a new buffer per attach). */
+const DIGEST = new Uint8Array(32);
 
 /** Two lowercase hex digits per byte value (every attach formats a MAC). */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -27,4 +31,9 @@ export function parseMac(input: string): string {
 
 export function macBytes(mac: string): number[] {
   return mac.split(":").map((x) => parseInt(x, 16));
+}
+
+/** The refusal of a MAC that another active attachment of the network has (a guest never takes a neighbour's). */
+export function macTaken(mac: string, holder: { network: string; id: string }): ConflictError {
+  return new ConflictError(`MAC ${mac} is already used by id "${holder.id}" on "${holder.network}"`);
 }

@@ -66,8 +66,11 @@ export function bridgeNameFor(name: string, salt = 0, bridged = false): string {
   return `${prefix}${name.slice(0, IFNAME_MAX - prefix.length - 6)}-${h}`;
 }
 
+const LOWER_LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /** Default hostname for an interface id: the id reduced to a valid host label. */
 export function hostnameFor(id: string): string {
+  if (LOWER_LABEL_RE.test(id)) return id; // most ids are a label already ("vm1", "web-2")
   let h = id.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
   if (!h) h = "vm";
   return h;

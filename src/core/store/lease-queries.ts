@@ -6,6 +6,7 @@ import type { Statement } from "bun:sqlite";
 import type { Hold, LeaseRow, LeaseTx } from "../ipam/lease-tx.ts";
 import { holdFromRow, leaseFromRow, type AttachmentRow, type HoldRow } from "./rows.ts";
 import { TxFacts } from "./tx-facts.ts";
+import { macTaken } from "../ipam/mac.ts";
 
 /** ISO 8601 with milliseconds, as JavaScript's toISOString writes it. */
 const ISO_OF_MS = "strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch')";
@@ -21,13 +22,17 @@ const byHostname = (where: string) =>
    UNION ALL
    SELECT * FROM attachments INDEXED BY attachments_named WHERE network = $network AND hostname = $name AND hostname <> id AND ${where}`;
 
+/** Positional, in LeaseRow's order: binding eleven named parameters costs an attach more than the lookup it saves. */
 const INSERT_LEASE = `INSERT INTO attachments (network, id, mac, addr, address_v6, hostname, state, created_at, updated_at, expires_at, origin)
-  VALUES ($network, $id, $mac, $addr, $address_v6, $hostname, $state, $created_at, $updated_at, $expires_at, $origin)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-const leaseParams = (l: LeaseRow) => ({
-  network: l.network, id: l.id, mac: l.mac, addr: l.addr, address_v6: l.addressV6, hostname: l.hostname,
-  state: l.state, created_at: l.createdAt, updated_at: l.updatedAt, expires_at: l.expiresAt, origin: l.origin,
-});
+const leaseArgs = (l: LeaseRow) => [l.network, l.id, l.mac, l.addr, l.addressV6, l.hostname, l.state, l.createdAt, l.updatedAt, l.expiresAt, l.origin] as const;
+
+/** SQLite's error for a row that breaks attachments_active_mac ("UNIQUE constraint failed: attachments.network, attachments.mac"). */
+const isMacViolation = (e: unknown) => (e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE" && (e as Error).message.endsWith("attachments.mac");
+
+/** How far the stored allocation cursor may lag the one a connection keeps (advanceCursor): fewer than QUICK_PROBES (pool.ts). */
+const CURSOR_SLACK = 8;
 
 export abstract class LeaseQueries implements LeaseTx {
   protected abstract stmt(sql: string): Statement;
@@ -82,16 +87,23 @@ export abstract class LeaseQueries implements LeaseTx {
     return row ? leaseFromRow(row) : null;
   }
 
-  activeWithHostname(network: string, hostname: string): LeaseRow | null {
+  activeWithHostname(network: string, hostname: string, notId?: string): LeaseRow | null {
     // Stored lowercase (migration 3), so the index on (network, hostname) serves this.
-    const row = this.stmt(`${byHostname("state = 'active'")} LIMIT 1`).get({ network, name: hostname.toLowerCase() }) as AttachmentRow | null;
+    const name = hostname.toLowerCase();
+    // The name is notId's own id: the row keyed by it is notId's, so only names unlike their id can hold it.
+    const row = (name === notId
+      ? this.stmt("SELECT * FROM attachments INDEXED BY attachments_named WHERE network = ? AND hostname = ? AND hostname <> id AND state = 'active' LIMIT 1").get(network, name)
+      : this.stmt(`${byHostname("state = 'active'")} LIMIT 1`).get({ network, name })) as AttachmentRow | null;
     return row ? leaseFromRow(row) : null;
   }
 
   oldestReleased(network: string, origin?: LeaseRow["origin"], within?: { first: number; last: number }): LeaseRow | null {
     const [lo, hi] = within ? [within.first, within.last] : [0, 0xffffffff]; // a pool: claims on static addresses outside it stay
-    if (origin) return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' AND origin = ? AND addr BETWEEN ? AND ? ORDER BY updated_at, id LIMIT 1", network, origin, lo, hi);
-    return this.#lease("SELECT * FROM attachments WHERE network = ? AND state = 'released' AND addr BETWEEN ? AND ? ORDER BY updated_at, id LIMIT 1", network, lo, hi);
+    // Oldest first from the index of released claims, which stops at the first that fits; left to
+    // itself SQLite sorts every row of the addr range (a full /18: 18 ms per attach).
+    const oldest = "SELECT * FROM attachments INDEXED BY attachments_released WHERE network = ? AND state = 'released'";
+    if (origin) return this.#lease(`${oldest} AND origin = ? AND addr BETWEEN ? AND ? ORDER BY updated_at, id LIMIT 1`, network, origin, lo, hi);
+    return this.#lease(`${oldest} AND addr BETWEEN ? AND ? ORDER BY updated_at, id LIMIT 1`, network, lo, hi);
   }
 
   lastAllocated(network: string): number | null {
@@ -100,7 +112,7 @@ export abstract class LeaseQueries implements LeaseTx {
     if (known !== undefined) return known;
     const row = this.stmt("SELECT last_allocated FROM networks WHERE name = ?").get(network) as { last_allocated: number | null } | null;
     const out = row?.last_allocated ?? null;
-    if (row && f) f.cursors.set(network, out);
+    if (row && f) f.cursorStored(network, out);
     return out;
   }
 
@@ -112,27 +124,52 @@ export abstract class LeaseQueries implements LeaseTx {
   setLastAllocated(network: string, addr: number | null): void {
     this.stmt("UPDATE networks SET last_allocated = ? WHERE name = ?").run(addr, network);
     const f = this.known();
-    if (f) f.cursors.set(network, addr);
-    else this.facts.cursors.delete(network);
+    if (f) f.cursorStored(network, addr);
+    else this.facts.forgetCursor(network);
+  }
+
+  /**
+   * The walk handed out `addr`. The stored cursor is written only when it is CURSOR_SLACK or more
+   * behind (or the walk wrapped): a walk from it passes the few addresses in between, all taken,
+   * and finds what a walk from `addr` finds, so every connection gets the same address from the
+   * same store, and most attaches write no networks page (issue #15 §4).
+   */
+  advanceCursor(network: string, addr: number): void {
+    const f = this.known();
+    const stored = f?.storedCursors.get(network);
+    if (f && stored != null && f.cursors.has(network) && addr > stored && addr - stored < CURSOR_SLACK) f.cursors.set(network, addr);
+    else this.setLastAllocated(network, addr);
   }
 
   putLease(l: LeaseRow): void {
     if (l.expiresAt !== null) this.facts.nextDue.delete(l.network); // may end before what expire last saw
+    this.facts.mayFree(l.network); // the row may have moved off an address
     this.stmt(
       `${INSERT_LEASE}
        ON CONFLICT (network, id) DO UPDATE SET mac = excluded.mac, addr = excluded.addr, address_v6 = excluded.address_v6,
          hostname = excluded.hostname, state = excluded.state, updated_at = excluded.updated_at, expires_at = excluded.expires_at,
          origin = excluded.origin`,
-    ).run(leaseParams(l));
+    ).run(...leaseArgs(l));
   }
 
-  /** A plain INSERT (no conflict target to probe first): a row already there for the id is an error, not an update. */
+  /**
+   * A plain INSERT (no conflict target to probe first): a row already there for the id is an error,
+   * not an update. An active lease's MAC is unique by the index attachments_active_mac, so a MAC
+   * another active lease has is the ConflictError naming that lease (the caller need not look first).
+   */
   insertLease(l: LeaseRow): void {
     if (l.expiresAt !== null) this.facts.nextDue.delete(l.network);
-    this.stmt(INSERT_LEASE).run(leaseParams(l));
+    try {
+      this.stmt(INSERT_LEASE).run(...leaseArgs(l));
+    } catch (e) {
+      const holder = isMacViolation(e) && l.state === "active" ? this.activeWithMac(l.network, l.mac) : null;
+      if (holder) throw macTaken(l.mac, holder);
+      throw e;
+    }
   }
 
   deleteLease(network: string, id: string): void {
+    this.facts.mayFree(network);
     this.stmt("DELETE FROM attachments WHERE network = ? AND id = ?").run(network, id);
   }
 
@@ -200,7 +237,10 @@ export abstract class LeaseQueries implements LeaseTx {
          WHERE network = ? AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= ?`,
       ).run(network, nowMs);
     }
-    if (holdDue) this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
+    if (holdDue) {
+      this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
+      this.facts.mayFree(network);
+    }
     if (leaseDue || holdDue) this.facts.nextDue.delete(network); // the next end is after these: asked again next time
     else f?.nextDue.set(network, Math.min(ends.lease ?? Infinity, ends.hold ?? Infinity));
   }
@@ -239,11 +279,12 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   deleteHold(network: string, addr: number): void {
+    this.facts.mayFree(network);
     this.stmt("DELETE FROM address_holds WHERE network = ? AND addr = ?").run(network, addr);
   }
 
   deleteOffersTo(network: string, mac: string): void {
     if (this.known()?.holdless.has(network)) return;
-    this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac);
+    if (this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac).changes > 0) this.facts.mayFree(network);
   }
 }

@@ -192,7 +192,7 @@ export class Store extends LeaseQueries {
     const network = networkFromRow(row);
     if (f) {
       f.networks.set(name, network);
-      if (!f.cursors.has(name)) f.cursors.set(name, row.last_allocated);
+      if (!f.cursors.has(name)) f.cursorStored(name, row.last_allocated);
     }
     return network;
   }
@@ -209,7 +209,7 @@ export class Store extends LeaseQueries {
   insertNetwork(n: Network): void {
     v.parse(Network, n);
     this.facts.networks.delete(n.name);
-    this.facts.cursors.delete(n.name);
+    this.facts.forgetCursor(n.name);
     this.stmt(
       `INSERT INTO networks (name, mode, subnet, gateway, subnet_v6, gateway_v6, mtu, bridge, labels, builtin, created_at, dhcp, dns_domain, uplink, pool_start, pool_end)
        VALUES ($name, $mode, $subnet, $gateway, $subnet_v6, $gateway_v6, $mtu, $bridge, $labels, $builtin, $created_at, $dhcp, $dns_domain, $uplink, $pool_start, $pool_end)`,

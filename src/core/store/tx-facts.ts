@@ -12,16 +12,42 @@ import type { Network } from "../resources/network.ts";
 export class TxFacts {
   /** The validated network, by name. */
   readonly networks = new Map<string, Network>();
-  /** last_allocated per network, as read or written. */
+  /**
+   * The allocation cursor per network: the address handed out last. It may be ahead of the stored
+   * networks.last_allocated (`storedCursors`), by less than CURSOR_SLACK addresses that were all taken
+   * when the walk passed them (LeaseQueries.advanceCursor); a write that may free an address
+   * (a lease or hold deleted, a lease moved) drops it, and the walk starts from the stored one again.
+   */
   readonly cursors = new Map<string, number | null>();
+  /** networks.last_allocated per network, as read or written. */
+  readonly storedCursors = new Map<string, number | null>();
   /** Networks seen to have no address hold (putHold takes a network out). */
   readonly holdless = new Set<string>();
   /** When the first DHCP lease or hold of a network ends (ms; Infinity: none); a write that may end sooner drops it. */
   readonly nextDue = new Map<string, number>();
 
+  /** networks.last_allocated of `network` was read or written as `addr`: the cursor is that too. */
+  cursorStored(network: string, addr: number | null): void {
+    this.cursors.set(network, addr);
+    this.storedCursors.set(network, addr);
+  }
+
+  forgetCursor(network: string): void {
+    this.cursors.delete(network);
+    this.storedCursors.delete(network);
+  }
+
+  /** An address of `network` may have become free (a row deleted or moved, a hold gone): walks start from the stored cursor. */
+  mayFree(network: string): void {
+    const stored = this.storedCursors.get(network);
+    if (stored === undefined) this.cursors.delete(network);
+    else this.cursors.set(network, stored);
+  }
+
   forget(): void {
     this.networks.clear();
     this.cursors.clear();
+    this.storedCursors.clear();
     this.holdless.clear();
     this.nextDue.clear();
   }

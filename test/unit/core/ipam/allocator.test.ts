@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { services, addNetwork } from "../../../support/memory.ts";
 import { ConflictError, UsageError } from "../../../../src/core/errors.ts";
+import { macFor } from "../../../../src/core/ipam/mac.ts";
 
 describe("allocation", () => {
   test("first guest gets subnet+2 and the gateway/network/broadcast are never handed out", () => {
@@ -75,6 +76,23 @@ describe("allocation", () => {
     expect(() => leases.attach({ network: "m", id: "c", hostname: "web" })).toThrow(/hostname "web" is already used/);
     expect(() => leases.attach({ network: "m", id: "d", mac: "ff:ff:ff:ff:ff:ff" })).toThrow(/multicast/);
     expect(() => leases.attach({ network: "m", id: "bad id!" })).toThrow(/invalid interface id "bad id!"/);
+  });
+
+  test("a new id whose own MAC another attachment has is refused by the store's index, and nothing of it stays", () => {
+    const { store, leases } = services();
+    addNetwork(store, "m", "10.8.0.0/24");
+    leases.attach({ network: "m", id: "a", mac: macFor("m", "b") }); // 10.8.0.2, with the MAC "b" would get
+    const refused = () => leases.attach({ network: "m", id: "b" });
+    expect(refused).toThrow(ConflictError);
+    expect(refused).toThrow(`MAC ${macFor("m", "b")} is already used by id "a" on "m"`);
+    expect(store.getLease("m", "b")).toBeNull();
+    expect(leases.attach({ network: "m", id: "c" }).attachment.address).toBe("10.8.0.3"); // no address was used up
+    // One transaction for many: the refused one is undone alone.
+    const out = leases.attachMany([{ network: "m", id: "d" }, { network: "m", id: "b" }, { network: "m", id: "e" }]);
+    expect(out.map((x) => (x && "error" in x ? x.error.message : x?.attachment.address))).toEqual(["10.8.0.4", `MAC ${macFor("m", "b")} is already used by id "a" on "m"`, "10.8.0.5"]);
+    // The name is checked before the MAC now: an id refused for both is told about its name.
+    leases.attach({ network: "m", id: "f", hostname: "web" });
+    expect(() => leases.attach({ network: "m", id: "b", hostname: "web" })).toThrow(`hostname "web" is already used by id "f" on "m"`);
   });
 
   test("10,000 allocations in a /16 are distinct and consecutive", () => {

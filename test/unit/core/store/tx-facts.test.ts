@@ -4,6 +4,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import { Store } from "../../../../src/core/store/store.ts";
 import { LeaseService } from "../../../../src/core/leases.ts";
 import { offer } from "../../../../src/core/ipam/dhcp.ts";
@@ -101,4 +102,61 @@ test("a lease or hold written after the network was seen with nothing due still 
   clock = NOW + 3500;
   leases.attach({ network: "lab", id: "d" });
   expect(store.getLease("lab", "mac-02ee00000002")?.state).toBe("released");
+});
+
+/** The address a connection's next attach of `id` would get, in a transaction undone afterwards. */
+function wouldGet(store: Store, network: string, id: string): string | null {
+  let got: string | null = null;
+  expect(() => store.tx(() => {
+    got = new LeaseService(store).attach({ network, id }).attachment.address;
+    throw new Error("undo the probe");
+  })).toThrow("undo the probe");
+  return got;
+}
+
+test("the cursor a connection keeps ahead of the stored one gives no other address than the stored one, even when another connection frees one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vmlan-cursor-"));
+  try {
+    const path = join(dir, "vmlan.db");
+    const a = new Store(path, () => {}), b = new Store(path, () => {});
+    addNetwork(a, "n", "10.3.0.0/24");
+    const leasesA = new LeaseService(a);
+    for (let i = 0; i < 4; i++) leasesA.attach({ network: "n", id: `a${i}` }); // .2 to .5
+    // A's cursor is at .5; the stored one may lag it, over addresses that are all taken.
+    // Another process deletes the row on .4 (an attach undone, a claim taken back): every
+    // connection's next walk finds .4 now, A's too (not .6, from the cursor it kept).
+    b.tx(() => b.deleteLease("n", "a2"));
+    expect(wouldGet(b, "n", "x")).toBe("10.3.0.4");
+    expect(leasesA.attach({ network: "n", id: "x" }).attachment.address).toBe("10.3.0.4");
+    // The same when A frees one itself.
+    a.tx(() => a.deleteLease("n", "a1"));
+    expect(wouldGet(b, "n", "y")).toBe("10.3.0.3");
+    expect(leasesA.attach({ network: "n", id: "y" }).attachment.address).toBe("10.3.0.3");
+    a.close();
+    b.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the stored cursor lags what a connection handed out by fewer than 8 addresses, and is not written by every attach", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vmlan-cursor-"));
+  try {
+    const path = join(dir, "vmlan.db");
+    const a = new Store(path, () => {});
+    addNetwork(a, "n", "10.4.0.0/24");
+    const leases = new LeaseService(a);
+    const db = new Database(path, { readonly: true });
+    const lags: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const got = v4ToInt(leases.attach({ network: "n", id: `vm${i}` }).attachment.address!);
+      lags.push(got - (db.query("SELECT last_allocated AS l FROM networks").get() as { l: number }).l);
+    }
+    expect(Math.max(...lags)).toBeLessThan(8);
+    expect(lags.filter((l) => l === 0).length).toBeLessThanOrEqual(40 / 8 + 1);
+    db.close();
+    a.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
