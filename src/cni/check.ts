@@ -37,5 +37,5 @@ export function checkLink(links: ContainerLinker, inv: Invocation, net: Network,
   if (!h || !h.ours) throw fail(`host end ${n.hostIfname} of ${ifname} is missing`);
   if (!h.onBridge) throw fail(`host end ${n.hostIfname} is not a port of ${net.bridge}`);
   if (!h.up) throw fail(`host end ${n.hostIfname} is down`);
-  if (!h.guarded && !a.allowSpoofing) throw fail(`host end ${n.hostIfname} has lost its anti-spoofing rules (table bridge vmlan_${net.bridge})`);
+  if (!h.guarded && !a.allowSpoofing) throw fail(`host end ${n.hostIfname} has lost its anti-spoofing rules (chain port_${net.bridge}_${h.index} of table bridge vmlan)`);
 }

@@ -30,7 +30,7 @@ export interface ContainerLinkState {
   /** The interface inside the container, when it exists. */
   container: { mac: string; mtu: number; up: boolean; addresses: string[]; routes: { dst: string; gw?: string }[] } | null;
   /** The host end: exists, carries our alias, is a port of the bridge and up, has its anti-spoofing rules. */
-  host: { up: boolean; onBridge: boolean; ours: boolean; guarded: boolean } | null;
+  host: { index: number; up: boolean; onBridge: boolean; ours: boolean; guarded: boolean } | null;
 }
 
 export interface ContainerLinker {

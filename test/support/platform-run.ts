@@ -1,10 +1,12 @@
 /**
  * Calls the Linux platform from inside a test namespace (`bun test` itself runs in the root one):
- *   ip netns exec NS bun test/support/platform-run.ts <ensure|remove|ensure-many|remove-many|sync-ports|status|status-links|check-subnet|privileges> '<json>'
+ *   ip netns exec NS bun test/support/platform-run.ts <ensure|remove|ensure-many|remove-many|sync-ports|status|status-links|check-subnet|privileges|guard|forget|sweep-guards> '<json>'
+ * guard: guardPort(bridge, ifname, identity) (the rules stay when this process exits, as a SIGKILLed maker's do).
  * Prints one JSON line: {"ok":true,"result":...} or {"ok":false,"error":{name,code,message}}.
  */
 import { createLinuxPlatform } from "../../src/platform/linux/index.ts";
 import { VmlanError } from "../../src/core/errors.ts";
+import { forgetPort, guardPort, sweepAllGuards } from "../../src/platform/linux/port-guard.ts";
 import { assertInTestNetns } from "./netns.ts";
 
 assertInTestNetns();
@@ -23,6 +25,9 @@ async function call(): Promise<unknown> {
     case "status-links": return p.status(arg, { rules: false });
     case "check-subnet": return p.checkSubnetFree(arg.cidr, arg.bridge);
     case "privileges": return p.checkPrivileges();
+    case "guard": return guardPort(arg.bridge, arg.ifname, arg.identity, { sweep: false })?.ifname ?? null;
+    case "forget": return forgetPort(arg.bridge, arg.ifindex, arg.pinned);
+    case "sweep-guards": return sweepAllGuards();
     default: throw new Error(`unknown op ${op}`);
   }
 }

@@ -161,7 +161,7 @@ function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: st
     const l = getLink(nl, o.hostIfname);
     if (!l) return null;
     const br = getLink(nl, o.bridge);
-    return { up: (l.flags & IFF_UP) !== 0, onBridge: br !== null && l.master === br.index, ours: l.alias === o.alias, guarded: isGuarded(o.bridge, l.index) };
+    return { index: l.index, up: (l.flags & IFF_UP) !== 0, onBridge: br !== null && l.master === br.index, ours: l.alias === o.alias, guarded: isGuarded(o.bridge, l.index) };
   });
   const container = inside(o.netns, (nl) => {
     const l = getLink(nl, o.ifname);

@@ -9,7 +9,7 @@ import { UsageError } from "../../core/errors.ts";
 import type { HostNetworkSpec, HostNetworkStatus, Platform, StatusOptions, TapOpener } from "../types.ts";
 import { detachPort } from "./tap.ts";
 import { openGuardedTap, sweepAllGuards } from "./port-guard.ts";
-import { deleteTableScript, tableScript } from "./port-guard-rules.ts";
+import { guardSetupScript, guardSetupScripts, guardTeardownScripts, removeGuardTableIfEmpty } from "./port-guard-table.ts";
 import { ensureBridge, ownership, removeBridge } from "./bridge.ts";
 import { type Cidr, formatAddress, parseAddress, parseNetwork } from "./ip.ts";
 import { getLink, listAddrs, listLinks } from "./links.ts";
@@ -56,15 +56,15 @@ async function ensureNetwork(spec: HostNetworkSpec): Promise<void> {
   if (isBridged(spec)) return withNetlink((nl) => ensureBridged(nl, spec));
   const addresses = bridgeAddresses(spec);
   withNetlink((nl) => ensureBridge(nl, { name: spec.bridge, network: spec.name, mtu: spec.mtu, addresses }));
-  // One nft transaction: NAT/isolation, and the ports' anti-spoofing table (its ports' rules kept as they are).
-  setupNat(natSpec(spec), tableScript(spec.bridge));
+  // One nft transaction: NAT/isolation, and the network's part of the anti-spoofing table (its ports' rules kept as they are).
+  setupNat(natSpec(spec), guardSetupScript(spec.bridge));
 }
 
 async function removeNetwork(spec: HostNetworkSpec): Promise<void> {
   if (isBridged(spec)) return withNetlink((nl) => removeBridged(nl, spec));
   // Bridge first: a foreign interface with our name is refused before any rule is touched.
   withNetlink((nl) => removeBridge(nl, spec.bridge, spec.name));
-  teardownNat(spec.bridge, deleteTableScript(spec.bridge));
+  teardownNat(spec.bridge, guardTeardownScripts()(spec.bridge));
 }
 
 /** Every bridge over one netlink socket, then every table in one nft transaction (nat.ts setupNatMany). */
@@ -80,7 +80,8 @@ async function ensureNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | n
       out[at] = e as Error;
     }
   }));
-  setupNatMany(tables.map((t) => t.nat), (n) => tableScript(n.bridge)).forEach((e, i) => { out[tables[i]!.at] = e; });
+  const guards = guardSetupScripts();
+  setupNatMany(tables.map((t) => t.nat), (n) => guards(n.bridge)).forEach((e, i) => { out[tables[i]!.at] = e; });
   return out;
 }
 
@@ -97,7 +98,10 @@ async function removeNetworks(specs: HostNetworkSpec[]): Promise<Array<Error | n
       out[at] = e as Error;
     }
   }));
-  teardownNatMany(tables.map((t) => t.bridge), deleteTableScript).forEach((e, i) => { out[tables[i]!.at] = e; });
+  teardownNatMany(tables.map((t) => t.bridge), guardTeardownScripts()).forEach((e, i) => { out[tables[i]!.at] = e; });
+  try {
+    removeGuardTableIfEmpty(); // system stop leaves no table
+  } catch {} // hygiene: the empty table only costs a map lookup per bridged frame
   return out;
 }
 

@@ -41,7 +41,7 @@ const teardownPart = (bridge: string, tables: Set<string>) => (hasTable(tables) 
 const mapsPrefix = (tables: Set<string>) => (hasTable(tables) ? mapsScript() : "");
 
 /** Installs (or replaces) the network's rules; shared mode also turns on IP forwarding. */
-/** `extra`: more nft commands applied in the same transaction (the network's port guard table). */
+/** `extra`: more nft commands applied in the same transaction (the network's part of the anti-spoofing table). */
 export function setupNat(spec: NatSpec, extra = ""): void {
   const script = skeletonScript() + setupPart(spec, inetTables()) + extra;
   enableForwarding([spec]);

@@ -5,18 +5,24 @@
  * switch adds: no DHCP or DHCPv6 server and no router advertisement from a guest (RFC 6105 RA guard).
  * Pure: a port's identity in, nft script text out; every value is validated before it is written.
  *
- * Layout: one table per network in the bridge family, `bridge vmlan_<bridge>`:
- *   chain guard   prerouting hook, priority -300: before any other bridge filter and before the bridge
- *                 learns the frame's source into its FDB, so a forged MAC never poisons it;
- *                 one rule, `iif vmap @ports`
- *   map ports     iface_index : jump port_<ifindex>, one element per guarded port
- *   chain port_N  that port's rules (only its own frames ever reach them)
- *   set mac_N     the port's MAC: the given one, or the first source MAC the port sends (a dynamic
- *                 set of size 1: the kernel adds the first and refuses any other)
- *   set claimed   the MACs ports are pinned to: a port still learning never learns one of them, so
- *                 no guest can take another guest's MAC with its first frame
- * Keyed by ifindex, not name: the kernel hands a TAP name (vlt0, ...) to the next TAP at once, an
- * ifindex not for 2^31 more; rules of a port that went can never apply to a new one, and are swept.
+ * Layout (issue #15 §4): ONE table in the bridge family, `bridge vmlan`, for every network, so a
+ * bridged frame costs one map lookup however many networks there are (a table per network, each
+ * with its own base chain, made every frame walk all of them):
+ *   chain guard             prerouting hook, priority -300: before any other bridge filter and before
+ *                           the bridge learns the frame's source into its FDB, so a forged MAC never
+ *                           poisons it; one rule, `iif vmap @ports`
+ *   map ports               iface_index : jump port_<bridge>_<ifindex>, one element per guarded port
+ *   chain port_<b>_<N>      that port's rules (only its own frames ever reach them)
+ *   set mac_<b>_<N>         the port's MAC: the given one, or the first source MAC the port sends (a
+ *                           dynamic set of size 1: the kernel adds the first and refuses any other)
+ *   set claimed_<b>         the MACs the network's ports are pinned to: a port still learning never
+ *                           learns one of them, so no guest takes another guest's MAC with its first
+ *                           frame; it also marks the network as present in the table
+ * A network's and a port's objects are named by its bridge, so adding or removing one touches no
+ * other's. Keyed by ifindex, not name: the kernel hands a TAP name (vlt0, ...) to the next TAP at
+ * once, an ifindex not for 2^31 more; rules of a port that went can never apply to a new one (a name
+ * key would put the next TAP of that name, perhaps on another network, under a stranger's rules),
+ * and are swept. The lookup costs the same either way (a hash of 4 bytes, or of 16).
  */
 import { UsageError } from "../../core/errors.ts";
 import { checkIfname, parseAddress } from "./ip.ts";
@@ -35,9 +41,24 @@ const ETHERTYPES = "{ ip, arp, ip6, 0x8035 }";
 /** Before an address: DAD and router solicitations come from :: (RFC 4862 5.4, RFC 4861 6.3.7), MLD reports too (RFC 3810 5.2.13). */
 const UNSPECIFIED_ICMPV6 = "{ nd-neighbor-solicit, nd-router-solicit, mld-listener-report, mld2-listener-report }";
 
-export const guardTable = (bridge: string) => `vmlan_${checkIfname(bridge)}`;
+export const GUARD_TABLE_NAME = "vmlan";
+const T = `bridge ${GUARD_TABLE_NAME}`;
 
-function mac(s: string): string {
+/** The port's chain and its MAC set, and the network's set of pinned MACs (nft names allow '-' and '.'). */
+export const portChain = (bridge: string, ifindex: number) => `port_${checkIfname(bridge)}_${index(ifindex)}`;
+export const macSet = (bridge: string, ifindex: number) => `mac_${checkIfname(bridge)}_${index(ifindex)}`;
+export const claimedSet = (bridge: string) => `claimed_${checkIfname(bridge)}`;
+
+/** A port chain's bridge and ifindex (the index is the last `_<digits>`: a bridge name may hold '_'); null for any other name. */
+export function parsePortChain(name: string): { bridge: string; ifindex: number } | null {
+  const m = /^port_(.+)_(\d+)$/.exec(name);
+  return m ? { bridge: m[1]!, ifindex: Number(m[2]) } : null;
+}
+/** The bridge a `claimed_<bridge>` set belongs to, or null. */
+export const parseClaimedSet = (name: string): string | null => (name.startsWith("claimed_") ? name.slice("claimed_".length) : null);
+
+/** A MAC as nft takes it (lower case), or UsageError. */
+export function checkMac(s: string): string {
   const m = s.toLowerCase();
   if (!MAC_RE.test(m)) throw new UsageError(`invalid MAC address "${s}"`);
   return m;
@@ -64,53 +85,88 @@ function index(n: number): number {
   return n;
 }
 
-/** Creates the network's table, map and base chain if missing; never touches the ports' rules. */
-export function tableScript(bridge: string): string {
-  const t = `bridge ${guardTable(bridge)}`;
+/**
+ * The table, its map and base chain if missing. The base chain is flushed and refilled in the same
+ * transaction (its one rule never changes), so any setup repairs a damaged skeleton; the map's
+ * elements, the ports' chains and sets (their learned MACs) are never touched.
+ */
+export function skeletonScript(): string {
   return [
-    `add table ${t}`,
-    `add map ${t} ports { type iface_index : verdict; }`,
-    `add set ${t} claimed { type ether_addr; }`,
-    `add chain ${t} guard { type filter hook prerouting priority -300; policy accept; }`,
-    `flush chain ${t} guard`,
-    `add rule ${t} guard iif vmap @ports`,
+    `add table ${T}`,
+    `add map ${T} ports { type iface_index : verdict; }`,
+    `add chain ${T} guard { type filter hook prerouting priority -300; policy accept; }`,
+    `flush chain ${T} guard`,
+    `add rule ${T} guard iif vmap @ports`,
     "",
   ].join("\n");
 }
 
-export function deleteTableScript(bridge: string): string {
-  const t = `bridge ${guardTable(bridge)}`;
-  return `add table ${t}\ndelete table ${t}\n`;
+/** The skeleton and the network's own set; never touches the ports' rules. */
+export const tableScript = (bridge: string) => `${skeletonScript()}add set ${T} ${claimedSet(bridge)} { type ether_addr; }\n`;
+
+/**
+ * Lines that remove one port's element, chain and set whether or not each is there (each is added
+ * first: nft's delete alone fails on a missing one). `dispatched: false`: the map's element for
+ * that ifindex is not this chain's (none, or another bridge's port: adding ours would fail), left alone.
+ */
+function dropPortLines(bridge: string, n: number, dispatched = true): string[] {
+  const chain = portChain(bridge, n);
+  const set = macSet(bridge, n);
+  return [
+    `add chain ${T} ${chain}`,
+    `add set ${T} ${set} { type ether_addr; size 1; flags dynamic; }`,
+    ...(dispatched ? [`add element ${T} ports { ${n} : jump ${chain} }`, `delete element ${T} ports { ${n} : jump ${chain} }`] : []),
+    `flush chain ${T} ${chain}`,
+    `delete chain ${T} ${chain}`,
+    `delete set ${T} ${set}`,
+  ];
+}
+
+/**
+ * Removes the network from the table: its ports (the ones a listing found) and its
+ * claimed set; nothing of another network's. Call it only when the table exists (it adds its map).
+ */
+export function networkTeardownScript(bridge: string, ports: Array<{ ifindex: number; dispatched: boolean }>): string {
+  const claimed = claimedSet(bridge);
+  return [
+    `add table ${T}`,
+    `add map ${T} ports { type iface_index : verdict; }`,
+    ...ports.flatMap((p) => dropPortLines(bridge, p.ifindex, p.dispatched)),
+    `add set ${T} ${claimed} { type ether_addr; }`,
+    `delete set ${T} ${claimed}`,
+    "",
+  ].join("\n");
 }
 
 /** `add` then `delete`: removes an element whether or not it is there (nft's delete alone fails on a missing one). */
-function unclaim(t: string, m: string | null): string[] {
-  return m === null ? [] : [`add element ${t} claimed { ${mac(m)} }`, `delete element ${t} claimed { ${mac(m)} }`];
+function unclaim(set: string, m: string | null): string[] {
+  return m === null ? [] : [`add element ${T} ${set} { ${checkMac(m)} }`, `delete element ${T} ${set} { ${checkMac(m)} }`];
 }
 
 /**
  * Installs or replaces one port's rules in one transaction (the port is never unguarded in between).
- * `previous`: the MAC the port was pinned to before, released from `claimed` when it changes.
+ * `previous`: the MAC the port was pinned to before, released from the claimed set when it changes.
+ * The network's skeleton (tableScript) must be there or come first in the same transaction.
  */
 export function portScript(bridge: string, p: GuardedPort, previous: string | null = null): string {
-  const t = `bridge ${guardTable(bridge)}`;
   const n = index(p.ifindex);
-  const chain = `port_${n}`;
-  const set = `mac_${n}`;
-  const rule = (r: string) => `add rule ${t} ${chain} ${r}`;
+  const chain = portChain(bridge, n);
+  const set = macSet(bridge, n);
+  const claimed = claimedSet(bridge);
+  const rule = (r: string) => `add rule ${T} ${chain} ${r}`;
   const out = [
-    `add set ${t} ${set} { type ether_addr; size 1; flags dynamic; }`,
-    `add chain ${t} ${chain}`,
-    `flush chain ${t} ${chain}`,
+    `add set ${T} ${set} { type ether_addr; size 1; flags dynamic; }`,
+    `add chain ${T} ${chain}`,
+    `flush chain ${T} ${chain}`,
   ];
-  if (previous !== null && previous !== p.mac) out.push(...unclaim(t, previous));
-  if (p.mac !== null) out.push(`flush set ${t} ${set}`, `add element ${t} ${set} { ${mac(p.mac)} }`, `add element ${t} claimed { ${mac(p.mac)} }`);
+  if (previous !== null && previous !== p.mac) out.push(...unclaim(claimed, previous));
+  if (p.mac !== null) out.push(`flush set ${T} ${set}`, `add element ${T} ${set} { ${checkMac(p.mac)} }`, `add element ${T} ${claimed} { ${checkMac(p.mac)} }`);
   out.push(
     rule("ether saddr & 01:00:00:00:00:00 == 01:00:00:00:00:00 drop"), // a group address is never a source
     rule(`ether type != ${ETHERTYPES} drop`), // no VLAN tags, STP, LLDP or anything else
   );
   // Learns the first source MAC (then the set is full), unless another port is pinned to it.
-  if (p.mac === null) out.push(rule("ether saddr @claimed drop"), rule(`add @${set} { ether saddr }`));
+  if (p.mac === null) out.push(rule(`ether saddr @${claimed} drop`), rule(`add @${set} { ether saddr }`));
   out.push(
     rule(`ether saddr != @${set} drop`),
     rule(`arp saddr ether != @${set} drop`),
@@ -119,7 +175,7 @@ export function portScript(bridge: string, p: GuardedPort, previous: string | nu
   );
   if (p.lease) {
     const a = ipv4(p.lease.ipv4);
-    const lm = mac(p.lease.mac);
+    const lm = checkMac(p.lease.mac);
     const own = [a, ...(p.lease.static ?? []).map(ipv4Range)].join(", "); // the lease's, and any static space
     out.push(
       rule(`arp saddr ip != { ${own}, 0.0.0.0 } drop`), // 0.0.0.0: ARP probes (RFC 5227)
@@ -131,26 +187,20 @@ export function portScript(bridge: string, p: GuardedPort, previous: string | nu
       rule(p.lease.ipv6.length ? `ip6 saddr != { ${p.lease.ipv6.map(ipv6).join(", ")} } drop` : "ether type ip6 drop"),
     );
   }
-  out.push(`add element ${t} ports { ${n} : jump ${chain} }`, "");
+  out.push(`add element ${T} ports { ${n} : jump ${chain} }`, "");
   return out.join("\n");
 }
 
-/** Removes one port's rules (by ifindex, so it works after the TAP is gone) and frees its MAC. */
-export function removePortScript(bridge: string, ifindex: number, pinned: string | null): string {
-  const t = `bridge ${guardTable(bridge)}`;
-  const n = index(ifindex);
-  // Each object is added first so that its delete cannot fail on a half-removed port.
+/**
+ * Removes one port's rules (by ifindex, so it works after the TAP is gone) and frees its MAC. Fails
+ * when there is no table at all (never recreates one: `system stop` took it, with the port's rules).
+ */
+export function removePortScript(bridge: string, ifindex: number, pinned: string | null, dispatched = true): string {
+  const claimed = claimedSet(bridge);
   return [
-    `add set ${t} claimed { type ether_addr; }`,
-    ...unclaim(t, pinned),
-    `add map ${t} ports { type iface_index : verdict; }`,
-    `add chain ${t} port_${n}`,
-    `add set ${t} mac_${n} { type ether_addr; size 1; flags dynamic; }`,
-    `add element ${t} ports { ${n} : jump port_${n} }`,
-    `delete element ${t} ports { ${n} : jump port_${n} }`,
-    `flush chain ${t} port_${n}`,
-    `delete chain ${t} port_${n}`,
-    `delete set ${t} mac_${n}`,
+    `add map ${T} ports { type iface_index : verdict; }`,
+    ...(pinned === null ? [] : [`add set ${T} ${claimed} { type ether_addr; }`, ...unclaim(claimed, pinned)]),
+    ...dropPortLines(bridge, index(ifindex), dispatched),
     "",
   ].join("\n");
 }

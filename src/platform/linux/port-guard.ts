@@ -13,50 +13,20 @@ import { HostError } from "../../core/errors.ts";
 import type { PortGuard, PortIdentity } from "../types.ts";
 import { applyScript, runNft } from "./nft.ts";
 import { openTap, type Tap, type TapOffload } from "./tap.ts";
-import { guardTable, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
+import { GUARD_TABLE_NAME, macSet, portChain, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
+import { guardInventory, ifindexExists, isDispatchedIn, sweepGuards } from "./port-guard-table.ts";
 
-const PORT_CHAIN = /^port_(\d+)$/;
+export { sweepAllGuards, sweepGuards } from "./port-guard-table.ts";
 
 function ifindexOf(ifname: string): number {
   return libc().if_nametoindex(Buffer.from(`${ifname}\0`));
 }
 
-/** Whether an interface with this index exists (in this network namespace). */
-function ifindexExists(n: number): boolean {
-  return libc().if_indextoname(n, new Uint8Array(16)) !== null;
-}
-
-const PORT_SET = /^mac_(\d+)$/;
-
-/**
- * The guarded ports in a network's table, from one listing: ifindex (chain port_N) → the MAC in its
- * set mac_N (given or learned), or null. Empty when there is no table.
- */
-function guardedPorts(bridge: string): Map<number, string | null> {
-  const r = runNft(["-j", "list", "table", "bridge", guardTable(bridge)]);
-  const out = new Map<number, string | null>();
-  if (r.code !== 0) return out;
-  const items = (JSON.parse(r.stdout) as { nftables: Array<{ chain?: { name: string }; set?: { name: string; elem?: unknown[] } }> }).nftables;
-  for (const i of items) {
-    const m = i.chain ? PORT_CHAIN.exec(i.chain.name) : null;
-    if (m && !out.has(Number(m[1]))) out.set(Number(m[1]), null);
-  }
-  for (const i of items) {
-    const m = i.set ? PORT_SET.exec(i.set.name) : null;
-    const elem = i.set?.elem?.[0];
-    if (m && out.has(Number(m[1])) && typeof elem === "string") out.set(Number(m[1]), elem);
-  }
-  return out;
-}
-
-/** Whether port `ifindex` has its rules in the network's table (CNI CHECK). */
-export const isGuarded = (bridge: string, ifindex: number): boolean => guardedPorts(bridge).has(ifindex);
-
-/** Removes the rules of every port of `bridge` whose TAP is gone; returns how many. */
-export function sweepGuards(bridge: string): number {
-  const gone = [...guardedPorts(bridge)].filter(([n]) => !ifindexExists(n));
-  if (gone.length) applyScript(gone.map(([n, mac]) => removePortScript(bridge, n, mac)).join(""), `remove the rules of ${gone.length} gone port(s) on ${bridge}`);
-  return gone.length;
+/** Whether port `ifindex` has its rules in the table and the map dispatches its frames to them (CNI CHECK): one query. */
+export function isGuarded(bridge: string, ifindex: number): boolean {
+  const chain = portChain(bridge, ifindex);
+  const r = runNft(["-f", "-"], `list chain bridge ${GUARD_TABLE_NAME} ${chain}\nget element bridge ${GUARD_TABLE_NAME} ports { ${ifindex} }\n`);
+  return r.code === 0 && new RegExp(`jump ${chain}(?![\\w.-])`).test(r.stdout);
 }
 
 /**
@@ -67,27 +37,20 @@ export function sweepGuards(bridge: string): number {
  */
 export function forgetPort(bridge: string, ifindex: number, pinned?: string): boolean {
   if (ifindexExists(ifindex)) return false;
-  let mac = pinned ?? null;
-  if (pinned === undefined) {
-    const ports = guardedPorts(bridge);
-    if (!ports.has(ifindex)) return false;
-    mac = ports.get(ifindex)!;
+  if (pinned !== undefined) {
+    applyScript(removePortScript(bridge, ifindex, pinned), `remove the rules of port ${ifindex} on ${bridge}`);
+    return true;
   }
-  applyScript(removePortScript(bridge, ifindex, mac), `remove the rules of port ${ifindex} on ${bridge}`);
+  const inv = guardInventory();
+  const ports = inv.ports.get(bridge);
+  if (!ports?.has(ifindex)) return false;
+  applyScript(removePortScript(bridge, ifindex, ports.get(ifindex)!, isDispatchedIn(inv, bridge, ifindex)), `remove the rules of port ${ifindex} on ${bridge}`);
   return true;
-}
-
-/** Every vmlan guard table in this namespace (`bridge vmlan_*`), as bridge names. */
-export function guardedBridges(): string[] {
-  const r = runNft(["-j", "list", "tables", "bridge"]);
-  if (r.code !== 0) return [];
-  const items = (JSON.parse(r.stdout) as { nftables: Array<{ table?: { name: string } }> }).nftables;
-  return items.flatMap((i) => (i.table?.name.startsWith("vmlan_") ? [i.table.name.slice("vmlan_".length)] : []));
 }
 
 /** The port's MAC as the kernel learned it (the dynamic set's one element), or null. */
 function learnedMac(bridge: string, ifindex: number): string | null {
-  const r = runNft(["-j", "list", "set", "bridge", guardTable(bridge), `mac_${ifindex}`]);
+  const r = runNft(["-j", "list", "set", "bridge", GUARD_TABLE_NAME, macSet(bridge, ifindex)]);
   if (r.code !== 0) return null;
   const items = (JSON.parse(r.stdout) as { nftables: Array<{ set?: { elem?: unknown[] } }> }).nftables;
   const elem = items.find((i) => i.set)?.set?.elem?.[0];
@@ -159,9 +122,4 @@ export function openGuardedTap(bridge: string, identity: PortIdentity, o: { inhe
     tap.close();
     throw e;
   }
-}
-
-/** Sweeps every network's guard table in this namespace (system start, the services daemon). */
-export function sweepAllGuards(): number {
-  return guardedBridges().reduce((n, b) => n + sweepGuards(b), 0);
 }

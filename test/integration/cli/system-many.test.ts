@@ -12,7 +12,7 @@ const stateDir = mkdtempSync(join(tmpdir(), "vmlan-many-"));
 const vmlan = (...args: string[]) => runVmlan(args, { env: { VMLAN_STATE_DIR: stateDir }, netns: ns, timeoutMs: 60_000 });
 const inNs = (...cmd: string[]) => Bun.spawnSync(["ip", "netns", "exec", ns, ...cmd], { stdout: "pipe", stderr: "pipe" });
 const linkExists = (dev: string) => inNs("ip", "link", "show", "dev", dev).exitCode === 0;
-/** vmlan's tables of one family: `inet` (NAT, isolation: one table) or `bridge` (the ports' anti-spoofing rules, one per network). */
+/** vmlan's tables of one family: `inet` (NAT, isolation) or `bridge` (the ports' anti-spoofing rules): one table each. */
 const tables = (family = "inet") => inNs("nft", "list", "tables", family).stdout.toString().split("\n").filter((l) => l.includes("vmlan")).map((l) => l.trim()).sort();
 /** The bridges vmlan's inet table has rules for (its forward map's keys). */
 function nets(): string[] {
@@ -20,6 +20,12 @@ function nets(): string[] {
   if (r.exitCode !== 0) return [];
   const map = (JSON.parse(r.stdout.toString()) as { nftables: Array<{ map?: { elem?: Array<[string, unknown]> } }> }).nftables.find((i) => i.map)?.map;
   return (map?.elem ?? []).map((e) => e[0]).sort();
+}
+/** The networks' sets in the anti-spoofing table (each network has one). */
+function claimedSets(): string[] {
+  const r = inNs("nft", "-j", "list", "sets", "bridge");
+  const items = (JSON.parse(r.stdout.toString() || "{\"nftables\":[]}") as { nftables: Array<{ set?: { table: string; name: string } }> }).nftables;
+  return items.flatMap((i) => (i.set?.table === "vmlan" && i.set.name.startsWith("claimed_") ? [i.set.name] : [])).sort();
 }
 const chain = (name: string) => inNs("nft", "list", "chain", "inet", "vmlan", name);
 const NAMES = Array.from({ length: 12 }, (_, i) => `m${String(i).padStart(2, "0")}`);
@@ -50,7 +56,8 @@ test("system stop then start: every bridge and table back, each network reported
   const results = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; state: string }>;
   expect(results.map((x) => [x.name, x.ok, x.state])).toEqual(["default", ...NAMES].map((n) => [n, true, "up"]));
   expect(nets()).toEqual([...before, "vl-default"].sort());
-  expect(tables("bridge")).toEqual(nets().map((b) => `table bridge vmlan_${b}`)); // each with its port guard table
+  expect(tables("bridge")).toEqual(["table bridge vmlan"]); // the ports' anti-spoofing rules: one table too, a claimed set per network
+  expect(claimedSets()).toEqual(nets().map((b) => `claimed_${b}`));
   expect(NAMES.map((n) => linkExists(`vl-${n}`))).toEqual(NAMES.map(() => true));
   // A shared network masquerades, a host-only one does not: each kept its own rules.
   expect(chain("snat_vl-m00").stdout.toString()).toContain("masquerade");

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
 import { execPlugin, mustExec, netnsPath, PluginDir } from "../../support/cni.ts";
 import { BUN, createNetns, type Netns } from "../../support/netns.ts";
+import { guardObjects } from "../../support/guard-rules.ts";
 import { LineProc } from "../helper/proc.ts";
 
 const SUPPORT = join(import.meta.dir, "..", "..", "support");
@@ -56,12 +57,8 @@ async function spoof(c: Added, o: { mac?: string; only?: string } = {}): Promise
   return { seen: [...new Set(lines.filter((l) => l.startsWith("seen ")).map((l) => l.split(" ")[1]!))].sort(), arp: lines.filter((l) => l.startsWith("arp ")) };
 }
 
-/** The ports' chains in the network's guard table. */
-function guardChains(): string[] {
-  const r = host.run(["nft", "-j", "list", "table", "bridge", `vmlan_${bridge}`]);
-  if (r.code !== 0) return [];
-  return (JSON.parse(r.stdout).nftables as Array<{ chain?: { name: string } }>).flatMap((i) => (i.chain?.name.startsWith("port_") ? [i.chain.name] : []));
-}
+/** The ports' chains of the network in the anti-spoofing table. */
+const guardChains = () => guardObjects(host, bridge).ports;
 const ifindex = (name: string) => host.ipJson<{ ifindex: number }[]>(["link", "show", "dev", name])[0]!.ifindex;
 
 let first: Added;
@@ -88,7 +85,7 @@ afterAll(() => {
 
 describe("a container's veth is guarded like a VM's TAP", () => {
   test("forged frames from inside the container never reach the bridge; honest ones do", async () => {
-    expect(guardChains()).toEqual([`port_${ifindex(first.hostIf)}`]);
+    expect(guardChains()).toEqual([`port_${bridge}_${ifindex(first.hostIf)}`]);
     const { seen, arp } = await spoof(first);
     expect(seen).toEqual(HONEST);
     expect(arp.filter((l) => l !== `arp sha=${first.mac} spa=${first.ip}`)).toEqual([]); // both forged ARP frames lied
@@ -104,7 +101,7 @@ describe("a container's veth is guarded like a VM's TAP", () => {
 
   test("allowSpoofing in the config: no rules on its veth, everything gets through", async () => {
     const open = await addContainer("spoof-open", { allowSpoofing: true });
-    expect(guardChains()).not.toContain(`port_${ifindex(open.hostIf)}`);
+    expect(guardChains()).not.toContain(`port_${bridge}_${ifindex(open.hostIf)}`);
     const { seen, arp } = await spoof(open);
     // Every case but a group source MAC, which the bridge itself never forwards (ARP frames carry no marker: counted apart).
     expect(seen).toEqual([...HONEST, ...FORGED.filter((c) => !["group-src", "arp-sha", "arp-spa"].includes(c))].sort());
@@ -114,27 +111,27 @@ describe("a container's veth is guarded like a VM's TAP", () => {
 
   test("DEL takes the veth's rules along, also after the veth went with its namespace; GC sweeps those never DELeted", async () => {
     const gone = await addContainer("spoof-gone");
-    const goneChain = `port_${ifindex(gone.hostIf)}`;
+    const goneChain = `port_${bridge}_${ifindex(gone.hostIf)}`;
     expect(guardChains()).toContain(goneChain);
     gone.ns.delete(); // the kernel deletes the veth with its namespace (soon after); the runtime's DEL comes later
     for (let i = 0; i < 100 && host.run(["ip", "link", "show", "dev", gone.hostIf]).code === 0; i++) await Bun.sleep(50);
     const next = await addContainer("spoof-next");
-    expect(guardChains().sort()).toEqual([`port_${ifindex(first.hostIf)}`, goneChain, `port_${ifindex(next.hostIf)}`].sort()); // inert: that ifindex is gone
+    expect(guardChains().sort()).toEqual([`port_${bridge}_${ifindex(first.hostIf)}`, goneChain, `port_${bridge}_${ifindex(next.hostIf)}`].sort()); // inert: that ifindex is gone
     await del("spoof-gone", gone.ns);
-    expect(guardChains().sort()).toEqual([`port_${ifindex(first.hostIf)}`, `port_${ifindex(next.hostIf)}`].sort());
+    expect(guardChains().sort()).toEqual([`port_${bridge}_${ifindex(first.hostIf)}`, `port_${bridge}_${ifindex(next.hostIf)}`].sort());
     await del("spoof-next", next.ns);
-    expect(guardChains()).toEqual([`port_${ifindex(first.hostIf)}`]);
+    expect(guardChains()).toEqual([`port_${bridge}_${ifindex(first.hostIf)}`]);
     const lost = await addContainer("spoof-lost");
     lost.ns.delete();
     for (let i = 0; i < 100 && host.run(["ip", "link", "show", "dev", lost.hostIf]).code === 0; i++) await Bun.sleep(50);
     await mustExec(host, dir, "vmlan", conf({ cniVersion: "1.1.0", "cni.dev/valid-attachments": [{ containerID: "spoof-1", ifname: "eth0" }] }), { command: "GC" });
-    expect(guardChains()).toEqual([`port_${ifindex(first.hostIf)}`]); // GC released spoof-lost and swept its rules
+    expect(guardChains()).toEqual([`port_${bridge}_${ifindex(first.hostIf)}`]); // GC released spoof-lost and swept its rules
   });
 
   test("CHECK fails when a veth lost its rules (a flushed ruleset); DEL still cleans up", async () => {
     const check = () => execPlugin(host, dir, "vmlan", conf({ prevResult: first.result }), { command: "CHECK", containerId: "spoof-1", netns: netnsPath(first.ns), ifname: "eth0" });
     expect((await check()).code).toBe(0);
-    host.sh(["nft", "delete", "table", "bridge", `vmlan_${bridge}`]);
+    host.sh(["nft", "delete", "table", "bridge", "vmlan"]);
     const r = await check();
     expect([r.code, r.json?.code]).toEqual([1, 999]);
     expect(String(r.json?.msg)).toContain("lost its anti-spoofing rules");

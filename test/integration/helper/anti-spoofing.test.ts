@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
 import { BUN, createNetns, type Netns } from "../../support/netns.ts";
+import { claimedMacs, guardObjects, NO_GUARDS } from "../../support/guard-rules.ts";
 import { LineProc, vmlanIn } from "./proc.ts";
 
 const SUPPORT = join(import.meta.dir, "..", "..", "support");
@@ -53,16 +54,10 @@ async function socketGuest(id: string, o: { allow?: boolean; mac?: string; only?
   return { h, g, line };
 }
 
-/** The port rules in the network's guard table, as nft lists them. */
+/** The network's port rules in the anti-spoofing table, as nft lists them. */
 function guardRules(): { ports: string[]; sets: string[]; elements: number } {
-  const r = ns.run(["nft", "-j", "list", "table", "bridge", "vmlan_vl-g"]);
-  if (r.code !== 0) return { ports: [], sets: [], elements: 0 };
-  const items = JSON.parse(r.stdout).nftables as Array<Record<string, { name: string; elem?: unknown[] }>>;
-  return {
-    ports: items.flatMap((i) => (i.chain?.name.startsWith("port_") ? [i.chain.name] : [])),
-    sets: items.flatMap((i) => (i.set?.name.startsWith("mac_") ? [i.set.name] : [])),
-    elements: items.find((i) => i.map?.name === "ports")?.map?.elem?.length ?? 0,
-  };
+  const { ports, sets, elements } = guardObjects(ns, "vl-g");
+  return { ports, sets, elements };
 }
 const NO_RULES = { ports: [], sets: [], elements: 0 };
 
@@ -163,7 +158,7 @@ describe("the port's MAC is the first one it sends", () => {
 
 describe("rules live as long as the port", () => {
   test("a VM whose helper was SIGKILLed gets through the next helper of its id: that helper sweeps the dead port's claim on the MAC (no daemon here)", async () => {
-    const claimed = () => JSON.stringify(JSON.parse(ns.run(["nft", "-j", "list", "set", "bridge", "vmlan_vl-g", "claimed"]).stdout).nftables);
+    const claimed = () => claimedMacs(ns, "vl-g");
     const first = await socketGuest("reborn", { only: "good" });
     const mac = first.line.vmnet_mac_address!;
     for (let i = 0; i < 100 && !claimed().includes(mac); i++) await Bun.sleep(50); // the port learned the MAC and is pinned to it
@@ -178,7 +173,7 @@ describe("rules live as long as the port", () => {
     expect(await next.h.exited()).toBe(0);
   }, 20_000);
 
-  test("a helper that stops removes its port's rules; a SIGKILLed one's are swept; network rm removes the table", async () => {
+  test("a helper that stops removes its port's rules; a SIGKILLed one's are swept; network rm removes the network's rules", async () => {
     expect(guardRules()).toEqual(NO_RULES); // every port above went
     const { h } = await socketGuest("gone", { only: "good" });
     await sniffed(sniffer.out.length, "end");
@@ -190,6 +185,6 @@ describe("rules live as long as the port", () => {
     expect(guardRules()).toEqual(NO_RULES);
     await vmlan("system", "stop");
     expect((await vmlan("network", "rm", "g", "--force")).exitCode).toBe(0);
-    expect(ns.run(["nft", "list", "tables", "bridge"]).stdout).not.toContain("vmlan_vl-g");
+    expect(guardObjects(ns, "vl-g")).toEqual(NO_GUARDS);
   });
 });

@@ -1,14 +1,15 @@
 /**
  * The anti-spoofing rules as text (src/platform/linux/port-guard-rules.ts): what a learning port,
  * a pinned port and a port with a lease get, that values are validated before they are written
- * into the script, and that removal works from the ifindex alone. The kernel side (what nft accepts
+ * into the script, that removal works from the ifindex alone, and that every object a network or
+ * a port has in the one table is named by its bridge (so nothing of another's is touched). The kernel side (what nft accepts
  * and what it drops) is test/integration/helper/anti-spoofing.test.ts.
  */
 import { describe, expect, test } from "bun:test";
-import { portScript, removePortScript, tableScript } from "../../../../src/platform/linux/port-guard-rules.ts";
+import { networkTeardownScript, parsePortChain, portScript, removePortScript, tableScript } from "../../../../src/platform/linux/port-guard-rules.ts";
 
 const lease = { mac: "02:00:00:00:00:05", ipv4: "10.0.0.5", ipv6: ["fe80::ff:fe00:5", "fd00::ff:fe00:5"] };
-const rules = (script: string) => script.split("\n").filter((l) => l.startsWith("add rule ")).map((l) => l.replace(/^add rule bridge vmlan_vl-a port_7 /, ""));
+const rules = (script: string) => script.split("\n").filter((l) => l.startsWith("add rule ")).map((l) => l.replace(/^add rule bridge vmlan port_vl-a_7 /, ""));
 
 describe("port guard rules", () => {
   test("a learning port without a lease: MAC rules only, learning after the claimed check", () => {
@@ -16,10 +17,10 @@ describe("port guard rules", () => {
     expect(r).toEqual([
       "ether saddr & 01:00:00:00:00:00 == 01:00:00:00:00:00 drop",
       "ether type != { ip, arp, ip6, 0x8035 } drop",
-      "ether saddr @claimed drop",
-      "add @mac_7 { ether saddr }",
-      "ether saddr != @mac_7 drop",
-      "arp saddr ether != @mac_7 drop",
+      "ether saddr @claimed_vl-a drop",
+      "add @mac_vl-a_7 { ether saddr }",
+      "ether saddr != @mac_vl-a_7 drop",
+      "arp saddr ether != @mac_vl-a_7 drop",
       "udp sport { 67, 547 } drop",
       "icmpv6 type { nd-router-advert, nd-redirect } drop",
     ]);
@@ -27,16 +28,16 @@ describe("port guard rules", () => {
 
   test("a pinned port with a lease: its MAC claimed, DHCP only for the lease's MAC, sources only the lease's", () => {
     const s = portScript("vl-a", { ifindex: 7, mac: lease.mac, lease }, "02:00:00:00:00:09");
-    expect(s).toContain("delete element bridge vmlan_vl-a claimed { 02:00:00:00:00:09 }"); // the MAC it was pinned to before
-    expect(s).toContain("add element bridge vmlan_vl-a mac_7 { 02:00:00:00:00:05 }");
-    expect(s).toContain("add element bridge vmlan_vl-a claimed { 02:00:00:00:00:05 }");
+    expect(s).toContain("delete element bridge vmlan claimed_vl-a { 02:00:00:00:00:09 }"); // the MAC it was pinned to before
+    expect(s).toContain("add element bridge vmlan mac_vl-a_7 { 02:00:00:00:00:05 }");
+    expect(s).toContain("add element bridge vmlan claimed_vl-a { 02:00:00:00:00:05 }");
     const r = rules(s);
-    expect(r).not.toContain("add @mac_7 { ether saddr }");
+    expect(r).not.toContain("add @mac_vl-a_7 { ether saddr }");
     expect(r).toContain("arp saddr ip != { 10.0.0.5, 0.0.0.0 } drop");
     expect(r).toContain("ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 ether saddr 02:00:00:00:00:05 @ih,224,48 0x020000000005 accept");
     expect(r.indexOf("ip saddr != { 10.0.0.5 } drop")).toBeGreaterThan(r.findIndex((l) => l.startsWith("ip saddr 0.0.0.0")));
     expect(r).toContain("ip6 saddr != { fe80::ff:fe00:5, fd00::ff:fe00:5 } drop");
-    expect(s.trimEnd().split("\n").at(-1)).toBe("add element bridge vmlan_vl-a ports { 7 : jump port_7 }");
+    expect(s.trimEnd().split("\n").at(-1)).toBe("add element bridge vmlan ports { 7 : jump port_vl-a_7 }");
   });
 
   test("a network's static space (outside its pool) is allowed too, as ranges", () => {
@@ -63,9 +64,39 @@ describe("port guard rules", () => {
   test("the table is created without touching its ports; removal needs only the ifindex", () => {
     expect(tableScript("vl-a")).not.toMatch(/flush (set|map)|delete/);
     const r = removePortScript("vl-a", 7, "02:00:00:00:00:05");
-    expect(r).toContain("delete element bridge vmlan_vl-a ports { 7 : jump port_7 }");
-    expect(r).toContain("delete chain bridge vmlan_vl-a port_7");
-    expect(r).toContain("delete set bridge vmlan_vl-a mac_7");
-    expect(r).toContain("delete element bridge vmlan_vl-a claimed { 02:00:00:00:00:05 }");
+    expect(r).toContain("delete element bridge vmlan ports { 7 : jump port_vl-a_7 }");
+    expect(r).toContain("delete chain bridge vmlan port_vl-a_7");
+    expect(r).toContain("delete set bridge vmlan mac_vl-a_7");
+    expect(r).toContain("delete element bridge vmlan claimed_vl-a { 02:00:00:00:00:05 }");
+  });
+
+  test("one table for every network: a port's and a network's objects are named by the bridge, and nothing else is touched", () => {
+    const objects = (script: string) => script.split("\n").filter((l) => l).map((l) => l.split(" ").slice(0, 5).join(" "));
+    for (const line of objects(portScript("vl-a", { ifindex: 7, mac: lease.mac, lease }) + removePortScript("vl-a", 7, lease.mac))) {
+      expect(line).toMatch(/^(add|flush|delete) (set|chain|element|rule|map) bridge vmlan (mac_vl-a_7|port_vl-a_7|claimed_vl-a|ports)( |$)/);
+    }
+    // The shared parts: the skeleton (its base chain refilled with its one rule) and the network's set.
+    expect(tableScript("vl-a").split("\n").filter((l) => l)).toEqual([
+      "add table bridge vmlan",
+      "add map bridge vmlan ports { type iface_index : verdict; }",
+      "add chain bridge vmlan guard { type filter hook prerouting priority -300; policy accept; }",
+      "flush chain bridge vmlan guard",
+      "add rule bridge vmlan guard iif vmap @ports",
+      "add set bridge vmlan claimed_vl-a { type ether_addr; }",
+    ]);
+    const down = networkTeardownScript("vl-a", [{ ifindex: 7, dispatched: true }, { ifindex: 9, dispatched: false }]);
+    expect(down).toContain("delete chain bridge vmlan port_vl-a_7");
+    expect(down).toContain("delete element bridge vmlan ports { 7 : jump port_vl-a_7 }");
+    expect(down).toContain("delete chain bridge vmlan port_vl-a_9");
+    expect(down).not.toContain("ports { 9 "); // that ifindex's element jumps to another bridge's chain: left alone
+    expect(down).toContain("delete set bridge vmlan claimed_vl-a");
+    expect(down).not.toMatch(/delete table|flush chain bridge vmlan guard/);
+  });
+
+  test("a port chain's name gives back its bridge and ifindex, also for a bridge with '_' and digits", () => {
+    expect(parsePortChain("port_vl-a_7")).toEqual({ bridge: "vl-a", ifindex: 7 });
+    expect(parsePortChain("port_vl-a_1_70")).toEqual({ bridge: "vl-a_1", ifindex: 70 });
+    expect(parsePortChain("guard")).toBeNull();
+    expect(parsePortChain("port_7")).toBeNull(); // the layout before's name
   });
 });
