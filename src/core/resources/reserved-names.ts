@@ -14,9 +14,19 @@ export const ALWAYS_RESERVED = ["gateway", "localhost", "ip6-localhost", "ip6-lo
 export const RESERVED_HINT = "gateway, localhost, wpad, isatap, vmlan and the network's own names";
 
 const byNetwork = new Map<string, ReadonlySet<string>>();
+/** By network object too: a stored network is one frozen object per row (store/rows.ts), and every attach asks. */
+const byObject = new WeakMap<object, ReadonlySet<string>>();
 
 /** Every reserved label of `net`, lowercase (built once per name and domain: DNS asks per query). */
 export function reservedHostnames(net: Pick<Network, "name" | "dnsDomain">): ReadonlySet<string> {
+  const known = byObject.get(net);
+  if (known) return known;
+  const set = reservedByName(net);
+  if (Object.isFrozen(net)) byObject.set(net, set);
+  return set;
+}
+
+function reservedByName(net: Pick<Network, "name" | "dnsDomain">): ReadonlySet<string> {
   const key = `${net.name}\0${net.dnsDomain ?? ""}`;
   let set = byNetwork.get(key);
   if (!set) {

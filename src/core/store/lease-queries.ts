@@ -1,11 +1,11 @@
 /**
- * The store's attachment and address-hold queries: IPAM's LeaseTx over SQLite. Store extends this
- * and supplies the prepared statements; every method runs inside the caller's transaction.
+ * The store's attachment queries, with the address holds of hold-queries.ts: IPAM's LeaseTx over
+ * SQLite. Store extends this and supplies the prepared statements; every method runs inside the
+ * caller's transaction.
  */
-import type { Statement } from "bun:sqlite";
-import type { Hold, LeaseRow, LeaseTx } from "../ipam/lease-tx.ts";
-import { holdFromRow, leaseFromRow, type AttachmentRow, type HoldRow } from "./rows.ts";
-import { TxFacts } from "./tx-facts.ts";
+import type { LeaseRow, LeaseTx } from "../ipam/lease-tx.ts";
+import { leaseFromRow, type AttachmentRow } from "./rows.ts";
+import { HoldQueries } from "./hold-queries.ts";
 import { macTaken } from "../ipam/mac.ts";
 
 /** ISO 8601 with milliseconds, as JavaScript's toISOString writes it. */
@@ -34,26 +34,10 @@ const isMacViolation = (e: unknown) => (e as { code?: string }).code === "SQLITE
 /** How far the stored allocation cursor may lag the one a connection keeps (advanceCursor): fewer than QUICK_PROBES (pool.ts). */
 const CURSOR_SLACK = 8;
 
-export abstract class LeaseQueries implements LeaseTx {
-  protected abstract stmt(sql: string): Statement;
-  /** What this connection knows of networks' rows (tx-facts.ts); Store decides when it is forgotten. */
-  protected readonly facts = new TxFacts();
-  /** Whether a transaction is open: only then are `facts` used or learnt. */
-  protected abstract inTx(): boolean;
-
-  /** The facts, inside a transaction; null outside one. */
-  protected known(): TxFacts | null {
-    return this.inTx() ? this.facts : null;
-  }
-
+export abstract class LeaseQueries extends HoldQueries implements LeaseTx {
   #lease(sql: string, ...args: Array<string | number>): LeaseRow | null {
     const row = this.stmt(sql).get(...args) as AttachmentRow | null;
     return row ? leaseFromRow(row) : null;
-  }
-
-  #hold(sql: string, ...args: Array<string | number>): Hold | null {
-    const row = this.stmt(sql).get(...args) as HoldRow | null;
-    return row ? holdFromRow(row) : null;
   }
 
   getLease(network: string, id: string): LeaseRow | null {
@@ -61,6 +45,15 @@ export abstract class LeaseQueries implements LeaseTx {
   }
 
   leaseAt(network: string, addr: number): LeaseRow | null {
+    const f = this.known();
+    if (f) {
+      let top = f.topAddr.get(network);
+      if (top === undefined) {
+        top = (this.stmt("SELECT max(addr) AS m FROM attachments WHERE network = ?").get(network) as { m: number | null }).m ?? -Infinity;
+        f.topAddr.set(network, top);
+      }
+      if (addr > top) return null; // above every row: a walk that appends asks nothing
+    }
     return this.#lease("SELECT * FROM attachments WHERE network = ? AND addr = ?", network, addr);
   }
 
@@ -91,10 +84,28 @@ export abstract class LeaseQueries implements LeaseTx {
     // Stored lowercase (migration 3), so the index on (network, hostname) serves this.
     const name = hostname.toLowerCase();
     // The name is notId's own id: the row keyed by it is notId's, so only names unlike their id can hold it.
+    if (name === notId && this.#unnamed(network)) return null;
     const row = (name === notId
       ? this.stmt("SELECT * FROM attachments INDEXED BY attachments_named WHERE network = ? AND hostname = ? AND hostname <> id AND state = 'active' LIMIT 1").get(network, name)
       : this.stmt(`${byHostname("state = 'active'")} LIMIT 1`).get({ network, name })) as AttachmentRow | null;
     return row ? leaseFromRow(row) : null;
+  }
+
+  /** Whether no row of the network has a hostname unlike its id (learnt once per connection; see TxFacts). */
+  #unnamed(network: string): boolean {
+    const f = this.known();
+    if (!f) return false;
+    if (f.unnamed.has(network)) return true;
+    const named = this.stmt("SELECT 1 FROM attachments INDEXED BY attachments_named WHERE network = ? AND hostname <> id LIMIT 1").get(network);
+    if (!named) f.unnamed.add(network);
+    return !named;
+  }
+
+  /** A row is written: what this connection knows of the network's addresses and names follows it. */
+  #wrote(l: LeaseRow): void {
+    const top = this.facts.topAddr.get(l.network);
+    if (top !== undefined && l.addr > top) this.facts.topAddr.set(l.network, l.addr);
+    if (l.hostname !== l.id) this.facts.unnamed.delete(l.network);
   }
 
   oldestReleased(network: string, origin?: LeaseRow["origin"], within?: { first: number; last: number }): LeaseRow | null {
@@ -144,6 +155,7 @@ export abstract class LeaseQueries implements LeaseTx {
   putLease(l: LeaseRow): void {
     if (l.expiresAt !== null) this.facts.nextDue.delete(l.network); // may end before what expire last saw
     this.facts.mayFree(l.network); // the row may have moved off an address
+    this.#wrote(l);
     this.stmt(
       `${INSERT_LEASE}
        ON CONFLICT (network, id) DO UPDATE SET mac = excluded.mac, addr = excluded.addr, address_v6 = excluded.address_v6,
@@ -159,6 +171,7 @@ export abstract class LeaseQueries implements LeaseTx {
    */
   insertLease(l: LeaseRow): void {
     if (l.expiresAt !== null) this.facts.nextDue.delete(l.network);
+    this.#wrote(l);
     try {
       this.stmt(INSERT_LEASE).run(...leaseArgs(l));
     } catch (e) {
@@ -243,48 +256,5 @@ export abstract class LeaseQueries implements LeaseTx {
     }
     if (leaseDue || holdDue) this.facts.nextDue.delete(network); // the next end is after these: asked again next time
     else f?.nextDue.set(network, Math.min(ends.lease ?? Infinity, ends.hold ?? Infinity));
-  }
-
-  // ---- address holds ----
-
-  holdAt(network: string, addr: number): Hold | null {
-    if (this.known()?.holdless.has(network)) return null;
-    return this.#hold("SELECT * FROM address_holds WHERE network = ? AND addr = ?", network, addr);
-  }
-
-  offerFor(network: string, mac: string): Hold | null {
-    if (this.known()?.holdless.has(network)) return null;
-    return this.#hold("SELECT * FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer' ORDER BY created_at DESC LIMIT 1", network, mac);
-  }
-
-  oldestHold(network: string, reason: Hold["reason"]): Hold | null {
-    if (this.known()?.holdless.has(network)) return null;
-    return this.#hold("SELECT * FROM address_holds WHERE network = ? AND reason = ? ORDER BY created_at, addr LIMIT 1", network, reason);
-  }
-
-  countHolds(network: string, reason?: Hold["reason"]): number {
-    const row = reason
-      ? this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ? AND reason = ?").get(network, reason)
-      : this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ?").get(network);
-    return (row as { n: number }).n;
-  }
-
-  putHold(h: Hold): void {
-    this.facts.holdless.delete(h.network);
-    this.facts.nextDue.delete(h.network);
-    this.stmt(
-      `INSERT INTO address_holds (network, addr, mac, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (network, addr) DO UPDATE SET mac = excluded.mac, reason = excluded.reason, until = excluded.until, created_at = excluded.created_at`,
-    ).run(h.network, h.addr, h.mac, h.reason, h.until, h.createdAt);
-  }
-
-  deleteHold(network: string, addr: number): void {
-    this.facts.mayFree(network);
-    this.stmt("DELETE FROM address_holds WHERE network = ? AND addr = ?").run(network, addr);
-  }
-
-  deleteOffersTo(network: string, mac: string): void {
-    if (this.known()?.holdless.has(network)) return;
-    if (this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac).changes > 0) this.facts.mayFree(network);
   }
 }

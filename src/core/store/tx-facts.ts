@@ -3,8 +3,9 @@ import type { Network } from "../resources/network.ts";
 /**
  * What this connection has learnt about a network's rows, so an attach reads each fact once and
  * not in every transaction: the network itself, its allocation cursor (networks.last_allocated),
- * when its first DHCP lease or address hold ends, and whether it has any hold at all (most have
- * none; then no attach looks one up or deletes offers). Store keeps them only while nothing else can have changed those rows: it
+ * when its first DHCP lease or address hold ends, whether it has any hold at all (most have
+ * none; then no attach looks one up or deletes offers), the highest address a row has, and whether
+ * every hostname is its row's id. Store keeps them only while nothing else can have changed those rows: it
  * forgets everything when another connection committed since (PRAGMA data_version, checked as
  * each transaction begins), when one of its own transactions or savepoints is undone, and when a
  * network is deleted. They are used inside a transaction only (the write lock makes them ours).
@@ -25,6 +26,13 @@ export class TxFacts {
   readonly holdless = new Set<string>();
   /** When the first DHCP lease or hold of a network ends (ms; Infinity: none); a write that may end sooner drops it. */
   readonly nextDue = new Map<string, number>();
+  /**
+   * An address no row of the network is above (its highest, or less; a row written raises it): a walk
+   * past it needs no lookup to know that no lease has an address (holds are asked apart).
+   */
+  readonly topAddr = new Map<string, number>();
+  /** Networks seen to have no hostname unlike its row's id (attachments_named has none of their rows). */
+  readonly unnamed = new Set<string>();
 
   /** networks.last_allocated of `network` was read or written as `addr`: the cursor is that too. */
   cursorStored(network: string, addr: number | null): void {
@@ -50,5 +58,7 @@ export class TxFacts {
     this.storedCursors.clear();
     this.holdless.clear();
     this.nextDue.clear();
+    this.topAddr.clear();
+    this.unnamed.clear();
   }
 }

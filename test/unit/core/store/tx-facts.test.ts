@@ -160,3 +160,30 @@ test("the stored cursor lags what a connection handed out by fewer than 8 addres
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the highest address a connection knows and that its names are all ids are forgotten when another connection writes a row", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vmlan-facts-"));
+  try {
+    const path = join(dir, "vmlan.db");
+    const a = new Store(path, () => {}), b = new Store(path, () => {});
+    addNetwork(a, "n", "10.5.0.0/24");
+    const leasesA = new LeaseService(a), leasesB = new LeaseService(b);
+    expect(leasesA.attach({ network: "n", id: "vm1" }).attachment).toMatchObject({ address: "10.5.0.2", hostname: "vm1" });
+    // Another process takes the next address (above every row A has seen) and a name that is not its id.
+    expect(leasesB.attach({ network: "n", id: "static", ip: "10.5.0.3", hostname: "vm2" }).attachment.hostname).toBe("vm2");
+    const next = leasesA.attach({ network: "n", id: "vm2" }).attachment;
+    expect(next.address).toBe("10.5.0.4");
+    expect(next.hostname).toMatch(/^vm2-[0-9a-f]{4}$/);
+    // A's own writes count too: a row above the walk, a name unlike its id (on a network A has seen unnamed).
+    addNetwork(a, "m", "10.6.0.0/24");
+    expect(leasesA.attach({ network: "m", id: "vm1" }).attachment.address).toBe("10.6.0.2");
+    leasesA.attach({ network: "m", id: "far", ip: "10.6.0.3", hostname: "vm3" });
+    const third = leasesA.attach({ network: "m", id: "vm3" }).attachment;
+    expect(third.address).toBe("10.6.0.4");
+    expect(third.hostname).toMatch(/^vm3-[0-9a-f]{4}$/);
+    a.close();
+    b.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
