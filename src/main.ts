@@ -30,8 +30,8 @@ if (process.env.CNI_COMMAND !== undefined && argv.length === 0) {
   const { main } = await program.load();
   process.exit(await main(argv));
 } else if (helperFast && helperRequest) {
-  // A helper's main thread runs only start-up code and timers (its Workers, with their own VMs and
-  // the default policy, forward): keep it in the interpreter (bench helper: about 2 MB less RSS).
+  // A helper's start is run-once code: keep it in the interpreter (bench helper: about 2 MB less RSS);
+  // the forwarding sets the normal policy back once it runs (datapath/forward-inline.ts).
   Bun.unsafe.setJITPolicy(1000);
   await helperFast.runFastHelper(helperRequest);
 } else if (fast?.fastVersionArgs(argv.slice(1))) {

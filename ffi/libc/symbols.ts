@@ -65,6 +65,8 @@ export const linuxSymbols = {
   setns: { args: [i32, i32], returns: i32 },
   /** int flock(int fd, int operation) — flock(2): the CNI plugin's per-network lock (platform/linux/lock.ts) */
   flock: { args: [i32, i32], returns: i32 },
+  /** int madvise(void *addr, size_t length, int advice) — madvise(2): a helper gives back clean code pages (datapath/code-pages.ts) */
+  madvise: { args: [ptr, usize, i32], returns: i32 },
 } as const satisfies Record<string, FFIFunction>;
 
 /**

@@ -34,6 +34,7 @@ nameservers of /etc/resolv.conf).
 is set, else the system broker's /run/vmlan/broker.sock; /var/run/vmlan on macOS).
 - VMLAN_IMAGE_CACHE: where the built-in guest image is cached (default: <state dir>/images).
 - VMLAN_DEBUG_FFI=1, VMLAN_TRACE_FFI=1: log every native library opened and call made, or time them.
+- VMLAN_HELPER_TRIM=0: a helper keeps its start-up code pages mapped (default: given back, Linux).
 - CNI_COMMAND (with no arguments): vmlan runs as a CNI plugin (docs/cni.md).`,
       },
       {

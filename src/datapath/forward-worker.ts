@@ -3,16 +3,12 @@
  * in FFI leaves the main thread responsive). Listed in scripts/build.ts ENTRY_POINTS so the compiled
  * binary carries it. Receives one WorkerInit message, runs forward() to its end, posts WorkerDone.
  */
-import { FrameBatch, type Port } from "./port.ts";
 import { Counters, type Direction } from "./stats.ts";
-import { DgramPort } from "./unix-dgram.ts";
-import { FrameFdPort } from "./frame-fd.ts";
-import { BATCH_SIZE, forward, forwardPair, ValidatingPort, type ForwardOptions, type StopReason } from "./forward.ts";
+import { forward, forwardPair, type ForwardOptions, type StopReason } from "./forward.ts";
 import { PairPoller } from "./poll.ts";
-import { StreamPort } from "./stream-port.ts";
 import { pumpStreamToTap } from "./stream-ingress.ts";
-import { toHostStep, toVmStep, type OffloadMode } from "./offload/steps.ts";
-import { VNET_HDR_LEN, VNET_HEADROOM } from "./offload/vnet-header.ts";
+import { leg } from "./legs.ts";
+import type { OffloadMode } from "./offload/steps.ts";
 
 /** "stream": a unix stream socket with QEMU's length-prefixed framing (`vmlan switch` clients). */
 export type PortKind = "dgram" | "frame-fd" | "vmnet" | "stream";
@@ -47,34 +43,6 @@ export type WorkerDone = { direction: Direction; reason: StopReason } | { direct
 export type WorkerEvent = { event: "mac"; mac: string };
 
 declare const self: Worker;
-declare const VMLAN_TARGET: string | undefined;
-
-async function makePort(p: PortDesc, batch: FrameBatch, control: Int32Array): Promise<Port> {
-  if (p.kind === "dgram") return new DgramPort(p.fd, batch);
-  if (p.kind === "stream") return new StreamPort(p.fd, batch, control);
-  if (p.kind === "frame-fd") return new FrameFdPort(p.fd, undefined, p.offload ? VNET_HDR_LEN : 0);
-  // vmnet exists on macOS; from source (tests) also on Linux against the vmnet double. In a compiled
-  // Linux binary both compares are constants (VMLAN_TARGET is defined), so no darwin code is bundled.
-  if (process.platform === "darwin" || typeof VMLAN_TARGET === "undefined") {
-    if (!p.vmnet) throw new Error("a vmnet port needs its interface numbers");
-    const { VmnetPort, vmnetTarget } = await import("../platform/darwin/vmnet-port.ts");
-    return new VmnetPort(vmnetTarget(p.vmnet, p.fd), batch.size);
-  }
-  throw new Error("vmnet ports exist only on macOS");
-}
-
-/** One direction's ports, batch and counters, as forward() takes them. */
-async function leg(init: WorkerInit, from: PortDesc, to: PortDesc, direction: Direction, control: Int32Array): Promise<ForwardOptions> {
-  const counters = new Counters(init.stats, direction);
-  // One slot per frame, one byte larger than the largest valid frame so oversized ones show; an
-  // offload TAP's header goes in front of each slot.
-  const slot = Math.ceil((init.maxPacketSize + 1) / 64) * 64;
-  const offload = from.offload ?? to.offload;
-  const batch = new FrameBatch(init.batchSize ?? BATCH_SIZE, slot, offload ? VNET_HEADROOM : 0);
-  const step = from.offload ? toVmStep() : to.offload ? toHostStep(to.offload.mtu) : undefined;
-  const src = new ValidatingPort(await makePort(from, batch, control), init.maxPacketSize, counters, step);
-  return { src, dst: await makePort(to, batch, control), batch, counters, control };
-}
 
 const OTHER: Record<Direction, Direction> = { host_to_vm: "vm_to_host", vm_to_host: "host_to_vm" };
 

@@ -96,46 +96,86 @@ function step(o: ForwardOptions, waitMs: number, seen: { retries: number }): num
 }
 
 /**
- * Both directions in one loop, so one Worker (one JS heap, bench helper) forwards both: each round
+ * Both directions in one loop, so one thread (one JS heap, bench helper) forwards both: each round
  * takes a batch from each side without waiting; a round that found nothing waits in one poll(2) on
- * both sources, at most POLL_MS, so the stop flag is seen as in forward(). `poller` holds the two
- * legs' source fds in the legs' order. `onEnd` hears how each leg ended, exactly once each: its peer
- * gone or an error (the other leg goes on until the stop flag), or "stopped".
+ * both sources. `poller` holds the two legs' source fds in the legs' order. `onEnd` hears how each
+ * leg ended, exactly once each: its peer gone or an error (the other leg goes on), or "stopped"
+ * (finish()). `turn` runs a bounded piece of that loop and returns, so the caller can look at its
+ * stop flag (a Worker, forwardPair) or give the event loop its turn (the helper's main thread,
+ * forward-inline.ts).
  */
-export function forwardPair(legs: readonly [ForwardOptions, ForwardOptions], poller: PairPoller, onEnd: (leg: number, end: StopReason | Error) => void): void {
-  const control = legs[0].control;
-  const seen = legs.map((l) => ({ retries: l.dst.retries }));
-  const live = [true, true];
-  const ready = new Int8Array(2);
-  const end = (i: number, why: StopReason | Error) => {
-    live[i] = false;
-    poller.drop(i); // a side that went is not polled any more (its fd may stay readable)
-    onEnd(i, why);
-  };
+export class PairForwarder {
+  readonly #seen: { retries: number }[];
+  readonly #live = [true, true];
+  readonly #ready = new Int8Array(2);
   // Rounds in a row each leg found nothing: while the other one is busy, a quiet leg is looked at
   // every PROBE_EVERY rounds only (each look is a syscall that finds nothing), or as soon as poll says.
-  const quiet = [0, 0];
-  for (let round = 1; Atomics.load(control, 0) === 0 && (live[0] || live[1]); round++) {
-    let moved = 0;
-    for (let i = 0; i < 2; i++) {
-      if (!live[i] || (quiet[i]! > 0 && round % PROBE_EVERY !== 0)) continue;
-      try {
-        const n = step(legs[i]!, 0, seen[i]!);
-        if (n === CLOSED) end(i, "peer-closed");
-        else {
-          moved += n;
-          quiet[i] = n > 0 ? 0 : quiet[i]! + 1;
-        }
-      } catch (e) {
-        end(i, e as Error);
-      }
-    }
-    if (moved > 0) continue;
-    poller.wait(POLL_MS, ready);
-    for (let i = 0; i < 2; i++) {
-      if (live[i] && ready[i] === HANGUP) end(i, "peer-closed");
-      else if (ready[i] === READABLE) quiet[i] = 0;
-    }
+  readonly #quiet = [0, 0];
+  #round = 0;
+  constructor(readonly legs: readonly [ForwardOptions, ForwardOptions], readonly poller: PairPoller, readonly onEnd: (leg: number, end: StopReason | Error) => void) {
+    this.#seen = legs.map((l) => ({ retries: l.dst.retries }));
   }
-  for (let i = 0; i < 2; i++) if (live[i]) onEnd(i, "stopped");
+
+  get live(): boolean {
+    return this.#live[0]! || this.#live[1]!;
+  }
+
+  #end(i: number, why: StopReason | Error): void {
+    this.#live[i] = false;
+    this.poller.drop(i); // a side that went is not polled any more (its fd may stay readable)
+    this.onEnd(i, why);
+  }
+
+  /**
+   * Up to `rounds` rounds while frames move; once a round finds nothing, one wait in poll(2) of at
+   * most `waitMs`, and back to the caller. Returns the frames moved; false-y `live` once both ended.
+   */
+  turn(rounds: number, waitMs: number): number {
+    const live = this.#live;
+    const quiet = this.#quiet;
+    let total = 0;
+    for (let r = 0; r < rounds && (live[0] || live[1]); r++) {
+      const round = ++this.#round;
+      let moved = 0;
+      for (let i = 0; i < 2; i++) {
+        if (!live[i] || (quiet[i]! > 0 && round % PROBE_EVERY !== 0)) continue;
+        try {
+          const n = step(this.legs[i]!, 0, this.#seen[i]!);
+          if (n === CLOSED) this.#end(i, "peer-closed");
+          else {
+            moved += n;
+            quiet[i] = n > 0 ? 0 : quiet[i]! + 1;
+          }
+        } catch (e) {
+          this.#end(i, e as Error);
+        }
+      }
+      total += moved;
+      if (moved > 0) continue;
+      const ready = this.#ready;
+      this.poller.wait(waitMs, ready);
+      for (let i = 0; i < 2; i++) {
+        if (live[i] && ready[i] === HANGUP) this.#end(i, "peer-closed");
+        else if (ready[i] === READABLE) quiet[i] = 0;
+      }
+      break;
+    }
+    return total;
+  }
+
+  /** The legs still running end as "stopped". Idempotent. */
+  finish(): void {
+    for (let i = 0; i < 2; i++) if (this.#live[i]) this.#end(i, "stopped");
+  }
+}
+
+/** Rounds a Worker runs between looks at its stop flag while frames move. */
+const ROUNDS_PER_TURN = 16;
+
+/** forwardPair in a Worker: turns until the stop flag is set (seen within POLL_MS) or both legs ended. */
+export function forwardPair(legs: readonly [ForwardOptions, ForwardOptions], poller: PairPoller, onEnd: (leg: number, end: StopReason | Error) => void): void {
+  const control = legs[0].control;
+  const f = new PairForwarder(legs, poller, onEnd);
+  while (Atomics.load(control, 0) === 0 && f.live) f.turn(ROUNDS_PER_TURN, POLL_MS);
+  f.finish();
 }

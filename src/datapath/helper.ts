@@ -1,21 +1,24 @@
 /**
- * The per-VM helper (`vmlan helper`), step by step like vmnet-helper's main(): attach (IPAM), open the
- * host port (a TAP on the network's bridge; on macOS a vmnet interface), open the VM port (--fd or --socket), forward in two
- * Workers, print the JSON start line, wait for a signal or for the VM to go away, then undo every
- * step in reverse. Each step registers the undo of what it created. Platform and store come in as
- * functions from the command (the composition root), so this file knows neither.
+ * The per-VM helper (`vmlan helper`), step by step like vmnet-helper's main(): attach (IPAM), open
+ * the host port (a TAP on the network's bridge; on macOS a vmnet interface), open the VM port (--fd
+ * or --socket), print the JSON start line, forward (a TAP on this thread, forward-inline.ts; a vmnet
+ * interface in Workers), wait for a signal or for the VM to go away, then undo every step in reverse.
+ * Each step registers the undo of what it created. Platform and store come in as functions from the
+ * command (the composition root), so this file knows neither.
  */
 import { startLine, maxPacketSize, type StartLine } from "./start-line.ts";
 import { BATCH_SIZE } from "./forward.ts";
 import { TSO_BATCH_SIZE, type OffloadMode } from "./offload/steps.ts";
 import type { VmnetDesc } from "./forward-worker.ts";
-import { startForwarding, type Forwarding } from "./workers.ts";
+import { startForwarding, type Forwarding, type ForwardingOptions } from "./workers.ts";
+import { forwardInline } from "./forward-inline.ts";
 import { bindVmSocket, connectFirstPeer, growSendBuffer } from "./vm-socket.ts";
 import { checkVmFd } from "./vm-fd.ts";
 import { FrameFdPort } from "./frame-fd.ts";
 import { statsLine } from "./stats.ts";
 import { SUPERVISED_ENV } from "./supervised.ts";
 import { writeOut } from "../process/write-line.ts";
+import { dropCleanCodePages } from "./code-pages.ts";
 
 export interface HelperLease {
   id: string;
@@ -153,11 +156,12 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
     const vmFd = await vm.ready(line);
     if (vmFd === null) return 0; // stopped while waiting for the first client
     // As vmnet-helper: the line once both ports exist, then the forwarding starts (frames wait in the
-    // sockets' buffers meanwhile); the Workers' start-up is not on the ready path.
+    // sockets' buffers meanwhile); setting up the forwarding is not on the ready path.
     if (o.fd !== undefined) printLine(line);
-    const fw = forward(vmFd, host, { maxPacket, batchSize, mtu: lease.mtu }, life);
+    const fw = await forward(vmFd, host, { maxPacket, batchSize, mtu: lease.mtu }, life);
     if (o.statsInterval) reportStats(fw, o.statsInterval, life);
     if (o.fd !== undefined) watchParent(life);
+    trimCode(life);
     await life.stopped;
     return life.code;
   } finally {
@@ -213,10 +217,12 @@ function prepareVmPort(o: HelperOptions, life: Lifetime): { ready(line: string):
   };
 }
 
-function forward(vmFd: number, host: HostPort, f: { maxPacket: number; batchSize: number; mtu: number }, life: Lifetime): Forwarding {
+/** A TAP (a frame fd) is forwarded on this thread (forward-inline.ts); a vmnet interface in Workers. */
+async function forward(vmFd: number, host: HostPort, f: { maxPacket: number; batchSize: number; mtu: number }, life: Lifetime): Promise<Forwarding> {
   const offload = host.offload ? { mode: host.offload, mtu: f.mtu } : undefined;
   const hostDesc = host.vmnet ? { fd: host.fd, kind: "vmnet" as const, vmnet: host.vmnet } : { fd: host.fd, kind: "frame-fd" as const, offload };
-  const fw = startForwarding({ vm: { fd: vmFd, kind: "dgram" }, host: hostDesc, maxPacketSize: f.maxPacket, batchSize: f.batchSize });
+  const o: ForwardingOptions = { vm: { fd: vmFd, kind: "dgram" }, host: hostDesc, maxPacketSize: f.maxPacket, batchSize: f.batchSize };
+  const fw = hostDesc.kind === "frame-fd" ? await forwardInline(o) : startForwarding(o);
   life.onClose(() => fw.stop()); // registered after the ports, so it runs before they close
   void fw.firstDone.then((d) => {
     if (d.reason === "error") {
@@ -233,6 +239,25 @@ function reportStats(fw: Forwarding, seconds: number, life: Lifetime): void {
   life.onClose(() => {
     clearInterval(t);
     writeOut(2, `${statsLine(fw.stats)}\n`); // final counters
+  });
+}
+
+/**
+ * Code pages go back (code-pages.ts) once the start and its follow-up (the sweep of gone ports'
+ * rules, the first frames) are done, then every few seconds: what one-off work touched since (the
+ * JIT compiling the loop, a MAC learned, a lease written) goes back too. A trim costs a read of
+ * /proc/self/maps and a few dozen madvise calls (well under a millisecond, bench helper).
+ */
+const TRIM_FIRST_MS = 1000;
+const TRIM_EVERY_MS = 5000;
+
+function trimCode(life: Lifetime): void {
+  if (process.env.VMLAN_HELPER_TRIM === "0") return; // documented in `vmlan --help` (ENVIRONMENT)
+  const first = setTimeout(dropCleanCodePages, TRIM_FIRST_MS);
+  const every = setInterval(dropCleanCodePages, TRIM_EVERY_MS);
+  life.onClose(() => {
+    clearTimeout(first);
+    clearInterval(every);
   });
 }
 

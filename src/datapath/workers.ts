@@ -41,18 +41,17 @@ function workerUrl(): string {
   return import.meta.url.startsWith("file:///$bunfs/") ? "./datapath/forward-worker.ts" : new URL("./forward-worker.ts", import.meta.url).href;
 }
 
-export function startForwarding(o: ForwardingOptions): Forwarding {
-  const stats = createStatsBuffer();
-  const controlSab = new SharedArrayBuffer(4);
-  const control = new Int32Array(controlSab);
-  const url = workerUrl();
+/**
+ * The first way the forwarding ended, as `firstDone` reports it. A peer that closed is seen by both
+ * directions, often first by the one writing toward it; the reader may still have found it broken
+ * (a frame cut short). Its word wins for PEER_GRACE_MS.
+ */
+export function firstEnd(): { firstDone: Promise<WorkerDone>; report(d: WorkerDone): void } {
   let resolve!: (d: WorkerDone) => void;
   const firstDone = new Promise<WorkerDone>((r) => { resolve = r; });
-  // A peer that closed is seen by both directions, often first by the one writing toward it; the
-  // reader may still have found it broken (a frame cut short). Its word wins for PEER_GRACE_MS.
   let settled = false;
   let peerTimer: ReturnType<typeof setTimeout> | undefined;
-  const resolveFirst = (d: WorkerDone) => {
+  const report = (d: WorkerDone) => {
     if (settled) return;
     if (d.reason === "peer-closed") {
       peerTimer ??= setTimeout(() => { settled = true; resolve(d); }, PEER_GRACE_MS);
@@ -62,6 +61,15 @@ export function startForwarding(o: ForwardingOptions): Forwarding {
     clearTimeout(peerTimer);
     resolve(d);
   };
+  return { firstDone, report };
+}
+
+export function startForwarding(o: ForwardingOptions): Forwarding {
+  const stats = createStatsBuffer();
+  const controlSab = new SharedArrayBuffer(4);
+  const control = new Int32Array(controlSab);
+  const url = workerUrl();
+  const { firstDone, report: resolveFirst } = firstEnd();
   const finished: Promise<void>[] = [];
   const workers: Worker[] = [];
   // `pair`: the Worker runs dst → src too and posts a WorkerDone for each direction.

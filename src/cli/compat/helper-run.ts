@@ -61,7 +61,7 @@ export async function bringUp(svc: NetworkService, n: Network, created: boolean,
 }
 
 export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Promise<number> {
-  Bun.unsafe.setJITPolicy(1000); // as main.ts's fast path does: this thread only starts and stops the Workers
+  Bun.unsafe.setJITPolicy(1000); // as main.ts's fast path does, for the start (the forwarding sets it back)
   const log = style === "vmnet-helper" ? compatLog("main", r.verbose) : vmlanLog(r.verbose);
   const port = { isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload, allowSpoofing: r.allowSpoofing };
   const id = r.interfaceId ?? newInterfaceId();
