@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { HostError } from "../core/errors.ts";
 import type { Store } from "../core/store/store.ts";
 import { runCni } from "./entry.ts";
+import { type OwnBinary, replaced } from "../services/own-binary.ts";
 import { closeOpened, useResidentStore } from "./network.ts";
 import { type CniReply, type CniRequest, decodeFrame, encodeFrame, SOCKET_FILE } from "./wire.ts";
 
@@ -82,10 +83,12 @@ function flush(s: { write(b: Uint8Array): number; end(): void }, c: Conn): void 
 }
 
 /** Serves until the returned stop() (which removes the socket). */
-export async function serveCni(o: { stateDir: string; store: Store; log: (line: string) => void }): Promise<() => void> {
+export async function serveCni(o: { stateDir: string; store: Store; log: (line: string) => void; binary?: OwnBinary | null }): Promise<() => void> {
   const path = join(o.stateDir, SOCKET_FILE);
   const answer = async (req: unknown): Promise<CniReply> => {
     if (!isRequest(req)) return { fallback: "malformed request" };
+    // Between an upgrade and the daemon's restart (at most RECONCILE_MS): the new plugin runs its own code.
+    if (o.binary && replaced(o.binary)) return { fallback: "the services daemon runs a vmlan binary that was replaced" };
     const no = declines(req, o.stateDir);
     if (no) return { fallback: no };
     try {

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from "node:path";
 import { stateDir } from "../core/store/paths.ts";
 import { HostError } from "../core/errors.ts";
+import { isCompiled } from "./own-binary.ts";
 
 export const PID_FILE = "services.pid";
 export const LOG_FILE = "services.log";
@@ -56,8 +57,7 @@ export function servicesStatus(dir = stateDir()): ServicesStatus {
 
 /** How to run this vmlan again: the compiled binary itself, or bun + the entry script in development. */
 function selfArgv(): string[] {
-  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
-  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+  return isCompiled() ? [process.execPath] : [process.execPath, Bun.main];
 }
 
 /** Starts the daemon detached (its own session, output to services.log) unless it runs; waits until it serves. */

@@ -8,6 +8,7 @@ import { libc } from "../../ffi/libc/load.ts";
 import { ConflictError } from "../core/errors.ts";
 import type { Store } from "../core/store/store.ts";
 import { removePidfile, servicesStatus, writePidfile } from "./control.ts";
+import { type OwnBinary, replaced } from "./own-binary.ts";
 import { logger } from "./log.ts";
 import { Supervisor } from "./supervisor.ts";
 import { PortKeeper, type PortSyncer } from "./ports/keeper.ts";
@@ -36,11 +37,17 @@ export interface DaemonOptions {
   tend?: () => string[];
   /** Published ports: the rules and the holds of their host ports (ports/keeper.ts). */
   ports?: PortSyncer;
+  /** The binary this daemon runs from: once an upgrade replaces it, the daemon stops and says "replaced" (own-binary.ts). */
+  binary?: OwnBinary | null;
   /** More to serve once this daemon is the state dir's (the CNI plugin's calls, cni/serve.ts); returns its stop. */
   alsoServe?: (log: (line: string) => void) => Promise<() => void>;
 }
 
-export async function runDaemon(o: DaemonOptions): Promise<void> {
+/**
+ * Serves until a signal, the store's removal, or (with `binary`) an upgrade: "replaced" then, with
+ * the pidfile kept for the same pid, which the caller re-execs from the new binary.
+ */
+export async function runDaemon(o: DaemonOptions): Promise<"stopped" | "replaced"> {
   const log = logger("services");
   const other = servicesStatus(o.stateDir);
   if (other.running && other.pid !== process.pid) throw new ConflictError(`the services daemon already runs (pid ${other.pid})`);
@@ -84,22 +91,26 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   }
   log(`running as pid ${process.pid}: ${JSON.stringify(sup.running())}`);
   let timer: ReturnType<typeof setInterval> | undefined;
+  const REPLACED = "replaced";
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
     // The store is the source of truth: when its file is gone (state dir removed), there is nothing left to serve.
     timer = setInterval(() => {
       if (!existsSync(o.store.path)) return resolve(`store ${o.store.path} removed`);
+      if (o.binary && replaced(o.binary)) return resolve(REPLACED);
       tend();
       void reconcile();
     }, RECONCILE_MS);
   });
   clearInterval(timer!);
-  log(`${signal}: stopping`);
+  log(signal === REPLACED ? `${o.binary!.path} was replaced (an upgrade): stopping, to start again from the new binary` : `${signal}: stopping`);
   stopAlso?.();
   await sup.stopAll();
   await portsBusy;
   keeper?.stop(); // the holds go; the kernel rules stay (the ports keep working without the daemon)
-  removePidfile(o.stateDir);
   log("stopped");
+  if (signal === REPLACED) return "replaced"; // the same pid goes on serving: the pidfile stays
+  removePidfile(o.stateDir);
+  return "stopped";
 }

@@ -3,7 +3,9 @@ import { formatArgs } from "./_args.ts";
 import { formatFrom, printJson, renderRecord } from "../output.ts";
 import { loadPlatform, openStore } from "../context.ts";
 import { stateDir } from "../../core/store/paths.ts";
-import { servicesStatus } from "../../services/control.ts";
+import { DAEMON_ARGS, removePidfile, servicesStatus } from "../../services/control.ts";
+import { ownBinary } from "../../services/own-binary.ts";
+import { reexec } from "../../process/reexec.ts";
 
 const run = defineCommand({
   meta: {
@@ -31,9 +33,18 @@ const run = defineCommand({
     const where = platform.serviceInterface?.bind(platform);
     const onVmnet = where ? { hostInterface: (n: Parameters<typeof hostSpec>[0]) => where(hostSpec(n)), ra: false } : {};
     const ports = platform.ports ? new PortService(store, platform.ports) : undefined;
+    // Linux: an upgrade that replaces the binary restarts the daemon from it, in place (same pid, pidfile, log).
+    const binary = process.platform === "linux" ? ownBinary() : null;
     // Linux: the CNI plugin hands its ADD, DEL and CHECK calls to this daemon (src/cni/client.ts).
-    const alsoServe = process.platform === "linux" ? async (log: (line: string) => void) => (await import("../../cni/serve.ts")).serveCni({ stateDir: stateDir(), store, log }) : undefined;
-    await runDaemon({ store, stateDir: stateDir(), tend, ports, alsoServe, ...onVmnet });
+    const alsoServe = process.platform === "linux" ? async (log: (line: string) => void) => (await import("../../cni/serve.ts")).serveCni({ stateDir: stateDir(), store, log, binary }) : undefined;
+    const ended = await runDaemon({ store, stateDir: stateDir(), tend, ports, alsoServe, binary, ...onVmnet });
+    if (ended === "replaced" && binary) {
+      store.close();
+      const e = reexec(binary.path, ["vmlan", ...DAEMON_ARGS]);
+      (await import("../../services/log.ts")).logger("services")(`cannot start ${binary.path} again: ${e}`);
+      removePidfile();
+      process.exit(1);
+    }
     // Every server is closed by now; exit rather than wait for Bun to notice that nothing is left (it may not: Workers, signal handlers).
     process.exit(0);
   },
