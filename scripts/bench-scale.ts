@@ -1,5 +1,5 @@
 /**
- * `bun run bench scale [--runs N] [--only commands,alloc,start,dhcp,dns,helpers,forward] [--format json]`:
+ * `bun run bench scale [--runs N] [--only commands,alloc,start,dhcp,dns,helpers,forward,guard] [--format json]`:
  * how vmlan's costs grow with the work (issue #15 §4), as medians per size and the ratio of the
  * largest size to the smallest (1.0 = flat).
  *   commands  network list, attachments, network inspect, attach, network create + rm, with 1, 100
@@ -9,7 +9,8 @@
  *   dhcp      250 DHCP clients arriving at once        dns  5,000 queries/s with 10 to 10,000 names
  *   helpers   memory of 1, 10 and 50 helpers running at once
  *   forward   a guest's TCP throughput through NAT with 1, 50 and 200 networks, vmlan vs the layout before (needs iperf3)
- * Needs root. commands/alloc/start/helpers run in a namespace `vmlan-bench-<random>` (this file
+ *   guard     guarding one port (its anti-spoofing rules' commit) with 1, 100 and 1,000 ports already guarded
+ * Needs root. commands/alloc/start/helpers/guard run in a namespace `vmlan-bench-<random>` (this file
  * re-run inside it, every vmlan with a temp VMLAN_STATE_DIR); dhcp/dns in the services tests'
  * `vmlan-t-*` namespaces, forward in three of its own. All of them are deleted at the end.
  */
@@ -23,11 +24,12 @@ import { START_SIZES, startCosts, type StartRow } from "./scale/system-start.ts"
 import { FULL_POOL_PREFIXES, fullPoolAttach, type FullPoolRow } from "./scale/full-pool.ts";
 import { HELPER_COUNTS, helperMemory, type HelperRow } from "./scale/helpers.ts";
 import { FORWARD_SIZES, forwardCost, forwardFigures, type ForwardRow } from "./scale/forward.ts";
+import { GUARD_SIZES, guardCommits, type GuardRow } from "./scale/guard-commit.ts";
 import { DHCP_CLIENTS, dhcpLoad, DNS_QPS, DNS_SECONDS, DNS_SIZES, dnsLoad, type DhcpRow, type DnsRow } from "./scale/services.ts";
 
-const PARTS = ["commands", "alloc", "start", "dhcp", "dns", "helpers", "forward"] as const;
+const PARTS = ["commands", "alloc", "start", "dhcp", "dns", "helpers", "forward", "guard"] as const;
 type Part = (typeof PARTS)[number];
-type Inner = { commands?: { rows: CommandRow[]; floor: Summary }; alloc?: InProcess; fullPool?: FullPoolRow[]; start?: StartRow[]; helpers?: HelperRow[] };
+type Inner = { commands?: { rows: CommandRow[]; floor: Summary }; alloc?: InProcess; fullPool?: FullPoolRow[]; start?: StartRow[]; helpers?: HelperRow[]; guard?: GuardRow[] };
 
 function parts(only: string | undefined): Set<Part> {
   if (!only) return new Set(PARTS);
@@ -50,6 +52,7 @@ async function inside(ns: string, runs: number, want: Set<Part>): Promise<Inner>
   if (want.has("alloc")) out.fullPool = await fullPoolAttach(root);
   if (want.has("start")) out.start = await startCosts(root, runs);
   if (want.has("helpers")) out.helpers = await helperMemory(root);
+  if (want.has("guard")) out.guard = guardCommits();
   return out;
 }
 
@@ -158,6 +161,18 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
       rows: h.map((r) => [r.helpers, r.readyMs, r.rssMiB, r.pssMiB, r.perHelperRssMiB, r.perHelperPssMiB]),
       note: "RSS counts the binary's shared pages in every helper; PSS splits them: PSS summed is what the helpers cost" });
   }
+  if (inner.guard?.length) {
+    const g = inner.guard;
+    const [lo, hi] = [g[0]!, g[GUARD_SIZES.length - 1]!];
+    medians["guardPort ms by ports already guarded"] = bySize(g.slice(0, GUARD_SIZES.length).map((r) => [r.ports, r.guardMs]));
+    medians["guarding a port in the layout before, ms by ports already guarded"] = bySize(g.slice(0, GUARD_SIZES.length).map((r) => [r.ports, r.beforeMs]));
+    ratios[`guardPort, ${hi.ports} vs ${lo.ports} ports`] = ratio(hi.guardMs, lo.guardMs);
+    ratios[`guarding a port in the layout before, ${hi.ports} vs ${lo.ports} ports`] = ratio(hi.beforeMs, lo.beforeMs);
+    ratios[`guardPort / the layout before, ${hi.ports} ports`] = ratio(hi.guardMs, hi.beforeMs);
+    tables.push({ title: "guarding one port (its rules' nft transaction), median ms", head: ["ports guarded", "interfaces", "vmlan ms", "before ms", "vmlan/before"],
+      rows: g.map((r) => [r.ports, r.links, r.guardMs, r.beforeMs, ratio(r.guardMs, r.beforeMs)]),
+      note: "vmlan: guardPort (one table; no set per port but its MAC's); before: a table per network, an anonymous set per rule;\nthe last row: 600 more interfaces (libnftables reads every link on a transaction that names an interface index)" });
+  }
   if (forward?.length) {
     const f = forwardFigures(forward);
     Object.assign(medians, f.medians);
@@ -173,6 +188,7 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
       ...(want.has("start") ? { startNetworks: START_SIZES } : {}),
       ...(want.has("dhcp") ? { dhcpClients: DHCP_CLIENTS } : {}),
       ...(want.has("dns") ? { dnsQps: DNS_QPS, dnsSeconds: DNS_SECONDS, dnsAttachments: DNS_SIZES } : {}),
+      ...(want.has("guard") ? { guardPorts: GUARD_SIZES } : {}),
       ...(want.has("helpers") ? { helpers: HELPER_COUNTS } : {}),
       ...(want.has("forward") ? { forwardNetworks: FORWARD_SIZES } : {}),
     },
