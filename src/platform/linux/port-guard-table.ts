@@ -16,7 +16,7 @@ export function ifindexExists(n: number): boolean {
 const bridgeExists = (name: string) => libc().if_nametoindex(Buffer.from(`${name}\0`)) !== 0;
 
 export interface GuardInventory {
-  /** Bridge → its guarded ports: ifindex → the MAC in the port's set (given or learned), or null. */
+  /** Bridge → its guarded ports: ifindex → the MAC in a learning port's set, or null (none yet, or pinned: portMac). */
   ports: Map<string, Map<number, string | null>>;
   /** The bridges whose claimed set is in the table (the networks set up in it). */
   networks: Set<string>;
@@ -50,6 +50,17 @@ export function guardInventory(): GuardInventory {
     for (const [, v] of i.map?.elem ?? []) if (v.jump) inv.dispatched.add(v.jump.target);
   }
   return inv;
+}
+
+/**
+ * The MAC port `n` holds: its set's element (learning, from the inventory), or the one its rules
+ * compare with (pinned: no set; read from its chain, only for a port being removed).
+ */
+export function portMac(inv: GuardInventory, bridge: string, n: number): string | null {
+  const learned = inv.ports.get(bridge)?.get(n) ?? null;
+  if (learned !== null) return learned;
+  const r = runNft(["list", "chain", "bridge", GUARD_TABLE_NAME, portChain(bridge, n)]);
+  return r.code === 0 ? (/\bether saddr != ([0-9a-f]{2}(?::[0-9a-f]{2}){5}) drop\b/.exec(r.stdout)?.[1] ?? null) : null;
 }
 
 export const isDispatchedIn = (inv: GuardInventory, bridge: string, n: number) => inv.dispatched.has(portChain(bridge, n));
@@ -104,7 +115,7 @@ export function removeGuardTableIfEmpty(): void {
 function sweepScript(bridge: string, inv: GuardInventory): { script: string; gone: number } {
   const ports = inv.ports.get(bridge) ?? new Map<number, string | null>();
   const gone = [...ports].filter(([n]) => !ifindexExists(n));
-  let script = gone.map(([n, mac]) => removePortScript(bridge, n, mac, isDispatchedIn(inv, bridge, n))).join("");
+  let script = gone.map(([n]) => removePortScript(bridge, n, portMac(inv, bridge, n), isDispatchedIn(inv, bridge, n))).join("");
   // A release after `network rm` (a helper that outlived its network) recreates the claimed set: junk once nothing of it is left.
   if (gone.length === ports.size && inv.networks.has(bridge) && !bridgeExists(bridge)) {
     script += `delete set bridge ${GUARD_TABLE_NAME} ${claimedSet(bridge)}\n`;

@@ -14,7 +14,7 @@ import type { PortGuard, PortIdentity } from "../types.ts";
 import { applyScript, runNft } from "./nft.ts";
 import { openTap, type Tap, type TapOffload } from "./tap.ts";
 import { GUARD_TABLE_NAME, macSet, portChain, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
-import { guardInventory, ifindexExists, isDispatchedIn, sweepGuards } from "./port-guard-table.ts";
+import { guardInventory, ifindexExists, isDispatchedIn, portMac, sweepGuards } from "./port-guard-table.ts";
 
 export { sweepAllGuards, sweepGuards } from "./port-guard-table.ts";
 
@@ -22,11 +22,18 @@ function ifindexOf(ifname: string): number {
   return libc().if_nametoindex(Buffer.from(`${ifname}\0`));
 }
 
-/** Whether port `ifindex` has its rules in the table and the map dispatches its frames to them (CNI CHECK): one query. */
+/**
+ * Whether port `ifindex` has its rules in the table, the map dispatches its frames to them, and the
+ * base chain dispatches through the map (CNI CHECK). Two queries: with a second `list` in one call,
+ * libnftables 1.0.6 reads only the last one's chain into its cache and fails the first.
+ */
 export function isGuarded(bridge: string, ifindex: number): boolean {
   const chain = portChain(bridge, ifindex);
-  const r = runNft(["-f", "-"], `list chain bridge ${GUARD_TABLE_NAME} ${chain}\nget element bridge ${GUARD_TABLE_NAME} ports { ${ifindex} }\n`);
-  return r.code === 0 && new RegExp(`jump ${chain}(?![\\w.-])`).test(r.stdout);
+  const t = `bridge ${GUARD_TABLE_NAME}`;
+  const port = runNft(["-f", "-"], `list chain ${t} ${chain}\nget element ${t} ports { ${ifindex} }\n`);
+  if (port.code !== 0 || !new RegExp(`jump ${chain}(?![\\w.-])`).test(port.stdout)) return false;
+  const base = runNft(["list", "chain", "bridge", GUARD_TABLE_NAME, "guard"]);
+  return base.code === 0 && /\biif vmap @ports\b/.test(base.stdout);
 }
 
 /**
@@ -44,7 +51,7 @@ export function forgetPort(bridge: string, ifindex: number, pinned?: string): bo
   const inv = guardInventory();
   const ports = inv.ports.get(bridge);
   if (!ports?.has(ifindex)) return false;
-  applyScript(removePortScript(bridge, ifindex, ports.get(ifindex)!, isDispatchedIn(inv, bridge, ifindex)), `remove the rules of port ${ifindex} on ${bridge}`);
+  applyScript(removePortScript(bridge, ifindex, portMac(inv, bridge, ifindex), isDispatchedIn(inv, bridge, ifindex)), `remove the rules of port ${ifindex} on ${bridge}`);
   return true;
 }
 
@@ -83,6 +90,20 @@ function sweepSometimes(bridge: string): void {
 }
 
 /**
+ * A new port's rules, in one transaction. The port's script alone when the network's part of the
+ * table is there, as it is once the network is set up (the skeleton's constant sets and a repaired
+ * base chain cost about as much as the port's own lines: SHARED_SETS); the script fails as a whole
+ * if any of it is missing (a table someone deleted), and then goes again with the skeleton first.
+ */
+function install(bridge: string, port: GuardedPort, what: string): void {
+  try {
+    applyScript(portScript(bridge, port), what);
+  } catch {
+    applyScript(tableScript(bridge) + portScript(bridge, port), what);
+  }
+}
+
+/**
  * Guards the port `ifname` (a TAP on `bridge`) with `identity`; returns null when it opted out
  * (allowSpoofing). Throws HostError when the rules cannot be installed: a port is never handed out
  * unguarded by accident. `sweep: false`: a run-once caller (a CNI ADD) leaves the hygiene to the
@@ -95,14 +116,15 @@ export function guardPort(bridge: string, ifname: string, identity: PortIdentity
   if (ifindex === 0) throw new HostError(`cannot guard port ${ifname}: no such interface`);
   if (o.sweep !== false) sweepSometimes(bridge);
   let current: GuardedPort = { ifindex, mac: identity.mac, lease: identity.lease };
-  applyScript(tableScript(bridge) + portScript(bridge, current), `install the rules of port ${ifname} on ${bridge}`);
+  install(bridge, current, `install the rules of port ${ifname} on ${bridge}`);
   let released = false;
   return {
     ifname,
     mac: () => current.mac ?? learnedMac(bridge, ifindex),
     update(next) {
       const previous = current.mac;
-      current = { ifindex, mac: next.mac, lease: next.lease };
+      // A pinned port stays pinned (its maker only ever pins; a learning set made anew would learn again).
+      current = { ifindex, mac: next.mac ?? previous, lease: next.lease };
       applyScript(portScript(bridge, current, previous), `update the rules of port ${ifname} on ${bridge}`);
     },
     release() {

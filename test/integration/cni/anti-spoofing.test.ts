@@ -128,9 +128,11 @@ describe("a container's veth is guarded like a VM's TAP", () => {
     expect(guardChains()).toEqual([`port_${bridge}_${ifindex(first.hostIf)}`]); // GC released spoof-lost and swept its rules
   });
 
-  test("CHECK fails when a veth lost its rules (a flushed ruleset); DEL still cleans up", async () => {
+  test("CHECK fails when a veth lost its rules (a flushed base chain, a deleted table); DEL still cleans up", async () => {
     const check = () => execPlugin(host, dir, "vmlan", conf({ prevResult: first.result }), { command: "CHECK", containerId: "spoof-1", netns: netnsPath(first.ns), ifname: "eth0" });
     expect((await check()).code).toBe(0);
+    host.sh(["nft", "flush", "chain", "bridge", "vmlan", "guard"]); // the rules are there, but no frame is sent to them
+    expect((await check()).code).toBe(1);
     host.sh(["nft", "delete", "table", "bridge", "vmlan"]);
     const r = await check();
     expect([r.code, r.json?.code]).toEqual([1, 999]);

@@ -76,7 +76,7 @@ describe("one table, one base chain, each network's and port's own objects", () 
     platform("ensure", C);
     const c = guest(C, 5);
     platform("guard", { bridge: C.bridge, ifname: c.port, identity: identity(c) });
-    expect(guardObjects(host, "vl-c")).toEqual({ ports: [`port_vl-c_${c.ifindex}`], sets: [`mac_vl-c_${c.ifindex}`], claimed: true, elements: 1 });
+    expect(guardObjects(host, "vl-c")).toEqual({ ports: [`port_vl-c_${c.ifindex}`], sets: [], claimed: true, elements: 1 }); // pinned: its MAC is in its rules
     platform("ensure", A); // system start, vm run: A's setup again
     platform("remove", C);
     expect(guardObjects(host, "vl-c")).toEqual(NO_GUARDS);
