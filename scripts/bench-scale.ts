@@ -171,7 +171,7 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
     ratios[`guardPort / the layout before, ${hi.ports} ports`] = ratio(hi.guardMs, hi.beforeMs);
     tables.push({ title: "guarding one port (its rules' nft transaction), median ms", head: ["ports guarded", "interfaces", "vmlan ms", "before ms", "vmlan/before"],
       rows: g.map((r) => [r.ports, r.links, r.guardMs, r.beforeMs, ratio(r.guardMs, r.beforeMs)]),
-      note: "vmlan: guardPort (one table; no set per port but its MAC's); before: a table per network, an anonymous set per rule;\nthe last row: 600 more interfaces (libnftables reads every link on a transaction that names an interface index)" });
+      note: "vmlan: guardPort (one table; no set of a port but a learning one's); before: a table per network, an anonymous set per rule;\nthe last row: 600 more interfaces (libnftables reads every link on a transaction that names an interface index)" });
   }
   if (forward?.length) {
     const f = forwardFigures(forward);
