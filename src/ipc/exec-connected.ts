@@ -11,7 +11,7 @@ import { libcUnix } from "../../ffi/libc/unix.ts";
 import { OS, encodeSockaddrUn } from "../../ffi/libc/os.ts";
 import { SIGPIPE, SIGXFSZ, SIG_DFL, libcProcess } from "../../ffi/libc/process.ts";
 import { errno } from "../../ffi/errno.ts";
-import { cArray } from "../process/exec-child.ts";
+import { cArray, cEnvironment } from "../process/exec-child.ts";
 
 /** The fd QEMU and socket_vmnet_client's users expect the socket at. */
 export const SOCKET_FD = 3;
@@ -49,9 +49,8 @@ export function execWithSocket(fd: number, argv: string[]): number {
   p.signal(SIGPIPE, SIG_DFL);
   p.signal(SIGXFSZ, SIG_DFL);
   const keep: Buffer[] = [];
-  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   const pathBuf = Buffer.from(`${path}\0`);
-  p.execve(pathBuf, cArray(argv, keep), cArray(env, keep));
+  p.execve(pathBuf, cArray(argv, keep), cEnvironment(keep));
   const e = errno();
   void keep; void pathBuf;
   return e;

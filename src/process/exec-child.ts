@@ -26,6 +26,11 @@ export function cArray(items: string[], keep: Buffer[]): BigUint64Array {
   return arr;
 }
 
+/** This process's environment as execve's envp ("K=V" strings); `keep` holds the buffers alive. */
+export function cEnvironment(keep: Buffer[]): BigUint64Array {
+  return cArray(Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])), keep);
+}
+
 /**
  * Never returns on success; on failure prints one line and exits 127 (as a shell does). `fds`: how
  * many fds from 3 on the command inherits. Bun marks every fd from 4 on close-on-exec when it starts
@@ -43,9 +48,8 @@ export function execWithParentDeath(parentPid: number, fds: number, program: str
   c.signal(SIGXFSZ, SIG_DFL);
   const keep: Buffer[] = [];
   const path = Buffer.from(`${program}\0`);
-  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   const av = cArray(argv, keep);
-  const ev = cArray(env, keep);
+  const ev = cEnvironment(keep);
   c.execve(path, av, ev);
   const e = errno();
   process.stderr.write(`vmlan: cannot run ${JSON.stringify(program)}: ${errnoName(e)}\n`);

@@ -10,7 +10,7 @@ import { errno, errnoName } from "../../ffi/errno.ts";
 import { OS } from "../../ffi/libc/os.ts";
 import { libcProcess } from "../../ffi/libc/process.ts";
 import { fcntlInt } from "../../ffi/libc/variadic.ts";
-import { cArray } from "./exec-child.ts";
+import { cArray, cEnvironment } from "./exec-child.ts";
 
 function closeOnExecAbove2(): void {
   for (const name of readdirSync("/proc/self/fd")) {
@@ -24,9 +24,8 @@ function closeOnExecAbove2(): void {
 export function reexec(path: string, argv: string[]): string {
   closeOnExecAbove2();
   const keep: Buffer[] = [];
-  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   const file = Buffer.from(`${path}\0`);
-  libcProcess().execve(file, cArray(argv, keep), cArray(env, keep));
+  libcProcess().execve(file, cArray(argv, keep), cEnvironment(keep));
   void keep;
   return errnoName(errno());
 }
