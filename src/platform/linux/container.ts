@@ -1,7 +1,7 @@
 /**
  * The Linux ContainerLinker: a veth from the container's namespace to the network's bridge.
- * add = createVeth (peer born in the namespace) → alias, anti-spoofing rules (port-guard.ts) and up on
- * the host end → inside the namespace (netns.netlinkIn): up, addresses, routes. Any failure after the
+ * add = createVeth (peer born in the namespace) → anti-spoofing rules (port-guard.ts), then alias and
+ * up on the host end → inside the namespace (netns.netlinkIn): up, addresses, routes. Any failure after the
  * pair exists deletes it (and its rules), so a failed ADD leaves nothing behind. remove = delete the
  * host end (the kernel deletes the peer with it), which works when the namespace is already gone,
  * then its rules; rules of a veth that went with its namespace are swept like a TAP's.
@@ -17,7 +17,7 @@ import { formatAddress, parseCidrLoose } from "./ip.ts";
 import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./links.ts";
 import { withFileLock } from "./lock.ts";
 import { isOwnNetns, netlinkIn, openNetns } from "./netns.ts";
-import { type Netlink, withNetlink } from "./netlink.ts";
+import { Netlink } from "./netlink.ts";
 import { forgetPort, guardPort, isGuarded, sweepGuards } from "./port-guard.ts";
 import { addRoute, createVeth, routesVia, type StaticRoute } from "./veth.ts";
 
@@ -36,6 +36,18 @@ function hostMacFor(mac: string): Uint8Array {
   const b = macBytes(mac);
   b[0] = b[0] === 0xfe ? 0xfa : 0xfe;
   return b;
+}
+
+/**
+ * One rtnetlink socket in this (the host's) namespace, kept for the process's life: the services
+ * daemon runs call after call (cni/serve.ts), and a socket per step (bridgeUp, then the ADD) cost
+ * its open, options and bind each time. Requests are synchronous and matched by sequence number, so
+ * what a failed request left unread is skipped by the next one.
+ */
+let hostSocket: Netlink | null = null;
+function withHostNetlink<T>(fn: (nl: Netlink) => T): T {
+  hostSocket ??= Netlink.open();
+  return fn(hostSocket);
 }
 
 function inside<T>(netns: string, fn: (nl: Netlink) => T): T {
@@ -85,7 +97,7 @@ function configureInside(nl: Netlink, s: ContainerLinkSpec): StaticRoute[] {
 function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: StaticRoute[] } {
   const hostMac = hostMacFor(s.mac);
   let routes: StaticRoute[] = [];
-  withNetlink((nl) => {
+  withHostNetlink((nl) => {
     const bridge = getLink(nl, s.bridge);
     if (!bridge) throw new ConflictError(`bridge ${s.bridge} does not exist`);
     const stale = getLink(nl, s.hostIfname);
@@ -98,10 +110,10 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: Stat
     const host = getLink(nl, s.hostIfname);
     try {
       if (!host) throw new ConflictError(`veth ${s.hostIfname} vanished right after it was created`);
-      setLink(nl, host.index, s.hostIfname, { alias: s.alias });
       // Before the port is up: no frame from the container reaches the bridge unchecked (its MAC, its lease's addresses).
-      guardPort(s.bridge, s.hostIfname, s.identity, { sweep: false });
-      setLink(nl, host.index, s.hostIfname, { up: true });
+      guardPort(s.bridge, s.hostIfname, s.identity, { sweep: false, ifindex: host.index });
+      // Alias and up in one request: a veth killed before it has its alias is still known as ours (isOurs).
+      setLink(nl, host.index, s.hostIfname, { alias: s.alias, up: true });
       routes = inside(s.netns, (cn) => configureInside(cn, s));
     } catch (e) {
       if (host) {
@@ -135,7 +147,7 @@ function forgetQuietly(bridge: string, ifindex: number, pinned?: string | null):
 }
 
 function removeContainerLink(o: { hostIfname: string; alias: string; bridge: string; pinned?: string | null }): boolean {
-  const found = withNetlink((nl) => {
+  const found = withHostNetlink((nl) => {
     const l = getLink(nl, o.hostIfname);
     if (!l) return "gone" as const; // with its namespace (or by an earlier DEL)
     // The bridge is looked up only for a veth without alias (an ADD killed before it set it).
@@ -157,7 +169,7 @@ function sweepQuietly(bridge: string): void {
 }
 
 function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: string; alias: string; bridge: string }): ContainerLinkState {
-  const host = withNetlink((nl) => {
+  const host = withHostNetlink((nl) => {
     const l = getLink(nl, o.hostIfname);
     if (!l) return null;
     const br = getLink(nl, o.bridge);
@@ -173,7 +185,7 @@ function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: st
 }
 
 function bridgeUp(bridge: string, network: string): boolean {
-  return withNetlink((nl) => {
+  return withHostNetlink((nl) => {
     const l = getLink(nl, bridge);
     return l !== null && l.alias === aliasFor(network) && (l.flags & IFF_UP) !== 0;
   });

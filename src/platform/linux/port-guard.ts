@@ -108,11 +108,12 @@ function install(bridge: string, port: GuardedPort, what: string): void {
  * (allowSpoofing). Throws HostError when the rules cannot be installed: a port is never handed out
  * unguarded by accident. `sweep: false`: a run-once caller (a CNI ADD) leaves the hygiene to the
  * sweepers (CNI GC, the services daemon, `system start`): stale rules are keyed by ifindexes that are
- * gone and never apply to a new port, so sweeping first changes nothing for this one.
+ * gone and never apply to a new port, so sweeping first changes nothing for this one. `ifindex`:
+ * the port's, when its maker has it already (a name lookup less).
  */
-export function guardPort(bridge: string, ifname: string, identity: PortIdentity, o: { sweep?: boolean } = {}): PortGuard | null {
+export function guardPort(bridge: string, ifname: string, identity: PortIdentity, o: { sweep?: boolean; ifindex?: number } = {}): PortGuard | null {
   if (identity.allowSpoofing) return null;
-  const ifindex = ifindexOf(ifname);
+  const ifindex = o.ifindex ?? ifindexOf(ifname);
   if (ifindex === 0) throw new HostError(`cannot guard port ${ifname}: no such interface`);
   if (o.sweep !== false) sweepSometimes(bridge);
   let current: GuardedPort = { ifindex, mac: identity.mac, lease: identity.lease };

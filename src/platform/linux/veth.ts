@@ -26,7 +26,11 @@ export interface VethSpec {
   master: number;
 }
 
-/** Creates the pair; EEXIST when either name is taken (the host's here, the peer's in its namespace). */
+/**
+ * Creates the pair; EEXIST when either name is taken (the host's here, the peer's in its namespace).
+ * Both ends are born down: a peer asked up in this request fails it with ENOTCONN (veth_open runs
+ * before the pair is linked).
+ */
 export function createVeth(nl: Netlink, s: VethSpec): void {
   const peer = [
     ifinfo({}), attrString(IFLA_IFNAME, s.peerName), attr(IFLA_ADDRESS, s.peerMac), attrU32(IFLA_MTU, s.mtu),
