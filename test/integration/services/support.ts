@@ -3,9 +3,9 @@
  * (system start → the services daemon), guest namespaces cabled to a bridge with a veth pair, and a
  * real DHCP client (busybox udhcpc). Nothing runs in the root namespace.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
 import { BUN, createNetns, linkUpstream, type Netns } from "../../support/netns.ts";
 
@@ -109,17 +109,21 @@ export class Host {
   }
 }
 
-const SCRIPT_DIR = mkdtempSync(join(tmpdir(), "vmlan-udhcpc-"));
-/** udhcpc calls this with the lease in its environment; it prints it instead of configuring anything. */
-export const UDHCPC_SCRIPT = join(SCRIPT_DIR, "print.sh");
-/** (Re)written before each use: test files share this module, and one file's afterAll removes the directory. */
-function ensureScript(): void {
-  if (existsSync(UDHCPC_SCRIPT)) return;
-  mkdirSync(SCRIPT_DIR, { recursive: true });
-  writeFileSync(UDHCPC_SCRIPT, '#!/bin/sh\necho "event=$1 ip=$ip mask=$mask router=$router dns=$dns hostname=$hostname domain=$domain mtu=$mtu lease=$lease serverid=$serverid"\n');
-  chmodSync(UDHCPC_SCRIPT, 0o755);
+/** udhcpc's script: it is called with the lease in its environment and prints it instead of configuring anything. */
+let script: string | null = null;
+/**
+ * Made on first use (a file that never runs udhcpc leaves nothing in /tmp), again after a file's
+ * afterAll removed it (test files share this module); the last one goes when the process exits.
+ */
+function ensureScript(): string {
+  if (script && existsSync(script)) return script;
+  if (!script) process.once("exit", () => removeScriptDir());
+  script = join(mkdtempSync(join(tmpdir(), "vmlan-udhcpc-")), "print.sh");
+  writeFileSync(script, '#!/bin/sh\necho "event=$1 ip=$ip mask=$mask router=$router dns=$dns hostname=$hostname domain=$domain mtu=$mtu lease=$lease serverid=$serverid"\n');
+  chmodSync(script, 0o755);
+  return script;
 }
-export const removeScriptDir = () => rmSync(SCRIPT_DIR, { recursive: true, force: true });
+export const removeScriptDir = () => script && rmSync(dirname(script), { recursive: true, force: true });
 
 export type Lease = Record<"ip" | "mask" | "router" | "dns" | "hostname" | "domain" | "mtu" | "lease" | "serverid", string>;
 
@@ -128,8 +132,7 @@ export type Lease = Record<"ip" | "mask" | "router" | "dns" | "hostname" | "doma
  * apart, -q: quit once bound). Returns the lease, or null when none was obtained.
  */
 export function udhcpc(guest: Netns, opts: { hostname?: string; tries?: number } = {}): { lease: Lease | null; output: string } {
-  ensureScript();
-  const argv = ["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", String(opts.tries ?? 4), "-T", "1", "-A", "1", "-s", UDHCPC_SCRIPT, "-O", "mtu"];
+  const argv = ["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", String(opts.tries ?? 4), "-T", "1", "-A", "1", "-s", ensureScript(), "-O", "mtu"];
   if (opts.hostname) argv.push("-x", `hostname:${opts.hostname}`);
   const r = guest.run(argv);
   const bound = r.stdout.split("\n").find((l) => l.startsWith("event=bound "));
