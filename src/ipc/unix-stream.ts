@@ -5,6 +5,7 @@
  */
 import { ptr } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
+import { POLLIN } from "../../ffi/libc/constants.ts";
 import { libcUnix, LOCAL_PEERPID } from "../../ffi/libc/unix.ts";
 import { OS, encodeSockaddrUn, sunPathMax } from "../../ffi/libc/os.ts";
 import { emulateSocketFlags, fcntlInt } from "../../ffi/libc/variadic.ts";
@@ -179,6 +180,15 @@ export function recvWithFd(fd: number, buf: Uint8Array, nonblocking: boolean): {
     if (MSG_CMSG_CLOEXEC === 0) fcntlInt(passed, OS.F_SETFD, OS.FD_CLOEXEC);
   }
   return { n, fd: passed };
+}
+
+/** Whether `fd` became readable (or hung up) within `ms`: a blocking client's bound on waiting for a reply. */
+export function waitReadable(fd: number, ms: number): boolean {
+  const p = new Uint8Array(8); // struct pollfd: int fd, short events, short revents
+  const view = new DataView(p.buffer);
+  view.setInt32(0, fd, true);
+  view.setInt16(4, POLLIN, true);
+  return libc().poll(ptr(p), 1, ms) > 0;
 }
 
 export function closeFd(fd: number): void {

@@ -55,7 +55,16 @@ export function helperRequest(args: HelperArgs): HelperRequest {
   return r;
 }
 
+/**
+ * Linux: through the services daemon when it runs (helper-service/), else in this process.
+ * VMLAN_HELPER_IN_PROCESS=1 skips the daemon (the bench compares both paths).
+ */
 export async function runHelperArgs(r: HelperRequest): Promise<number> {
+  if (!r.broker && process.platform === "linux" && process.env.VMLAN_HELPER_IN_PROCESS !== "1") {
+    const { runViaDaemon } = await import("../helper-service/run.ts");
+    const code = await runViaDaemon(r);
+    if (code !== null) return code;
+  }
   const { runHelperRequest } = await import("../compat/helper-run.ts");
   return runHelperRequest(r, "vmlan");
 }

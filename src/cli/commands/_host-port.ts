@@ -7,6 +7,7 @@ import { leaseService, networkService } from "../context.ts";
 import { UsageError, VmlanError } from "../../core/errors.ts";
 import type { HelperClaim, HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import { selfOwner } from "../owners.ts";
+import type { Owner } from "../../core/resources/attachment.ts";
 import { openGuardedPort, type PortLease } from "../guarded-port.ts";
 import type { StartLine } from "../../datapath/start-line.ts";
 import type { HostNetworkSpec, TapOpener, VmnetHostPort, VmnetPortOpener } from "../../platform/types.ts";
@@ -17,19 +18,8 @@ import type { Network } from "../../core/resources/network.ts";
 import { intToV4 } from "../../core/ipam/subnet.ts";
 import { poolOf } from "../../core/ipam/addressing.ts";
 
-/** What a VM's port is asked for: vmnet-helper's --enable-isolation, --enable-tso, --enable-checksum-offload. */
-export interface PortRequest {
-  isolation?: boolean;
-  /** No anti-spoofing rules on the port (stored with the attachment); absent: as stored. */
-  allowSpoofing?: boolean;
-  tso?: boolean;
-  checksumOffload?: boolean;
-}
-
-/** vmnet-helper style interface id when the caller gives none: an uppercase UUID (Web Crypto's: node:crypto costs a helper about 4 MB of RSS). */
-export function newInterfaceId(): string {
-  return crypto.randomUUID().toUpperCase();
-}
+export { newInterfaceId, offloadOf, type PortRequest } from "../port-request.ts";
+import { offloadOf, type PortRequest } from "../port-request.ts";
 
 /** Returns the bridge of a network whose host side is up, or a clear error naming the fix. */
 export async function bridgeOf(network: string, svc?: NetworkService): Promise<string> {
@@ -67,11 +57,6 @@ export async function tapOpener(svc?: NetworkService, port: PortRequest = {}, le
   return (network, lease) => ({ ...openGuardedPort(opener, hostSpec(s.get(network)), lease, leases, { isolated: port.isolation, offload }), offload });
 }
 
-/** vmnet-helper's flags as a port's offload: --enable-tso needs finished checksums too, so it implies them. */
-export function offloadOf(port: PortRequest): "checksum" | "tso" | undefined {
-  return port.tso ? "tso" : port.checksumOffload ? "checksum" : undefined;
-}
-
 /** The start line's view of a network: the last address handed out and the IPv6 prefix. */
 function addressing(n: Network | null): Pick<HelperLease, "rangeEnd" | "ipv6Prefix" | "ipv6PrefixLength"> {
   if (!n) return {};
@@ -79,9 +64,12 @@ function addressing(n: Network | null): Pick<HelperLease, "rangeEnd" | "ipv6Pref
   return { rangeEnd: intToV4(poolOf(n).last), ipv6Prefix: prefix ?? null, ipv6PrefixLength: len ? Number(len) : null };
 }
 
+/** Who owns a claimed attachment: this process by default; the helper on the other end of the services daemon's socket there. */
+export type OwnerOf = (socket: string | null) => Owner;
+
 /** `claim`: this process owns the attachment (a dead owner's attachment is released as an orphan). */
-export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null, allowSpoofing?: boolean, leases: LeaseService = leaseService()): HelperLease {
-  const { attachment: a } = leases.attach({ network, id, mac, owner: claim ? selfOwner(claim.socket) : undefined, allowSpoofing });
+export function attachLease(network: string, id: string, mac?: string, claim?: HelperClaim | null, allowSpoofing?: boolean, leases: LeaseService = leaseService(), owner: OwnerOf = selfOwner): HelperLease {
+  const { attachment: a } = leases.attach({ network, id, mac, owner: claim ? owner(claim.socket) : undefined, allowSpoofing });
   return {
     id: a.id, network: a.network, mac: a.mac, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, hostname: a.hostname, mtu: a.mtu,
     ...addressing(leases.store.getNetwork(network)), addressV6: a.addressV6, allowSpoofing: a.allowSpoofing,
@@ -93,11 +81,11 @@ export function releaseLease(lease: HelperLease, leases: LeaseService = leaseSer
 }
 
 /** The helper's dependencies for one network; the bridge is checked before anything is allocated. */
-export async function helperDeps(network: string, id: string, mac?: string, port: PortRequest = {}, service?: NetworkService): Promise<HelperDeps> {
+export async function helperDeps(network: string, id: string, mac?: string, port: PortRequest = {}, service?: NetworkService, owner?: OwnerOf): Promise<HelperDeps> {
   const svc = service ?? (await networkService(true)); // one store and platform for both questions below
   // The lease's whole life (attach, the port following it, release) on the service's connection.
   const leases = leaseService(svc.store);
-  const attach = (claim: HelperClaim | null) => attachLease(network, id, mac, claim, port.allowSpoofing, leases);
+  const attach = (claim: HelperClaim | null) => attachLease(network, id, mac, claim, port.allowSpoofing, leases, owner);
   const release = (lease: HelperLease) => releaseLease(lease, leases);
   const vmnet = vmnetHostPorts(svc, network, id, port);
   if (vmnet) return { attach, release, openHostPort: vmnet };

@@ -36,7 +36,14 @@ const run = defineCommand({
     // Linux: an upgrade that replaces the binary restarts the daemon from it, in place (same pid, pidfile, log).
     const binary = process.platform === "linux" ? ownBinary() : null;
     // Linux: the CNI plugin hands its ADD, DEL and CHECK calls to this daemon (src/cni/client.ts).
-    const alsoServe = process.platform === "linux" ? async (log: (line: string) => void) => (await import("../../cni/serve.ts")).serveCni({ stateDir: stateDir(), store, log, binary }) : undefined;
+    // and a helper its lease and guarded TAP (cli/helper-service/), so it loads neither the store nor libnftables.
+    const alsoServe = process.platform === "linux" ? async (log: (line: string) => void) => {
+      const stopCni = await (await import("../../cni/serve.ts")).serveCni({ stateDir: stateDir(), store, log, binary });
+      const { NetworkService } = await import("../../core/networks.ts");
+      const networks = new NetworkService(store, platform);
+      const stopHelpers = await (await import("../helper-service/serve.ts")).serveHelpers({ stateDir: stateDir(), networks, log, binary });
+      return () => (stopHelpers(), stopCni());
+    } : undefined;
     const ended = await runDaemon({ store, stateDir: stateDir(), tend, ports, alsoServe, binary, ...onVmnet });
     if (ended === "replaced" && binary) {
       store.close();

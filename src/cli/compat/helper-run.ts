@@ -12,21 +12,16 @@ import type { Network } from "../../core/resources/network.ts";
 import type { HelperLog } from "../../datapath/helper.ts";
 import { helperDeps, newInterfaceId, offloadOf } from "../commands/_host-port.ts";
 import type { HelperRequest } from "./helper-options.ts";
-import { compatLog } from "./log.ts";
-import { writeOut } from "../../process/write-line.ts";
+import { compatLog, vmlanLog } from "./log.ts";
 
 export type HelperStyle = "vmlan" | "vmnet-helper";
 
-function vmlanLog(verbose: boolean): HelperLog {
-  const w = (l: string) => writeOut(2, `vmlan helper: ${l}\n`);
-  return { info: w, error: (l) => w(`error: ${l}`), debug: verbose ? w : () => {} };
-}
 
 /**
  * The network: `vmlan helper --network NAME` of a stored network is used as it is (it must be up,
  * as before); everything else follows vmnet-helper and is brought up here, with DHCP and DNS.
  */
-async function chooseNetwork(svc: NetworkService, r: HelperRequest, style: HelperStyle): Promise<{ network: Network; bringUp: boolean; created: boolean }> {
+export async function chooseNetwork(svc: NetworkService, r: HelperRequest, style: HelperStyle): Promise<{ network: Network; bringUp: boolean; created: boolean }> {
   if (style === "vmlan" && r.network !== undefined && svc.store.getNetwork(r.network)) return { network: svc.get(r.network), bringUp: false, created: false };
   const mode = r.operationMode ?? "shared";
   const chosen = mode === "bridged"

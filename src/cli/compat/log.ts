@@ -24,3 +24,9 @@ export function compatLog(tag: string | null, verbose: boolean): CompatLog {
     debug: verbose ? (l) => write("DEBUG", tag, l) : () => {},
   };
 }
+
+/** `vmlan helper`'s own lines: `vmlan helper: ...`, debug ones only with -v. */
+export function vmlanLog(verbose: boolean): CompatLog {
+  const w = (l: string) => writeOut(2, `vmlan helper: ${l}\n`);
+  return { info: w, warn: w, error: (l) => w(`error: ${l}`), debug: verbose ? w : () => {} };
+}

@@ -1,0 +1,71 @@
+/**
+ * The helper's side of `<stateDir>/helper.sock` (wire.ts): when the services daemon runs, it
+ * attaches, opens the guarded TAP and passes its fd back, so this process loads neither the store
+ * nor libnftables (issue #15 §3, bench helper). No daemon, or one that declines: null, and the helper
+ * does it all itself, as before. The connection stays open as the hold of the lease and the rules.
+ */
+import { join } from "node:path";
+import { VmlanError } from "../../core/errors.ts";
+import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
+import { closeFd, connectUnix, recvWithFd, sendWithFd, waitReadable } from "../../ipc/unix-stream.ts";
+import { decodeFrame, encodeFrame } from "../../cni/wire.ts";
+import { HELPER_SOCKET_FILE, type HelperPortReply, type HelperPortRequest } from "./wire.ts";
+
+/** The daemon answers one request at a time; one it has not answered by then is left to this process. */
+const ANSWER_MS = 30_000;
+
+/** The reply and the fd passed with it; null if the daemon hung up or did not answer in time. */
+function exchange(fd: number, req: HelperPortRequest): { reply: HelperPortReply; fd: number | null } | null {
+  sendWithFd(fd, encodeFrame(req));
+  const chunk = new Uint8Array(64 * 1024);
+  let buf = new Uint8Array(0);
+  let passed: number | null = null;
+  for (;;) {
+    if (!waitReadable(fd, ANSWER_MS)) break;
+    const got = recvWithFd(fd, chunk, false);
+    if (got.fd !== null) passed = got.fd;
+    if (got.n <= 0) {
+      if (got.n === 0) break;
+      continue;
+    }
+    const all = new Uint8Array(buf.length + got.n);
+    all.set(buf);
+    all.set(chunk.subarray(0, got.n), buf.length);
+    buf = all;
+    const reply = decodeFrame<HelperPortReply>(buf);
+    if (reply) return { reply, fd: passed };
+  }
+  if (passed !== null) closeFd(passed);
+  return null;
+}
+
+/** The helper's deps through the daemon of `stateDir`, or null to do it in this process. */
+export function daemonHelperDeps(stateDir: string, req: HelperPortRequest, debug: (line: string) => void): HelperDeps | null {
+  let conn: number;
+  try {
+    conn = connectUnix(join(stateDir, HELPER_SOCKET_FILE));
+  } catch {
+    return null; // no services daemon (or not ours to reach): in process
+  }
+  const got = exchange(conn, req);
+  if (!got || "fallback" in got.reply) {
+    closeFd(conn);
+    debug(`in process: ${got ? (got.reply as { fallback: string }).fallback : "the services daemon did not answer"}`);
+    return null;
+  }
+  const { reply, fd } = got;
+  if (!reply.ok) {
+    closeFd(conn);
+    const e = reply.error;
+    throw new VmlanError(e.message, { code: e.code, exitCode: e.exitCode, details: e.details, lines: e.lines });
+  }
+  if (fd === null) {
+    closeFd(conn);
+    throw new VmlanError("the services daemon gave no TAP", { code: "EHOST", exitCode: 6 });
+  }
+  debug(`port ${reply.port.ifname} from the services daemon`);
+  const port: HostPort = { fd, ifname: reply.port.ifname, offload: reply.port.offload, close: () => closeFd(fd) };
+  const lease: HelperLease = reply.lease;
+  // The hold: closing it (here at the end, or this process's death) releases what the daemon did.
+  return { attach: () => lease, openHostPort: () => port, release: () => closeFd(conn) };
+}

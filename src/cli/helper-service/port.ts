@@ -1,0 +1,59 @@
+/**
+ * What the services daemon does for one helper (serve.ts): the helper's own composition
+ * (compat/helper-run.ts's choice of network, commands/_host-port.ts's lease and guarded TAP) on the
+ * daemon's store and platform, with the helper on the other end of the socket as the attachment's
+ * owner. The same code as in process, so the same lease, start line and errors.
+ */
+import type { NetworkService } from "../../core/networks.ts";
+import { NotFoundError } from "../../core/errors.ts";
+import type { HelperLease, HostPort } from "../../datapath/helper.ts";
+import { identityOf } from "../../process/identity.ts";
+import { helperDeps } from "../commands/_host-port.ts";
+import { bringUp, chooseNetwork } from "../compat/helper-run.ts";
+import { newRequest, type HelperRequest } from "../compat/helper-options.ts";
+import type { HelperPortRequest } from "./wire.ts";
+
+export interface DaemonPort {
+  lease: HelperLease;
+  host: HostPort;
+  /** The helper's --socket, removed if it died and left it. */
+  socket: string | null;
+  /** The hold's end: the TAP (the daemon's copy), its rules once it is gone, then the lease unless `keep`. */
+  release(): void;
+}
+
+export async function openHelperPort(svc: NetworkService, req: HelperPortRequest, pid: number, log: (line: string) => void): Promise<DaemonPort> {
+  const { socket: _socket, v: _v, ...asked } = req;
+  const r: HelperRequest = { ...newRequest(), ...asked };
+  const quiet = { info: log, error: log, debug: () => {} };
+  const { network, bringUp: up, created } = await chooseNetwork(svc, r, "vmlan");
+  if (up) await bringUp(svc, network, created, quiet);
+  const port = { isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload, allowSpoofing: r.allowSpoofing };
+  const owner = (socket: string | null) => {
+    const id = identityOf(pid);
+    if (!id) throw new NotFoundError(`helper process ${pid} is gone`);
+    return { ...id, socket };
+  };
+  const deps = await helperDeps(network.name, req.interfaceId, r.mac, port, svc, owner);
+  const lease = deps.attach(req.keep ? null : { socket: req.socket });
+  let host: HostPort;
+  try {
+    host = deps.openHostPort(lease);
+  } catch (e) {
+    if (!req.keep) deps.release(lease);
+    throw e;
+  }
+  let done = false;
+  return {
+    lease, host, socket: req.socket,
+    release: () => {
+      if (done) return;
+      done = true;
+      try {
+        host.close();
+      } finally {
+        if (!req.keep) deps.release(lease);
+      }
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * `vmlan helper` through the services daemon (client.ts): the request as the flags give it, the
+ * daemon's lease and TAP, then the same helper (datapath/helper.ts) as in process, so the start line
+ * is the same. null when no daemon takes it: the caller runs the in-process path.
+ */
+import { resolve } from "node:path";
+import { stateDir } from "../../core/store/paths.ts";
+import type { HelperRequest } from "../compat/helper-options.ts";
+import { vmlanLog } from "../compat/log.ts";
+import { newInterfaceId, offloadOf } from "../port-request.ts";
+import { daemonHelperDeps } from "./client.ts";
+import { HELPER_WIRE_VERSION, type HelperPortRequest } from "./wire.ts";
+
+export function portRequestOf(r: HelperRequest, interfaceId: string): HelperPortRequest {
+  const opt = <K extends keyof HelperRequest>(k: K) => (r[k] !== undefined ? { [k]: r[k] } : {});
+  return {
+    v: HELPER_WIRE_VERSION, interfaceId, keep: r.keep, isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload,
+    socket: r.socket !== undefined ? resolve(r.socket) : null,
+    ...opt("network"), ...opt("operationMode"), ...opt("sharedInterface"), ...opt("startAddress"), ...opt("endAddress"),
+    ...opt("subnetMask"), ...opt("mac"), ...opt("allowSpoofing"),
+  };
+}
+
+export async function runViaDaemon(r: HelperRequest): Promise<number | null> {
+  const log = vmlanLog(r.verbose);
+  const id = r.interfaceId ?? newInterfaceId();
+  const deps = daemonHelperDeps(stateDir(), portRequestOf(r, id), log.debug);
+  if (!deps) return null;
+  Bun.unsafe.setJITPolicy(1000); // as the in-process path does, for the start (the forwarding sets it back)
+  const offload = offloadOf(r);
+  const { runHelper } = await import("../../datapath/helper.ts");
+  return runHelper({ fd: r.fd, socket: r.socket, statsInterval: r.statsInterval, keep: r.keep, isolation: r.isolation, offload, log }, deps);
+}

@@ -1,0 +1,158 @@
+/**
+ * The services daemon's side of `vmlan helper` (client.ts): `<stateDir>/helper.sock`, 0600 in the
+ * 0700 state dir as cni.sock is. Each connection is one helper: its request is checked, run on the
+ * daemon's store and platform one at a time (port.ts), answered with the TAP's fd (SCM_RIGHTS on
+ * Bun's own socket fd), and then held: when the helper closes it or dies, its rules and lease go.
+ * A helper in another network namespace, or any request while the binary was replaced, is sent
+ * back (`fallback`): it then does it all itself.
+ */
+import * as v from "valibot";
+import { chmodSync, readlinkSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { VmlanError } from "../../core/errors.ts";
+import type { NetworkService } from "../../core/networks.ts";
+import { InterfaceId } from "../../core/resources/names.ts";
+import { decodeFrame, encodeFrame } from "../../cni/wire.ts";
+import { peerCred, replaceStaleSocket, sendWithFd } from "../../ipc/unix-stream.ts";
+import { type OwnBinary, replaced } from "../../services/own-binary.ts";
+import { removeStaleSocket } from "../../datapath/socket-path.ts";
+import { type DaemonPort, openHelperPort } from "./port.ts";
+import { HELPER_SOCKET_FILE, HELPER_WIRE_VERSION, type HelperPortReply, type HelperPortRequest } from "./wire.ts";
+
+/** A connection that sends no whole request by then is closed. */
+const REQUEST_S = 30;
+
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+/** Shapes only: what the values mean (a MAC, a network, an address) the helper's own code checks, with its own messages. */
+const REQUEST = v.strictObject({
+  v: v.literal(HELPER_WIRE_VERSION),
+  interfaceId: InterfaceId,
+  network: v.optional(text(256)),
+  operationMode: v.optional(v.picklist(["shared", "host", "bridged"])),
+  sharedInterface: v.optional(text(64)),
+  startAddress: v.optional(text(64)),
+  endAddress: v.optional(text(64)),
+  subnetMask: v.optional(text(64)),
+  mac: v.optional(text(64)),
+  keep: v.boolean(),
+  allowSpoofing: v.optional(v.boolean()),
+  isolation: v.boolean(),
+  tso: v.boolean(),
+  checksumOffload: v.boolean(),
+  socket: v.nullable(v.pipe(text(4096), v.startsWith("/"))),
+});
+
+type Sock = { fd: number; write(b: Uint8Array): number; end(): void; timeout(s: number): void };
+type Conn = { buf: Uint8Array; taken: boolean; closed: boolean; port: DaemonPort | null };
+
+const netnsOf = (pid: number | "self") => {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return null;
+  }
+};
+
+function failure(e: unknown): HelperPortReply {
+  if (e instanceof VmlanError) return { ok: false, error: { message: e.message, code: e.code, exitCode: e.exitCode, details: e.details, lines: [...e.lines] } };
+  return { ok: false, error: { message: `internal error: ${(e as Error)?.message ?? String(e)}`, code: "EINTERNAL", exitCode: 1 } };
+}
+
+export async function serveHelpers(o: { stateDir: string; networks: NetworkService; log: (line: string) => void; binary?: OwnBinary | null }): Promise<() => void> {
+  const path = join(o.stateDir, HELPER_SOCKET_FILE);
+  let stopping = false;
+  const answer = async (s: Sock, c: Conn, raw: unknown): Promise<void> => {
+    const parsed = v.safeParse(REQUEST, raw);
+    if (!parsed.success) {
+      const i = parsed.issues[0];
+      const at = i.path?.map((p) => String(p.key)).join(".");
+      return void reply(s, failure(new VmlanError(`invalid helper request${at ? ` at "${at}"` : ""}: ${i.message}`, { code: "EPROTO", exitCode: 2 })));
+    }
+    if (o.binary && replaced(o.binary)) return void reply(s, { fallback: "the services daemon runs a vmlan binary that was replaced" });
+    const pid = peerCred(s.fd).pid;
+    if (netnsOf(pid) !== netnsOf("self")) return void reply(s, { fallback: "another network namespace" });
+    let port: DaemonPort;
+    try {
+      port = await openHelperPort(o.networks, parsed.output as HelperPortRequest, pid, o.log);
+    } catch (e) {
+      return void reply(s, failure(e));
+    }
+    if (c.closed) return port.release(); // the helper went while its port was being made
+    c.port = port;
+    const sent = reply(s, { ok: true, lease: port.lease, port: { ifname: port.host.ifname, ...(port.host.offload ? { offload: port.host.offload } : {}) } }, port.host.fd);
+    if (!sent) end(c);
+  };
+  const reply = (s: Sock, r: HelperPortReply, fd?: number): boolean => {
+    const frame = encodeFrame(r);
+    let n = -1;
+    try {
+      n = sendWithFd(s.fd, frame, fd); // small, into an empty socket buffer: whole or an error
+    } catch {}
+    if (n !== frame.length || !("ok" in r) || !r.ok) s.end();
+    return n === frame.length;
+  };
+  const end = (c: Conn) => {
+    const p = c.port;
+    c.port = null;
+    if (!p) return;
+    try {
+      // The daemon stopping leaves running helpers as they are (owned leases, rules): its successor's housekeeping releases the dead ones'.
+      if (stopping) p.host.close();
+      else {
+        p.release();
+        if (p.socket) tidySocket(p.socket, 5);
+      }
+    } catch (e) {
+      o.log(`helper: release of ${p.lease.network}/${p.lease.id}: ${(e as Error).message}`);
+    }
+  };
+  // A helper that died leaves its --socket and lock (the orphan path's cleanup, cli/owners.ts); its lock may outlive the connection by a moment.
+  const tidySocket = (path: string, tries: number): void => {
+    if (!removeStaleSocket(path) && tries > 0) setTimeout(() => tidySocket(path, tries - 1), 200);
+  };
+  let queue: Promise<unknown> = Promise.resolve();
+  replaceStaleSocket(path, "a services daemon");
+  const server = Bun.listen<Conn>({
+    unix: path,
+    socket: {
+      open(s) {
+        s.data = { buf: new Uint8Array(0), taken: false, closed: false, port: null };
+        s.timeout(REQUEST_S);
+      },
+      data(s, d) {
+        const c = s.data;
+        if (c.taken) return void s.end(); // one request per connection; more is a confused or hostile client
+        const all = new Uint8Array(c.buf.length + d.length);
+        all.set(c.buf);
+        all.set(d, c.buf.length);
+        c.buf = all;
+        let req: unknown;
+        try {
+          req = decodeFrame(c.buf);
+        } catch {
+          return void s.end();
+        }
+        if (req === null) return;
+        c.taken = true;
+        c.buf = new Uint8Array(0);
+        s.timeout(0);
+        const sock = s as unknown as Sock;
+        // One at a time: netlink and the store are synchronous, and two helpers creating a network must not overlap.
+        queue = queue.then(() => answer(sock, c, req)).catch((e) => (o.log(`helper: ${(e as Error).message}`), s.end()));
+      },
+      close(s) {
+        s.data.closed = true;
+        end(s.data);
+      },
+      timeout: (s) => void s.end(),
+      error: () => {},
+    },
+  });
+  chmodSync(path, 0o600);
+  o.log(`helper: serving helpers' ports on ${path}`);
+  return () => {
+    stopping = true;
+    server.stop(true);
+    rmSync(path, { force: true });
+  };
+}

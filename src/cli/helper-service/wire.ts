@@ -1,0 +1,45 @@
+/**
+ * What `vmlan helper` and the services daemon say over `<stateDir>/helper.sock` (client.ts,
+ * serve.ts): one request, one reply (the TAP's fd on it as SCM_RIGHTS), framed as cni/wire.ts
+ * frames them; then the connection stays open as the hold: when it closes, the daemon removes the
+ * port's rules and releases the lease unless `keep`. Types only: the helper loads no valibot.
+ */
+import type { HelperLease } from "../../datapath/helper.ts";
+import type { OffloadMode } from "../../datapath/offload/steps.ts";
+
+export const HELPER_SOCKET_FILE = "helper.sock";
+export const HELPER_WIRE_VERSION = 1;
+
+/** The helper's request as `vmlan helper`'s flags give it (helper-options.ts HelperRequest). */
+export interface HelperPortRequest {
+  v: typeof HELPER_WIRE_VERSION;
+  interfaceId: string;
+  network?: string;
+  operationMode?: "shared" | "host" | "bridged";
+  sharedInterface?: string;
+  startAddress?: string;
+  endAddress?: string;
+  subnetMask?: string;
+  mac?: string;
+  keep: boolean;
+  allowSpoofing?: boolean;
+  isolation: boolean;
+  tso: boolean;
+  checksumOffload: boolean;
+  /** The helper's --socket, absolute (the attachment's owner records it), or null with --fd. */
+  socket: string | null;
+}
+
+export interface HelperFailure {
+  message: string;
+  code: string;
+  exitCode: number;
+  details?: Record<string, unknown>;
+  lines?: string[];
+}
+
+/** `fallback`: not served here (another network namespace, a replaced binary): the helper does it itself. */
+export type HelperPortReply =
+  | { ok: true; lease: HelperLease; port: { ifname: string; offload?: OffloadMode } }
+  | { ok: false; error: HelperFailure }
+  | { fallback: string };

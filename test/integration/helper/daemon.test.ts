@@ -1,0 +1,149 @@
+/**
+ * `vmlan helper` through the services daemon (src/cli/helper-service/): with the daemon of the state
+ * dir running, a plain helper gets its lease and its guarded TAP from it, prints the same start line
+ * as in process, is recorded as its attachment's owner, and loads no store; the connection is the
+ * hold (kill -9 releases the lease and the port's rules, --keep keeps the lease); errors read as in
+ * process; a malformed request does not hurt the daemon. No daemon: in process (the other helper tests).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runVmlan } from "../../support/binary.ts";
+import { createNetns, type Netns } from "../../support/netns.ts";
+import { guardObjects } from "../../support/guard-rules.ts";
+import { connectUnix, closeFd, recvWithFd, sendWithFd } from "../../../src/ipc/unix-stream.ts";
+import { type LineProc, vmlanIn } from "./proc.ts";
+
+let ns: Netns;
+let daemon: LineProc;
+const stateDir = mkdtempSync(join(tmpdir(), "vmlan-helperd-"));
+const sockDir = mkdtempSync(join(tmpdir(), "vmlan-helperd-sock-"));
+const env = { VMLAN_STATE_DIR: stateDir };
+const IN_PROCESS = { ...env, VMLAN_HELPER_IN_PROCESS: "1" };
+const procs: LineProc[] = [];
+const vmlan = (...args: string[]) => runVmlan(args, { env, netns: ns.name });
+const attachments = async (): Promise<Array<Record<string, unknown>>> => JSON.parse((await vmlan("attachments", "--format", "json")).stdout);
+const FROM_DAEMON = /port vlt\d+ from the services daemon/;
+
+function helper(e: Record<string, string>, ...args: string[]): LineProc {
+  const p = vmlanIn(ns.name, ["helper", "-v", ...args], e);
+  procs.push(p);
+  return p;
+}
+const startLine = async (p: LineProc) => JSON.parse(await p.waitFor(/^\{/)) as Record<string, unknown>;
+/** The port's chain in the anti-spoofing table (named by the TAP's ifindex). */
+const portChain = (l: Record<string, unknown>) => `port_vl-d_${ns.sh(["cat", `/sys/class/net/${l.vmlan_tap}/ifindex`]).trim()}`;
+const withoutTap = (l: Record<string, unknown>) => ({ ...l, vmlan_tap: "-" });
+
+async function until(what: () => boolean | Promise<boolean>, ms = 6000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await what()) return true;
+    await Bun.sleep(100);
+  }
+  return what();
+}
+
+beforeAll(async () => {
+  ns = createNetns();
+  const r = await vmlan("network", "create", "d", "--subnet", "10.86.0.0/24", "--subnet-v6", "fd86::/64", "--mode", "host", "--mtu", "1500");
+  if (r.exitCode !== 0) throw new Error(`network create: ${r.stderr}`);
+  daemon = vmlanIn(ns.name, ["services", "run"], env);
+  procs.push(daemon);
+  await daemon.waitFor(/serving helpers' ports on /, { stream: "err" });
+});
+afterAll(() => {
+  for (const p of procs) p.kill("SIGKILL");
+  ns?.delete();
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(sockDir, { recursive: true, force: true });
+});
+
+describe("vmlan helper through the services daemon", () => {
+  test("the same start line and lease as in process, owned by the helper, and no store open in it", async () => {
+    expect(statSync(join(stateDir, "helper.sock")).mode & 0o777).toBe(0o600);
+    for (const tso of [[], ["--enable-tso"]]) {
+      const sock = join(sockDir, `same${tso.length}.sock`);
+      const h = helper(env, "--network", "d", "--id", `same-${tso.length}`, "--socket", sock, ...tso);
+      const line = await startLine(h);
+      expect(h.err.join("\n")).toMatch(FROM_DAEMON);
+      const [att] = (await attachments()).filter((a) => a.id === `same-${tso.length}`);
+      expect(att).toMatchObject({ network: "d", state: "active", address: line.vmlan_address, mac: line.vmnet_mac_address });
+      // Owned by the helper, not the daemon: another helper for the id is refused, naming the helper's pid.
+      const second = helper(IN_PROCESS, "--network", "d", "--id", `same-${tso.length}`, "--socket", join(sockDir, "second.sock"));
+      expect(await second.exited()).toBe(4);
+      expect(second.err.join("\n")).toContain(`is in use by pid ${h.proc.pid}`);
+      const open = readdirSync(`/proc/${h.proc.pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${h.proc.pid}/fd/${fd}`); } catch { return ""; } });
+      expect(open.filter((f) => f.startsWith(stateDir) || f.includes("vmlan.db"))).toEqual([]);
+      expect(open).toContain("/dev/net/tun");
+      h.kill("SIGTERM");
+      expect(await h.exited()).toBe(0);
+      expect(await until(async () => !(await attachments()).some((a) => a.id === `same-${tso.length}`))).toBe(true);
+      // In process, for the same inputs: the same line, but for the TAP's name.
+      const again = helper(IN_PROCESS, "--network", "d", "--id", `same-${tso.length}`, "--socket", sock, ...tso);
+      const here = await startLine(again);
+      expect(again.err.join("\n")).not.toMatch(FROM_DAEMON);
+      expect(withoutTap(here)).toEqual(withoutTap(line));
+      again.kill("SIGTERM");
+      expect(await again.exited()).toBe(0);
+    }
+  });
+
+  test("kill -9 of the helper releases its lease and removes its port's rules; --keep keeps the lease", async () => {
+    const h = helper(env, "--network", "d", "--id", "killed", "--socket", join(sockDir, "killed.sock"));
+    const port = portChain(await startLine(h));
+    expect(guardObjects(ns, "vl-d").ports).toContain(port);
+    h.kill("SIGKILL");
+    await h.exited();
+    expect(await until(async () => !(await attachments()).some((a) => a.id === "killed"))).toBe(true);
+    expect(await until(() => !guardObjects(ns, "vl-d").ports.includes(port))).toBe(true);
+
+    const k = helper(env, "--network", "d", "--id", "kept", "--keep", "--socket", join(sockDir, "kept.sock"));
+    const kept = await startLine(k);
+    const keptPort = portChain(kept);
+    k.kill("SIGKILL");
+    await k.exited();
+    expect(await until(() => !guardObjects(ns, "vl-d").ports.includes(keptPort))).toBe(true);
+    expect((await attachments()).filter((a) => a.id === "kept").map((a) => a.address)).toEqual([kept.vmlan_address]);
+  });
+
+  test("errors read as in process: the same line and exit code", async () => {
+    // A network that is down: stored, its bridge gone.
+    expect((await vmlan("network", "create", "down", "--subnet", "10.87.0.0/24", "--mode", "host")).exitCode).toBe(0);
+    ns.sh(["ip", "link", "del", "vl-down"]);
+    const cases = [
+      ["--network", "down", "--id", "e0", "--socket", join(sockDir, "e0.sock")],
+      ["--network", "nosuch", "--id", "e1", "--socket", join(sockDir, "e1.sock")],
+      ["--network", "d", "--id", "e2", "--mac", "01:00:5e:00:00:01", "--socket", join(sockDir, "e2.sock")],
+    ];
+    for (const args of cases) {
+      const viaDaemon = helper(env, ...args);
+      const code = await viaDaemon.exited();
+      const here = helper(IN_PROCESS, ...args);
+      expect(code).not.toBe(0);
+      expect([code, viaDaemon.err.filter((l) => l.startsWith("error:"))]).toEqual([await here.exited(), here.err.filter((l) => l.startsWith("error:"))]);
+      expect(viaDaemon.err.filter((l) => l.startsWith("error:")).length).toBe(1);
+    }
+  });
+
+  test("a malformed request is answered or hung up on, and the daemon goes on serving helpers", async () => {
+    const path = join(stateDir, "helper.sock");
+    const garbage = [new Uint8Array([0, 0, 0, 3, 123, 125, 125]), new Uint8Array([0xff, 0xff, 0xff, 0xff]), new TextEncoder().encode("\0\0\0\x02{}")];
+    for (const g of garbage) {
+      const fd = connectUnix(path);
+      sendWithFd(fd, g);
+      const buf = new Uint8Array(4096);
+      const got = recvWithFd(fd, buf, false);
+      if (got.n > 0) expect(new TextDecoder().decode(buf.subarray(4, got.n))).toContain("invalid helper request");
+      expect(got.fd).toBe(null);
+      closeFd(fd);
+    }
+    const h = helper(env, "--network", "d", "--id", "after", "--socket", join(sockDir, "after.sock"));
+    await startLine(h);
+    expect(h.err.join("\n")).toMatch(FROM_DAEMON);
+    expect(daemon.proc.exitCode).toBe(null);
+    h.kill("SIGTERM");
+    await h.exited();
+  });
+});
