@@ -16,7 +16,7 @@
  * host→vm: a packet socket in the sink namespace sends; the C sink on the VM end counts.
  * Runs in two fresh namespaces (host and sink) that are deleted afterwards; needs root and gcc.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { vmlanBin } from "../test/support/binary.ts";
@@ -146,14 +146,17 @@ async function inside(o: Opts): Promise<void> {
   }
   // The rules every vmlan port gets (issue #12 item 2), on a TAP of the bench's own: their cost on the kernel path.
   guardPort("vl-bench", "vbgrd", { mac: GUARDED_MAC, lease: { mac: GUARDED_MAC, ipv4: GUARDED_IP, ipv6: [] } });
-  const helper = (name: string, extra: string[]): Path => ({ name, async start(fd) {
-    const p = Bun.spawn(onPath([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC, ...extra]), { stdio: ["ignore", "pipe", "inherit", fd] });
+  // A helper gets its lease and TAP from the services daemon when it runs (src/cli/helper-service/); the others are asked to do it in process.
+  const inProcess = { VMLAN_HELPER_IN_PROCESS: "1" };
+  const helper = (name: string, extra: string[], env: Record<string, string> = inProcess): Path => ({ name, async start(fd) {
+    const p = Bun.spawn(onPath([vmlanBin(), "helper", "--fd", "3", "--network", "bench", "--id", "bench", "--mac", VM_MAC, ...extra]), { stdio: ["ignore", "pipe", "inherit", fd], env: { ...process.env, ...env } });
     const line = JSON.parse(await firstLine(p)) as { vmnet_mac_address: string; vmlan_address: string };
     return { stop: () => (p.kill("SIGTERM"), p.exited), mac: line.vmnet_mac_address, ipv4: line.vmlan_address };
   } });
   const paths: Path[] = [
     helper("vmlan helper", []), // as every vmlan port is: the anti-spoofing rules on its TAP
     helper("vmlan helper, --allow-spoofing", ["--allow-spoofing"]),
+    helper("vmlan helper, through the services daemon", [], {}),
     { name: "C forwarder", async start(fd) {
       const p = Bun.spawn(onPath([join(bin, "forwarder"), "--fd", "3", "--tap", "vbfwd"]), { stdio: ["ignore", "pipe", "inherit", fd] });
       await firstLine(p);
@@ -181,6 +184,8 @@ async function inside(o: Opts): Promise<void> {
     console.log(JSON.stringify({ seconds: o.soak + 2, frames, samples } satisfies SoakResult));
     return;
   }
+  const daemon = Bun.spawn([vmlanBin(), "services", "run"], { stdio: ["ignore", "ignore", "ignore"] });
+  for (let i = 0; i < 100 && !existsSync(join(process.env.VMLAN_STATE_DIR!, "helper.sock")); i++) await Bun.sleep(100);
   const rows: Row[] = [];
   const record = (path: string, direction: string, size: number, samples: Sample[]) =>
     rows.push(row(path, direction, size, samples, path === "C forwarder" ? {} : { ref: "C forwarder" }));
@@ -223,6 +228,8 @@ async function inside(o: Opts): Promise<void> {
     }
   }
   if (only !== "dgram") rows.push(...await streamRows({ runs: o.runs, count: o.count, sink: o.sink!, sinkMac, traffic, cForwarder: join(bin, "stream-forwarder"), dir: bin }));
+  daemon.kill("SIGTERM");
+  await daemon.exited;
   rmSync(bin, { recursive: true, force: true });
   console.log(JSON.stringify(rows));
 }
