@@ -56,11 +56,11 @@ export function helperRequest(args: HelperArgs): HelperRequest {
 }
 
 /**
- * Linux: through the services daemon when it runs (helper-service/), else in this process.
+ * Linux (not the tests' darwin-double platform): through the services daemon when it runs (helper-service/), else in this process.
  * VMLAN_HELPER_IN_PROCESS=1 skips the daemon (the bench compares both paths).
  */
 export async function runHelperArgs(r: HelperRequest): Promise<number> {
-  if (!r.broker && process.platform === "linux" && process.env.VMLAN_HELPER_IN_PROCESS !== "1") {
+  if (!r.broker && process.platform === "linux" && !process.env.VMLAN_PLATFORM && process.env.VMLAN_HELPER_IN_PROCESS !== "1") {
     const { runViaDaemon } = await import("../helper-service/run.ts");
     const code = await runViaDaemon(r);
     if (code !== null) return code;

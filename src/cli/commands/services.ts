@@ -41,7 +41,8 @@ const run = defineCommand({
       const stopCni = await (await import("../../cni/serve.ts")).serveCni({ stateDir: stateDir(), store, log, binary });
       const { NetworkService } = await import("../../core/networks.ts");
       const networks = new NetworkService(store, platform);
-      const stopHelpers = await (await import("../helper-service/serve.ts")).serveHelpers({ stateDir: stateDir(), networks, log, binary });
+      // Only where ports are TAPs (not the tests' darwin-double platform on Linux: its ports are vmnet interfaces, in the helper).
+      const stopHelpers = platform.os === "linux" ? await (await import("../helper-service/serve.ts")).serveHelpers({ stateDir: stateDir(), networks, log, binary }) : () => {};
       return () => (stopHelpers(), stopCni());
     } : undefined;
     const ended = await runDaemon({ store, stateDir: stateDir(), tend, ports, alsoServe, binary, ...onVmnet });
