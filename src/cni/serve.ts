@@ -14,7 +14,7 @@ import type { Store } from "../core/store/store.ts";
 import { runCni } from "./entry.ts";
 import { type OwnBinary, replaced } from "../services/own-binary.ts";
 import { closeOpened, useResidentStore } from "./network.ts";
-import { type CniReply, type CniRequest, decodeFrame, encodeFrame, SOCKET_FILE } from "./wire.ts";
+import { type CniReply, type CniRequest, encodeFrame, gatherFrame, SOCKET_FILE } from "./wire.ts";
 
 /** A connection that sends no whole request by then is closed. */
 const REQUEST_S = 30;
@@ -110,19 +110,14 @@ export async function serveCni(o: { stateDir: string; store: Store; log: (line: 
       data(s, d) {
         const c = s.data;
         if (c.taken) return;
-        const all = new Uint8Array(c.buf.length + d.length);
-        all.set(c.buf);
-        all.set(d, c.buf.length);
-        c.buf = all;
         let req: unknown;
         try {
-          req = decodeFrame(c.buf);
+          req = gatherFrame(c, d);
         } catch {
           return void s.end();
         }
         if (req === null) return;
         c.taken = true;
-        c.buf = new Uint8Array(0);
         s.timeout(0);
         // One call at a time: netlink and the store are synchronous, and two ADDs creating a network must not overlap.
         queue = queue.then(() => answer(req)).then(

@@ -40,3 +40,17 @@ export function decodeFrame<T>(buf: Uint8Array): T | null {
   if (buf.length < 4 + len) return null;
   return JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + len))) as T;
 }
+
+/**
+ * A server's side of one connection that carries one request: `chunk` joins the bytes so far, and
+ * the request comes out once they hold its whole frame (then the bytes are let go), else null.
+ * Throws as decodeFrame does (the caller hangs up).
+ */
+export function gatherFrame<T>(c: { buf: Uint8Array }, chunk: Uint8Array): T | null {
+  const all = new Uint8Array(c.buf.length + chunk.length);
+  all.set(c.buf);
+  all.set(chunk, c.buf.length);
+  const req = decodeFrame<T>(all);
+  c.buf = req === null ? all : new Uint8Array(0);
+  return req;
+}
