@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { VmlanError } from "../../core/errors.ts";
 import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import { closeFd, connectUnix, recvWithFd, sendWithFd, waitReadable } from "../../ipc/unix-stream.ts";
-import { decodeFrame, encodeFrame } from "../../cni/wire.ts";
+import { encodeFrame, gatherFrame } from "../../cni/wire.ts";
 import { HELPER_SOCKET_FILE, type HelperPortReply, type HelperPortRequest } from "./wire.ts";
 
 /** The daemon answers one request at a time; one it has not answered by then is left to this process. */
@@ -18,7 +18,7 @@ const ANSWER_MS = 30_000;
 function exchange(fd: number, req: HelperPortRequest): { reply: HelperPortReply; fd: number | null } | null {
   sendWithFd(fd, encodeFrame(req));
   const chunk = new Uint8Array(64 * 1024);
-  let buf = new Uint8Array(0);
+  const sofar = { buf: new Uint8Array(0) };
   let passed: number | null = null;
   for (;;) {
     if (!waitReadable(fd, ANSWER_MS)) break;
@@ -28,11 +28,7 @@ function exchange(fd: number, req: HelperPortRequest): { reply: HelperPortReply;
       if (got.n === 0) break;
       continue;
     }
-    const all = new Uint8Array(buf.length + got.n);
-    all.set(buf);
-    all.set(chunk.subarray(0, got.n), buf.length);
-    buf = all;
-    const reply = decodeFrame<HelperPortReply>(buf);
+    const reply = gatherFrame<HelperPortReply>(sofar, chunk.subarray(0, got.n));
     if (reply) return { reply, fd: passed };
   }
   if (passed !== null) closeFd(passed);
