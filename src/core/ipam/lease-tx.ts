@@ -63,8 +63,15 @@ export interface LeaseTx {
    */
   insertLease(l: LeaseRow): void;
   deleteLease(network: string, id: string): void;
-  /** Distinct addresses among first..last that a lease (any state) or a hold has: the pool is full when they fill it. */
-  usedIn(network: string, first: number, last: number): number;
+  /**
+   * Whether every address of first..last but `gateway` has a lease (any state) or a hold. A store may
+   * remember a yes until an address may have been freed (knownFull).
+   */
+  poolFull(network: string, first: number, last: number, gateway: number): boolean;
+  /** Whether the pool is known full without asking (poolFull said so, or stayFull, and nothing freed an address since). */
+  knownFull(network: string, first: number, last: number): boolean;
+  /** A full pool's address was just taken from its holder for a new one: the pool is as full as it was. */
+  stayFull(network: string, first: number, last: number): void;
   /** Active leases that have not ended by `nowMs`. */
   countActive(network: string, nowMs?: number): number;
   /** Ends what is due at `nowMs`: expired DHCP leases become released claims, expired holds go. */

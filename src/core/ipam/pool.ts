@@ -47,33 +47,39 @@ export function nextFree(tx: LeaseTx, net: Network, who: Claimant): number {
   const span = last - first + 1;
   // A few lookups from the cursor find a free address in the common case. Past those, a pool may be
   // full (sticky claims fill it over time): one count says so, instead of a lookup per address (a
-  // /16 full of released claims cost 65,000 of them per attach).
-  for (let i = 0; i < span; i++) {
-    if (i === QUICK_PROBES && tx.usedIn(net.name, first, last) + (gateway >= first && gateway <= last ? 1 : 0) >= span) break;
-    if (a !== gateway && isFree(tx, net.name, a)) return a;
-    a = a === last ? first : a + 1;
+  // /16 full of released claims cost 65,000 of them per attach), and a pool known full asks neither.
+  if (!tx.knownFull(net.name, first, last)) {
+    for (let i = 0; i < span; i++) {
+      if (i === QUICK_PROBES && tx.poolFull(net.name, first, last, gateway)) break;
+      if (a !== gateway && isFree(tx, net.name, a)) return a;
+      a = a === last ? first : a + 1;
+    }
   }
+  const taken = (addr: number) => {
+    tx.stayFull(net.name, first, last); // the address goes from its holder to the caller
+    return addr;
+  };
   const full = () => new ConflictError(`network "${net.name}" has no free address: all ${poolSize} addresses of ${poolText(net) ?? net.subnet} are attached`, { code: POOL_FULL });
   if (who === "stranger") {
     const victim = tx.oldestReleased(net.name, "dhcp", within);
     if (!victim) throw full();
     tx.deleteLease(net.name, victim.id);
-    return victim.addr;
+    return taken(victim.addr);
   }
   const offer = tx.oldestHold(net.name, "offer");
   if (offer) {
     tx.deleteHold(net.name, offer.addr); // its client gets a NAK and asks again: seconds, not a lost claim
-    return offer.addr;
+    return taken(offer.addr);
   }
   const claim = tx.oldestReleased(net.name, undefined, within);
   if (claim) {
     tx.deleteLease(net.name, claim.id);
-    return claim.addr;
+    return taken(claim.addr);
   }
   const declined = tx.oldestHold(net.name, "declined");
   if (declined) {
     tx.deleteHold(net.name, declined.addr); // last resort: better a possible conflict than no address at all
-    return declined.addr;
+    return taken(declined.addr);
   }
   throw full();
 }

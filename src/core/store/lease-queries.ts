@@ -216,14 +216,24 @@ export abstract class LeaseQueries extends HoldQueries implements LeaseTx {
     return row.due === 1;
   }
 
-  usedIn(network: string, first: number, last: number): number {
+  poolFull(network: string, first: number, last: number, gateway: number): boolean {
     const leases = this.stmt("SELECT count(*) AS n FROM attachments WHERE network = ? AND addr BETWEEN ? AND ?").get(network, first, last) as { n: number };
     // A hold on a leased address (a DECLINE while the claim moves) is one address, not two.
     const holds = this.stmt(
       `SELECT count(*) AS n FROM address_holds h WHERE h.network = ? AND h.addr BETWEEN ? AND ?
        AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.network = h.network AND a.addr = h.addr)`,
     ).get(network, first, last) as { n: number };
-    return leases.n + holds.n;
+    const full = leases.n + holds.n + (gateway >= first && gateway <= last ? 1 : 0) >= last - first + 1;
+    if (full) this.stayFull(network, first, last);
+    return full;
+  }
+
+  knownFull(network: string, first: number, last: number): boolean {
+    return this.known()?.full.get(network) === `${first}-${last}`;
+  }
+
+  stayFull(network: string, first: number, last: number): void {
+    this.known()?.full.set(network, `${first}-${last}`);
   }
 
   countActive(network: string, nowMs = Date.now()): number {

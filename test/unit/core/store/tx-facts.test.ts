@@ -187,3 +187,36 @@ test("the highest address a connection knows and that its names are all ids are 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a pool a connection saw full is asked again once an address may be free: freed by itself or by another connection", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vmlan-full-"));
+  try {
+    const path = join(dir, "vmlan.db");
+    const a = new Store(path, () => {}), b = new Store(path, () => {});
+    addNetwork(a, "n", "10.9.0.0/27"); // pool .2 to .30: 29 addresses, more than the walk's quick probes
+    const leasesA = new LeaseService(a);
+    const ids = Array.from({ length: 29 }, (_, i) => `vm${String(i).padStart(2, "0")}`); // oldest first: (updated_at, id)
+    for (const id of ids) leasesA.attach({ network: "n", id });
+    for (const id of ids) leasesA.detach("n", id); // every address a released (sticky) claim
+    const claimed = () => ids.filter((id) => a.getLease("n", id) !== null);
+    // Full: the oldest claim goes, and the next attach takes the next oldest.
+    expect(leasesA.attach({ network: "n", id: "new0" }).attachment.address).toBe("10.9.0.2");
+    expect(leasesA.attach({ network: "n", id: "new1" }).attachment.address).toBe("10.9.0.3");
+    expect(claimed()).toHaveLength(27);
+    // This connection frees .10 (a claim deleted): the next attach gets it, and takes no claim.
+    a.tx(() => a.deleteLease("n", "vm08"));
+    expect(leasesA.attach({ network: "n", id: "new2" }).attachment.address).toBe("10.9.0.10");
+    expect(claimed()).toHaveLength(26);
+    // Another connection frees .20: the same.
+    b.tx(() => b.deleteLease("n", "vm18"));
+    expect(leasesA.attach({ network: "n", id: "new3" }).attachment.address).toBe("10.9.0.20");
+    expect(claimed()).toHaveLength(25);
+    // And full again: the oldest claim left.
+    expect(leasesA.attach({ network: "n", id: "new4" }).attachment.address).toBe("10.9.0.4");
+    expect(claimed()).toHaveLength(24);
+    a.close();
+    b.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
