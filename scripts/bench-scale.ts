@@ -22,6 +22,7 @@ import { loadAverage, ratio, round2, type Figures, type Report, type Summary, ty
 import { ATTACHMENT_SIZES, COMMANDS, commandCosts, inProcessAllocations, NETWORK_SIZES, type CommandRow, type InProcess } from "./scale/commands.ts";
 import { START_SIZES, startCosts, type StartRow } from "./scale/system-start.ts";
 import { FULL_POOL_PREFIXES, fullPoolAttach, type FullPoolRow } from "./scale/full-pool.ts";
+import { STRANGER_SIZES, strangerOffers, type StrangerRow } from "./scale/stranger-offer.ts";
 import { HELPER_COUNTS, helperMemory, type HelperRow } from "./scale/helpers.ts";
 import { FORWARD_SIZES, forwardCost, forwardFigures, type ForwardRow } from "./scale/forward.ts";
 import { GUARD_SIZES, guardCommits, type GuardRow } from "./scale/guard-commit.ts";
@@ -29,7 +30,7 @@ import { DHCP_CLIENTS, dhcpLoad, DNS_QPS, DNS_SECONDS, DNS_SIZES, dnsLoad, type 
 
 const PARTS = ["commands", "alloc", "start", "dhcp", "dns", "helpers", "forward", "guard"] as const;
 type Part = (typeof PARTS)[number];
-type Inner = { commands?: { rows: CommandRow[]; floor: Summary }; alloc?: InProcess; fullPool?: FullPoolRow[]; start?: StartRow[]; helpers?: HelperRow[]; guard?: GuardRow[] };
+type Inner = { commands?: { rows: CommandRow[]; floor: Summary }; alloc?: InProcess; fullPool?: FullPoolRow[]; strangers?: StrangerRow[]; start?: StartRow[]; helpers?: HelperRow[]; guard?: GuardRow[] };
 
 function parts(only: string | undefined): Set<Part> {
   if (!only) return new Set(PARTS);
@@ -50,6 +51,7 @@ async function inside(ns: string, runs: number, want: Set<Part>): Promise<Inner>
   if (want.has("commands")) out.commands = await commandCosts(root, runs);
   if (want.has("alloc")) out.alloc = await inProcessAllocations(root, runs);
   if (want.has("alloc")) out.fullPool = await fullPoolAttach(root);
+  if (want.has("alloc")) out.strangers = await strangerOffers(root);
   if (want.has("start")) out.start = await startCosts(root, runs);
   if (want.has("helpers")) out.helpers = await helperMemory(root);
   if (want.has("guard")) out.guard = guardCommits();
@@ -118,6 +120,12 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
     ratios[`attach into a full pool, ${f[f.length - 1]!.pool} vs ${f[0]!.pool} addresses`] = ratio(f[f.length - 1]!.attachMs, f[0]!.attachMs);
     tables.push({ title: "attach of a new id into a pool of released claims only (it takes the oldest)", head: ["pool addresses", "attach ms (median of 7)"], rows: f.map((r) => [r.pool, r.attachMs]) });
   }
+  if (inner.strangers?.length) {
+    const g = inner.strangers;
+    medians["DHCP offer to an unknown MAC ms by attachments"] = bySize(g.map((r) => [r.attachments, r.offerMs]));
+    ratios[`DHCP offer to an unknown MAC, ${g[g.length - 1]!.attachments} vs ${g[0]!.attachments} attachments`] = ratio(g[g.length - 1]!.offerMs, g[0]!.offerMs);
+    tables.push({ title: "DHCP offer to an unknown MAC (in process, one connection: the daemon's), by attachments on its network", head: ["attachments", "offer ms (median of 51)"], rows: g.map((r) => [r.attachments, r.offerMs]) });
+  }
   if (inner.start) {
     const s = inner.start;
     for (const k of ["cold", "warm", "stop"] as const) medians[`system ${k === "stop" ? "stop" : `start ${k}`} ms by networks`] = bySize(s.map((r) => [r.networks, r[k].median]));
@@ -184,7 +192,7 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
     inputs: {
       runs, loadavg: load, binary: vmlanBin(), parts: [...want],
       ...(want.has("commands") ? { networks: NETWORK_SIZES, attachments: ATTACHMENT_SIZES } : {}),
-      ...(want.has("alloc") ? { fullPoolPrefixes: FULL_POOL_PREFIXES } : {}),
+      ...(want.has("alloc") ? { fullPoolPrefixes: FULL_POOL_PREFIXES, strangerAttachments: STRANGER_SIZES } : {}),
       ...(want.has("start") ? { startNetworks: START_SIZES } : {}),
       ...(want.has("dhcp") ? { dhcpClients: DHCP_CLIENTS } : {}),
       ...(want.has("dns") ? { dnsQps: DNS_QPS, dnsSeconds: DNS_SECONDS, dnsAttachments: DNS_SIZES } : {}),

@@ -155,6 +155,7 @@ export abstract class LeaseQueries extends HoldQueries implements LeaseTx {
   putLease(l: LeaseRow): void {
     if (l.expiresAt !== null) this.facts.nextDue.delete(l.network); // may end before what expire last saw
     this.facts.mayFree(l.network); // the row may have moved off an address
+    this.facts.active.delete(l.network); // its state may have changed
     this.#wrote(l);
     this.stmt(
       `${INSERT_LEASE}
@@ -179,10 +180,13 @@ export abstract class LeaseQueries extends HoldQueries implements LeaseTx {
       if (holder) throw macTaken(l.mac, holder);
       throw e;
     }
+    const counted = this.facts.active.get(l.network);
+    if (counted !== undefined && l.state === "active") this.facts.active.set(l.network, counted + 1);
   }
 
   deleteLease(network: string, id: string): void {
     this.facts.mayFree(network);
+    this.facts.active.delete(network);
     this.stmt("DELETE FROM attachments WHERE network = ? AND id = ?").run(network, id);
   }
 
@@ -237,7 +241,14 @@ export abstract class LeaseQueries extends HoldQueries implements LeaseTx {
   }
 
   countActive(network: string, nowMs = Date.now()): number {
-    return (this.stmt(`SELECT count(*) AS n FROM attachments WHERE network = $network AND ${LIVE}`).get({ network, now: nowMs }) as { n: number }).n;
+    const f = this.known();
+    const due = f?.nextDue.get(network);
+    const settled = due !== undefined && nowMs < due; // no active lease ends by nowMs: live = active
+    const kept = settled ? f!.active.get(network) : undefined;
+    if (kept !== undefined) return kept;
+    const n = (this.stmt(`SELECT count(*) AS n FROM attachments WHERE network = $network AND ${LIVE}`).get({ network, now: nowMs }) as { n: number }).n;
+    if (settled) f!.active.set(network, n);
+    return n;
   }
 
   /**
@@ -255,6 +266,7 @@ export abstract class LeaseQueries extends HoldQueries implements LeaseTx {
     if (ends.hold === null) f?.holdless.add(network);
     const leaseDue = ends.lease !== null && ends.lease <= nowMs, holdDue = ends.hold !== null && ends.hold <= nowMs;
     if (leaseDue) {
+      this.facts.active.delete(network);
       this.stmt(
         `UPDATE attachments SET state = 'released', updated_at = ${ISO_OF_MS}, expires_at = NULL
          WHERE network = ? AND state = 'active' AND expires_at IS NOT NULL AND expires_at <= ?`,

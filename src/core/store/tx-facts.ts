@@ -39,6 +39,12 @@ export class TxFacts {
    * free an address drops it (mayFree).
    */
   readonly full = new Map<string, string>();
+  /**
+   * Live leases per network as counted (a DHCP stranger's reserve check, on every DISCOVER: 40k
+   * leases, 4.5 ms each), while nothing is due (nextDue): this connection's inserts add to it, any
+   * other write to a lease drops it.
+   */
+  readonly active = new Map<string, number>();
 
   /** networks.last_allocated of `network` was read or written as `addr`: the cursor is that too. */
   cursorStored(network: string, addr: number | null): void {
@@ -68,5 +74,6 @@ export class TxFacts {
     this.topAddr.clear();
     this.unnamed.clear();
     this.full.clear();
+    this.active.clear();
   }
 }

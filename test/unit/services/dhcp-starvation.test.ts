@@ -102,6 +102,21 @@ describe("a flood of unknown MACs never keeps known ids or `vmlan attach` from a
     for (let i = 0; i < 253 - bound; i++) expect(leases.attach({ network: "lab", id: `vm${i}` }).created).toBe(true);
   });
 
+  test("a long-running server keeps the reserve exact: strangers are refused at it and let in again once a lease is released or removed", () => {
+    const { dora, ask, store } = setup("10.7.0.0/27"); // 29 guest addresses, a reserve of 1, one connection throughout (the daemon's)
+    const bound = Array.from({ length: 28 }, (_, i) => dora(strangerMac(i)));
+    expect(bound.every((a) => a !== null)).toBe(true);
+    expect(ask({ type: MessageType.DISCOVER, mac: strangerMac(100) }).reply).toBeNull(); // the last address is the reserve
+    // A RELEASE ends a lease: one stranger more may come in (onto the never-used address).
+    ask({ type: MessageType.RELEASE, mac: strangerMac(0), ciaddr: bound[0]!, options: [[Opt.SERVER_ID, optIp("10.7.0.1")]] });
+    expect(dora(strangerMac(101))).toBe("10.7.0.30");
+    expect(ask({ type: MessageType.DISCOVER, mac: strangerMac(102) }).reply).toBeNull();
+    // A lease removed (`vmlan rm` of its id): the same; the stranger takes the removed lease's address.
+    store.tx(() => store.deleteLease("lab", idForMac(strangerMac(1))));
+    expect(dora(strangerMac(103))).toBe(bound[1]);
+    expect(ask({ type: MessageType.DISCOVER, mac: strangerMac(104) }).reply).toBeNull();
+  });
+
   test("strangers never take a known id's released claim: it comes back with its own address", () => {
     const { dora, leases } = setup();
     const known = leases.attach({ network: "lab", id: "known" }).attachment;
