@@ -123,8 +123,9 @@ function build(inner: Inner, dhcp: DhcpRow | null, dns: DnsRow[] | null, forward
   if (inner.strangers?.length) {
     const g = inner.strangers;
     medians["DHCP offer to an unknown MAC ms by attachments"] = bySize(g.map((r) => [r.attachments, r.offerMs]));
+    medians["DHCP offer to an unknown MAC ms by offers already held"] = bySize(g.map((r) => [r.attachments, r.heldOfferMs]));
     ratios[`DHCP offer to an unknown MAC, ${g[g.length - 1]!.attachments} vs ${g[0]!.attachments} attachments`] = ratio(g[g.length - 1]!.offerMs, g[0]!.offerMs);
-    tables.push({ title: "DHCP offer to an unknown MAC (in process, one connection: the daemon's), by attachments on its network", head: ["attachments", "offer ms (median of 51)"], rows: g.map((r) => [r.attachments, r.offerMs]) });
+    tables.push({ title: "DHCP offer to an unknown MAC (in process, one connection: the daemon's), on a /16", head: ["n", "offer ms, n attachments", "offer ms, n offers held"], rows: g.map((r) => [r.attachments, r.offerMs, r.heldOfferMs]) });
   }
   if (inner.start) {
     const s = inner.start;

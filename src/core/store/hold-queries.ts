@@ -41,29 +41,43 @@ export abstract class HoldQueries {
   }
 
   countHolds(network: string, reason?: Hold["reason"]): number {
-    const row = reason
-      ? this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ? AND reason = ?").get(network, reason)
-      : this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ?").get(network);
-    return (row as { n: number }).n;
+    if (reason) return (this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ? AND reason = ?").get(network, reason) as { n: number }).n;
+    const f = this.known();
+    const kept = f?.holds.get(network);
+    if (kept !== undefined) return kept;
+    const n = (this.stmt("SELECT count(*) AS n FROM address_holds WHERE network = ?").get(network) as { n: number }).n;
+    f?.holds.set(network, n);
+    return n;
   }
 
   putHold(h: Hold): void {
     this.facts.holdless.delete(h.network);
     this.facts.nextDue.delete(h.network);
+    const counted = this.facts.holds.get(h.network);
+    const isNew = counted !== undefined && !this.stmt("SELECT 1 FROM address_holds WHERE network = ? AND addr = ?").get(h.network, h.addr);
     this.stmt(
       `INSERT INTO address_holds (network, addr, mac, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (network, addr) DO UPDATE SET mac = excluded.mac, reason = excluded.reason, until = excluded.until, created_at = excluded.created_at`,
     ).run(h.network, h.addr, h.mac, h.reason, h.until, h.createdAt);
+    if (isNew && counted !== undefined) this.facts.holds.set(h.network, counted + 1);
   }
 
   deleteHold(network: string, addr: number): void {
     this.facts.mayFree(network);
-    this.stmt("DELETE FROM address_holds WHERE network = ? AND addr = ?").run(network, addr);
+    this.holdsGone(network, this.stmt("DELETE FROM address_holds WHERE network = ? AND addr = ?").run(network, addr).changes);
+  }
+
+  /** `n` of the network's holds were deleted: a count this connection keeps follows. */
+  protected holdsGone(network: string, n: number): void {
+    const counted = this.facts.holds.get(network);
+    if (counted !== undefined && n > 0) this.facts.holds.set(network, counted - n);
   }
 
   deleteOffersTo(network: string, mac: string): void {
     if (this.known()?.holdless.has(network)) return;
-    if (this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac).changes > 0) this.facts.mayFree(network);
+    const gone = this.stmt("DELETE FROM address_holds WHERE network = ? AND mac = ? AND reason = 'offer'").run(network, mac).changes;
+    if (gone > 0) this.facts.mayFree(network);
+    this.holdsGone(network, gone);
   }
 
 }

@@ -273,7 +273,7 @@ export abstract class LeaseQueries extends HoldQueries implements LeaseTx {
       ).run(network, nowMs);
     }
     if (holdDue) {
-      this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs);
+      this.holdsGone(network, this.stmt("DELETE FROM address_holds WHERE network = ? AND until <= ?").run(network, nowMs).changes);
       this.facts.mayFree(network);
     }
     if (leaseDue || holdDue) this.facts.nextDue.delete(network); // the next end is after these: asked again next time

@@ -45,6 +45,8 @@ export class TxFacts {
    * other write to a lease drops it.
    */
   readonly active = new Map<string, number>();
+  /** Address holds per network as counted (the same check), following this connection's own puts and deletes. */
+  readonly holds = new Map<string, number>();
 
   /** networks.last_allocated of `network` was read or written as `addr`: the cursor is that too. */
   cursorStored(network: string, addr: number | null): void {
@@ -75,5 +77,6 @@ export class TxFacts {
     this.unnamed.clear();
     this.full.clear();
     this.active.clear();
+    this.holds.clear();
   }
 }

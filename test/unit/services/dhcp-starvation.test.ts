@@ -117,6 +117,14 @@ describe("a flood of unknown MACs never keeps known ids or `vmlan attach` from a
     expect(ask({ type: MessageType.DISCOVER, mac: strangerMac(104) }).reply).toBeNull();
   });
 
+  test("offers alone count toward the reserve while they are held, and stop counting when they run out", () => {
+    const { ask, advance } = setup("10.7.0.0/27"); // 29 guest addresses, a reserve of 1
+    for (let i = 0; i < 28; i++) expect(ask({ type: MessageType.DISCOVER, mac: strangerMac(i) }).reply).not.toBeNull();
+    expect(ask({ type: MessageType.DISCOVER, mac: strangerMac(100) }).reply).toBeNull();
+    advance(OFFER_HOLD_SECONDS + 1);
+    expect(ask({ type: MessageType.DISCOVER, mac: strangerMac(100) }).reply).not.toBeNull();
+  });
+
   test("strangers never take a known id's released claim: it comes back with its own address", () => {
     const { dora, leases } = setup();
     const known = leases.attach({ network: "lab", id: "known" }).attachment;
