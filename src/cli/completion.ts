@@ -13,7 +13,7 @@ export const COMPLETION_TREE: Record<string, string[]> = {
   run: [],
   switch: [],
   broker: ["run", "status", "stop"],
-  system: ["start", "status", "stop", "install", "uninstall"],
+  system: ["start", "status", "stop", "prune", "install", "uninstall"],
   apply: [],
   export: [],
   vm: ["run", "list", "stop", "image"],

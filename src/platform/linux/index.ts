@@ -22,6 +22,7 @@ import { describeUplink, listCandidates } from "./uplink.ts";
 import { syncPortRules } from "./ports.ts";
 import { probeHostPort } from "./port-probe.ts";
 import { withFileLock } from "./lock.ts";
+import { listHostNetworks, removeHostNetwork } from "./leftovers.ts";
 import { libc } from "../../../ffi/libc/load.ts";
 
 /** Gateway address with the subnet's prefix length, e.g. 192.168.64.1/24. */
@@ -147,6 +148,8 @@ export function createLinuxPlatform(): Platform & TapOpener {
       return { ...tap, release: async () => withNetlink((nl) => detachPort(nl, tap.index, tap.ifname)) };
     },
     sweepPorts: sweepAllGuards,
+    listHostNetworks,
+    removeHostNetwork,
     os: "linux",
     checkPrivileges,
     checkSubnetFree: async (cidr, bridge) => withNetlink((nl) => checkSubnetFree(nl, cidr, bridge)),

@@ -10,6 +10,7 @@ export default defineCommand({
     start: () => import("./start.ts").then((m) => m.default),
     status: () => import("./status.ts").then((m) => m.default),
     stop: () => import("./stop.ts").then((m) => m.default),
+    prune: () => import("./prune.ts").then((m) => m.default),
     install: () => import("./install.ts").then((m) => m.default),
     uninstall: () => import("./uninstall.ts").then((m) => m.default),
   },

@@ -1,0 +1,75 @@
+// `vmlan system prune`: networks vmlan made on this host whose store is gone (or is another state
+// dir's) are removed, bridge and rules, as `network rm` would; this store's networks, foreign
+// bridges and bridges in use stay. Everything runs inside a namespace this file creates.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runVmlan } from "../../support/binary.ts";
+
+const ns = `vmlan-t-prune-${process.pid}`;
+const gone = mkdtempSync(join(tmpdir(), "vmlan-prune-gone-"));
+const mine = mkdtempSync(join(tmpdir(), "vmlan-prune-mine-"));
+const vmlanIn = (stateDir: string) => (...args: string[]) => runVmlan(args, { env: { VMLAN_STATE_DIR: stateDir }, netns: ns });
+const old = vmlanIn(gone), vmlan = vmlanIn(mine);
+const inNs = (...cmd: string[]) => Bun.spawnSync(["ip", "netns", "exec", ns, ...cmd], { stdout: "pipe", stderr: "pipe" });
+const linkExists = (dev: string) => inNs("ip", "link", "show", "dev", dev).exitCode === 0;
+const rulesFor = (bridge: string) => inNs("nft", "list", "ruleset").stdout.toString().split("\n").filter((l) => l.includes(bridge));
+
+beforeAll(async () => {
+  expect(Bun.spawnSync(["ip", "netns", "add", ns]).exitCode).toBe(0);
+  for (const [name, subnet, mode] of [["web", "10.61.0.0/24", "shared"], ["lab", "10.62.0.0/24", "host"], ["lost", "10.63.0.0/24", "shared"]]) {
+    expect((await old("network", "create", name!, "--subnet", subnet!, "--mode", mode!)).exitCode).toBe(0);
+  }
+  expect((await vmlan("network", "create", "keep", "--subnet", "10.64.0.0/24", "--mode", "shared")).exitCode).toBe(0);
+  rmSync(gone, { recursive: true, force: true }); // the old store is deleted; its networks stay on the host
+  inNs("ip", "link", "del", "vl-lost"); // and one bridge went by hand: its rules are left
+  expect(inNs("ip", "tuntap", "add", "vlt-guest", "mode", "tap").exitCode).toBe(0);
+  expect(inNs("ip", "link", "set", "vlt-guest", "master", "vl-lab").exitCode).toBe(0); // lab is in use
+  expect(inNs("ip", "link", "add", "vl-foreign", "type", "bridge").exitCode).toBe(0); // not vmlan's
+});
+afterAll(() => {
+  Bun.spawnSync(["ip", "netns", "del", ns]);
+  rmSync(mine, { recursive: true, force: true });
+});
+
+test("--dry-run lists the unknown networks and changes nothing; this store's network and a foreign bridge are not listed", async () => {
+  const r = await vmlan("system", "prune", "--dry-run", "--format", "json");
+  expect(r).toMatchObject({ exitCode: 0, stderr: "" });
+  expect(JSON.parse(r.stdout)).toEqual([
+    { bridge: "vl-lab", network: "lab", ports: ["vlt-guest"], outcome: "in use" },
+    { bridge: "vl-lost", network: null, ports: [], outcome: "would remove" },
+    { bridge: "vl-web", network: "web", ports: [], outcome: "would remove" },
+  ]);
+  expect(linkExists("vl-web")).toBe(true);
+  expect(rulesFor("vl-web").length).toBeGreaterThan(0);
+  expect(rulesFor("vl-lost").length).toBeGreaterThan(0);
+});
+
+test("prune removes them (bridge, NAT and anti-spoofing rules), keeps the one in use, and leaves this store's network working", async () => {
+  const r = await vmlan("system", "prune");
+  expect(r).toMatchObject({ exitCode: 0, stderr: "" });
+  expect(r.stdout.trim().split("\n").map((l) => l.split(/\s{2,}/))).toEqual([
+    ["BRIDGE", "NETWORK", "OUTCOME"],
+    ["vl-lab", "lab", "in use (vlt-guest): kept"],
+    ["vl-lost", "-", "removed"],
+    ["vl-web", "web", "removed"],
+  ]);
+  expect(linkExists("vl-web")).toBe(false);
+  expect(rulesFor("vl-web")).toEqual([]);
+  expect(rulesFor("vl-lost")).toEqual([]);
+  expect(linkExists("vl-lab")).toBe(true);
+  expect(linkExists("vl-foreign")).toBe(true);
+  const status = JSON.parse((await vmlan("system", "status", "--format", "json")).stdout);
+  expect(status.networks).toEqual([expect.objectContaining({ name: "keep", host: expect.objectContaining({ up: true, nat: true }) })]);
+});
+
+test("once its port is gone the last one goes too; then there is nothing to prune", async () => {
+  inNs("ip", "link", "del", "vlt-guest");
+  expect(JSON.parse((await vmlan("system", "prune", "--format", "json")).stdout)).toEqual([{ bridge: "vl-lab", network: "lab", ports: [], outcome: "removed" }]);
+  expect(linkExists("vl-lab")).toBe(false);
+  const again = await vmlan("system", "prune");
+  expect(again).toMatchObject({ exitCode: 0, stdout: "" });
+  expect(again.stderr).toContain("nothing to prune");
+  expect(JSON.parse((await vmlan("system", "prune", "--format", "json")).stdout)).toEqual([]);
+});
