@@ -43,6 +43,8 @@ export function formatAddress(bytes: Uint8Array): string {
 
 /** Linux interface names: 1-15 bytes, no '/', whitespace or ':' ; vmlan's are narrower still. */
 export const IFNAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
+export const isIfname = (name: string) => IFNAME_RE.test(name);
+
 export function checkIfname(name: string): string {
   if (!IFNAME_RE.test(name)) throw new UsageError(`invalid interface name "${name}": use 1-15 letters, digits, '_', '.', '-'`);
   return name;

@@ -6,6 +6,7 @@
  */
 import type { HostNetworkObjects } from "../types.ts";
 import { ALIAS_PREFIX, removeBridge } from "./bridge.ts";
+import { isIfname } from "./ip.ts";
 import { listLinks } from "./links.ts";
 import { TABLE_NAME } from "./nat-rules.ts";
 import { teardownNat } from "./nat.ts";
@@ -23,7 +24,7 @@ function natBridges(): Set<string> {
   const items = (JSON.parse(r.stdout) as { nftables: Array<{ chain?: { table: string; name: string } }> }).nftables;
   return new Set(items.flatMap((i) => {
     const m = i.chain?.table === TABLE_NAME ? CHAIN_RE.exec(i.chain.name) : null;
-    return m ? [m[1]!] : [];
+    return m && isIfname(m[1]!) ? [m[1]!] : []; // a chain someone else named like ours is not a bridge's
   }));
 }
 
@@ -31,7 +32,7 @@ export function listHostNetworks(): HostNetworkObjects[] {
   const links = withNetlink((nl) => listLinks(nl));
   const out = new Map<string, HostNetworkObjects>();
   for (const l of links) {
-    if (l.kind !== "bridge" || !l.alias?.startsWith(ALIAS_PREFIX)) continue;
+    if (l.kind !== "bridge" || !l.alias?.startsWith(ALIAS_PREFIX) || !isIfname(l.name)) continue;
     const ports = links.filter((p) => p.master === l.index).map((p) => p.name);
     out.set(l.name, { bridge: l.name, network: l.alias.slice(ALIAS_PREFIX.length), bridgeExists: true, ports, rules: false });
   }
