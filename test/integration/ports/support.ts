@@ -92,13 +92,17 @@ export function get(ns: Netns, url: string, timeout = 2): string | null {
 }
 
 /**
- * The first request over a path nobody used yet (IPv6 neighbour discovery on three links, the
- * guest's router selection): curl may wait out one lost solicitation (1 s each) and TCP's SYN
- * retries, so it gets `timeout` seconds. When it fails, or takes longer than a request on a warm
- * path should (2 s), what each namespace knew is printed, since this wait has failed once in many
- * full runs (never when run alone) and needs its own evidence next time.
+ * The first request over a path nobody used yet. The namespaces' links were made moments ago, and
+ * while their link-local addresses are tentative (IPv6 duplicate address detection, 1-2 s after a
+ * link comes up) the first SYN through the port is lost and TCP retries 1 s later (seen in captures:
+ * 1 s or 2 s, never once DAD was over), which a LAN and a guest that have been up for longer never
+ * see. So it waits for DAD to end first, as a real LAN would have. Slower than 2 s, or failing:
+ * what each namespace knew is printed.
  */
 export function getFirst(url: string, from: Netns, others: Netns[], timeout = 6): string | null {
+  const all = [from, ...others];
+  const tentative = () => all.some((ns) => ns.run(["ip", "-6", "addr", "show", "tentative"]).stdout.trim() !== "");
+  for (const end = Date.now() + 5000; tentative() && Date.now() < end;) Bun.sleepSync(50);
   const t0 = performance.now();
   const r = from.run(["curl", "-sS", "-g", "--noproxy", "*", "-m", String(timeout), url]);
   const ms = Math.round(performance.now() - t0);
