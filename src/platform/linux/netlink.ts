@@ -1,13 +1,14 @@
 /**
- * A small rtnetlink client: one AF_NETLINK/NETLINK_ROUTE socket, request/ack with sequence numbers,
- * and dumps (multipart until NLMSG_DONE). Blocking and synchronous: the kernel answers rtnetlink
+ * A small netlink client: one AF_NETLINK socket (NETLINK_ROUTE unless told otherwise), request/ack
+ * with sequence numbers, dumps (multipart until NLMSG_DONE), and several requests in one datagram
+ * (an nf_tables batch). Blocking and synchronous: the kernel answers rtnetlink and nfnetlink
  * requests inline, so a reply is already queued when send() returns.
  */
-import { AF_NETLINK, MSG_TRUNC, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "../../../ffi/libc/constants.ts";
+import { AF_NETLINK, MSG_DONTWAIT, MSG_TRUNC, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "../../../ffi/libc/constants.ts";
 import { libc } from "../../../ffi/libc/load.ts";
 import { sockaddr_nl } from "../../../ffi/libc/structs.ts";
 import { alloc, write } from "../../../ffi/layout.ts";
-import { check, retryEintr, syscallError } from "../../../ffi/errno.ts";
+import { check, EAGAIN, EINTR, errno, retryEintr, syscallError } from "../../../ffi/errno.ts";
 import {
   NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
 } from "../../../ffi/netlink/constants.ts";
@@ -29,9 +30,9 @@ export class Netlink {
     this.#fd = fd;
   }
 
-  static open(): Netlink {
+  static open(protocol = NETLINK_ROUTE): Netlink {
     const c = libc();
-    const fd = check("socket", c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), "AF_NETLINK");
+    const fd = check("socket", c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), "AF_NETLINK");
     const nl = new Netlink(fd);
     try {
       // Extended acks give the kernel's reason text ("Unknown device type"); older kernels ignore it.
@@ -95,6 +96,39 @@ export class Netlink {
     }
   }
 
+  /** The sequence number the next message sent will carry (a caller that writes its own datagram: sendMany). */
+  get nextSeq(): number {
+    return (this.#seq + 1) >>> 0;
+  }
+
+  /**
+   * Sends `count` messages written by the caller in one datagram (an nf_tables batch must be one),
+   * numbered from `nextSeq`, and waits for the reply to each of `acked` (those flagged NLM_F_ACK);
+   * throws the first negative one about any of them. The replies are read without blocking: the
+   * kernel has queued them all when send() returns, and a message it refused whole gets no reply.
+   */
+  sendMany(datagram: Uint8Array, count: number, acked: readonly number[], what: string): void {
+    if (this.#fd < 0) throw new HostError("netlink socket used after close");
+    const first = this.nextSeq;
+    this.#seq = (first + count - 1) >>> 0;
+    const n = retryEintr("send", () => Number(libc().send(this.#fd, datagram, datagram.length, 0)), what);
+    if (n !== datagram.length) throw new HostError(`netlink send of ${what} was short (${n} of ${datagram.length} bytes)`);
+    const awaited = new Set(acked);
+    let failure: SyscallError | null = null;
+    while (awaited.size > 0) {
+      const got = this.#recvQueued(what);
+      if (got === null) break;
+      for (const m of got) {
+        if (m.type !== NLMSG_ERROR || ((m.seq - first) >>> 0) >= count) continue; // not about this datagram
+        awaited.delete(m.seq);
+        const { errno: e, text } = parseError(m);
+        if (e !== 0 && failure === null) failure = withText(syscallError(what, e), text);
+      }
+    }
+    if (failure) throw failure;
+    if (awaited.size > 0) throw new HostError(`netlink: no reply to ${awaited.size} of the ${count} messages of ${what}`);
+  }
+
   close(): void {
     if (this.#fd < 0) return;
     libc().close(this.#fd);
@@ -110,8 +144,23 @@ export class Netlink {
     return this.#seq;
   }
 
+  /** One queued datagram's messages, or null when none is queued (MSG_DONTWAIT). */
+  #recvQueued(what: string): NlMessage[] | null {
+    for (;;) {
+      const n = Number(libc().recv(this.#fd, this.#buf, RECV_BUF, MSG_TRUNC | MSG_DONTWAIT));
+      if (n >= 0) return this.#messages(n, what);
+      const e = errno();
+      if (e === EAGAIN) return null;
+      if (e !== EINTR) throw syscallError("recv", e, what);
+    }
+  }
+
   #recv(what: string, subject?: string): NlMessage[] {
     const n = retryEintr("recv", () => Number(libc().recv(this.#fd, this.#buf, RECV_BUF, MSG_TRUNC)), `${what} ${subject ?? ""}`.trim());
+    return this.#messages(n, what);
+  }
+
+  #messages(n: number, what: string): NlMessage[] {
     if (n > RECV_BUF) throw new HostError(`netlink reply to ${what} truncated (${n} bytes > ${RECV_BUF})`);
     return parseMessages(this.#buf.slice(0, n));
   }

@@ -1,0 +1,145 @@
+/**
+ * A new pinned port's rules (portScript's, port-guard-rules.ts) sent to the kernel as one nf_tables
+ * batch of our own, not as text through libnftables: on the path of every CNI ADD and VM start.
+ * libnftables parses the text, then reads the ruleset's tables, chains (every port's), sets and
+ * every link before each transaction, as it cannot know that nothing changed since its last one:
+ * most of the ~1.15 ms a guarded CNI ADD spent on its port (issue #16), and more with more ports.
+ * The batch holds the expressions nft makes of portScript's lines (`nft --debug=netlink`), so the
+ * kernel holds, and `nft list` prints, the same rules: test/integration/platform/guard-netlink.test.ts
+ * installs ports both ways and compares. A learning port (a set of its own, a dynset rule), an
+ * update and a removal stay text: they are off the hot path.
+ */
+import { statSync } from "node:fs";
+import {
+  encoded, EQ, NEQ, NETLINK_NETFILTER, NF_ACCEPT, NF_DROP, NfWriter, NFPROTO_BRIDGE, NFT_META_L4PROTO, NFT_META_PROTOCOL, NFT_MSG_DELRULE,
+  NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWSETELEM, NFT_PAYLOAD_INNER_HEADER as INNER, NFT_PAYLOAD_LL_HEADER as LL,
+  NFT_PAYLOAD_NETWORK_HEADER as NET, NFT_PAYLOAD_TRANSPORT_HEADER as L4, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_CHAIN,
+  NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_TABLE, NLM_F_APPEND, NLM_F_CREATE,
+} from "../../../ffi/netlink/nftables.ts";
+import { parseAddress } from "./ip.ts";
+import { Netlink } from "./netlink.ts";
+import { checkMac, claimedSet, GUARD_TABLE_NAME, type GuardedPort, ipv4, ipv4Range, ipv6, portChain } from "./port-guard-rules.ts";
+
+const macBytes = (m: string) => Uint8Array.from(checkMac(m).split(":"), (h) => parseInt(h, 16));
+const v4 = (s: string) => parseAddress(ipv4(s)).bytes;
+const v6 = (s: string) => parseAddress(ipv6(s)).bytes;
+const be16 = (n: number) => Uint8Array.of(n >> 8, n & 0xff);
+
+// The matches nft puts before a field of a protocol (its dependencies), as it writes them.
+const isArp = (w: NfWriter) => w.payload(LL, 12, 2).cmp(EQ, be16(0x0806));
+const isIp6Frame = (w: NfWriter) => w.payload(LL, 12, 2).cmp(EQ, be16(0x86dd));
+const isIp = (w: NfWriter) => w.meta(NFT_META_PROTOCOL).cmp(EQ, be16(0x0800));
+const isIp6 = (w: NfWriter) => w.meta(NFT_META_PROTOCOL).cmp(EQ, be16(0x86dd));
+const isUdp = (w: NfWriter) => w.meta(NFT_META_L4PROTO).cmp(EQ, Uint8Array.of(17));
+const isIcmp6 = (w: NfWriter) => w.meta(NFT_META_L4PROTO).cmp(EQ, Uint8Array.of(58));
+const etherSaddr = (w: NfWriter) => w.payload(LL, 6, 6);
+
+// The rules that are the same on every port, encoded once.
+const GROUP = Uint8Array.of(1, 0, 0, 0, 0, 0);
+const GROUP_SOURCE = encoded((w) => etherSaddr(w).bitwise(GROUP, new Uint8Array(6)).cmp(EQ, GROUP).immediate(NF_DROP));
+const OTHER_ETHERTYPE = encoded((w) => w.payload(LL, 12, 2).lookup("ethertypes", true).immediate(NF_DROP));
+const DHCP_SERVER = encoded((w) => isUdp(w).payload(L4, 0, 2).lookup("dhcp_servers").immediate(NF_DROP));
+const ROUTER = encoded((w) => isIcmp6(isIp6Frame(w)).payload(L4, 0, 1).lookup("router_msgs").immediate(NF_DROP));
+const UNSPECIFIED_SOURCE = encoded((w) => isIcmp6(isIp6(w).payload(NET, 8, 16).cmp(EQ, new Uint8Array(16))).payload(L4, 0, 1).lookup("unspecified_msgs").immediate(NF_ACCEPT));
+const NO_IP6 = encoded((w) => isIp6Frame(w).immediate(NF_DROP));
+
+/** `FIELD != v FIELD != a-b ...` (IPv4): each value a comparison, or a range, of its own load, as nft writes them. */
+function notAnyIpv4(w: NfWriter, base: number, offset: number, values: string[]): NfWriter {
+  for (const v of values) {
+    const [from, to] = ipv4Range(v).split("-") as [string, string | undefined];
+    w.payload(base, offset, 4);
+    if (to === undefined) w.cmp(NEQ, v4(from));
+    else w.range(NEQ, v4(from), v4(to));
+  }
+  return w;
+}
+
+/** portScript's rules for a pinned port, in its order (port-guard-rules.ts says why each is there): one writer call per rule. */
+function pinnedRules(p: GuardedPort): Array<(w: NfWriter) => void> {
+  const mac = macBytes(p.mac!);
+  const rules: Array<(w: NfWriter) => void> = [
+    (w) => w.raw(GROUP_SOURCE),
+    (w) => w.raw(OTHER_ETHERTYPE),
+    (w) => etherSaddr(w).cmp(NEQ, mac).immediate(NF_DROP),
+    (w) => isArp(w).payload(NET, 8, 6).cmp(NEQ, mac).immediate(NF_DROP),
+    (w) => w.raw(DHCP_SERVER),
+    (w) => w.raw(ROUTER),
+  ];
+  const lease = p.lease;
+  if (!lease) return rules;
+  const lm = macBytes(lease.mac);
+  const own = [lease.ipv4, ...(lease.static ?? [])];
+  rules.push(
+    (w) => notAnyIpv4(isArp(w), NET, 14, [...own, "0.0.0.0"]).immediate(NF_DROP),
+    (w) => isUdp(isIp(w).payload(NET, 12, 4).cmp(EQ, new Uint8Array(4)).payload(NET, 16, 4).cmp(EQ, Uint8Array.of(255, 255, 255, 255)))
+      .payload(L4, 0, 4).cmp(EQ, Uint8Array.of(0, 68, 0, 67)).payload(LL, 6, 6).cmp(EQ, lm).payload(INNER, 28, 6).cmp(EQ, lm).immediate(NF_ACCEPT),
+    (w) => notAnyIpv4(isIp(w), NET, 12, own).immediate(NF_DROP),
+    (w) => w.raw(UNSPECIFIED_SOURCE),
+    lease.ipv6.length
+      ? (w) => {
+        isIp6(w);
+        for (const a of lease.ipv6) w.payload(NET, 8, 16).cmp(NEQ, v6(a));
+        w.immediate(NF_DROP);
+      }
+      : (w) => w.raw(NO_IP6),
+  );
+  return rules;
+}
+
+function ifindexKey(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true); // iface_index: host order, as meta iif loads it
+  return b;
+}
+
+/**
+ * Writes the batch that installs a new pinned port as portScript(bridge, p) does: its chain (made,
+ * or emptied), its MAC claimed, its rules, then the map's element that sends its frames there. No
+ * learning set to delete: a new port never had one (ifindexes are not reused). One transaction:
+ * all or nothing; a missing table, set or map fails it whole (ENOENT). Returns the seq to be acked.
+ */
+export function writePinnedPort(w: NfWriter, bridge: string, p: GuardedPort): number {
+  const t = GUARD_TABLE_NAME;
+  const chain = portChain(bridge, p.ifindex);
+  const f = NFPROTO_BRIDGE;
+  w.batchBegin();
+  w.begin(NFT_MSG_NEWCHAIN, NLM_F_CREATE, f).str(NFTA_CHAIN_TABLE, t).str(NFTA_CHAIN_NAME, chain).end();
+  w.begin(NFT_MSG_DELRULE, 0, f).str(NFTA_RULE_TABLE, t).str(NFTA_RULE_CHAIN, chain).end(); // `flush chain`
+  const claim = w.begin(NFT_MSG_NEWSETELEM, NLM_F_CREATE, f).str(NFTA_SET_ELEM_LIST_TABLE, t).str(NFTA_SET_ELEM_LIST_SET, claimedSet(bridge)).open(NFTA_SET_ELEM_LIST_ELEMENTS);
+  w.element(macBytes(p.mac!)).close(claim).end();
+  for (const rule of pinnedRules(p)) {
+    const exprs = w.begin(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, f).str(NFTA_RULE_TABLE, t).str(NFTA_RULE_CHAIN, chain).open(NFTA_RULE_EXPRESSIONS);
+    rule(w);
+    w.close(exprs).end();
+  }
+  // The only ack asked for: the kernel reports each message that fails whether asked or not, in order.
+  const acked = w.firstSeq + w.count;
+  const map = w.begin(NFT_MSG_NEWSETELEM, NLM_F_CREATE, f, 0, true).str(NFTA_SET_ELEM_LIST_TABLE, t).str(NFTA_SET_ELEM_LIST_SET, "ports").open(NFTA_SET_ELEM_LIST_ELEMENTS);
+  w.element(ifindexKey(p.ifindex), chain).close(map).end();
+  w.batchEnd();
+  return acked >>> 0;
+}
+
+/**
+ * One nfnetlink socket per network namespace, for the process's life (nft.ts's contexts say why:
+ * closing an nf_tables socket after a commit waits for its RCU grace period).
+ */
+const sockets = new Map<number, Netlink>();
+function socketHere(): Netlink {
+  const ns = statSync("/proc/thread-self/ns/net").ino;
+  let nl = sockets.get(ns);
+  if (nl === undefined) {
+    nl = Netlink.open(NETLINK_NETFILTER);
+    sockets.set(ns, nl);
+  }
+  return nl;
+}
+
+/** Installs a new pinned port's rules in one transaction; throws a SyscallError (ENOENT: the table or one of its sets is missing). */
+export function installPinnedPort(bridge: string, p: GuardedPort): void {
+  if (p.mac === null) throw new Error("installPinnedPort: a learning port's rules are text (portScript)");
+  const nl = socketHere();
+  const w = new NfWriter(nl.nextSeq);
+  const acked = writePinnedPort(w, bridge, p);
+  nl.sendMany(w.done(), w.count, [acked], `install the rules of port ${p.ifindex} on ${bridge}`);
+}
