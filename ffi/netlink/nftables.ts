@@ -95,16 +95,21 @@ export class NfWriter {
     return this.begin(NFNL_MSG_BATCH_END, 0, 0, NFNL_SUBSYS_NFTABLES).end();
   }
 
-  /** An attribute with `size` bytes of payload; returns where the payload goes. */
+  /**
+   * An attribute with `size` bytes of payload; returns where the payload goes. Its padding is not
+   * written: the buffer starts zeroed (and grows zeroed) and is written once, front to back.
+   */
   #attr(type: number, size: number): number {
     const len = 4 + size;
-    this.#room(align4(len));
-    this.#u16(this.at, len);
-    this.#u16(this.at + 2, type);
-    const payloadAt = this.at + 4;
-    this.buf.fill(0, payloadAt + size, this.at + align4(len));
-    this.at += align4(len);
-    return payloadAt;
+    const at = this.at;
+    if (at + len + 3 > this.buf.length) this.#room(len + 3);
+    const b = this.buf;
+    b[at] = len & 0xff;
+    b[at + 1] = len >> 8;
+    b[at + 2] = type & 0xff;
+    b[at + 3] = type >> 8;
+    this.at = at + ((len + 3) & ~3);
+    return at + 4;
   }
   bytes(type: number, b: Uint8Array): this {
     this.buf.set(b, this.#attr(type, b.length));
@@ -113,16 +118,17 @@ export class NfWriter {
   /** A NUL-terminated name (nft's names are ASCII: checked by their makers). */
   str(type: number, s: string): this {
     const o = this.#attr(type, s.length + 1);
-    for (let i = 0; i < s.length; i++) this.buf[o + i] = s.charCodeAt(i);
-    this.buf[o + s.length] = 0;
+    const b = this.buf;
+    for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i); // the NUL: zero already
     return this;
   }
   be32(type: number, n: number): this {
     const o = this.#attr(type, 4);
-    this.buf[o] = (n >>> 24) & 0xff;
-    this.buf[o + 1] = (n >>> 16) & 0xff;
-    this.buf[o + 2] = (n >>> 8) & 0xff;
-    this.buf[o + 3] = n & 0xff;
+    const b = this.buf;
+    b[o] = (n >>> 24) & 0xff;
+    b[o + 1] = (n >>> 16) & 0xff;
+    b[o + 2] = (n >>> 8) & 0xff;
+    b[o + 3] = n & 0xff;
     return this;
   }
   /** Opens a nested attribute: its children follow; close() it with what this returns. */

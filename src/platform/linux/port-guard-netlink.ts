@@ -18,11 +18,16 @@ import {
 } from "../../../ffi/netlink/nftables.ts";
 import { parseAddress } from "./ip.ts";
 import { Netlink } from "./netlink.ts";
-import { checkMac, claimedSet, GUARD_TABLE_NAME, type GuardedPort, ipv4, ipv4Range, ipv6, portChain } from "./port-guard-rules.ts";
+import { UsageError } from "../../core/errors.ts";
+import { checkMac, claimedSet, GUARD_TABLE_NAME, type GuardedPort, portChain } from "./port-guard-rules.ts";
 
 const macBytes = (m: string) => Uint8Array.from(checkMac(m).split(":"), (h) => parseInt(h, 16));
-const v4 = (s: string) => parseAddress(ipv4(s)).bytes;
-const v6 = (s: string) => parseAddress(ipv6(s)).bytes;
+/** An address's bytes, parsed once (ipaddr.js's parse is most of this file's cost in a cold daemon); UsageError as port-guard-rules.ts's checks give. */
+function address(s: string, len: 4 | 16): Uint8Array {
+  const a = parseAddress(s).bytes;
+  if (a.length !== len) throw new UsageError(`invalid IPv${len === 4 ? 4 : 6} address "${s}"`);
+  return a;
+}
 const be16 = (n: number) => Uint8Array.of(n >> 8, n & 0xff);
 
 // The matches nft puts before a field of a protocol (its dependencies), as it writes them.
@@ -46,17 +51,17 @@ const NO_IP6 = encoded((w) => isIp6Frame(w).immediate(NF_DROP));
 /** `FIELD != v FIELD != a-b ...` (IPv4): each value a comparison, or a range, of its own load, as nft writes them. */
 function notAnyIpv4(w: NfWriter, base: number, offset: number, values: string[]): NfWriter {
   for (const v of values) {
-    const [from, to] = ipv4Range(v).split("-") as [string, string | undefined];
+    const [from, to, more] = v.split("-") as [string, string | undefined, string | undefined];
+    if (more !== undefined) throw new UsageError(`invalid IPv4 range "${v}"`);
     w.payload(base, offset, 4);
-    if (to === undefined) w.cmp(NEQ, v4(from));
-    else w.range(NEQ, v4(from), v4(to));
+    if (to === undefined) w.cmp(NEQ, address(from, 4));
+    else w.range(NEQ, address(from, 4), address(to, 4));
   }
   return w;
 }
 
 /** portScript's rules for a pinned port, in its order (port-guard-rules.ts says why each is there): one writer call per rule. */
-function pinnedRules(p: GuardedPort): Array<(w: NfWriter) => void> {
-  const mac = macBytes(p.mac!);
+function pinnedRules(p: GuardedPort, mac: Uint8Array): Array<(w: NfWriter) => void> {
   const rules: Array<(w: NfWriter) => void> = [
     (w) => w.raw(GROUP_SOURCE),
     (w) => w.raw(OTHER_ETHERTYPE),
@@ -78,7 +83,7 @@ function pinnedRules(p: GuardedPort): Array<(w: NfWriter) => void> {
     lease.ipv6.length
       ? (w) => {
         isIp6(w);
-        for (const a of lease.ipv6) w.payload(NET, 8, 16).cmp(NEQ, v6(a));
+        for (const a of lease.ipv6) w.payload(NET, 8, 16).cmp(NEQ, address(a, 16));
         w.immediate(NF_DROP);
       }
       : (w) => w.raw(NO_IP6),
@@ -102,12 +107,14 @@ export function writePinnedPort(w: NfWriter, bridge: string, p: GuardedPort): nu
   const t = GUARD_TABLE_NAME;
   const chain = portChain(bridge, p.ifindex);
   const f = NFPROTO_BRIDGE;
+  const mac = macBytes(p.mac!);
+  const rules = pinnedRules(p, mac); // every value checked before anything is written
   w.batchBegin();
   w.begin(NFT_MSG_NEWCHAIN, NLM_F_CREATE, f).str(NFTA_CHAIN_TABLE, t).str(NFTA_CHAIN_NAME, chain).end();
   w.begin(NFT_MSG_DELRULE, 0, f).str(NFTA_RULE_TABLE, t).str(NFTA_RULE_CHAIN, chain).end(); // `flush chain`
   const claim = w.begin(NFT_MSG_NEWSETELEM, NLM_F_CREATE, f).str(NFTA_SET_ELEM_LIST_TABLE, t).str(NFTA_SET_ELEM_LIST_SET, claimedSet(bridge)).open(NFTA_SET_ELEM_LIST_ELEMENTS);
-  w.element(macBytes(p.mac!)).close(claim).end();
-  for (const rule of pinnedRules(p)) {
+  w.element(mac).close(claim).end();
+  for (const rule of rules) {
     const exprs = w.begin(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, f).str(NFTA_RULE_TABLE, t).str(NFTA_RULE_CHAIN, chain).open(NFTA_RULE_EXPRESSIONS);
     rule(w);
     w.close(exprs).end();

@@ -77,20 +77,19 @@ export function checkMac(s: string): string {
   if (!MAC_RE.test(m)) throw new UsageError(`invalid MAC address "${s}"`);
   return m;
 }
-/** Validators: the value itself, or UsageError (port-guard-netlink.ts writes the same values). */
-export function ipv4(s: string): string {
+function ipv4(s: string): string {
   const a = parseAddress(s);
   if (a.family !== 2) throw new UsageError(`invalid IPv4 address "${s}"`);
   return s;
 }
 /** "a.b.c.d" or "a.b.c.d-e.f.g.h" (an nft range). */
-export function ipv4Range(s: string): string {
+function ipv4Range(s: string): string {
   const parts = s.split("-");
   if (parts.length > 2) throw new UsageError(`invalid IPv4 range "${s}"`);
   parts.forEach(ipv4);
   return s;
 }
-export function ipv6(s: string): string {
+function ipv6(s: string): string {
   const a = parseAddress(s);
   if (a.family !== 10) throw new UsageError(`invalid IPv6 address "${s}"`);
   return s;
