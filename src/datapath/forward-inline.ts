@@ -13,6 +13,7 @@ import { PairForwarder, type StopReason } from "./forward.ts";
 import { PairPoller } from "./poll.ts";
 import { leg } from "./legs.ts";
 import { firstEnd, type Forwarding, type ForwardingOptions } from "./workers.ts";
+import { keepForwardingOutOfFtl } from "./no-ftl.ts";
 
 /** Rounds per turn while frames move: 8 × 64-frame batches each way, about 1–2 ms at full rate. */
 const TURN_ROUNDS = 8;
@@ -50,6 +51,7 @@ export async function forwardInline(o: ForwardingOptions): Promise<Forwarding> {
     }
     if (f.live && !stopped) setImmediate(turn);
   };
+  keepForwardingOutOfFtl(f.legs, [turn]); // DFG at most: an FTL compile costs the helper 8–10 MB of RSS (no-ftl.ts)
   setImmediate(turn);
   return {
     stats,

@@ -78,7 +78,7 @@ export function forward(o: ForwardOptions): StopReason {
 }
 
 /** One batch src → dst (waiting up to `waitMs` for it): the frames taken, or CLOSED when a side is gone. */
-function step(o: ForwardOptions, waitMs: number, seen: { retries: number }): number {
+export function step(o: ForwardOptions, waitMs: number, seen: { retries: number }): number {
   const { src, dst, batch } = o;
   const n = src.recv(batch, waitMs);
   if (n <= 0) return n;
