@@ -139,7 +139,7 @@ async function inside(o: Opts): Promise<void> {
   sh(["ip", "link", "set", "sk0", "master", "vl-bench", "up"]);
   sh(["ip", "-n", o.sink!, "link", "set", "eth0", "up"]);
   const sinkMac = (JSON.parse(sh(["ip", "-n", o.sink!, "-j", "link", "show", "eth0"]))[0] as { address: string }).address;
-  sh(["bridge", "fdb", "add", sinkMac, "dev", "sk0", "master", "static"]); // no flooding toward the sink
+  sh(["bridge", "fdb", "replace", sinkMac, "dev", "sk0", "master", "static"]); // no flooding toward the sink ("replace": the bridge may have learned it already)
   for (const tap of ["vbfwd", "vbnat", "vbsfwd", "vbgrd"]) {
     sh(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
     sh(["ip", "link", "set", tap, "master", "vl-bench", "up"]);
