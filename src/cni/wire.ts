@@ -42,15 +42,15 @@ export function decodeFrame<T>(buf: Uint8Array): T | null {
 }
 
 /**
- * A server's side of one connection that carries one request: `chunk` joins the bytes so far, and
- * the request comes out once they hold its whole frame (then the bytes are let go), else null.
- * Throws as decodeFrame does (the caller hangs up).
+ * One side of a connection: `chunk` joins the bytes so far, and the next value comes out once they
+ * hold its whole frame (then only the bytes after that frame are kept: call again with an empty
+ * chunk for a frame that came with it), else null. Throws as decodeFrame does (the caller hangs up).
  */
 export function gatherFrame<T>(c: { buf: Uint8Array }, chunk: Uint8Array): T | null {
   const all = new Uint8Array(c.buf.length + chunk.length);
   all.set(c.buf);
   all.set(chunk, c.buf.length);
-  const req = decodeFrame<T>(all);
-  c.buf = req === null ? all : new Uint8Array(0);
-  return req;
+  const value = decodeFrame<T>(all);
+  c.buf = value === null ? all : all.slice(4 + new DataView(all.buffer).getUint32(0));
+  return value;
 }

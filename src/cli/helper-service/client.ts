@@ -9,27 +9,37 @@ import { VmlanError } from "../../core/errors.ts";
 import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import { closeFd, connectUnix, recvWithFd, sendWithFd, waitReadable } from "../../ipc/unix-stream.ts";
 import { encodeFrame, gatherFrame } from "../../cni/wire.ts";
-import { HELPER_SOCKET_FILE, type HelperPortReply, type HelperPortRequest } from "./wire.ts";
+import { HELPER_SOCKET_FILE, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
 
-/** The daemon answers one request at a time; one it has not answered by then is left to this process. */
+/**
+ * A daemon takes a helper's request up within milliseconds (it serves them one at a time, a few ms
+ * each); one that has not within TAKEN_MS is hung, stopped, or that far behind, and this process does
+ * it itself. Hanging up before the daemon takes it up is safe: it sends `taken` first and does
+ * nothing for a helper that is gone (serve.ts). Once taken, the daemon has ANSWER_MS to answer.
+ */
+export const TAKEN_MS = 2000;
 const ANSWER_MS = 30_000;
 
-/** The reply and the fd passed with it; null if the daemon hung up or did not answer in time. */
+/** The reply and the fd passed with it; null if the daemon hung up, or did not take the request or answer in time. */
 function exchange(fd: number, req: HelperPortRequest): { reply: HelperPortReply; fd: number | null } | null {
   sendWithFd(fd, encodeFrame(req));
   const chunk = new Uint8Array(64 * 1024);
   const sofar = { buf: new Uint8Array(0) };
   let passed: number | null = null;
+  let taken = false;
   for (;;) {
-    if (!waitReadable(fd, ANSWER_MS)) break;
+    if (!waitReadable(fd, taken ? ANSWER_MS : TAKEN_MS)) break;
     const got = recvWithFd(fd, chunk, false);
     if (got.fd !== null) passed = got.fd;
     if (got.n <= 0) {
       if (got.n === 0) break;
       continue;
     }
-    const reply = gatherFrame<HelperPortReply>(sofar, chunk.subarray(0, got.n));
-    if (reply) return { reply, fd: passed };
+    // `taken` and the reply may come in one read.
+    for (let frame = gatherFrame<HelperPortReply | HelperPortTaken>(sofar, chunk.subarray(0, got.n)); frame; frame = gatherFrame(sofar, new Uint8Array(0))) {
+      if (!("taken" in frame)) return { reply: frame, fd: passed };
+      taken = true;
+    }
   }
   if (passed !== null) closeFd(passed);
   return null;

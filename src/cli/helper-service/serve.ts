@@ -17,7 +17,7 @@ import { peerCred, replaceStaleSocket, sendWithFd } from "../../ipc/unix-stream.
 import { type OwnBinary, replaced } from "../../services/own-binary.ts";
 import { removeStaleSocket } from "../../datapath/socket-path.ts";
 import { type DaemonPort, openHelperPort } from "./port.ts";
-import { HELPER_SOCKET_FILE, HELPER_WIRE_VERSION, type HelperPortReply, type HelperPortRequest } from "./wire.ts";
+import { HELPER_SOCKET_FILE, HELPER_WIRE_VERSION, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
 
 /** A connection that sends no whole request by then is closed. */
 const REQUEST_S = 30;
@@ -71,6 +71,8 @@ export async function serveHelpers(o: { stateDir: string; networks: NetworkServi
     if (o.binary && replaced(o.binary)) return void reply(s, { fallback: "the services daemon runs a vmlan binary that was replaced" });
     const pid = peerCred(s.fd).pid;
     if (netnsOf(pid) !== netnsOf("self")) return void reply(s, { fallback: "another network namespace" });
+    // Told before the work: a helper that gave up waiting for this (client.ts TAKEN_MS) has hung up, so the send fails and nothing is done for it.
+    if (!send(s, { taken: true } satisfies HelperPortTaken)) return void s.end();
     let port: DaemonPort;
     try {
       port = await openHelperPort(o.networks, parsed.output as HelperPortRequest, pid, o.log);
@@ -82,14 +84,18 @@ export async function serveHelpers(o: { stateDir: string; networks: NetworkServi
     const sent = reply(s, { ok: true, lease: port.lease, port: { ifname: port.host.ifname, ...(port.host.offload ? { offload: port.host.offload } : {}) } }, port.host.fd);
     if (!sent) end(c);
   };
-  const reply = (s: Sock, r: HelperPortReply, fd?: number): boolean => {
-    const frame = encodeFrame(r);
+  const send = (s: Sock, value: HelperPortReply | HelperPortTaken, fd?: number): boolean => {
+    const frame = encodeFrame(value);
     let n = -1;
     try {
-      n = sendWithFd(s.fd, frame, fd); // small, into an empty socket buffer: whole or an error
+      n = sendWithFd(s.fd, frame, fd); // small, into a socket buffer the helper empties: whole or an error
     } catch {}
-    if (n !== frame.length || !("ok" in r) || !r.ok) s.end();
     return n === frame.length;
+  };
+  const reply = (s: Sock, r: HelperPortReply, fd?: number): boolean => {
+    const sent = send(s, r, fd);
+    if (!sent || !("ok" in r) || !r.ok) s.end();
+    return sent;
   };
   const end = (c: Conn) => {
     const p = c.port;

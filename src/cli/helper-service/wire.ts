@@ -1,8 +1,9 @@
 /**
  * What `vmlan helper` and the services daemon say over `<stateDir>/helper.sock` (client.ts,
- * serve.ts): one request, one reply (the TAP's fd on it as SCM_RIGHTS), framed as cni/wire.ts
- * frames them; then the connection stays open as the hold: when it closes, the daemon removes the
- * port's rules and releases the lease unless `keep`. Types only: the helper loads no valibot.
+ * serve.ts): one request; `{ taken: true }` once the daemon takes it up (so a helper tells a daemon
+ * that works on it from one that is hung); one reply (the TAP's fd on it as SCM_RIGHTS); framed as
+ * cni/wire.ts frames them. Then the connection stays open as the hold: when it closes, the daemon
+ * removes the port's rules and releases the lease unless `keep`. Types only: the helper loads no valibot.
  */
 import type { HelperLease } from "../../datapath/helper.ts";
 import type { OffloadMode } from "../../datapath/offload/steps.ts";
@@ -37,6 +38,9 @@ export interface HelperFailure {
   details?: Record<string, unknown>;
   lines?: string[];
 }
+
+/** Sent before the reply, when the daemon starts on the request (and only if the helper is still there to hear it). */
+export type HelperPortTaken = { taken: true };
 
 /** `fallback`: not served here (another network namespace, a replaced binary): the helper does it itself. */
 export type HelperPortReply =

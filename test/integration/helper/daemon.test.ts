@@ -3,7 +3,9 @@
  * dir running, a plain helper gets its lease and its guarded TAP from it, prints the same start line
  * as in process, is recorded as its attachment's owner, and loads no store; the connection is the
  * hold (kill -9 releases the lease and the port's rules, --keep keeps the lease); errors read as in
- * process; a malformed request does not hurt the daemon. No daemon: in process (the other helper tests).
+ * process; a malformed request does not hurt the daemon; a daemon that takes the connection but never
+ * answers (hung, stopped) costs a helper TAKEN_MS, then it does it in process. No daemon: in process
+ * (the other helper tests).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
@@ -12,7 +14,8 @@ import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
 import { createNetns, type Netns } from "../../support/netns.ts";
 import { guardObjects } from "../../support/guard-rules.ts";
-import { connectUnix, closeFd, recvWithFd, sendWithFd } from "../../../src/ipc/unix-stream.ts";
+import { acceptUnix, connectUnix, closeFd, listenUnix, recvWithFd, sendWithFd } from "../../../src/ipc/unix-stream.ts";
+import { TAKEN_MS } from "../../../src/cli/helper-service/client.ts";
 import { type LineProc, vmlanIn } from "./proc.ts";
 
 let ns: Netns;
@@ -145,5 +148,36 @@ describe("vmlan helper through the services daemon", () => {
     expect(daemon.proc.exitCode).toBe(null);
     h.kill("SIGTERM");
     await h.exited();
+  });
+
+  test("a daemon that takes the connection and never answers: the helper starts in process after TAKEN_MS, not 30 s", async () => {
+    // Its own state dir, where helper.sock is a socket that is listened on and accepted, and never answered.
+    const hungDir = mkdtempSync(join(tmpdir(), "vmlan-helperd-hung-"));
+    const hungEnv = { VMLAN_STATE_DIR: hungDir };
+    try {
+      expect((await runVmlan(["network", "create", "hung", "--subnet", "10.88.0.0/24", "--mode", "host"], { env: hungEnv, netns: ns.name })).exitCode).toBe(0);
+      const listening = listenUnix(join(hungDir, "helper.sock"));
+      const accepted: number[] = [];
+      const acceptor = setInterval(() => { for (let fd = acceptUnix(listening); fd >= 0; fd = acceptUnix(listening)) accepted.push(fd); }, 50);
+      try {
+        const started = Date.now();
+        const h = helper(hungEnv, "--network", "hung", "--id", "hung", "--socket", join(sockDir, "hung.sock"));
+        const line = await startLine(h); // waits up to 10 s: the old 30 s wait fails here
+        const waited = Date.now() - started;
+        expect(accepted.length).toBe(1); // it did ask the daemon first
+        expect(h.err.join("\n")).toContain("in process: the services daemon did not answer");
+        expect(waited).toBeGreaterThanOrEqual(TAKEN_MS);
+        const att = JSON.parse((await runVmlan(["attachments", "--format", "json"], { env: hungEnv, netns: ns.name })).stdout) as Array<Record<string, unknown>>;
+        expect(att).toMatchObject([{ network: "hung", id: "hung", state: "active", address: line.vmlan_address }]);
+        h.kill("SIGTERM");
+        expect(await h.exited()).toBe(0);
+      } finally {
+        clearInterval(acceptor);
+        for (const fd of [...accepted, listening]) closeFd(fd);
+      }
+    } finally {
+      ns.run(["ip", "link", "del", "vl-hung"]);
+      rmSync(hungDir, { recursive: true, force: true });
+    }
   });
 });
