@@ -21,7 +21,7 @@ import * as vnetHeader from "./offload/vnet-header.ts";
 import { FdPoller, PairPoller } from "./poll.ts";
 import { FrameBatch } from "./port.ts";
 import { Counters } from "./stats.ts";
-import { DgramPort, receivedLength } from "./unix-dgram.ts";
+import { DgramPort, receivedLength, setIovLen } from "./unix-dgram.ts";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -59,7 +59,7 @@ export function keepOutOfFtl(targets: readonly unknown[]): number {
 export function keepForwardingOutOfFtl(legs: readonly ForwardOptions[], extra: readonly Fn[]): number {
   const steps = legs.map((l) => (l.src instanceof ValidatingPort ? l.src.step : undefined));
   return keepOutOfFtl([
-    PairForwarder, ValidatingPort, step, DgramPort, receivedLength, FrameFdPort, FrameBatch, PairPoller, FdPoller, Counters,
+    PairForwarder, ValidatingPort, step, DgramPort, receivedLength, setIovLen, FrameFdPort, FrameBatch, PairPoller, FdPoller, Counters,
     errno, libc, libc(), batchIo(new DataView(new ArrayBuffer(0))), // its closures: every batchIo() call shares their code
     checksum, headers, toHost, toVm, vnetHeader, ...steps, ...extra,
   ]);

@@ -37,8 +37,8 @@ export function sumBytes(bytes: Uint8Array, words: Uint32Array, start: number, e
   return s;
 }
 
-/** Byte by byte, for a range that starts at an odd offset (never in frames the kernel builds). */
-function sumSlow(bytes: Uint8Array, start: number, end: number): number {
+/** Byte by byte, for a range that starts at an odd offset (never in frames the kernel builds). Exported for no-ftl.ts. */
+export function sumSlow(bytes: Uint8Array, start: number, end: number): number {
   let s = 0;
   let i = start;
   for (; i + 1 < end; i += 2) s += (bytes[i]! << 8) | bytes[i + 1]!;

@@ -18,9 +18,10 @@ export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_IPV6 = 0x86dd;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
-const isVlanTag = (t: number) => t === 0x8100 || t === 0x88a8;
+/** 802.1Q and 802.1ad tags. This and the other helpers below are exported for no-ftl.ts. */
+export const isVlanTag = (t: number) => t === 0x8100 || t === 0x88a8;
 /** IPv6 headers walked to reach TCP/UDP: hop-by-hop, routing, destination options. */
-const isWalkedExtension = (nh: number) => nh === 0 || nh === 43 || nh === 60;
+export const isWalkedExtension = (nh: number) => nh === 0 || nh === 43 || nh === 60;
 const IPV6_FRAGMENT = 44;
 
 /** Offsets relative to the frame's first byte. */
@@ -113,7 +114,7 @@ export function parseFrame(bytes: Uint8Array, words: Uint32Array, f0: number, le
  * type 0 and 2 (RFC 8200, RFC 6275) as their last address, a segment routing header (type 4,
  * RFC 8754) as segment 0. Returns its absolute offset, or -1 for another type.
  */
-function finalDestination(bytes: Uint8Array, at: number): number {
+export function finalDestination(bytes: Uint8Array, at: number): number {
   const type = bytes[at + 2]!;
   const addresses = bytes[at + 1]! >> 1;
   if (addresses === 0) return -1;
