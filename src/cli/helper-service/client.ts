@@ -60,6 +60,12 @@ export function daemonHelperDeps(stateDir: string, req: HelperPortRequest, debug
     return null;
   }
   const { reply, fd } = got;
+  if (!reply.ok && reply.error.code === "EPROTO") { // a daemon of an older wire version did not understand the request
+    closeFd(conn);
+    if (fd !== null) closeFd(fd);
+    debug(`in process: the services daemon refused the request: ${reply.error.message}`);
+    return null;
+  }
   if (!reply.ok) {
     closeFd(conn);
     const e = reply.error;

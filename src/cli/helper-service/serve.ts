@@ -62,6 +62,8 @@ export async function serveHelpers(o: { stateDir: string; networks: NetworkServi
   const path = join(o.stateDir, HELPER_SOCKET_FILE);
   let stopping = false;
   const answer = async (s: Sock, c: Conn, raw: unknown): Promise<void> => {
+    const version = (raw as { v?: unknown } | null)?.v;
+    if (typeof version === "number" && version !== HELPER_WIRE_VERSION) return void reply(s, { fallback: `helper wire version ${version}, the services daemon's is ${HELPER_WIRE_VERSION}` });
     const parsed = v.safeParse(REQUEST, raw);
     if (!parsed.success) {
       const i = parsed.issues[0];

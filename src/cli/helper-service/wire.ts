@@ -9,7 +9,8 @@ import type { HelperLease } from "../../datapath/helper.ts";
 import type { OffloadMode } from "../../datapath/offload/steps.ts";
 
 export const HELPER_SOCKET_FILE = "helper.sock";
-export const HELPER_WIRE_VERSION = 1;
+/** 2: the daemon sends `taken` before the reply. A daemon sends a helper of another version back (`fallback`). */
+export const HELPER_WIRE_VERSION = 2;
 
 /** The helper's request as `vmlan helper`'s flags give it (helper-options.ts HelperRequest). */
 export interface HelperPortRequest {

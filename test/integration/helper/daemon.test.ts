@@ -179,5 +179,5 @@ describe("vmlan helper through the services daemon", () => {
       ns.run(["ip", "link", "del", "vl-hung"]);
       rmSync(hungDir, { recursive: true, force: true });
     }
-  });
+  }, 20_000);
 });
