@@ -5,9 +5,8 @@
  */
 import { accessSync, constants, statSync, type Stats } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
-import * as v from "valibot";
 import { NotFoundError, UsageError } from "./errors.ts";
-import { InterfaceId } from "./resources/names.ts";
+import { INTERFACE_ID_RE, interfaceIdProblem } from "./resources/interface-id.ts";
 
 const q = JSON.stringify;
 
@@ -19,11 +18,10 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
-/** An interface id as `--id` takes it (the same rule the store applies). */
+/** An interface id as `--id` takes it (the same rule the store applies, without loading valibot). */
 export function checkInterfaceId(id: string): string {
-  const r = v.safeParse(InterfaceId, id);
-  if (!r.success) throw new UsageError(r.issues[0].message);
-  return r.output;
+  if (!INTERFACE_ID_RE.test(id)) throw new UsageError(interfaceIdProblem(id));
+  return id;
 }
 
 /** Every network exists in the store (`has` answers for one name). */

@@ -4,7 +4,7 @@
  * read it unchanged; the vmlan_* keys add what a Linux bridge network knows. Documented in
  * docs/protocol.md. Pure: the caller passes the lease as plain values.
  */
-import { ipv4Range } from "../core/ipam/subnet.ts";
+import { ipv4Range } from "../core/ipam/ipv4.ts";
 import { BATCH_SIZE } from "./forward.ts";
 import { TSO_MAX_PACKET_SIZE } from "./offload/steps.ts";
 

@@ -1,5 +1,8 @@
 import ipaddr from "ipaddr.js";
 import { UsageError } from "../errors.ts";
+import { fourPart, intToV4, ipv4Range, maskV4, octetsToInt } from "./ipv4.ts";
+
+export { intToV4, ipv4Range, maskV4 };
 
 /** An IPv4 subnet as integers: `base` is the network address, `size` the number of addresses. */
 export interface SubnetV4 {
@@ -9,25 +12,9 @@ export interface SubnetV4 {
   size: number;
 }
 
-/** Four decimal parts without leading zeros, as ipaddr.js's isValidFourPartDecimal wants (each also <= 255). */
-const FOUR_PART = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
-/** The four octets of a dotted-quad, or null for anything else (parsed by hand: every lease and query goes through here). */
-function fourPart(addr: string): number[] | null {
-  const m = FOUR_PART.exec(addr);
-  if (!m) return null;
-  const b = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
-  return b.every((x) => x <= 255) ? b : null;
-}
-
 /** IPv4 address string → unsigned 32-bit integer. */
 export function v4ToInt(addr: string): number {
-  const b = fourPart(addr) ?? ipaddr.IPv4.parse(addr).octets; // other spellings ipaddr.js accepts (hex, octal, fewer parts)
-  return ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!;
-}
-
-export function intToV4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return octetsToInt(fourPart(addr) ?? ipaddr.IPv4.parse(addr).octets); // other spellings ipaddr.js accepts (hex, octal, fewer parts)
 }
 
 export function isV4(addr: string): boolean {
@@ -78,17 +65,6 @@ export function containsV4(s: SubnetV4, n: number): boolean {
 
 export function overlapsV4(a: SubnetV4, b: SubnetV4): boolean {
   return a.base < b.base + b.size && b.base < a.base + a.size;
-}
-
-export function maskV4(prefix: number): string {
-  return intToV4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
-}
-
-/** Dotted mask and last usable address (broadcast - 1) of the /prefix network containing `address`. */
-export function ipv4Range(address: string, prefix: number): { mask: string; end: string } {
-  const size = 2 ** (32 - prefix);
-  const net = Math.floor(v4ToInt(address) / size) * size;
-  return { mask: maskV4(prefix), end: intToV4(net + size - (size > 2 ? 2 : 1)) };
 }
 
 /** An IPv6 prefix as a bigint base and length. */

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { INTERFACE_ID_RE, interfaceIdProblem } from "./interface-id.ts";
 
 /**
  * Network names: what users type and what ends up (shortened) in a Linux interface name.
@@ -11,12 +12,9 @@ export const NetworkName = v.pipe(
   v.regex(NETWORK_NAME_RE, (i) => `invalid network name "${i.input}": use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit`),
 );
 
-/** Interface ids: what a VM tool passes with --id (a UUID, a VM name, ...). */
-export const INTERFACE_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:@-]{0,127}$/;
-export const InterfaceId = v.pipe(
-  v.string(),
-  v.regex(INTERFACE_ID_RE, (i) => `invalid interface id "${i.input}": use 1-128 letters, digits, '_', '.', ':', '@', '-'`),
-);
+/** Interface ids: what a VM tool passes with --id (a UUID, a VM name, ...); the rule is interface-id.ts's. */
+export { INTERFACE_ID_RE };
+export const InterfaceId = v.pipe(v.string(), v.regex(INTERFACE_ID_RE, (i) => interfaceIdProblem(i.input)));
 
 /** RFC 1123 host label, lowercase on the wire; at most 63 bytes. */
 export const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;

@@ -1,0 +1,10 @@
+/**
+ * The interface id rule without valibot: `vmlan helper --id` is checked at every helper's start,
+ * and the helper's path through the services daemon loads no valibot (bench helper). names.ts's
+ * InterfaceId schema (the store's and the daemon's check) is built from the same rule and message.
+ */
+
+/** Interface ids: what a VM tool passes with --id (a UUID, a VM name, ...). */
+export const INTERFACE_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:@-]{0,127}$/;
+
+export const interfaceIdProblem = (id: string) => `invalid interface id "${id}": use 1-128 letters, digits, '_', '.', ':', '@', '-'`;
