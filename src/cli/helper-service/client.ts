@@ -21,8 +21,7 @@ export const TAKEN_MS = 2000;
 const ANSWER_MS = 30_000;
 
 /** The reply and the fd passed with it; null if the daemon hung up, or did not take the request or answer in time. */
-function exchange(fd: number, req: HelperPortRequest): { reply: HelperPortReply; fd: number | null } | null {
-  sendWithFd(fd, encodeFrame(req));
+function awaitReply(fd: number): { reply: HelperPortReply; fd: number | null } | null {
   const chunk = new Uint8Array(64 * 1024);
   const sofar = { buf: new Uint8Array(0) };
   let passed: number | null = null;
@@ -45,15 +44,33 @@ function exchange(fd: number, req: HelperPortRequest): { reply: HelperPortReply;
   return null;
 }
 
-/** The helper's deps through the daemon of `stateDir`, or null to do it in this process. */
-export function daemonHelperDeps(stateDir: string, req: HelperPortRequest, debug: (line: string) => void): HelperDeps | null {
+/** A request the daemon is working on: `deps` waits for its reply (null: do it in this process). */
+export interface DaemonRequest {
+  deps(debug: (line: string) => void): HelperDeps | null;
+}
+
+/**
+ * Sends the request to the daemon of `stateDir` and returns at once, so the caller can load what it
+ * needs next while the daemon works (run.ts); null when no daemon listens: do it in this process.
+ */
+export function askDaemon(stateDir: string, req: HelperPortRequest): DaemonRequest | null {
   let conn: number;
   try {
     conn = connectUnix(join(stateDir, HELPER_SOCKET_FILE));
   } catch {
     return null; // no services daemon (or not ours to reach): in process
   }
-  const got = exchange(conn, req);
+  try {
+    sendWithFd(conn, encodeFrame(req));
+  } catch {
+    closeFd(conn); // it hung up already
+    return null;
+  }
+  return { deps: (debug) => depsFromReply(conn, debug) };
+}
+
+function depsFromReply(conn: number, debug: (line: string) => void): HelperDeps | null {
+  const got = awaitReply(conn);
   if (!got || "fallback" in got.reply) {
     closeFd(conn);
     debug(`in process: ${got ? (got.reply as { fallback: string }).fallback : "the services daemon did not answer"}`);

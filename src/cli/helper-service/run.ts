@@ -8,7 +8,7 @@ import { stateDir } from "../../core/store/paths.ts";
 import type { HelperRequest } from "../compat/helper-options.ts";
 import { vmlanLog } from "../compat/log.ts";
 import { newInterfaceId, offloadOf } from "../port-request.ts";
-import { daemonHelperDeps } from "./client.ts";
+import { askDaemon } from "./client.ts";
 import { HELPER_WIRE_VERSION, type HelperPortRequest } from "./wire.ts";
 
 export function portRequestOf(r: HelperRequest, interfaceId: string): HelperPortRequest {
@@ -24,10 +24,13 @@ export function portRequestOf(r: HelperRequest, interfaceId: string): HelperPort
 export async function runViaDaemon(r: HelperRequest): Promise<number | null> {
   const log = vmlanLog(r.verbose);
   const id = r.interfaceId ?? newInterfaceId();
-  const deps = daemonHelperDeps(stateDir(), portRequestOf(r, id), log.debug);
+  const asked = askDaemon(stateDir(), portRequestOf(r, id));
+  if (!asked) return null;
+  // Loaded while the daemon works on the request (attach, TAP, rules: most of the start's wait), not after its reply.
+  const { runHelper } = await import("../../datapath/helper.ts");
+  const deps = asked.deps(log.debug);
   if (!deps) return null;
   Bun.unsafe.setJITPolicy(1000); // as the in-process path does, for the start (the forwarding sets it back)
   const offload = offloadOf(r);
-  const { runHelper } = await import("../../datapath/helper.ts");
   return runHelper({ fd: r.fd, socket: r.socket, statsInterval: r.statsInterval, keep: r.keep, isolation: r.isolation, offload, log }, deps);
 }
