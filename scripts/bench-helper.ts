@@ -16,6 +16,9 @@
  *     runtime's own code, shared with every process that maps it), the rest is the heaps (RssAnon,
  *     what one more helper costs); and once more without --enable-tso with VMLAN_HELPER_TRIM=0
  *     (its pages kept), so what giving them back changes is measured in the same run.
+ * The binary's pages are dropped from the page cache first (dd iflag=nocache count=0): on a fault the
+ * kernel also maps up to 16 neighbouring pages that are in the cache (fault-around), so a binary just
+ * built or copied, wholly cached, showed 4–6 MB more RssFile idle than the same bytes after a while.
  * Targets (issue #15 §3): RSS at full rate ≤ 30 MB, ready ≤ 15 ms. Median of --runs (default 5) for
  * ready and idle RSS. Runs inside a fresh namespace vmlan-bench-<id> (deleted afterwards); needs root
  * and gcc.
@@ -237,6 +240,7 @@ export async function helperBench(o: { runs: number }): Promise<Report> {
   };
   process.once("SIGINT", () => { cleanup(); process.exit(130); });
   try {
+    sh(["dd", `if=${vmlanBin()}`, "iflag=nocache", "count=0", "status=none"]); // every run from the same page-cache state (above)
     sh(["ip", "netns", "add", ns]);
     const seconds = Number(process.env.BENCH_SECONDS ?? 5);
     const warmup = Number(process.env.BENCH_WARMUP ?? 6);
