@@ -14,7 +14,7 @@ import type { Store } from "../core/store/store.ts";
 import { runCni } from "./entry.ts";
 import { type OwnBinary, replaced } from "../services/own-binary.ts";
 import { closeOpened, useResidentStore } from "./network.ts";
-import { type CniReply, type CniRequest, encodeFrame, gatherFrame, SOCKET_FILE } from "./wire.ts";
+import { type CniReply, type CniRequest, encodeFrame, takeRequest, SOCKET_FILE } from "./wire.ts";
 
 /** A connection that sends no whole request by then is closed. */
 const REQUEST_S = 30;
@@ -109,16 +109,8 @@ export async function serveCni(o: { stateDir: string; store: Store; log: (line: 
       },
       data(s, d) {
         const c = s.data;
-        if (c.taken) return;
-        let req: unknown;
-        try {
-          req = gatherFrame(c, d);
-        } catch {
-          return void s.end();
-        }
+        const req = takeRequest(s, d);
         if (req === null) return;
-        c.taken = true;
-        s.timeout(0);
         // One call at a time: netlink and the store are synchronous, and two ADDs creating a network must not overlap.
         queue = queue.then(() => answer(req)).then(
           (r) => ((c.out = encodeFrame(r)), flush(s, c)),

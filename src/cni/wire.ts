@@ -54,3 +54,26 @@ export function gatherFrame<T>(c: { buf: Uint8Array }, chunk: Uint8Array): T | n
   c.buf = value === null ? all : all.slice(4 + new DataView(all.buffer).getUint32(0));
   return value;
 }
+
+/** What a server's socket offers takeRequest (Bun's Socket does). */
+export interface RequestSocket { data: { buf: Uint8Array; taken: boolean }; end(): void; timeout(seconds: number): void }
+
+/**
+ * A server's side of a one-request connection: the request once its frame is whole (the read
+ * timeout then stops: answering may take long), null till then. A malformed frame, or bytes after
+ * the request (a confused or hostile client), hang up.
+ */
+export function takeRequest(s: RequestSocket, chunk: Uint8Array): unknown {
+  let req: unknown = null;
+  try {
+    if (s.data.taken) throw new Error("a second request");
+    req = gatherFrame(s.data, chunk);
+  } catch {
+    s.end();
+    return null;
+  }
+  if (req === null) return null;
+  s.data.taken = true;
+  s.timeout(0);
+  return req;
+}

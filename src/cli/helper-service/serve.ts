@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { VmlanError } from "../../core/errors.ts";
 import type { NetworkService } from "../../core/networks.ts";
 import { InterfaceId } from "../../core/resources/names.ts";
-import { encodeFrame, gatherFrame } from "../../cni/wire.ts";
+import { encodeFrame, takeRequest } from "../../cni/wire.ts";
 import { peerCred, replaceStaleSocket, sendWithFd } from "../../ipc/unix-stream.ts";
 import { type OwnBinary, replaced } from "../../services/own-binary.ts";
 import { removeStaleSocket } from "../../datapath/socket-path.ts";
@@ -129,16 +129,8 @@ export async function serveHelpers(o: { stateDir: string; networks: NetworkServi
       },
       data(s, d) {
         const c = s.data;
-        if (c.taken) return void s.end(); // one request per connection; more is a confused or hostile client
-        let req: unknown;
-        try {
-          req = gatherFrame(c, d);
-        } catch {
-          return void s.end();
-        }
+        const req = takeRequest(s, d);
         if (req === null) return;
-        c.taken = true;
-        s.timeout(0);
         const sock = s as unknown as Sock;
         // One at a time: netlink and the store are synchronous, and two helpers creating a network must not overlap.
         queue = queue.then(() => answer(sock, c, req)).catch((e) => (o.log(`helper: ${(e as Error).message}`), s.end()));
