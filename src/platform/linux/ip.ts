@@ -2,6 +2,7 @@
 import ipaddr from "ipaddr.js";
 import { AF_INET, AF_INET6 } from "../../../ffi/libc/constants.ts";
 import { UsageError } from "../../core/errors.ts";
+import { fourPart } from "../../core/ipam/ipv4.ts";
 
 
 export interface Cidr { family: number; bytes: Uint8Array; prefix: number; text: string }
@@ -31,8 +32,6 @@ export function parseCidrLoose(cidr: string): Cidr {
   return { family: bytes.length === 4 ? AF_INET : AF_INET6, bytes, prefix, text: `${addr.toString()}/${prefix}` };
 }
 
-const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-const DOTTED_QUAD = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /**
@@ -42,8 +41,8 @@ const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
  * several); it still decides every other form, and every invalid one.
  */
 function parsePlain(s: string): Uint8Array | null {
-  const q = DOTTED_QUAD.exec(s);
-  if (q) return Uint8Array.of(Number(q[1]), Number(q[2]), Number(q[3]), Number(q[4]));
+  const q = fourPart(s);
+  if (q) return Uint8Array.from(q);
   const halves = s.split("::");
   if (halves.length > 2 || s.length > 39) return null;
   const groupsOf = (h: string) => (h === "" ? [] : h.split(":"));
@@ -80,6 +79,6 @@ export const IFNAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
 export const isIfname = (name: string) => IFNAME_RE.test(name);
 
 export function checkIfname(name: string): string {
-  if (!IFNAME_RE.test(name)) throw new UsageError(`invalid interface name "${name}": use 1-15 letters, digits, '_', '.', '-'`);
+  if (!isIfname(name)) throw new UsageError(`invalid interface name "${name}": use 1-15 letters, digits, '_', '.', '-'`);
   return name;
 }

@@ -17,14 +17,14 @@ import { guardInventory, guardTeardownScripts } from "./port-guard-table.ts";
 /** The network chains' prefixes in `inet vmlan` (nat-rules.ts MAPS): `from_<bridge>` and so on. */
 const CHAIN_RE = /^(?:from|to|snat|guard)_(.+)$/;
 
-/** Bridges that `inet vmlan` has network chains for. */
+/** Bridges that `inet vmlan` has network chains for (names checked by the caller). */
 function natBridges(): Set<string> {
   const r = runNft(["-j", "list", "chains", "inet"]);
   if (r.code !== 0) return new Set();
   const items = (JSON.parse(r.stdout) as { nftables: Array<{ chain?: { table: string; name: string } }> }).nftables;
   return new Set(items.flatMap((i) => {
     const m = i.chain?.table === TABLE_NAME ? CHAIN_RE.exec(i.chain.name) : null;
-    return m && isIfname(m[1]!) ? [m[1]!] : []; // a chain someone else named like ours is not a bridge's
+    return m ? [m[1]!] : [];
   }));
 }
 
@@ -37,7 +37,8 @@ export function listHostNetworks(): HostNetworkObjects[] {
     out.set(l.name, { bridge: l.name, network: l.alias.slice(ALIAS_PREFIX.length), bridgeExists: true, ports, rules: false });
   }
   const inv = guardInventory();
-  for (const b of [...natBridges(), ...inv.networks, ...inv.ports.keys()]) {
+  // Only names vmlan could have made: a chain or set someone else named like ours is no bridge's.
+  for (const b of [...natBridges(), ...inv.networks, ...inv.ports.keys()].filter(isIfname)) {
     const known = out.get(b);
     if (known) known.rules = true;
     // Rules of a bridge that is gone, or is not marked as ours (then it is not ours to remove: rules only).
