@@ -92,6 +92,10 @@ if [ "$vz_status" = 0 ]; then
     const { vz } = await import("./ffi/vz/load.ts");
     console.log(`finding: vz supported=${vz().vmlan_vz_supported()} nested=${vz().vmlan_vz_nested_supported()}`);
   ' >>"$OUT/verify.log" 2>&1 || status=$?
+  # `vmlan doctor` here (the signed bun, the shims just built): each of its lines as a finding.
+  VMLAN_VMNET_SHIM_PATH="$OUT/libvmlan-vmnet.dylib" VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" src/main.ts doctor --format json \
+    | "$OUT/bun" -e 'for (const c of JSON.parse(await Bun.stdin.text()).checks) console.log(`finding: doctor ${c.check} ${c.status}: ${c.detail}`)' \
+    >>"$OUT/verify.log" 2>&1 || status=$?
   # 4. VM smoke test (skips itself, with a finding line, when VMLAN_VZ_KERNEL is unset).
   VMLAN_VZ_PATH="$OUT/libvmlan-vz.dylib" "$OUT/bun" test/integration/darwin/vz-smoke.ts >>"$OUT/verify.log" 2>&1 || status=$?
   # 5. Detach + stop through the CLI (source run with the signed bun: the host child is the same bun).

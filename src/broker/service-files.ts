@@ -3,6 +3,8 @@
  * (socket activation: systemd owns the socket, starts the broker on the first connection, and the
  * broker may exit when idle), a launchd daemon plist on macOS. Pure text; the CLI writes and loads.
  */
+import { LAUNCHD_LABEL } from "../core/resources/mach-services.ts";
+
 export interface ServiceParams {
   /** Absolute path of the vmlan binary. */
   bin: string;
@@ -18,7 +20,7 @@ export interface ServiceParams {
 
 export const SYSTEMD_SOCKET = "vmlan-broker.socket";
 export const SYSTEMD_SERVICE = "vmlan-broker.service";
-export const LAUNCHD_LABEL = "dev.vmlan.broker";
+export { LAUNCHD_LABEL };
 
 const quote = (s: string) => (/^[A-Za-z0-9_./:=@+-]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, "\\$1")}"`);
 

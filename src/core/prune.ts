@@ -10,13 +10,19 @@ import type { Store } from "./store/store.ts";
 export type PruneOutcome = "removed" | "would remove" | "in use";
 export interface PruneRow { bridge: string; network: string | null; ports: string[]; outcome: PruneOutcome }
 
-export function pruneHost(store: Store, host: Platform, o: { dryRun: boolean }): PruneRow[] {
-  if (!host.listHostNetworks || !host.removeHostNetwork) return []; // vmnet's networks end with their processes
+/** The host's vmlan networks that `store` does not know (every one when there is no store yet). */
+export function unknownHostNetworks(store: Store | null, host: Platform): HostNetworkObjects[] {
+  if (!host.listHostNetworks) return []; // vmnet's networks end with their processes
   // The host first, then the store: a create stores its network before it makes the bridge, so a
   // bridge seen here whose create is under way is in the store by the time it is read.
   const found = host.listHostNetworks();
-  const known = new Set(store.listNetworks().map((n) => n.bridge));
-  return found.filter((h) => !known.has(h.bridge)).map((h: HostNetworkObjects): PruneRow => {
+  const known = new Set(store?.listNetworks().map((n) => n.bridge) ?? []);
+  return found.filter((h) => !known.has(h.bridge));
+}
+
+export function pruneHost(store: Store, host: Platform, o: { dryRun: boolean }): PruneRow[] {
+  if (!host.removeHostNetwork) return [];
+  return unknownHostNetworks(store, host).map((h): PruneRow => {
     const row = { bridge: h.bridge, network: h.network, ports: h.ports };
     if (h.ports.length > 0) return { ...row, outcome: "in use" };
     if (o.dryRun) return { ...row, outcome: "would remove" };

@@ -65,7 +65,8 @@ export async function hostDoctor(): Promise<import("../vm/backend.ts").DoctorChe
     return linuxDoctor();
   }
   if (process.platform === "darwin") {
-    return [{ check: "macos", status: "warn", detail: "macOS checks (vmnet entitlement, macOS version) come with the darwin backend", fix: "use Linux for now" }];
+    const { darwinDoctor } = await import("./darwin/doctor.ts");
+    return darwinDoctor();
   }
   return [{ check: "os", status: "fail", detail: `vmlan does not support ${process.platform}` }];
 }

@@ -26,7 +26,7 @@ export type DarwinPlatform = Platform & VmnetPortOpener & TapOpener & {
 };
 
 /** Under the double (VMLAN_VMNET_PATH) there is no signature to look at. */
-function hasEntitlement(): boolean {
+export function hasEntitlement(): boolean {
   if (process.env.VMLAN_VMNET_PATH) return true;
   const r = Bun.spawnSync(["codesign", "-d", "--entitlements", "-", process.execPath], { stdout: "pipe", stderr: "pipe" });
   return (r.stdout.toString() + r.stderr.toString()).includes("com.apple.security.virtualization");

@@ -1,6 +1,7 @@
 /** `vmlan doctor` on Linux: what vmlan needs from this host, one line per check, each with a fix. */
 import { existsSync } from "node:fs";
 import type { DoctorCheck } from "../../vm/backend.ts";
+import { guestImageCheck } from "../guest-image-check.ts";
 import { detectAccel } from "./kvm.ts";
 import { CAP_NET_ADMIN, effectiveCaps, hasCap } from "./privileges.ts";
 import { QEMU, QEMU_PACKAGE, qemuVersion } from "./qemu.ts";
@@ -35,9 +36,6 @@ export function linuxDoctor(): DoctorCheck[] {
   out.push(qemu
     ? { check: "qemu", status: "ok", detail: `${QEMU} ${qemu}` }
     : { check: "qemu", status: "warn", detail: `${QEMU} not found: \`vmlan vm run\` and \`vmlan demo\` need it`, fix: `apt-get install --no-install-recommends ${QEMU_PACKAGE}` });
-  const apt = Bun.which("apt-get") && Bun.which("dpkg");
-  out.push(apt
-    ? { check: "guest-image", status: "ok", detail: "apt-get and dpkg present: the guest image can be built from Debian packages" }
-    : { check: "guest-image", status: "warn", detail: "no apt-get/dpkg: the built-in guest image cannot be built", fix: "pass --kernel and --initrd to `vmlan vm run`" });
+  out.push(guestImageCheck());
   return out;
 }

@@ -1,8 +1,9 @@
 // `vmlan system prune`: networks vmlan made on this host whose store is gone (or is another state
 // dir's) are removed, bridge and rules, as `network rm` would; this store's networks, foreign
-// bridges and bridges in use stay. Everything runs inside a namespace this file creates.
+// bridges and bridges in use stay; `vmlan doctor` names them until then. Everything runs inside a
+// namespace this file creates.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
@@ -46,6 +47,24 @@ test("--dry-run lists the unknown networks and changes nothing; this store's net
   expect(rulesFor("vl-lost").length).toBeGreaterThan(0);
 });
 
+const leftovers = async () => {
+  const r = await vmlan("doctor", "--format", "json");
+  return (JSON.parse(r.stdout) as { checks: Array<{ check: string; status: string; detail: string; fix?: string }> }).checks.find((c) => c.check === "leftovers");
+};
+
+test("doctor names them and points at prune", async () => {
+  expect(await leftovers()).toEqual({
+    check: "leftovers", status: "warn",
+    detail: "vmlan networks on this host that no network in this store owns: vl-lab (in use), vl-lost, vl-web",
+    fix: "vmlan system prune --dry-run, then vmlan system prune",
+  });
+  // A state dir that does not exist yet: doctor does not make one, and every vmlan network is another's.
+  const none = join(mine, "never-made");
+  const r = await runVmlan(["doctor", "--format", "json"], { env: { VMLAN_STATE_DIR: none }, netns: ns });
+  expect(JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === "leftovers").detail).toEndWith("vl-keep, vl-lab (in use), vl-lost, vl-web");
+  expect(existsSync(none)).toBe(false);
+});
+
 test("prune removes them (bridge, NAT and anti-spoofing rules), keeps the one in use, and leaves this store's network working", async () => {
   const r = await vmlan("system", "prune");
   expect(r).toMatchObject({ exitCode: 0, stderr: "" });
@@ -72,4 +91,5 @@ test("once its port is gone the last one goes too; then there is nothing to prun
   expect(again).toMatchObject({ exitCode: 0, stdout: "" });
   expect(again.stderr).toContain("nothing to prune");
   expect(JSON.parse((await vmlan("system", "prune", "--format", "json")).stdout)).toEqual([]);
+  expect(await leftovers()).toMatchObject({ status: "ok", detail: "every vmlan network on this host is in this store" });
 });
