@@ -14,8 +14,10 @@ import { HELPER_SOCKET_FILE, type HelperPortReply, type HelperPortRequest, type 
 /**
  * A daemon takes a helper's request up within milliseconds (it serves them one at a time, a few ms
  * each); one that has not within TAKEN_MS is hung, stopped, or that far behind, and this process does
- * it itself. Hanging up before the daemon takes it up is safe: it sends `taken` first and does
- * nothing for a helper that is gone (serve.ts). Once taken, the daemon has ANSWER_MS to answer.
+ * it itself. Hanging up before the daemon takes it up is safe: it sends `taken` first, does nothing
+ * for a helper that is gone, and takes up nothing within TAKE_MARGIN_MS of the request's `takeBy`
+ * (serve.ts), so a `taken` on its way as this gives up cannot be. Once taken, the daemon has
+ * ANSWER_MS to answer.
  */
 export const TAKEN_MS = 2000;
 const ANSWER_MS = 30_000;
@@ -53,7 +55,7 @@ export interface DaemonRequest {
  * Sends the request to the daemon of `stateDir` and returns at once, so the caller can load what it
  * needs next while the daemon works (run.ts); null when no daemon listens: do it in this process.
  */
-export function askDaemon(stateDir: string, req: HelperPortRequest): DaemonRequest | null {
+export function askDaemon(stateDir: string, req: Omit<HelperPortRequest, "takeBy">): DaemonRequest | null {
   let conn: number;
   try {
     conn = connectUnix(join(stateDir, HELPER_SOCKET_FILE));
@@ -61,7 +63,8 @@ export function askDaemon(stateDir: string, req: HelperPortRequest): DaemonReque
     return null; // no services daemon (or not ours to reach): in process
   }
   try {
-    sendWithFd(conn, encodeFrame(req));
+    // Before the send: the wait for `taken` starts after it, so this helper gives up no earlier than takeBy.
+    sendWithFd(conn, encodeFrame({ ...req, takeBy: Date.now() + TAKEN_MS } satisfies HelperPortRequest));
   } catch {
     closeFd(conn); // it hung up already
     return null;

@@ -11,7 +11,8 @@ import { newInterfaceId, offloadOf } from "../port-request.ts";
 import { askDaemon } from "./client.ts";
 import { HELPER_WIRE_VERSION, type HelperPortRequest } from "./wire.ts";
 
-export function portRequestOf(r: HelperRequest, interfaceId: string): HelperPortRequest {
+/** The request as the flags give it; askDaemon adds `takeBy` as it sends it. */
+export function portRequestOf(r: HelperRequest, interfaceId: string): Omit<HelperPortRequest, "takeBy"> {
   const opt = <K extends keyof HelperRequest>(k: K) => (r[k] !== undefined ? { [k]: r[k] } : {});
   return {
     v: HELPER_WIRE_VERSION, interfaceId, keep: r.keep, isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload,

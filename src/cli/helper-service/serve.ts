@@ -17,7 +17,7 @@ import { peerCred, replaceStaleSocket, sendWithFd } from "../../ipc/unix-stream.
 import { type OwnBinary, replaced } from "../../services/own-binary.ts";
 import { removeStaleSocket } from "../../datapath/socket-path.ts";
 import { type DaemonPort, openHelperPort } from "./port.ts";
-import { HELPER_SOCKET_FILE, HELPER_WIRE_VERSION, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
+import { HELPER_SOCKET_FILE, HELPER_WIRE_VERSION, TAKE_MARGIN_MS, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
 
 /** A connection that sends no whole request by then is closed. */
 const REQUEST_S = 30;
@@ -40,6 +40,7 @@ const REQUEST = v.strictObject({
   tso: v.boolean(),
   checksumOffload: v.boolean(),
   socket: v.nullable(v.pipe(text(4096), v.startsWith("/"))),
+  takeBy: v.pipe(v.number(), v.safeInteger()),
 });
 
 type Sock = { fd: number; write(b: Uint8Array): number; end(): void; timeout(s: number): void };
@@ -74,6 +75,8 @@ export async function serveHelpers(o: { stateDir: string; networks: NetworkServi
     const pid = peerCred(s.fd).pid;
     if (netnsOf(pid) !== netnsOf("self")) return void reply(s, { fallback: "another network namespace" });
     // Told before the work: a helper that gave up waiting for this (client.ts TAKEN_MS) has hung up, so the send fails and nothing is done for it.
+    // One about to give up may not have yet: too close to its takeBy, it is sent back to do it itself, with nothing done here.
+    if (Date.now() > parsed.output.takeBy - TAKE_MARGIN_MS) return void reply(s, { fallback: "the services daemon got to the request too late" });
     if (!send(s, { taken: true } satisfies HelperPortTaken)) return void s.end();
     let port: DaemonPort;
     try {

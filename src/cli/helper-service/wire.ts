@@ -9,8 +9,18 @@ import type { HelperLease } from "../../datapath/helper.ts";
 import type { OffloadMode } from "../../datapath/offload/steps.ts";
 
 export const HELPER_SOCKET_FILE = "helper.sock";
-/** 2: the daemon sends `taken` before the reply. A daemon sends a helper of another version back (`fallback`). */
-export const HELPER_WIRE_VERSION = 2;
+/**
+ * 2: the daemon sends `taken` before the reply. 3: the request says when the helper stops waiting
+ * for `taken` (`takeBy`). A daemon sends a helper of another version back (`fallback`).
+ */
+export const HELPER_WIRE_VERSION = 3;
+
+/**
+ * A daemon takes a request up only while at least this much of the helper's wait is left: the
+ * helper may hang up and attach the same id itself at `takeBy`, and the daemon's work (or its
+ * release when it finds the helper gone) must not fall into that (serve.ts).
+ */
+export const TAKE_MARGIN_MS = 1000;
 
 /** The helper's request as `vmlan helper`'s flags give it (helper-options.ts HelperRequest). */
 export interface HelperPortRequest {
@@ -30,6 +40,8 @@ export interface HelperPortRequest {
   checksumOffload: boolean;
   /** The helper's --socket, absolute (the attachment's owner records it), or null with --fd. */
   socket: string | null;
+  /** When (Date.now() ms) the helper stops waiting for `taken` and does it itself (client.ts TAKEN_MS). */
+  takeBy: number;
 }
 
 export interface HelperFailure {

@@ -16,6 +16,7 @@ import { createNetns, type Netns } from "../../support/netns.ts";
 import { guardObjects } from "../../support/guard-rules.ts";
 import { acceptUnix, connectUnix, closeFd, listenUnix, recvWithFd, sendWithFd } from "../../../src/ipc/unix-stream.ts";
 import { TAKEN_MS } from "../../../src/cli/helper-service/client.ts";
+import { HELPER_WIRE_VERSION, TAKE_MARGIN_MS } from "../../../src/cli/helper-service/wire.ts";
 import { type LineProc, vmlanIn } from "./proc.ts";
 
 let ns: Netns;
@@ -148,6 +149,18 @@ describe("vmlan helper through the services daemon", () => {
     expect(daemon.proc.exitCode).toBe(null);
     h.kill("SIGTERM");
     await h.exited();
+  });
+
+  test("a request the daemon gets to within TAKE_MARGIN_MS of the helper's takeBy: sent back, and nothing is made for it", async () => {
+    // As a helper about to give up (and attach the same id itself) would send it; from the daemon's namespace.
+    const req = { v: HELPER_WIRE_VERSION, interfaceId: "late", network: "d", keep: false, isolation: false, tso: false, checksumOffload: false, socket: null, takeBy: Date.now() + TAKE_MARGIN_MS / 2 };
+    const taps = () => ns.sh(["ip", "-o", "link", "show", "type", "tun"]);
+    const before = taps();
+    const r = ns.run([process.execPath, join(import.meta.dir, "../../support/helper-request.ts"), join(stateDir, "helper.sock"), JSON.stringify(req)]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([{ fallback: "the services daemon got to the request too late" }]); // no `taken` first
+    expect((await attachments()).filter((a) => a.id === "late")).toEqual([]);
+    expect(taps()).toBe(before);
   });
 
   test("a daemon that takes the connection and never answers: the helper starts in process after TAKEN_MS, not 30 s", async () => {
