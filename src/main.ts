@@ -24,7 +24,9 @@ if (process.env.CNI_COMMAND !== undefined && argv.length === 0) {
   Bun.unsafe.setJITPolicy(1000);
   // The services daemon takes the call when it runs (cni/client.ts); else it runs here.
   const handled = await (await import("./cni/client.ts")).viaDaemon();
-  if ("code" in handled) process.exitCode = handled.code;
+  // Served: the answer is printed and nothing else is open. process.exit skips the teardown a
+  // natural exit runs (~0.6 ms of a compiled Bun's exit here).
+  if ("code" in handled) process.exit(handled.code);
   else process.exitCode = await (await import("./cni/entry.ts")).runCniPlugin(process.env, handled.stdin ?? undefined);
 } else if (program) {
   const { main } = await program.load();

@@ -102,6 +102,24 @@ describe("the services daemon runs the plugin's calls", () => {
     expect(ds.map((r) => r.code)).toEqual(ds.map(() => 0));
   }, 60_000);
 
+  test("the config on a pipe, written in two parts as a runtime may (Go's exec does pipes): served, the same result", async () => {
+    // The other tests pass a buffer, which Bun.spawn gives the plugin as a file (cni/client.ts maps those).
+    const ns = container();
+    const env = cniEnv(dir, { command: "ADD", containerId: "fast-pipe", netns: netnsPath(ns), ifname: "eth0", env: DEBUG });
+    const p = Bun.spawn(["ip", "netns", "exec", host.name, dir.bin("vmlan")], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const text = JSON.stringify(conf);
+    p.stdin.write(text.slice(0, 20));
+    await p.stdin.flush();
+    await Bun.sleep(100);
+    p.stdin.write(text.slice(20));
+    await p.stdin.end();
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect([code, err.trim()]).toEqual([0, "vmlan: served by the services daemon"]);
+    const ip = (JSON.parse(out).ips as { address: string }[])[0]!.address;
+    expect(ns.sh(["ip", "-br", "addr", "show", "eth0"])).toContain(ip);
+    expect((await call({ command: "DEL", containerId: "fast-pipe", netns: netnsPath(ns) })).code).toBe(0);
+  });
+
   test("a CNI_NETNS that is another file in the plugin's mount namespace: the plugin runs the call", async () => {
     const meant = container();
     const decoy = container();
