@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { importCycles, importViolations, MAX_LINES, oversizedFiles, scanTree } from "./support/architecture.ts";
+import { importCycles, importViolations, MAX_LINES, oversizedFiles, scanTree, staticallyLoaded } from "./support/architecture.ts";
 
 function expectNone(problems: string[]): void {
   if (problems.length > 0) throw new Error(`${problems.length} architecture problem(s):\n  ${problems.join("\n  ")}`);
@@ -17,6 +17,11 @@ describe("this repository", () => {
   test("imports follow the allowed directions", () => expectNone(importViolations(tree)));
   test("static imports have no cycles", () => expectNone(importCycles(tree)));
   test(`no .ts file in src/ or ffi/ is over ${MAX_LINES} lines`, () => expectNone(oversizedFiles(tree)));
+  // Each costs 0.2-0.8 ms to load in the compiled binary (bench helper): loaded with the datapath, while the daemon works, not before.
+  test("a helper loads no node:fs, node:path or node:os before its request to the services daemon goes out", () => {
+    const loaded = staticallyLoaded(tree, ["src/main.ts", "src/cli/helper-fast.ts", "src/cli/commands/_helper-args.ts", "src/cli/helper-service/run.ts"]);
+    expectNone([...loaded].filter(([m]) => /^(node:)?(fs|path|os)$/.test(m)).map(([m, by]) => `${by} loads ${m}`));
+  });
 });
 
 // The checker itself, on a fixture tree, so a green run above cannot come from a checker that sees nothing.

@@ -1,12 +1,12 @@
 /**
  * Checks of local input that commands run before they allocate or start anything (issue #12 item
- * 12): an id, the networks named, a program to run, files to read or write. Each throws one error
- * naming the flag and the value; none changes anything.
+ * 12): the networks named, a program to run, files to read or write. Each throws one error
+ * naming the flag and the value; none changes anything. An interface id's check is
+ * resources/interface-id.ts's (a helper checks it without loading this file's node:fs).
  */
 import { accessSync, constants, statSync, type Stats } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { NotFoundError, UsageError } from "./errors.ts";
-import { INTERFACE_ID_RE, interfaceIdProblem } from "./resources/interface-id.ts";
 
 const q = JSON.stringify;
 
@@ -16,12 +16,6 @@ function statOrNull(path: string): Stats | null {
   } catch {
     return null;
   }
-}
-
-/** An interface id as `--id` takes it (the same rule the store applies, without loading valibot). */
-export function checkInterfaceId(id: string): string {
-  if (!INTERFACE_ID_RE.test(id)) throw new UsageError(interfaceIdProblem(id));
-  return id;
 }
 
 /** Every network exists in the store (`has` answers for one name). */

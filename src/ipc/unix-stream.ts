@@ -1,7 +1,9 @@
 /**
  * Unix stream sockets through bun:ffi, for what Bun's own sockets cannot do: peer credentials
  * (SO_PEERCRED on Linux, LOCAL_PEERCRED + LOCAL_PEERPID on macOS) and passing file descriptors
- * (SCM_RIGHTS). Non-blocking; the owner polls. Numbers and layouts per OS: ffi/libc/os.ts.
+ * (SCM_RIGHTS). Non-blocking; the owner polls. Numbers and layouts per OS: ffi/libc/os.ts. No
+ * node:fs here (a helper loads this before its request to the services daemon): a listener's
+ * stale socket is stale-socket.ts's.
  */
 import { ptr } from "bun:ffi";
 import { libc } from "../../ffi/libc/load.ts";
@@ -11,8 +13,7 @@ import { OS, encodeSockaddrUn, sunPathMax } from "../../ffi/libc/os.ts";
 import { emulateSocketFlags, fcntlInt } from "../../ffi/libc/variadic.ts";
 import { alloc, write, read } from "../../ffi/layout.ts";
 import { check, errno, syscallError, EAGAIN, EINTR } from "../../ffi/errno.ts";
-import { lstatSync, unlinkSync } from "node:fs";
-import { ConflictError, UsageError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 
 const { AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET, MSG_DONTWAIT, SCM_RIGHTS, MSG_CMSG_CLOEXEC, msghdr, iovec, cmsghdr } = OS;
 const CMSG_LEN_INT = OS.cmsgLenInt;
@@ -59,28 +60,6 @@ export function acceptUnix(listenFd: number): number {
   const e = errno();
   if (e === EAGAIN || e === EINTR) return -1;
   throw syscallError(darwin ? "accept" : "accept4", e);
-}
-
-/**
- * Frees `path` for a new listening socket: nothing there, or a socket nobody listens on (left by a
- * daemon that died), which is removed. A live listener (`what`, e.g. "a broker"), a file, a directory
- * or a symlink is never touched: an error names it (exit 4).
- */
-export function replaceStaleSocket(path: string, what: string): void {
-  let st: ReturnType<typeof lstatSync>;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return; // nothing there
-  }
-  if (!st.isSocket()) throw new ConflictError(`${path} exists and is not a socket; remove it by hand`, { details: { path } });
-  try {
-    closeFd(connectUnix(path));
-  } catch {
-    unlinkSync(path); // nobody listening: stale
-    return;
-  }
-  throw new ConflictError(`${what} is already listening on ${path}`, { details: { path } });
 }
 
 /** Connects a blocking client socket. */

@@ -6,7 +6,8 @@
  * rather than 0 so several VMs starting at once are not refused.
  */
 import { chmodSync, chownSync, rmSync } from "node:fs";
-import { acceptUnix, closeFd, listenUnix, peerCred, replaceStaleSocket, type PeerCred } from "../ipc/unix-stream.ts";
+import { acceptUnix, closeFd, listenUnix, peerCred, type PeerCred } from "../ipc/unix-stream.ts";
+import { replaceStaleSocket } from "../ipc/stale-socket.ts";
 import { FdPoller, READABLE } from "../datapath/poll.ts";
 
 /** Pending connections the kernel queues while the switch is busy (socket_vmnet: 0). */

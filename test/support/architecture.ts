@@ -156,3 +156,17 @@ export function oversizedFiles(tree: Tree, max = MAX_LINES): string[] {
   }
   return out;
 }
+
+/** What loading `roots` loads before any of their dynamic imports run: the files and the modules ("node:fs", ...) of their static imports, with the file that first imports each. */
+export function staticallyLoaded(tree: Tree, roots: string[]): Map<string, string> {
+  const by = new Map<string, string>();
+  const todo = [...roots];
+  for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+    for (const e of tree.edges) {
+      if (e.from !== file || e.dynamic || by.has(e.to)) continue;
+      by.set(e.to, file);
+      if (tree.files.has(e.to)) todo.push(e.to);
+    }
+  }
+  return by;
+}

@@ -4,7 +4,7 @@
  * loads neither citty nor the command tree (bench helper: ready line and RSS).
  */
 import { UsageError } from "../../core/errors.ts";
-import { checkInterfaceId } from "../../core/input-checks.ts";
+import { checkInterfaceId } from "../../core/resources/interface-id.ts";
 import { applyOption, finishRequest, newRequest, type HelperRequest } from "../compat/helper-options.ts";
 
 /** vmnet-helper's options in its own order, so the first bad one is the one reported, as there. */

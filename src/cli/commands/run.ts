@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../core/errors.ts";
-import { checkInterfaceId, checkNetworksExist, resolveProgram } from "../../core/input-checks.ts";
+import { checkNetworksExist, resolveProgram } from "../../core/input-checks.ts";
+import { checkInterfaceId } from "../../core/resources/interface-id.ts";
 import { repeated } from "./_args.ts";
 import { networkService } from "../context.ts";
 import { attachLease, checkHostSide, newInterfaceId, releaseLease, tapOpener } from "./_host-port.ts";

@@ -4,7 +4,6 @@
  * nor libnftables (issue #15 §3, bench helper). No daemon, or one that declines: null, and the helper
  * does it all itself, as before. The connection stays open as the hold of the lease and the rules.
  */
-import { join } from "node:path";
 import { VmlanError } from "../../core/errors.ts";
 import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import { closeFd, connectUnix, recvWithFd, sendWithFd, waitReadable } from "../../ipc/unix-stream.ts";
@@ -58,7 +57,7 @@ export interface DaemonRequest {
 export function askDaemon(stateDir: string, req: Omit<HelperPortRequest, "takeBy">): DaemonRequest | null {
   let conn: number;
   try {
-    conn = connectUnix(join(stateDir, HELPER_SOCKET_FILE));
+    conn = connectUnix(`${stateDir}/${HELPER_SOCKET_FILE}`); // not node:path's join: run.ts says why
   } catch {
     return null; // no services daemon (or not ours to reach): in process
   }

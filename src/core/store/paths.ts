@@ -1,14 +1,15 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { fixedStateDir } from "./state-dir.ts";
 
 /**
  * Where vmlan keeps its state: $VMLAN_STATE_DIR, else /var/lib/vmlan for root on Linux,
  * ~/Library/Application Support/vmlan on macOS, else the XDG state directory.
  */
 export function stateDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.VMLAN_STATE_DIR) return env.VMLAN_STATE_DIR;
+  const fixed = fixedStateDir(env);
+  if (fixed !== null) return fixed;
   if (process.platform === "darwin") return join(homedir(), "Library", "Application Support", "vmlan");
-  if (process.getuid?.() === 0) return "/var/lib/vmlan";
   return join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "vmlan");
 }
 
