@@ -20,11 +20,16 @@ const msg = (n: number) => (NFNL_SUBSYS_NFTABLES << 8) | n;
 export const NFT_MSG_NEWCHAIN = msg(3);
 export const NFT_MSG_NEWRULE = msg(6);
 export const NFT_MSG_DELRULE = msg(8);
+export const NFT_MSG_NEWSET = msg(9);
 export const NFT_MSG_NEWSETELEM = msg(12);
 
 export const NFTA_CHAIN_TABLE = 1, NFTA_CHAIN_NAME = 3;
 export const NFTA_RULE_TABLE = 1, NFTA_RULE_CHAIN = 2, NFTA_RULE_EXPRESSIONS = 4;
 export const NFTA_SET_ELEM_LIST_TABLE = 1, NFTA_SET_ELEM_LIST_SET = 2, NFTA_SET_ELEM_LIST_ELEMENTS = 3;
+export const NFTA_SET_TABLE = 1, NFTA_SET_NAME = 2, NFTA_SET_FLAGS = 3, NFTA_SET_KEY_TYPE = 4, NFTA_SET_KEY_LEN = 5, NFTA_SET_DESC = 9, NFTA_SET_ID = 10, NFTA_SET_USERDATA = 13;
+export const NFTA_SET_DESC_SIZE = 1;
+/** enum nft_set_flags: a set that rules add to (nft's `flags dynamic`). */
+export const NFT_SET_EVAL = 0x20;
 const NFTA_LIST_ELEM = 1, NFTA_EXPR_NAME = 1, NFTA_EXPR_DATA = 2;
 const NFTA_SET_ELEM_KEY = 1, NFTA_SET_ELEM_DATA = 2;
 const NFTA_DATA_VALUE = 1, NFTA_DATA_VERDICT = 2, NFTA_VERDICT_CODE = 1, NFTA_VERDICT_CHAIN = 2;
@@ -209,12 +214,20 @@ export class NfWriter {
     const e = this.#expr("bitwise");
     return this.be32(1 /* SREG */, NFT_REG_1).be32(2 /* DREG */, NFT_REG_1).be32(3 /* LEN */, mask.length).value(4 /* MASK */, mask).value(5 /* XOR */, xor).#end(e);
   }
-  /** `[ lookup reg 1 set SET ]`, `0x1` (not in it) when `inverted`. */
-  lookup(set: string, inverted = false): this {
+  /** `[ lookup reg 1 set SET ]`, `0x1` (not in it) when `inverted`; `setId`: a set made in the same batch, as nft names it too. */
+  lookup(set: string, inverted = false, setId?: number): this {
     const e = this.#expr("lookup");
     this.str(1 /* SET */, set).be32(2 /* SREG */, NFT_REG_1);
+    if (setId !== undefined) this.be32(4 /* SET_ID */, setId);
     if (inverted) this.be32(5 /* FLAGS */, NFT_LOOKUP_F_INV);
     return this.#end(e);
+  }
+  /** `[ dynset add reg_key 1 set SET ]` (`add @SET { ... }`); `setId` as lookup's. */
+  dynsetAdd(set: string, setId?: number): this {
+    const e = this.#expr("dynset");
+    this.str(1 /* SET_NAME */, set);
+    if (setId !== undefined) this.be32(2 /* SET_ID */, setId);
+    return this.be32(3 /* OP */, 0 /* NFT_DYNSET_OP_ADD */).be32(4 /* SREG_KEY */, NFT_REG_1).#end(e);
   }
   /** `[ immediate reg 0 VERDICT ]` */
   immediate(code: number): this {

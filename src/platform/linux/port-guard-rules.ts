@@ -162,7 +162,7 @@ function unclaim(set: string, m: string | null): string[] {
  * Installs or replaces one port's rules in one transaction (the port is never unguarded in between).
  * `previous`: the MAC the port was pinned to before, released from the claimed set when it changes.
  * The network's skeleton (tableScript) must be there or come first in the same transaction.
- * A new pinned port's rules are installed from port-guard-netlink.ts's copy of these, as a batch:
+ * A new port's rules (pinned or learning) are installed from port-guard-netlink.ts's copy of these, as a batch:
  * change both (test/integration/platform/guard-netlink.test.ts compares what the kernel gets).
  */
 export function portScript(bridge: string, p: GuardedPort, previous: string | null = null): string {

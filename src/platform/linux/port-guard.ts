@@ -14,7 +14,7 @@ import type { PortGuard, PortIdentity } from "../types.ts";
 import { applyScript, runNft } from "./nft.ts";
 import { openTap, type Tap, type TapOffload } from "./tap.ts";
 import { GUARD_TABLE_NAME, macSet, portChain, portScript, removePortScript, tableScript, type GuardedPort } from "./port-guard-rules.ts";
-import { installPinnedPort } from "./port-guard-netlink.ts";
+import { installNewPort } from "./port-guard-netlink.ts";
 import { guardInventory, ifindexExists, isDispatchedIn, portMac, sweepGuards } from "./port-guard-table.ts";
 
 export { sweepAllGuards, sweepGuards } from "./port-guard-table.ts";
@@ -91,18 +91,17 @@ function sweepSometimes(bridge: string): void {
 }
 
 /**
- * A new port's rules, in one transaction. A pinned port's go as our own nf_tables batch
+ * A new port's rules, pinned or learning, in one transaction: our own nf_tables batch
  * (port-guard-netlink.ts: libnftables' parse and cache fill before each transaction were most of a
- * CNI ADD's guard), a learning port's as portScript's text. The port's part alone when the network's
- * part of the table is there, as it is once the network is set up (the skeleton's constant sets and
- * a repaired base chain cost about as much as the port's own lines: SHARED_SETS); either fails as a
- * whole if any of it is missing (a table someone deleted), and then the text goes with the skeleton
- * first, which also names nft's error if that fails too.
+ * CNI ADD's guard and of a helper's). The port's part alone when the network's part of the table is
+ * there, as it is once the network is set up (the skeleton's constant sets and a repaired base chain
+ * cost about as much as the port's own lines: SHARED_SETS); it fails as a whole if any of it is
+ * missing (a table someone deleted), and then portScript's text goes with the skeleton first, which
+ * also names nft's error if that fails too.
  */
 function install(bridge: string, port: GuardedPort, what: string): void {
   try {
-    if (port.mac !== null) installPinnedPort(bridge, port);
-    else applyScript(portScript(bridge, port), what);
+    installNewPort(bridge, port);
   } catch {
     applyScript(tableScript(bridge) + portScript(bridge, port), what);
   }
