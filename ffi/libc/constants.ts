@@ -87,6 +87,8 @@ export const SIOCGIFFLAGS = 0x8913;
 
 /** <sched.h> CLONE_NEWNET: setns(2)'s nstype for a network namespace. */
 export const CLONE_NEWNET = 0x40000000;
+/** <linux/nsfs.h> NS_GET_NSTYPE = _IO(0xb7, 0x3) (Linux 4.11): ioctl(2) returns a namespace file's CLONE_NEW* type. */
+export const NS_GET_NSTYPE = 0xb703;
 /** <sys/file.h> flock(2) operations. */
 export const LOCK_EX = 2;
 export const LOCK_UN = 8;

@@ -8,7 +8,7 @@ import { attachmentIdFor, hostAliasFor, hostIfnameFor } from "../core/containers
 import { gc, status } from "./lifecycle.ts";
 import { type Invocation, keyOf, leaseResult, prevResultOf } from "./invocation.ts";
 import { ensureNetwork, linker, openCtx } from "./network.ts";
-import { CniError, ERR } from "./protocol.ts";
+import { CniError, ERR, escape } from "./protocol.ts";
 import { requested, wantedName } from "./config.ts";
 import { mergeResult, type Result } from "./result.ts";
 import { checkLink } from "./check.ts";
@@ -21,7 +21,9 @@ function names(inv: Invocation) {
 
 export async function mainAdd(inv: Invocation): Promise<Result> {
   const links = await linker();
-  if (links.isOwnNetns(inv.env.netns)) throw new CniError(ERR.INVALID_NETNS, "plugin's netns and netns from CNI_NETNS should not be the same");
+  const kind = links.netnsKind(inv.env.netns);
+  if (kind === "own") throw new CniError(ERR.INVALID_NETNS, "plugin's netns and netns from CNI_NETNS should not be the same");
+  if (kind !== "other") throw new CniError(ERR.INVALID_NETNS, `CNI_NETNS "${escape(inv.env.netns)}" is not a network namespace: ${kind.problem}`);
   const ctx = openCtx(inv.target, true)!;
   const net = await ensureNetwork(ctx, inv.target, links);
   const { hostIfname, alias } = names(inv);

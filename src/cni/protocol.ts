@@ -90,10 +90,14 @@ export function readEnv(env: Record<string, string | undefined>): CniEnv {
   return { command, containerId, netns: env.CNI_NETNS ?? "", ifname, args: parseArgs(env.CNI_ARGS ?? ""), path: env.CNI_PATH ?? "" };
 }
 
-/** Linux interface names: 1-15 bytes, not "." or "..", no '/', ':' or whitespace (CNI's ValidateInterfaceName). */
+/**
+ * Linux interface names: 1-15 bytes, not "." or "..", no '/', ':' or whitespace (CNI's
+ * ValidateInterfaceName); and no control characters, which the kernel takes but no runtime means
+ * (they would reach `ip link` and logs as they are).
+ */
 function checkIfname(n: string): void {
-  const bad = n.length === 0 || Buffer.byteLength(n) > 15 || n === "." || n === ".." || /[/:\s]/.test(n);
-  if (bad) throw new CniError(ERR.INVALID_ENV, `invalid CNI_IFNAME "${escape(n)}": 1-15 bytes, no '/', ':' or whitespace`);
+  const bad = n.length === 0 || Buffer.byteLength(n) > 15 || n === "." || n === ".." || /[/:\s\x00-\x1f\x7f]/.test(n);
+  if (bad) throw new CniError(ERR.INVALID_ENV, `invalid CNI_IFNAME "${escape(n)}": 1-15 bytes, no '/', ':', whitespace or control characters`);
 }
 
 /** "FOO=BAR;ABC=123" → pairs; a pair without '=' is an error naming it (as libcni's args loader). */

@@ -13,12 +13,23 @@ import type { Store } from "./store/store.ts";
 
 export interface ContainerKey { containerId: string; ifname: string }
 
-/** Interface ids are at most 128 bytes: "cni:" + container id + ":" + ifname, long ids shortened with a hash. */
+/**
+ * The ifname as the id's last part: as it is when made of interface-id characters, else "@" and its
+ * bytes in hex. A kernel name may hold almost any byte ("eth+1", "é"), an id may not (the store
+ * refuses to read one back); no plain part starts with "@", so two names never share an id.
+ */
+function ifnamePart(ifname: string): string {
+  return /^[a-zA-Z0-9_.-][a-zA-Z0-9_.@-]*$/.test(ifname) ? ifname : `@${Buffer.from(ifname).toString("hex")}`;
+}
+
+/** Interface ids are at most 128 bytes: "cni:" + container id + ":" + ifname part, long ids shortened with a hash. */
 export function attachmentIdFor(k: ContainerKey): string {
-  const plain = `cni:${k.containerId}:${k.ifname}`;
+  const part = ifnamePart(k.ifname);
+  const plain = `cni:${k.containerId}:${part}`;
   if (plain.length <= 128) return plain;
   const h = Bun.hash.wyhash(k.containerId).toString(16).padStart(16, "0");
-  return `cni:${k.containerId.slice(0, 90)}-${h}:${k.ifname}`;
+  // 90 as before encoded parts existed (an ifname is at most 15 bytes); an encoded one (up to 31) takes its room.
+  return `cni:${k.containerId.slice(0, Math.min(90, 106 - part.length))}-${h}:${part}`;
 }
 
 /** The host end of a container's veth: "vlc" + 12 hex of the attachment id (15 bytes, IFNAMSIZ - 1). */

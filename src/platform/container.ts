@@ -54,8 +54,8 @@ export interface ContainerLinker {
   sweepGuards(bridge: string): number;
   /** Cheap readiness check (netlink only): the bridge exists, carries the network's alias and is up. */
   bridgeUp(bridge: string, network: string): boolean;
-  /** True when `netns` is the namespace this process runs in (the spec forbids configuring it). */
-  isOwnNetns(netns: string): boolean;
+  /** `netns` is the namespace this process runs in (the spec forbids configuring it), another, or none (why). */
+  netnsKind(netns: string): "own" | "other" | { problem: string };
   /** Runs fn holding an exclusive lock on `path` (flock; released when the process dies). */
   withLock<T>(path: string, fn: () => Promise<T>): Promise<T>;
 }

@@ -16,7 +16,7 @@ import { aliasFor } from "./bridge.ts";
 import { formatAddress, parseCidrLoose } from "./ip.ts";
 import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./links.ts";
 import { withFileLock } from "./lock.ts";
-import { isOwnNetns, netlinkIn, openNetns } from "./netns.ts";
+import { netlinkIn, netnsKind, openNetns } from "./netns.ts";
 import { Netlink } from "./netlink.ts";
 import { forgetPort, guardPort, isGuarded, sweepGuards } from "./port-guard.ts";
 import { addRoute, createVeth, routesVia, type StaticRoute } from "./veth.ts";
@@ -192,5 +192,5 @@ function bridgeUp(bridge: string, network: string): boolean {
 }
 
 export function createContainerLinker(): ContainerLinker {
-  return { addContainerLink, removeContainerLink, inspectContainerLink, sweepGuards, bridgeUp, isOwnNetns, withLock: withFileLock };
+  return { addContainerLink, removeContainerLink, inspectContainerLink, sweepGuards, bridgeUp, netnsKind, withLock: withFileLock };
 }

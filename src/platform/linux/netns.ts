@@ -7,7 +7,7 @@
  * the JS thread, synchronously). Everything else goes over that socket. See docs/cni.md.
  */
 import { statSync } from "node:fs";
-import { CLONE_NEWNET, O_CLOEXEC, O_RDONLY } from "../../../ffi/libc/constants.ts";
+import { CLONE_NEWNET, NS_GET_NSTYPE, O_CLOEXEC, O_RDONLY } from "../../../ffi/libc/constants.ts";
 import { libc } from "../../../ffi/libc/load.ts";
 import { check, errno, syscallError } from "../../../ffi/errno.ts";
 import { HostError } from "../../core/errors.ts";
@@ -43,9 +43,25 @@ export function netlinkIn(path: string): Netlink {
   }
 }
 
-/** Same namespace = same inode on the nsfs device. */
-export function isOwnNetns(path: string): boolean {
-  const a = statSync(path);
+/**
+ * What `path` is: this thread's network namespace (same inode on the nsfs device), another one, or
+ * no network namespace at all (why, in words): a missing file, a plain file, another kind of namespace.
+ */
+export function netnsKind(path: string): "own" | "other" | { problem: string } {
+  let a;
+  try {
+    a = statSync(path);
+  } catch (e) {
+    return { problem: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message };
+  }
   const b = statSync(SELF_NETNS);
-  return a.ino === b.ino && a.dev === b.dev;
+  if (a.dev !== b.dev) return { problem: "not a namespace file" };
+  if (a.ino === b.ino) return "own";
+  const c = libc();
+  const fd = openNetns(path);
+  try {
+    return c.ioctl(fd, NS_GET_NSTYPE, null) === CLONE_NEWNET ? "other" : { problem: "another kind of namespace" };
+  } finally {
+    c.close(fd);
+  }
 }

@@ -195,10 +195,26 @@ describe("bad input: one error object with the spec's code", () => {
     ["allowSpoofing under ipam (another plugin makes the port)", { cniVersion: "1.0.0", name: "proto", type: "bridge", ipam: { type: "vmlan", allowSpoofing: true } }, {}, 2, /unsupported field "ipam.allowSpoofing"/],
     ["a subnet other than the stored one", { ...conf("1.0.0"), subnet: "10.80.0.0/24" }, {}, 7, /another configuration \(subnet/],
     ["the plugin's own namespace as CNI_NETNS", conf("1.0.0"), { netns: "/proc/self/ns/net" }, 8, /should not be the same/],
+    ["a CNI_NETNS that does not exist", conf("1.0.0"), { netns: "/run/netns/vmlan-t-none" }, 8, /CNI_NETNS "\/run\/netns\/vmlan-t-none" is not a network namespace: no such file/],
+    ["a CNI_NETNS that is a plain file", conf("1.0.0"), { netns: "/dev/null" }, 8, /is not a network namespace: not a namespace file/],
+    ["a CNI_NETNS that is another kind of namespace", conf("1.0.0"), { netns: "/proc/self/ns/ipc" }, 8, /is not a network namespace: another kind of namespace/],
+    ["an interface name with a control character", conf("1.0.0"), { ifname: "e\x1bth" }, 4, /invalid CNI_IFNAME "e\\x1bth"/],
   ];
   test.each(cases)("%s", async (_name, body, env, code, msg) => {
     const c = { ...add, ...env } as typeof add;
     expectError(await execPlugin(host, dir, "vmlan", body, { ...c, netns: "netns" in env ? (env.netns as string) : add.netns }), code, msg);
+  });
+
+  test("interface names the kernel takes that an attachment id cannot hold: added, listed, released", async () => {
+    const names = ["eth+1", "é", "x@y"];
+    for (const ifname of names) await mustExec(host, dir, "vmlan", conf("1.0.0"), { ...add, containerId: "odd", ifname });
+    const list = await runVmlan(["attachments", "proto", "--format", "json"], { env: { VMLAN_STATE_DIR: stateDir }, netns: host.name });
+    expect(list.exitCode).toBe(0); // one such name once made the whole listing fail (a stored id it could not read back)
+    const odd = (JSON.parse(list.stdout) as Array<{ id: string; state: string }>).filter((a) => a.id.startsWith("cni:odd:"));
+    expect(odd.map((a) => [a.id, a.state])).toEqual([["cni:odd:@6574682b31", "active"], ["cni:odd:@c3a9", "active"], ["cni:odd:x@y", "active"]]);
+    for (const ifname of names) await mustExec(host, dir, "vmlan", conf("1.0.0"), { ...add, command: "DEL", containerId: "odd", ifname });
+    const after = JSON.parse((await runVmlan(["attachments", "proto", "--format", "json"], { env: { VMLAN_STATE_DIR: stateDir }, netns: host.name })).stdout) as Array<{ id: string; state: string }>;
+    expect(after.filter((a) => a.id.startsWith("cni:odd:") && a.state === "active")).toEqual([]);
   });
 
   test("an interface name that already exists in the container", async () => {

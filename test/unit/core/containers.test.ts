@@ -2,6 +2,7 @@
 import { expect, test } from "bun:test";
 import { attachmentIdFor, ContainerService, hostIfnameFor } from "../../../src/core/containers.ts";
 import { Store } from "../../../src/core/store/store.ts";
+import { INTERFACE_ID_RE } from "../../../src/core/resources/interface-id.ts";
 import { buildNetwork, parseRequest } from "../../../src/core/network-config.ts";
 
 function setup() {
@@ -18,6 +19,22 @@ test("ids fit the 128-byte limit; host ends fit IFNAMSIZ", () => {
   expect(long.length).toBeLessThanOrEqual(128);
   expect(long).not.toBe(attachmentIdFor(key(`${"a".repeat(199)}b`, "eth1")));
   expect(hostIfnameFor("lab", "cni:abc:eth0")).toMatch(/^vlc[0-9a-f]{12}$/);
+});
+
+test("every interface name the kernel takes gives a valid id, no two the same; plain names keep their old ids", () => {
+  const names = ["eth0", "x@y", "net1.2", "eth+1", "net%0", "é", "@x", "@6574682b31", "#", "\u00ff".repeat(7), "a".repeat(15), "é".repeat(7)];
+  for (const cid of ["abc", "f".repeat(64), "b".repeat(200)]) {
+    const ids = names.map((ifname) => attachmentIdFor(key(cid, ifname)));
+    for (const id of ids) {
+      expect(id).toMatch(INTERFACE_ID_RE);
+      expect(id.length).toBeLessThanOrEqual(128);
+    }
+    expect(new Set(ids).size).toBe(names.length);
+  }
+  expect(attachmentIdFor(key("abc", "x@y"))).toBe("cni:abc:x@y");
+  expect(attachmentIdFor(key("abc", "eth+1"))).toBe("cni:abc:@6574682b31");
+  expect(attachmentIdFor(key("abc", "@x"))).toBe("cni:abc:@4078"); // never the plain "@x", which an encoded name could be
+  expect(attachmentIdFor(key("b".repeat(200), "eth1")).slice(0, 94)).toBe(`cni:${"b".repeat(90)}`);
 });
 
 test("a container's lease is sticky; its DNS name comes from the runtime or the id, suffixed on a clash", () => {
