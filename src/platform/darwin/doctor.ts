@@ -81,6 +81,7 @@ function opens(open: () => unknown): string | null {
   }
 }
 
+/** launchctl(1): "Anyone may read or query the system domain", so this needs no root. */
 function brokerState(): DarwinFacts["broker"] {
   const r = Bun.spawnSync(["launchctl", "print", `system/${LAUNCHD_LABEL}`], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
   return r.exitCode === 0 ? "loaded" : existsSync(BROKER_PLIST) ? "installed" : "absent";
