@@ -15,12 +15,16 @@ async function leftoversCheck(): Promise<DoctorCheck | null> {
   if (!host?.listHostNetworks) return null;
   // Doctor creates no state: without a store file every vmlan network here is another's.
   const path = storePath();
-  const store = existsSync(path) ? new Store(path) : null;
+  let store: Store | null = null;
   try {
+    store = existsSync(path) ? new Store(path) : null;
     const left = unknownHostNetworks(store, host).map((h) => escapeControl(h.bridge) + (h.ports.length > 0 ? " (in use)" : ""));
     return left.length === 0
       ? { check: "leftovers", status: "ok", detail: "every vmlan network on this host is in this store" }
       : { check: "leftovers", status: "warn", detail: `vmlan networks on this host that no network in this store owns: ${left.join(", ")}`, fix: "vmlan system prune --dry-run, then vmlan system prune" };
+  } catch (e) {
+    // A store this binary cannot read (a newer schema, a damaged file) is another command's error; doctor goes on.
+    return { check: "leftovers", status: "warn", detail: `cannot tell: ${escapeControl((e as Error).message)}`, fix: "mend or move aside the store named there, then run vmlan doctor again" };
   } finally {
     store?.close();
   }
