@@ -3,7 +3,7 @@
 // bridges and bridges in use stay; `vmlan doctor` names them until then. Everything runs inside a
 // namespace this file creates.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
@@ -63,6 +63,17 @@ test("doctor names them and points at prune", async () => {
   const r = await runVmlan(["doctor", "--format", "json"], { env: { VMLAN_STATE_DIR: none }, netns: ns });
   expect(JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === "leftovers").detail).toEndWith("vl-keep, vl-lab (in use), vl-lost, vl-web");
   expect(existsSync(none)).toBe(false);
+  // A store it cannot read: the line says so, and the other checks still run.
+  const bad = mkdtempSync(join(tmpdir(), "vmlan-prune-bad-"));
+  try {
+    writeFileSync(join(bad, "vmlan.db"), "not a database ".repeat(10));
+    const d = await runVmlan(["doctor", "--format", "json"], { env: { VMLAN_STATE_DIR: bad }, netns: ns });
+    const checks = JSON.parse(d.stdout).checks as Array<{ check: string; status: string; detail: string }>;
+    expect(checks.find((c) => c.check === "leftovers")).toMatchObject({ status: "warn", detail: expect.stringMatching(/^cannot tell: cannot open store .*file is not a database/) });
+    expect(checks.find((c) => c.check === "privileges")).toMatchObject({ status: "ok" });
+  } finally {
+    rmSync(bad, { recursive: true, force: true });
+  }
 });
 
 test("prune removes them (bridge, NAT and anti-spoofing rules), keeps the one in use, and leaves this store's network working", async () => {
