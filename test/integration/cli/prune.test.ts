@@ -1,12 +1,12 @@
 // `vmlan system prune`: networks vmlan made on this host whose store is gone (or is another state
 // dir's) are removed, bridge and rules, as `network rm` would; this store's networks, foreign
-// bridges and bridges in use stay; `vmlan doctor` names them until then. Everything runs inside a
+// bridges and bridges in use stay; `vmlan doctor` names them until then (and says whether the services daemon serves this store's networks). Everything runs inside a
 // namespace this file creates.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runVmlan } from "../../support/binary.ts";
+import { runVmlan, vmlanBin } from "../../support/binary.ts";
 
 const ns = `vmlan-t-prune-${process.pid}`;
 const gone = mkdtempSync(join(tmpdir(), "vmlan-prune-gone-"));
@@ -15,6 +15,7 @@ const vmlanIn = (stateDir: string) => (...args: string[]) => runVmlan(args, { en
 const old = vmlanIn(gone), vmlan = vmlanIn(mine);
 const inNs = (...cmd: string[]) => Bun.spawnSync(["ip", "netns", "exec", ns, ...cmd], { stdout: "pipe", stderr: "pipe" });
 const linkExists = (dev: string) => inNs("ip", "link", "show", "dev", dev).exitCode === 0;
+type DoctorLine = { check: string; status: string; detail: string; fix?: string };
 const rulesFor = (bridge: string) => inNs("nft", "list", "ruleset").stdout.toString().split("\n").filter((l) => l.includes(bridge));
 
 beforeAll(async () => {
@@ -49,7 +50,7 @@ test("--dry-run lists the unknown networks and changes nothing; this store's net
 
 const leftovers = async () => {
   const r = await vmlan("doctor", "--format", "json");
-  return (JSON.parse(r.stdout) as { checks: Array<{ check: string; status: string; detail: string; fix?: string }> }).checks.find((c) => c.check === "leftovers");
+  return (JSON.parse(r.stdout) as { checks: Array<DoctorLine> }).checks.find((c) => c.check === "leftovers");
 };
 
 test("doctor names them and points at prune", async () => {
@@ -68,11 +69,30 @@ test("doctor names them and points at prune", async () => {
   try {
     writeFileSync(join(bad, "vmlan.db"), "not a database ".repeat(10));
     const d = await runVmlan(["doctor", "--format", "json"], { env: { VMLAN_STATE_DIR: bad }, netns: ns });
-    const checks = JSON.parse(d.stdout).checks as Array<{ check: string; status: string; detail: string }>;
-    expect(checks.find((c) => c.check === "leftovers")).toMatchObject({ status: "warn", detail: expect.stringMatching(/^cannot tell: cannot open store .*file is not a database/) });
+    const checks = JSON.parse(d.stdout).checks as DoctorLine[];
+    expect(checks.find((c) => c.check === "store")).toMatchObject({ status: "warn", detail: expect.stringMatching(/^cannot read: cannot open store .*file is not a database/) });
     expect(checks.find((c) => c.check === "privileges")).toMatchObject({ status: "ok" });
   } finally {
     rmSync(bad, { recursive: true, force: true });
+  }
+});
+
+test("doctor says when no services daemon serves this store's networks, and names its pid when one does", async () => {
+  const line = async () => (JSON.parse((await vmlan("doctor", "--format", "json")).stdout).checks as Array<DoctorLine>).find((c) => c.check === "services");
+  expect(await line()).toEqual({
+    check: "services", status: "warn",
+    detail: "the services daemon is not running: guests on 1 network (keep) get no DHCP, DNS or router advertisements from vmlan",
+    fix: "vmlan system start",
+  });
+  const daemon = Bun.spawn(["ip", "netns", "exec", ns, vmlanBin(), "services", "run"], { env: { ...process.env, VMLAN_STATE_DIR: mine }, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  try {
+    const dec = new TextDecoder();
+    let seen = "";
+    for await (const chunk of daemon.stderr) if ((seen += dec.decode(chunk)).includes("serving plugin calls")) break;
+    expect(await line()).toMatchObject({ status: "ok", detail: `the services daemon (pid ${daemon.pid}) serves DHCP and DNS on 1 network (keep)` });
+  } finally {
+    daemon.kill();
+    await daemon.exited;
   }
 });
 

@@ -96,7 +96,7 @@ test("vmlan doctor: one line per check with a fix; KVM under kvm_pvm is reported
   const r = await runVmlan(["doctor", "--format", "json"], { env, netns: ns.name });
   const d = JSON.parse(r.stdout) as { ok: boolean; checks: { check: string; status: string; detail: string; fix?: string }[] };
   expect(r.exitCode).toBe(d.ok ? 0 : 6);
-  expect(d.checks.map((c) => c.check)).toEqual(["privileges", "tun", "kvm", "nftables", "qemu", "guest-image", "leftovers"]);
+  expect(d.checks.map((c) => c.check)).toEqual(["privileges", "tun", "kvm", "nftables", "qemu", "guest-image", "services", "leftovers"]);
   for (const c of d.checks) if (c.status !== "ok") expect(c.fix).toBeTruthy();
   const kvm = d.checks.find((c) => c.check === "kvm")!;
   if (existsSync("/sys/module/kvm_pvm")) expect(kvm).toMatchObject({ status: "warn", detail: expect.stringContaining("kvm_pvm") });
