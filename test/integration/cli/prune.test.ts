@@ -1,7 +1,7 @@
 // `vmlan system prune`: networks vmlan made on this host whose store is gone (or is another state
 // dir's) are removed, bridge and rules, as `network rm` would; this store's networks, foreign
-// bridges and bridges in use stay; `vmlan doctor` names them until then (and says whether the services daemon serves this store's networks). Everything runs inside a
-// namespace this file creates.
+// bridges and bridges in use stay; `vmlan doctor` names them until then (and says whether the
+// services daemon serves this store's networks). Everything runs inside a namespace this file creates.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
