@@ -16,7 +16,7 @@ import { aliasFor } from "./bridge.ts";
 import { formatAddress, parseCidrLoose } from "./ip.ts";
 import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./links.ts";
 import { withFileLock } from "./lock.ts";
-import { netlinkIn, netnsKind, openNetns } from "./netns.ts";
+import { netlinkIn, netlinkInFd, netnsKind, openNetns } from "./netns.ts";
 import { Netlink } from "./netlink.ts";
 import { forgetPort, guardPort, isGuarded, sweepGuards } from "./port-guard.ts";
 import { addRoute, createVeth, routesVia, type StaticRoute } from "./veth.ts";
@@ -59,32 +59,30 @@ function inside<T>(netns: string, fn: (nl: Netlink) => T): T {
   }
 }
 
-function createPair(nl: Netlink, s: ContainerLinkSpec, bridgeIndex: number, hostMac: Uint8Array): void {
-  const nsfd = openNetns(s.netns);
+function createPair(nl: Netlink, s: ContainerLinkSpec, nsfd: number, bridgeIndex: number, hostMac: Uint8Array): void {
   try {
     createVeth(nl, { hostName: s.hostIfname, hostMac, peerName: s.ifname, peerMac: macBytes(s.mac), peerNetnsFd: nsfd, mtu: s.mtu, master: bridgeIndex });
   } catch (e) {
     // The host name was checked free just before, so EEXIST is the container's interface name.
     if (e instanceof SyscallError && e.errno === EEXIST) throw new ConflictError(`interface ${s.ifname} already exists in ${s.netns}`, { cause: e });
     throw e;
-  } finally {
-    libc().close(nsfd);
   }
 }
 
-function configureInside(nl: Netlink, s: ContainerLinkSpec): StaticRoute[] {
-  const link = getLink(nl, s.ifname);
-  if (!link) throw new ConflictError(`interface ${s.ifname} vanished from ${s.netns} while it was configured`);
+/** `peer`: the container end's ifindex, as the host end reports it (IFLA_LINK); else it is looked up by name. */
+function configureInside(nl: Netlink, s: ContainerLinkSpec, peer: number | null): StaticRoute[] {
+  const index = peer ?? getLink(nl, s.ifname)?.index;
+  if (index === undefined) throw new ConflictError(`interface ${s.ifname} vanished from ${s.netns} while it was configured`);
   for (const a of s.addresses) {
     const c = parseCidrLoose(a);
     // No DAD for v6: the address is vmlan's by construction and DAD would delay it ~1 s.
-    addAddr(nl, { family: c.family, address: c.bytes, prefixlen: c.prefix, flags: c.family === AF_INET6 ? IFA_F_NODAD : 0, index: link.index }, `${a} on ${s.ifname}`);
+    addAddr(nl, { family: c.family, address: c.bytes, prefixlen: c.prefix, flags: c.family === AF_INET6 ? IFA_F_NODAD : 0, index }, `${a} on ${s.ifname}`);
   }
-  setLink(nl, link.index, s.ifname, { up: true });
+  setLink(nl, index, s.ifname, { up: true });
   const installed: StaticRoute[] = [];
   for (const r of s.routes) {
     try {
-      addRoute(nl, link.index, r);
+      addRoute(nl, index, r);
       installed.push(r);
     } catch (e) {
       // The same destination through another interface of the container (the first one's default route wins).
@@ -106,21 +104,31 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: Stat
       if (!isOurs(stale, s.alias, bridge.index)) throw new ConflictError(`interface ${s.hostIfname} exists and is not vmlan's (alias ${stale.alias ?? "none"})`);
       deleteLink(nl, stale.index, s.hostIfname);
     }
-    createPair(nl, s, bridge.index, hostMac);
-    const host = getLink(nl, s.hostIfname);
+    // One fd on the namespace for both: the peer is made there, then configured through a socket made there.
+    const nsfd = openNetns(s.netns);
+    let host: Link | null = null;
     try {
+      createPair(nl, s, nsfd, bridge.index, hostMac);
+      host = getLink(nl, s.hostIfname);
       if (!host) throw new ConflictError(`veth ${s.hostIfname} vanished right after it was created`);
       // Before the port is up: no frame from the container reaches the bridge unchecked (its MAC, its lease's addresses).
       guardPort(s.bridge, s.hostIfname, s.identity, { sweep: false, ifindex: host.index });
       // Alias and up in one request: a veth killed before it has its alias is still known as ours (isOurs).
       setLink(nl, host.index, s.hostIfname, { alias: s.alias, up: true });
-      routes = inside(s.netns, (cn) => configureInside(cn, s));
+      const cn = netlinkInFd(nsfd, s.netns);
+      try {
+        routes = configureInside(cn, s, host.iflink);
+      } finally {
+        cn.close();
+      }
     } catch (e) {
       if (host) {
         deleteLink(nl, host.index, s.hostIfname);
         forgetQuietly(s.bridge, host.index, s.identity.allowSpoofing ? null : (s.identity.mac ?? undefined));
       }
       throw e;
+    } finally {
+      libc().close(nsfd);
     }
   });
   return { hostMac: macText(hostMac), routes };

@@ -6,7 +6,7 @@ import { AF_UNSPEC } from "../../../ffi/libc/constants.ts";
 import { ENODEV } from "../../../ffi/errno.ts";
 import { IFF_UP } from "../../../ffi/libc/constants.ts";
 import {
-  IFA_ADDRESS, IFA_FLAGS, IFA_LOCAL, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU,
+  IFA_ADDRESS, IFA_FLAGS, IFA_LOCAL, IFLA_ADDRESS, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINK, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU,
   NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_DELLINK, RTM_GETADDR, RTM_GETLINK,
   RTM_NEWADDR, RTM_NEWLINK, RTM_SETLINK, AF_BRIDGE, IFLA_PROTINFO, IFLA_BRPORT_ISOLATED, NLA_F_NESTED,
 } from "../../../ffi/netlink/constants.ts";
@@ -20,6 +20,8 @@ import type { Netlink } from "./netlink.ts";
 export interface Link {
   index: number; name: string; flags: number; mtu: number; alias: string | null; kind: string | null; master: number | null;
   type: number; mac: Uint8Array | null;
+  /** IFLA_LINK (the kernel's iflink): the link this one sits on; a veth's peer's ifindex, in the peer's namespace. */
+  iflink: number | null;
 }
 export interface Addr { family: number; address: Uint8Array; prefixlen: number; flags: number; scope: number; index: number }
 
@@ -32,7 +34,7 @@ function toLink(payload: Uint8Array): Link {
   return {
     index: l.index, name: s(IFLA_IFNAME) ?? "", flags: l.flags, mtu: u(IFLA_MTU) ?? 0,
     alias: s(IFLA_IFALIAS), kind: kind ? attrStringValue(kind) : null, master: u(IFLA_MASTER) || null,
-    type: l.type, mac: l.attrs.get(IFLA_ADDRESS)?.slice() ?? null,
+    type: l.type, mac: l.attrs.get(IFLA_ADDRESS)?.slice() ?? null, iflink: u(IFLA_LINK),
   };
 }
 

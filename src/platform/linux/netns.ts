@@ -20,26 +20,41 @@ export function openNetns(path: string): number {
   return check("open", libc().open(Buffer.from(`${path}\0`), O_RDONLY | O_CLOEXEC, 0), path);
 }
 
+/**
+ * This thread's own namespace, opened once for the process's life: every netlinkIn returns the
+ * thread to it, and the services daemon enters a container's namespace on each ADD (an open of
+ * /proc/thread-self less each time). netlinkIn never leaves the thread elsewhere, so the first open
+ * is home.
+ */
+let home = -1;
+function homeNetns(): number {
+  if (home < 0) home = openNetns(SELF_NETNS);
+  return home;
+}
+
 /** A netlink socket that lives in the namespace at `path`. The calling thread is back home on return. */
 export function netlinkIn(path: string): Netlink {
-  const c = libc();
   const target = openNetns(path);
-  let home = -1;
   try {
-    home = openNetns(SELF_NETNS);
-    check("setns", c.setns(target, CLONE_NEWNET), path);
-    try {
-      return Netlink.open();
-    } finally {
-      if (c.setns(home, CLONE_NEWNET) !== 0) {
-        // The JS thread would stay in the container's namespace: stop here rather than touch the wrong one.
-        const e = syscallError("setns", errno(), SELF_NETNS);
-        throw new HostError(`cannot return to the plugin's own network namespace (${e.message})`, { cause: e });
-      }
-    }
+    return netlinkInFd(target, path);
   } finally {
-    if (home >= 0) c.close(home);
-    c.close(target);
+    libc().close(target);
+  }
+}
+
+/** netlinkIn with the namespace already open (`fd`; `path` names it in errors), for a caller that uses the fd too. */
+export function netlinkInFd(fd: number, path: string): Netlink {
+  const c = libc();
+  const back = homeNetns();
+  check("setns", c.setns(fd, CLONE_NEWNET), path);
+  try {
+    return Netlink.open();
+  } finally {
+    if (c.setns(back, CLONE_NEWNET) !== 0) {
+      // The JS thread would stay in the container's namespace: stop here rather than touch the wrong one.
+      const e = syscallError("setns", errno(), SELF_NETNS);
+      throw new HostError(`cannot return to the plugin's own network namespace (${e.message})`, { cause: e });
+    }
   }
 }
 

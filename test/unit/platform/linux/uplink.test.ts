@@ -4,7 +4,7 @@ import { refusal } from "../../../../src/platform/linux/uplink.ts";
 import type { Link } from "../../../../src/platform/linux/links.ts";
 
 const mac = new Uint8Array([2, 0, 0, 0, 0, 1]);
-const link = (o: Partial<Link>): Link => ({ index: 5, name: "eth1", flags: 1, mtu: 1500, alias: null, kind: null, master: null, type: 1, mac, ...o });
+const link = (o: Partial<Link>): Link => ({ index: 5, name: "eth1", flags: 1, mtu: 1500, alias: null, kind: null, master: null, type: 1, mac, iflink: null, ...o });
 
 describe("uplink refusals", () => {
   test("an Ethernet interface on no bridge (or on the network's own) is fine", () => {
