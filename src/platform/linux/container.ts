@@ -96,7 +96,7 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: Stat
   const hostMac = hostMacFor(s.mac);
   let routes: StaticRoute[] = [];
   withHostNetlink((nl) => {
-    const bridge = getLink(nl, s.bridge);
+    const bridge = justChecked(s.bridge) ?? getLink(nl, s.bridge);
     if (!bridge) throw new ConflictError(`bridge ${s.bridge} does not exist`);
     const stale = getLink(nl, s.hostIfname);
     if (stale) {
@@ -192,10 +192,26 @@ function inspectContainerLink(o: { netns: string; ifname: string; hostIfname: st
   return { container, host };
 }
 
+/**
+ * The bridge bridgeUp has just found up. An ADD checks its network's bridge (cni/network.ts
+ * ensureNetwork) a moment before it makes the veth, whose master is that bridge: one RTM_GETLINK for
+ * both, not two (~0.15 ms of a daemon's ADD). Taken once, and only within FRESH_MS: anything later
+ * looks the bridge up again, as it did before.
+ */
+const FRESH_MS = 50;
+let checked: { link: Link; at: number } | null = null;
+function justChecked(bridge: string): Link | null {
+  const c = checked;
+  checked = null;
+  return c && c.link.name === bridge && performance.now() - c.at < FRESH_MS ? c.link : null;
+}
+
 function bridgeUp(bridge: string, network: string): boolean {
   return withHostNetlink((nl) => {
     const l = getLink(nl, bridge);
-    return l !== null && l.alias === aliasFor(network) && (l.flags & IFF_UP) !== 0;
+    const up = l !== null && l.alias === aliasFor(network) && (l.flags & IFF_UP) !== 0;
+    checked = up ? { link: l, at: performance.now() } : null;
+    return up;
   });
 }
 
