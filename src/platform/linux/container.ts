@@ -59,13 +59,30 @@ function inside<T>(netns: string, fn: (nl: Netlink) => T): T {
   }
 }
 
+/**
+ * Creates the pair. A host end left by an ADD that was killed before it finished (its name comes
+ * from the attachment, so the same ADD again meets it) makes the creation fail with EEXIST: then,
+ * and only then, it is looked up: ours → deleted and the pair made again; someone else's → refused.
+ * Any other EEXIST is the container's interface name.
+ */
 function createPair(nl: Netlink, s: ContainerLinkSpec, nsfd: number, bridgeIndex: number, hostMac: Uint8Array): void {
+  const spec = { hostName: s.hostIfname, hostMac, peerName: s.ifname, peerMac: macBytes(s.mac), peerNetnsFd: nsfd, mtu: s.mtu, master: bridgeIndex };
+  const taken = (e: unknown) => e instanceof SyscallError && e.errno === EEXIST;
+  const ifnameTaken = (e: unknown) => new ConflictError(`interface ${s.ifname} already exists in ${s.netns}`, { cause: e });
   try {
-    createVeth(nl, { hostName: s.hostIfname, hostMac, peerName: s.ifname, peerMac: macBytes(s.mac), peerNetnsFd: nsfd, mtu: s.mtu, master: bridgeIndex });
+    createVeth(nl, spec);
+    return;
   } catch (e) {
-    // The host name was checked free just before, so EEXIST is the container's interface name.
-    if (e instanceof SyscallError && e.errno === EEXIST) throw new ConflictError(`interface ${s.ifname} already exists in ${s.netns}`, { cause: e });
-    throw e;
+    if (!taken(e)) throw e;
+    const stale = getLink(nl, s.hostIfname);
+    if (!stale) throw ifnameTaken(e);
+    if (!isOurs(stale, s.alias, bridgeIndex)) throw new ConflictError(`interface ${s.hostIfname} exists and is not vmlan's (alias ${stale.alias ?? "none"})`);
+    deleteLink(nl, stale.index, s.hostIfname);
+  }
+  try {
+    createVeth(nl, spec);
+  } catch (e) {
+    throw taken(e) ? ifnameTaken(e) : e;
   }
 }
 
@@ -98,12 +115,6 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: Stat
   withHostNetlink((nl) => {
     const bridge = justChecked(s.bridge) ?? getLink(nl, s.bridge);
     if (!bridge) throw new ConflictError(`bridge ${s.bridge} does not exist`);
-    const stale = getLink(nl, s.hostIfname);
-    if (stale) {
-      // Left by an ADD that was killed before it finished: ours → replace; someone else's → refuse.
-      if (!isOurs(stale, s.alias, bridge.index)) throw new ConflictError(`interface ${s.hostIfname} exists and is not vmlan's (alias ${stale.alias ?? "none"})`);
-      deleteLink(nl, stale.index, s.hostIfname);
-    }
     // One fd on the namespace for both: the peer is made there, then configured through a socket made there.
     const nsfd = openNetns(s.netns);
     let host: Link | null = null;

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runVmlan } from "../../support/binary.ts";
+import { attachmentIdFor, hostIfnameFor } from "../../../src/core/containers.ts";
 import { cniEnv, execPlugin, mustExec, netnsPath, PluginDir } from "../../support/cni.ts";
 import { createNetns, type Netns } from "../../support/netns.ts";
 
@@ -82,6 +83,29 @@ test("ADDs killed at any point leave nothing that GC cannot clean", async () => 
   expect(await activeIds()).toEqual([]);
   for (const ns of ctrs.slice(0, 8)) expect(ns.run(["ip", "link", "show", "eth0"]).code).not.toBe(0);
 }, 60_000);
+
+test("the same ADD again after one killed right after its veth was made: the veth is replaced; a foreign interface of that name is refused", async () => {
+  const [ns, other] = [ctrs[10]!, ctrs[11]!];
+  const call = { command: "ADD", containerId: "again", netns: netnsPath(ns), ifname: "eth0" } as const;
+  const first = await mustExec(host, dir, "vmlan", conf, call);
+  const veth = hostIfnameFor("many", attachmentIdFor({ containerId: "again", ifname: "eth0" }));
+  // What a kill between the veth's creation and its alias leaves: a veth of the bridge, no alias, its peer still eth0.
+  host.sh(["ip", "link", "set", "dev", veth, "alias", ""]);
+  expect(host.sh(["ip", "-d", "link", "show", "dev", veth])).not.toContain("alias");
+  const again = await mustExec(host, dir, "vmlan", conf, call);
+  expect(again!.ips).toEqual(first!.ips);
+  expect(host.sh(["ip", "-d", "link", "show", "dev", veth])).toContain("alias vmlan");
+  expect(ns.sh(["ip", "-br", "addr", "show", "eth0"])).toContain((first!.ips as { address: string }[])[0]!.address);
+  // Someone else's interface under the name vmlan would give the host end: left alone, the ADD refused.
+  const theirs = hostIfnameFor("many", attachmentIdFor({ containerId: "theirs", ifname: "eth0" }));
+  host.sh(["ip", "link", "add", theirs, "type", "veth", "peer", "name", "theirs-peer"]); // a veth, but on no bridge of ours
+  const refused = await execPlugin(host, dir, "vmlan", conf, { command: "ADD", containerId: "theirs", netns: netnsPath(other), ifname: "eth0" });
+  expect([refused.code, refused.json?.msg]).toEqual([1, `interface ${theirs} exists and is not vmlan's (alias none)`]);
+  expect(host.run(["ip", "link", "show", "dev", theirs]).code).toBe(0);
+  expect(other.run(["ip", "link", "show", "eth0"]).code).not.toBe(0);
+  host.sh(["ip", "link", "del", theirs]);
+  for (const id of ["again", "theirs"]) await mustExec(host, dir, "vmlan", conf, { command: "DEL", containerId: id, netns: netnsPath(id === "again" ? ns : other), ifname: "eth0" });
+});
 
 test("GC keeps the attachments the runtime still lists", async () => {
   const keep = await mustExec(host, dir, "vmlan", conf, { command: "ADD", containerId: "kept", netns: netnsPath(ctrs[0]!), ifname: "eth0" });
