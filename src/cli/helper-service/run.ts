@@ -7,6 +7,7 @@
  */
 import { fixedStateDir } from "../../core/store/state-dir.ts";
 import type { HelperRequest } from "../compat/helper-options.ts";
+import type { HelperDeps } from "../../datapath/helper.ts";
 import { newInterfaceId, offloadOf } from "../port-request.ts";
 import { askDaemon } from "./client.ts";
 import { HELPER_WIRE_VERSION, type HelperPortRequest } from "./wire.ts";
@@ -22,6 +23,9 @@ export function portRequestOf(r: HelperRequest, interfaceId: string, socket: str
   };
 }
 
+/** The daemon declined the request after all (or did not answer): runHelper has undone its start, and the caller runs in process. */
+class NotServed extends Error {}
+
 export async function runViaDaemon(r: HelperRequest): Promise<number | null> {
   const id = r.interfaceId ?? newInterfaceId();
   const socket = r.socket === undefined ? null : (await import("node:path")).resolve(r.socket);
@@ -31,9 +35,21 @@ export async function runViaDaemon(r: HelperRequest): Promise<number | null> {
   // Loaded while the daemon works on the request (attach, TAP, rules: most of the start's wait), not after its reply.
   const [{ runHelper }, { vmlanLog }] = await Promise.all([import("../../datapath/helper.ts"), import("../compat/log.ts")]);
   const log = vmlanLog(r.verbose);
-  const deps = asked.deps(log.debug);
-  if (!deps) return null;
+  // Only the attach waits for the reply: the helper's own start before it (signal handlers, the VM's
+  // socket checked or bound) runs while the daemon still works (bench helper: ~0.3 ms of the ready line).
+  let served: HelperDeps | null | undefined;
+  const reply = (): HelperDeps => {
+    if (served === undefined) served = asked.deps(log.debug);
+    if (served === null) throw new NotServed();
+    return served;
+  };
+  const deps: HelperDeps = { attach: (claim) => reply().attach(claim), release: (lease) => reply().release(lease), openHostPort: (lease) => reply().openHostPort(lease) };
   Bun.unsafe.setJITPolicy(1000); // as the in-process path does, for the start (the forwarding sets it back)
   const offload = offloadOf(r);
-  return runHelper({ fd: r.fd, socket: r.socket, statsInterval: r.statsInterval, keep: r.keep, isolation: r.isolation, offload, log }, deps);
+  try {
+    return await runHelper({ fd: r.fd, socket: r.socket, statsInterval: r.statsInterval, keep: r.keep, isolation: r.isolation, offload, log }, deps);
+  } catch (e) {
+    if (e instanceof NotServed) return null;
+    throw e;
+  }
 }
