@@ -1,9 +1,10 @@
 /**
  * The Internet checksum (RFC 1071) over frame bytes: a one's complement sum of big-endian 16-bit words.
- * The hot loop adds aligned 32-bit words in host order (little endian) into a double, which holds the
+ * The hot loop adds aligned 32-bit words in host order (little endian) into doubles, which hold the
  * sum of a 64 KiB frame exactly (16 Ki words < 2^46); folded to 16 bits that is the big-endian sum
- * with its bytes swapped (RFC 1071 §2(B)), so it is swapped back once at the end. Measured here: about
- * 4.6 GB/s in Bun, against ~5 for 16-bit words and 3.4 for a 4-way unrolled loop.
+ * with its bytes swapped (RFC 1071 §2(B)), so it is swapped back once at the end. Eight words a turn:
+ * the helper keeps this out of FTL (no-ftl.ts), and in DFG a word a turn is 1.2-1.6 GB/s, eight
+ * 4.4-6.3, near FTL's 6.3-7.9 for one a turn (a 64 KiB loop in `bun`, load 2-5).
  * Pure and allocation-free: callers pass the buffer's byte and word views and absolute offsets.
  */
 
@@ -26,9 +27,15 @@ export function sumBytes(bytes: Uint8Array, words: Uint32Array, start: number, e
   const w0 = i >> 2;
   const w1 = end >> 2;
   if (w1 > w0) {
-    let le = 0;
-    for (let k = w0; k < w1; k++) le += words[k]!;
-    const f = fold(le);
+    let a = 0;
+    let b = 0;
+    let k = w0;
+    for (; k + 8 <= w1; k += 8) {
+      a += words[k]! + words[k + 1]! + words[k + 2]! + words[k + 3]!;
+      b += words[k + 4]! + words[k + 5]! + words[k + 6]! + words[k + 7]!;
+    }
+    for (; k < w1; k++) a += words[k]!;
+    const f = fold(a + b);
     s += ((f & 0xff) << 8) | (f >> 8);
     i = w1 << 2;
   }

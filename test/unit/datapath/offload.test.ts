@@ -45,9 +45,18 @@ describe("the checksum loop", () => {
     const b = new FrameBatch(1, 8192);
     b.bytes.set(data, 0);
     for (const start of [0, 1, 2, 3, 4, 6, 34, 35]) {
-      for (const end of [start, start + 1, start + 2, start + 3, start + 5, start + 64, start + 1499, 5000]) {
+      for (const end of [start, start + 1, start + 2, start + 3, start + 5, start + 31, start + 32, start + 33, start + 64, start + 1499, 5000]) {
         expect(fold(sumBytes(b.bytes, b.words, start, end))).toBe(onesSum(data.subarray(start, end)));
       }
+    }
+  });
+
+  test("is exact for the largest sum: a 64 KiB segment of 0xff bytes and its neighbours", () => {
+    const size = 65536 + 64;
+    const b = new FrameBatch(1, size);
+    b.bytes.fill(0xff, 0, size);
+    for (const [start, end] of [[0, 65536], [2, 65536 + 40], [4, size], [0, 65535]]) {
+      expect(fold(sumBytes(b.bytes, b.words, start!, end!))).toBe(onesSum(b.bytes.subarray(start, end)));
     }
   });
 });
