@@ -28,7 +28,11 @@ const REF = "/usr/lib/cni";
 async function plugin(dir: string, type: string, command: string, conf: unknown, netns: string, id: string, extra: Record<string, string> = {}): Promise<{ wall: number; cpu: number }> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: dir, ...extra };
   const t0 = performance.now();
-  const p = Bun.spawn([join(dir, type)], { env, stdin: new TextEncoder().encode(JSON.stringify(conf)), stdout: "pipe", stderr: "pipe" });
+  // The config through a pipe, as libcni (podman, containerd, CRI-O) passes it: a Uint8Array stdin
+  // would be a memfd, a regular file, which no runtime hands a plugin.
+  const p = Bun.spawn([join(dir, type)], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  p.stdin.write(JSON.stringify(conf));
+  void p.stdin.end();
   const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
   const wall = performance.now() - t0;
   if (code !== 0) throw new Error(`${type} ${command} ${id} exited ${code}: ${out.trim()}`);
