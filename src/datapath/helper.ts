@@ -175,6 +175,12 @@ function handleSignals(life: Lifetime): void {
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   life.onClose(() => {
+    // The process exits once the helper has stopped. A signal in its last steps (a supervisor that
+    // repeats SIGTERM, vmnet-run stopping it as the VM exits) finds a handler that lets it finish,
+    // not the default action that ends it half way with 143.
+    const finishing = () => {};
+    process.on("SIGTERM", finishing);
+    process.on("SIGINT", finishing);
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
   });

@@ -181,6 +181,25 @@ describe("vmlan helper", () => {
     expect(await attachments()).toEqual([]);
   });
 
+  test("SIGTERM after SIGTERM while it stops (a supervisor's retries, vmnet-run's stop racing the VM's exit): still exit 0, cleaned up", async () => {
+    for (let i = 0; i < 5; i++) {
+      const sv = new Int32Array(2);
+      expect(libc().socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv)).toBe(0);
+      const h = vmlanIn(ns.name, ["helper", "--fd", "3", "--network", "h", "--id", `term-${i}`], env, [sv[1]!]);
+      procs.push(h);
+      const line = await startLine(h);
+      libc().close(sv[1]!);
+      while (h.proc.exitCode === null && h.proc.signalCode === null) {
+        h.kill("SIGTERM");
+        await Bun.sleep(1);
+      }
+      libc().close(sv[0]!);
+      expect(await h.exited()).toBe(0); // not 143: no moment of the stop is left without a handler
+      expect(linkExists(String(line.vmlan_tap))).toBe(false);
+    }
+    expect(await attachments()).toEqual([]);
+  });
+
   test("under a vmlan supervisor (VMLAN_HELPER_SUPERVISED=1) a routine stop prints nothing; errors still do", async () => {
     const supervised = { ...env, VMLAN_HELPER_SUPERVISED: "1" };
     const sock = join(sockDir, "sup.sock");
