@@ -23,7 +23,7 @@ export async function mainAdd(inv: Invocation): Promise<Result> {
   const links = await linker();
   const kind = links.netnsKind(inv.env.netns);
   if (kind === "own") throw new CniError(ERR.INVALID_NETNS, "plugin's netns and netns from CNI_NETNS should not be the same");
-  if (kind !== "other") throw new CniError(ERR.INVALID_NETNS, `CNI_NETNS "${escape(inv.env.netns)}" is not a network namespace: ${kind.problem}`);
+  if (kind !== "other") throw new CniError(ERR.INVALID_NETNS, `CNI_NETNS "${escape(inv.env.netns)}" is not a network namespace: ${escape(kind.problem)}`);
   const ctx = openCtx(inv.target, true)!;
   const net = await ensureNetwork(ctx, inv.target, links);
   const { hostIfname, alias } = names(inv);
