@@ -32,14 +32,27 @@ export function hasEntitlement(): boolean {
   return (r.stdout.toString() + r.stderr.toString()).includes("com.apple.security.virtualization");
 }
 
-/** macOS < 26: vmnet needs root. 26+: root or the com.apple.security.virtualization entitlement. */
+/** How to give a binary the entitlement (shims/entitlements.plist). */
+export const SIGN_FIX = "use the release binary, or: codesign --force --sign - --entitlements shims/entitlements.plist $(command -v vmlan)";
+
+/**
+ * What vmnet still needs of this process, or null: macOS < 26 root; 26+ root or the
+ * com.apple.security.virtualization entitlement (`entitled` is asked only when it matters).
+ * The one rule behind checkPrivileges and `vmlan doctor` (doctor.ts).
+ */
+export function privilegeGap(major: number, root: boolean, entitled: () => boolean): "root" | "entitlement" | null {
+  if (root) return null;
+  if (major < NETWORKS_SINCE) return "root";
+  return entitled() ? null : "entitlement";
+}
+
 export function checkPrivileges(major: number): void {
-  const root = process.geteuid?.() === 0;
-  if (major < NETWORKS_SINCE && !root) {
+  const gap = privilegeGap(major, process.geteuid?.() === 0, hasEntitlement);
+  if (gap === "root") {
     throw new PermissionError(`on macOS ${major} vmnet needs root: run vmlan with sudo (macOS ${NETWORKS_SINCE} runs unprivileged with the virtualization entitlement)`, { details: { macos: major } });
   }
-  if (major >= NETWORKS_SINCE && !root && !hasEntitlement()) {
-    throw new PermissionError(`${process.execPath} lacks the com.apple.security.virtualization entitlement that vmnet needs: use the release binary, or codesign --force --sign - --entitlements shims/entitlements.plist it`, { details: { macos: major } });
+  if (gap === "entitlement") {
+    throw new PermissionError(`${process.execPath} lacks the com.apple.security.virtualization entitlement that vmnet needs: ${SIGN_FIX}`, { details: { macos: major } });
   }
 }
 

@@ -8,13 +8,12 @@ import { LAUNCHD_LABEL } from "../../core/resources/mach-services.ts";
 import { vmnetShim } from "../../../ffi/vmnet/load.ts";
 import { vz } from "../../../ffi/vz/load.ts";
 import { guestImageCheck } from "../guest-image-check.ts";
-import { hasEntitlement } from "./common.ts";
+import { hasEntitlement, privilegeGap, SIGN_FIX } from "./common.ts";
 import { macosMajor, NETWORKS_SINCE } from "./version.ts";
 
 /** Virtualization.framework (VZVirtualMachine, the file-handle NIC) is there from macOS 11. */
 export const OLDEST_MACOS = 11;
 export const BROKER_PLIST = `/Library/LaunchDaemons/${LAUNCHD_LABEL}.plist`;
-const SIGN_FIX = "use the release binary, or: codesign --force --sign - --entitlements shims/entitlements.plist $(command -v vmlan)";
 const BUILD_FIX = "use a release binary (built on a Mac), or build on a Mac: npm run build -- --host";
 
 export interface DarwinFacts {
@@ -40,11 +39,10 @@ function versionCheck(major: number): DoctorCheck {
 }
 
 function privilegeCheck(major: number, f: DarwinFacts): DoctorCheck {
-  if (f.root) return { check: "privileges", status: "ok", detail: "root" };
-  if (major < NETWORKS_SINCE) return { check: "privileges", status: "fail", detail: `on macOS ${major} vmnet needs root`, fix: "run vmlan with sudo (the helper drops to your user once vmnet has started)" };
-  return f.entitled
-    ? { check: "privileges", status: "ok", detail: "not root: vmnet networks through the virtualization entitlement" }
-    : { check: "privileges", status: "fail", detail: "not root, and no com.apple.security.virtualization entitlement: vmnet refuses this process", fix: SIGN_FIX };
+  const gap = privilegeGap(major, f.root, () => f.entitled);
+  if (gap === "root") return { check: "privileges", status: "fail", detail: `on macOS ${major} vmnet needs root`, fix: "run vmlan with sudo (the helper drops to your user once vmnet has started)" };
+  if (gap === "entitlement") return { check: "privileges", status: "fail", detail: "not root, and no com.apple.security.virtualization entitlement: vmnet refuses this process", fix: SIGN_FIX };
+  return { check: "privileges", status: "ok", detail: f.root ? "root" : "not root: vmnet networks through the virtualization entitlement" };
 }
 
 export function darwinChecks(f: DarwinFacts): DoctorCheck[] {
