@@ -2,9 +2,9 @@
  * The Internet checksum (RFC 1071) over frame bytes: a one's complement sum of big-endian 16-bit words.
  * The hot loop adds aligned 32-bit words in host order (little endian) into doubles, which hold the
  * sum of a 64 KiB frame exactly (16 Ki words < 2^46); folded to 16 bits that is the big-endian sum
- * with its bytes swapped (RFC 1071 §2(B)), so it is swapped back once at the end. Eight words a turn:
- * the helper keeps this out of FTL (no-ftl.ts), and in DFG a word a turn is 1.2-1.6 GB/s, eight
- * 4.4-6.3, near FTL's 6.3-7.9 for one a turn (a 64 KiB loop in `bun`, load 2-5).
+ * with its bytes swapped (RFC 1071 §2(B)), so it is swapped back once at the end. Eight words a turn
+ * (in DFG a word a turn is 1.2-1.6 GB/s, eight 4.4-6.3; FTL's one a turn 6.3-7.9: a 64 KiB loop in
+ * `bun`, load 2-5): sumBytes is the one function the helper lets reach FTL (no-ftl.ts FTL_ALLOWED).
  * Pure and allocation-free: callers pass the buffer's byte and word views and absolute offsets.
  */
 
