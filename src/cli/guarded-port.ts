@@ -6,7 +6,7 @@
  */
 import { type FollowOptions, followPort, portIdentity, staticSpace } from "../core/port-follow.ts";
 import type { LeaseService } from "../core/leases.ts";
-import type { HostNetworkSpec, PortIdentity, PortOptions, TapOpener, TapPort } from "../platform/types.ts";
+import type { HostNetworkSpec, PortGuard, PortIdentity, PortOptions, TapOpener, TapPort } from "../platform/types.ts";
 
 /** The lease a port is for: an attachment of the caller's (helper, run), or none (a switch client, learned). */
 export interface PortLease {
@@ -26,14 +26,30 @@ export function identityFor(lease: PortLease | null, staticSpace: string[] = [])
 
 const log = (line: string) => process.stderr.write(`vmlan: ${line}\n`);
 
-/** Opens the port and starts following; close() stops, closes the fd, and removes the rules once the TAP is gone. */
+/**
+ * Opens the port and starts following; close() stops, closes the fd, and removes the rules once the
+ * TAP is gone. With `options.guardLater` the rules and the follower come with the port's guardNow().
+ */
 export function openGuardedPort(opener: TapOpener, spec: HostNetworkSpec, lease: PortLease | null, leases: () => LeaseService, options?: PortOptions): TapPort {
   const svc = leases();
   const net = svc.store.getNetwork(spec.name);
   const tap = opener.openTap(spec, identityFor(lease, net ? staticSpace(net) : []), options);
-  if (!tap.guard) return tap;
-  const guard = tap.guard;
-  const o: FollowOptions = { network: spec.name, leases: svc, log, ...(lease ? { id: lease.id } : {}) };
+  const follow = (guard: PortGuard) => following(tap, guard, { network: spec.name, leases: svc, log, ...(lease ? { id: lease.id } : {}) });
+  const later = tap.guardNow;
+  if (!later) return tap.guard ? follow(tap.guard) : tap;
+  let guarded: TapPort | null = null;
+  return {
+    fd: tap.fd, ifname: tap.ifname,
+    guardNow: () => {
+      const guard = later();
+      if (guard) guarded = follow(guard);
+      return guard;
+    },
+    close: () => (guarded ?? tap).close(),
+  };
+}
+
+function following(tap: TapPort, guard: PortGuard, o: FollowOptions): TapPort {
   const follow = followPort(guard, o);
   let closed = false;
   return {

@@ -49,6 +49,11 @@ export interface HostPort {
   readonly offload?: OffloadMode;
   /** Rewrites the start line (macOS: vmnet's own interface_param keys over the lease's). */
   startLine?(base: StartLine): Record<string, unknown>;
+  /**
+   * What must be in place before a frame goes through, and need not be before the start line (a
+   * TAP's anti-spoofing rules): run once the line is out, before the forwarding starts.
+   */
+  beforeFirstFrame?(): void;
   close(): void;
 }
 
@@ -158,6 +163,7 @@ export async function runHelper(o: HelperOptions, deps: HelperDeps): Promise<num
     // As vmnet-helper: the line once both ports exist, then the forwarding starts (frames wait in the
     // sockets' buffers meanwhile); setting up the forwarding is not on the ready path.
     if (o.fd !== undefined) printLine(line);
+    host.beforeFirstFrame?.(); // frames wait in the sockets' buffers meanwhile
     const fw = await forward(vmFd, host, { maxPacket, batchSize, mtu: lease.mtu }, life);
     if (o.statsInterval) reportStats(fw, o.statsInterval, life);
     if (o.fd !== undefined) watchParent(life);

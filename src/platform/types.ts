@@ -200,6 +200,11 @@ export interface TapPort {
   /** Its anti-spoofing rules (Linux); null with allowSpoofing, absent where vmlan guards no port (vmnet). */
   guard?: PortGuard | null;
   /**
+   * Opened with `guardLater`: installs the rules (null with allowSpoofing), throwing as openTap would
+   * have; the caller calls it before it writes a frame to the fd. Once only.
+   */
+  guardNow?(): PortGuard | null;
+  /**
    * Set when the port's host side lives in the process that opened it (macOS: the broker runs the
    * vmnet interface and forwards to the fd it handed out): the broker calls it when the client that
    * got the fd releases the network or disconnects. Absent for a TAP, which lives in its fd.
@@ -215,6 +220,12 @@ export interface PortOptions {
    * ("tso"): vmnet-helper's --enable-checksum-offload / --enable-tso on a TAP (datapath/offload/).
    */
   offload?: "checksum" | "tso";
+  /**
+   * The rules are installed by the caller, with the port's guardNow(), before it writes the first
+   * frame to the fd (a helper: after its start line, off the ready path). Until then nothing reaches
+   * the bridge from the port: a TAP's frames come only from its fd.
+   */
+  guardLater?: boolean;
 }
 
 /** Platforms that can open a port on a network for another process (the broker hands the fd out). */

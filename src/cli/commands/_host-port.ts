@@ -21,14 +21,19 @@ import { poolOf } from "../../core/ipam/addressing.ts";
 export { newInterfaceId, offloadOf, type PortRequest } from "../port-request.ts";
 import { offloadOf, type PortRequest } from "../port-request.ts";
 
-/** Returns the bridge of a network whose host side is up, or a clear error naming the fix. */
+/**
+ * Returns the bridge of a network whose host side is up, or a clear error naming the fix. Its link
+ * alone (not inspect's view: no attachment count, no rules), as on every helper's start.
+ */
 export async function bridgeOf(network: string, svc?: NetworkService): Promise<string> {
-  const view = await (svc ?? (await networkService(true))).inspect(network, { rules: false }); // up or not: no nft child
-  if (!view.host?.up) {
-    const why = view.host?.detail ? ` (${view.host.detail})` : "";
+  const s = svc ?? (await networkService(true));
+  const spec = hostSpec(s.get(network));
+  const host = s.platform ? await s.platform.status(spec, { rules: false }) : undefined;
+  if (!host?.up) {
+    const why = host?.detail ? ` (${host.detail})` : "";
     throw new VmlanError(`network "${network}" is not up${why}; run \`vmlan system start\` first`, { code: "ENETDOWN", exitCode: 6, details: { network } });
   }
-  return view.bridge;
+  return spec.bridge;
 }
 
 /**
@@ -47,14 +52,18 @@ export async function checkHostSide(network: string, svc: NetworkService): Promi
  * kernel removes with its last fd even if vmlan dies; a datagram fd forwarded to a vmnet interface on
  * macOS. Ports reach a child through its stdio array (dup2 clears close-on-exec there).
  */
-export async function tapOpener(svc?: NetworkService, port: PortRequest = {}, leases: () => LeaseService = leaseService): Promise<(network: string, lease: PortLease | null) => HostPort> {
+export async function tapOpener(svc?: NetworkService, port: PortRequest = {}, leases: () => LeaseService = leaseService, o: { guardLater?: boolean } = {}): Promise<(network: string, lease: PortLease | null) => HostPort> {
   const s = svc ?? (await networkService(true));
   const p = s.platform;
   if (!p || !("openTap" in p)) throw new VmlanError(`this platform cannot open a port on a network for a VM`, { code: "EUNSUPPORTED", exitCode: 6 });
   const opener = p as unknown as TapOpener;
   const offload = offloadOf(port);
   // Guarded for `lease` (or learning, without one), its lease following the MAC the port learns (issue #12 item 2).
-  return (network, lease) => ({ ...openGuardedPort(opener, hostSpec(s.get(network)), lease, leases, { isolated: port.isolation, offload }), offload });
+  return (network, lease) => {
+    const tap = openGuardedPort(opener, hostSpec(s.get(network)), lease, leases, { isolated: port.isolation, offload, guardLater: o.guardLater });
+    const later = tap.guardNow;
+    return { ...tap, offload, ...(later ? { beforeFirstFrame: () => void later() } : {}) };
+  };
 }
 
 /** The start line's view of a network: the last address handed out and the IPv6 prefix. */
@@ -80,7 +89,10 @@ export function releaseLease(lease: HelperLease, leases: LeaseService = leaseSer
   leases.detach(lease.network, lease.id, { ifExists: true });
 }
 
-/** The helper's dependencies for one network; the bridge is checked before anything is allocated. */
+/**
+ * The helper's dependencies for one network; the bridge is checked before anything is allocated. The
+ * port's rules come with its beforeFirstFrame() (runHelper: after the start line, before it forwards).
+ */
 export async function helperDeps(network: string, id: string, mac?: string, port: PortRequest = {}, service?: NetworkService, owner?: OwnerOf): Promise<HelperDeps> {
   const svc = service ?? (await networkService(true)); // one store and platform for both questions below
   // The lease's whole life (attach, the port following it, release) on the service's connection.
@@ -90,7 +102,7 @@ export async function helperDeps(network: string, id: string, mac?: string, port
   const vmnet = vmnetHostPorts(svc, network, id, port);
   if (vmnet) return { attach, release, openHostPort: vmnet };
   await bridgeOf(network, svc); // refuses a network that is down before anything is allocated
-  const open = await tapOpener(svc, port, () => leases);
+  const open = await tapOpener(svc, port, () => leases, { guardLater: true });
   return { attach, release, openHostPort: (lease) => open(network, lease) };
 }
 

@@ -43,6 +43,13 @@ export async function openHelperPort(svc: NetworkService, req: HelperPortRequest
     if (!req.keep) deps.release(lease);
     throw e;
   }
+  try {
+    host.beforeFirstFrame?.(); // the port's rules: before its fd leaves this process
+  } catch (e) {
+    host.close();
+    if (!req.keep) deps.release(lease);
+    throw e;
+  }
   let done = false;
   return {
     lease, host, socket: req.socket,

@@ -143,7 +143,7 @@ async function status(spec: HostNetworkSpec, opts: StatusOptions = {}): Promise<
 export function createLinuxPlatform(): Platform & TapOpener {
   return {
     openTap: (spec, identity, o) => {
-      const tap = openGuardedTap(spec.bridge, identity, { isolated: o?.isolated, offload: o?.offload });
+      const tap = openGuardedTap(spec.bridge, identity, { isolated: o?.isolated, offload: o?.offload, guardLater: o?.guardLater });
       // Released by the broker when its client lets go: the TAP leaves the bridge even if the client keeps its fd.
       return { ...tap, release: async () => withNetlink((nl) => detachPort(nl, tap.index, tap.ifname)) };
     },

@@ -140,11 +140,23 @@ export function guardPort(bridge: string, ifname: string, identity: PortIdentity
   };
 }
 
-/** A TAP on `bridge`, guarded before it is returned (closed again if the rules cannot be installed). */
-export function openGuardedTap(bridge: string, identity: PortIdentity, o: { inheritable?: boolean; isolated?: boolean; offload?: TapOffload } = {}): Tap & { guard: PortGuard | null } {
+/**
+ * A TAP on `bridge`, guarded before it is returned (closed again if the rules cannot be installed).
+ * `guardLater`: returned unguarded, with guardNow() that installs its rules (PortOptions.guardLater:
+ * the caller calls it before it writes a frame to the fd, the only way frames reach the bridge from it).
+ */
+export function openGuardedTap(bridge: string, identity: PortIdentity, o: { inheritable?: boolean; isolated?: boolean; offload?: TapOffload; guardLater?: boolean } = {}): Tap & { guard?: PortGuard | null; guardNow?(): PortGuard | null } {
   const tap = openTap({ bridge, cloexec: !o.inheritable, isolated: o.isolated, offload: o.offload });
+  const base = { fd: tap.fd, ifname: tap.ifname, index: tap.index, close: () => tap.close() };
+  let asked = false;
+  const guardNow = () => {
+    if (asked) throw new HostError(`the rules of port ${tap.ifname} were asked for twice`);
+    asked = true;
+    return guardPort(bridge, tap.ifname, identity, { ifindex: tap.index });
+  };
+  if (o.guardLater) return { ...base, guardNow };
   try {
-    return { fd: tap.fd, ifname: tap.ifname, index: tap.index, close: () => tap.close(), guard: guardPort(bridge, tap.ifname, identity) };
+    return { ...base, guard: guardNow() };
   } catch (e) {
     tap.close();
     throw e;

@@ -1,6 +1,6 @@
 /**
  * Anti-spoofing on vmlan's ports (issue #12 item 2), in the kernel: a hostile guest behind a helper
- * (--socket) or a native TAP (`run --native`) sends forged frames (another MAC, another address,
+ * (--socket; --fd with its frames queued before the helper started) or a native TAP (`run --native`) sends forged frames (another MAC, another address,
  * lying ARP, a VLAN tag, a DHCP server, a DHCP request for another MAC, a router advertisement,
  * foreign IPv6 sources, a group source MAC) and a sniffer on the bridge sees only its honest ones;
  * with --allow-spoofing it sees them all. A guest that picks its own MAC gets it (the lease follows),
@@ -15,6 +15,8 @@ import { runVmlan } from "../../support/binary.ts";
 import { BUN, createNetns, type Netns } from "../../support/netns.ts";
 import { claimedMacs, guardObjects, NO_GUARDS } from "../../support/guard-rules.ts";
 import { LineProc, vmlanIn } from "./proc.ts";
+import { libc } from "../../../ffi/libc/load.ts";
+import { vmSocketpair } from "../../../src/datapath/vm-socket.ts";
 
 const SUPPORT = join(import.meta.dir, "..", "..", "support");
 let ns: Netns;
@@ -84,6 +86,21 @@ describe("forged frames are dropped in the kernel", () => {
     const { seen, arp } = await sniffed(from);
     expect(seen).toEqual(HONEST);
     expect(arp).toEqual([]); // both ARP frames lied
+    h.kill("SIGTERM");
+    expect(await h.exited()).toBe(0);
+  });
+
+  test("behind a helper on --fd: frames the VM queued before its helper started meet the rules too (installed after the start line, before the forwarding)", async () => {
+    const a = JSON.parse((await vmlan("attach", "g", "--id", "queued", "--format", "json")).stdout) as { mac: string; address: string };
+    const [vmEnd, helperEnd] = vmSocketpair();
+    const g = track(new LineProc([BUN, join(SUPPORT, "spoof-guest.ts"), "--fd", "3", "--mac", a.mac, "--ip", a.address, "--other-mac", other.mac, "--other-ip", other.ip], {}, [vmEnd]));
+    await g.waitFor(/^sent/); // every frame waits in the helper's end of the socketpair
+    const from = sniffer.out.length;
+    const h = track(vmlanIn(ns.name, ["helper", "--network", "g", "--id", "queued", "--fd", "3"], { ...env, VMLAN_HELPER_IN_PROCESS: "1" }, [helperEnd]));
+    for (const fd of [vmEnd, helperEnd]) libc().close(fd);
+    const { seen, arp } = await sniffed(from);
+    expect(seen).toEqual(HONEST);
+    expect(arp).toEqual([]);
     h.kill("SIGTERM");
     expect(await h.exited()).toBe(0);
   });
