@@ -23,7 +23,8 @@ import type { PortGuard, PortIdentity } from "../platform/types.ts";
  */
 const POLLS: Array<[untilMs: number, everyMs: number]> = [[5_000, 250], [60_000, 1_000], [Infinity, 5_000]];
 
-const LINK_LOCAL = parseSubnetV6("fe80::/64");
+/** Parsed on first use (a BigInt parse; not on a helper's way to its start line). */
+let linkLocal: ReturnType<typeof parseSubnetV6> | null = null;
 
 /**
  * The identity of a port whose attachment is `a`: MAC learned (or pinned), lease = a's (EUI-64
@@ -34,7 +35,7 @@ export function portIdentity(
   a: Pick<Attachment, "mac" | "address" | "addressV6">,
   o: { pinned?: boolean; allowSpoofing?: boolean; staticSpace?: string[] } = {},
 ): PortIdentity {
-  const ipv6 = [addressV6For(LINK_LOCAL, a.mac), ...(a.addressV6 ? [a.addressV6] : [])];
+  const ipv6 = [addressV6For((linkLocal ??= parseSubnetV6("fe80::/64")), a.mac), ...(a.addressV6 ? [a.addressV6] : [])];
   const lease = a.address === null ? null : { mac: a.mac, ipv4: a.address, ipv6, static: o.staticSpace ?? [] };
   return { mac: o.pinned ? a.mac : null, lease, allowSpoofing: o.allowSpoofing };
 }

@@ -10,14 +10,15 @@ import { MAC_RE } from "../resources/attachment.ts";
 export function macFor(network: string, id: string): string {
   Bun.SHA256.hash(`vmlan-mac\0${network}\0${id}`, DIGEST);
   const h = DIGEST;
-  return `${HEX[(h[0]! | 0x02) & 0xfe]}:${HEX[h[1]!]}:${HEX[h[2]!]}:${HEX[h[3]!]}:${HEX[h[4]!]}:${HEX[h[5]!]}`;
+  const x = (HEX ??= Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0")));
+  return `${x[(h[0]! | 0x02) & 0xfe]}:${x[h[1]!]}:${x[h[2]!]}:${x[h[3]!]}:${x[h[4]!]}:${x[h[5]!]}`;
 }
 
 /** Bun.SHA256 writes the digest here (the same sha256, without a new buffer per attach). */
 const DIGEST = new Uint8Array(32);
 
-/** Two lowercase hex digits per byte value (every attach formats a MAC). */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Two lowercase hex digits per byte value (every attach formats a MAC), made on first use: not every process that loads this makes one. */
+let HEX: string[] | null = null;
 
 /** Validates and normalises a user-given MAC (lowercase, colon-separated, unicast, not zero). */
 export function parseMac(input: string): string {

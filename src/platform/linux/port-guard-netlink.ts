@@ -42,14 +42,19 @@ const isUdp = (w: NfWriter) => w.meta(NFT_META_L4PROTO).cmp(EQ, Uint8Array.of(17
 const isIcmp6 = (w: NfWriter) => w.meta(NFT_META_L4PROTO).cmp(EQ, Uint8Array.of(58));
 const etherSaddr = (w: NfWriter) => w.payload(LL, 6, 6);
 
-// The rules that are the same on every port, encoded once.
+// The rules that are the same on every port, encoded once, on first use: a helper loads this file on
+// its way to the start line and installs its port's rules only after it (~0.3 ms interpreted).
 const GROUP = Uint8Array.of(1, 0, 0, 0, 0, 0);
-const GROUP_SOURCE = encoded((w) => etherSaddr(w).bitwise(GROUP, new Uint8Array(6)).cmp(EQ, GROUP).immediate(NF_DROP));
-const OTHER_ETHERTYPE = encoded((w) => w.payload(LL, 12, 2).lookup("ethertypes", true).immediate(NF_DROP));
-const DHCP_SERVER = encoded((w) => isUdp(w).payload(L4, 0, 2).lookup("dhcp_servers").immediate(NF_DROP));
-const ROUTER = encoded((w) => isIcmp6(isIp6Frame(w)).payload(L4, 0, 1).lookup("router_msgs").immediate(NF_DROP));
-const UNSPECIFIED_SOURCE = encoded((w) => isIcmp6(isIp6(w).payload(NET, 8, 16).cmp(EQ, new Uint8Array(16))).payload(L4, 0, 1).lookup("unspecified_msgs").immediate(NF_ACCEPT));
-const NO_IP6 = encoded((w) => isIp6Frame(w).immediate(NF_DROP));
+type Shared = Record<"GROUP_SOURCE" | "OTHER_ETHERTYPE" | "DHCP_SERVER" | "ROUTER" | "UNSPECIFIED_SOURCE" | "NO_IP6", Uint8Array>;
+let shared: Shared | null = null;
+const sharedRules = (): Shared => (shared ??= {
+  GROUP_SOURCE: encoded((w) => etherSaddr(w).bitwise(GROUP, new Uint8Array(6)).cmp(EQ, GROUP).immediate(NF_DROP)),
+  OTHER_ETHERTYPE: encoded((w) => w.payload(LL, 12, 2).lookup("ethertypes", true).immediate(NF_DROP)),
+  DHCP_SERVER: encoded((w) => isUdp(w).payload(L4, 0, 2).lookup("dhcp_servers").immediate(NF_DROP)),
+  ROUTER: encoded((w) => isIcmp6(isIp6Frame(w)).payload(L4, 0, 1).lookup("router_msgs").immediate(NF_DROP)),
+  UNSPECIFIED_SOURCE: encoded((w) => isIcmp6(isIp6(w).payload(NET, 8, 16).cmp(EQ, new Uint8Array(16))).payload(L4, 0, 1).lookup("unspecified_msgs").immediate(NF_ACCEPT)),
+  NO_IP6: encoded((w) => isIp6Frame(w).immediate(NF_DROP)),
+});
 
 /** `FIELD != v FIELD != a-b ...` (IPv4): each value a comparison, or a range, of its own load, as nft writes them. */
 function notAnyIpv4(w: NfWriter, base: number, offset: number, values: string[]): NfWriter {
@@ -76,6 +81,7 @@ const notOwnMac = (w: NfWriter, mine: OwnMac) => ("mac" in mine ? w.cmp(NEQ, min
 
 /** portScript's rules for a new port, in its order (port-guard-rules.ts says why each is there): one writer call per rule. */
 function portRules(p: GuardedPort, mine: OwnMac): Array<(w: NfWriter) => void> {
+  const { GROUP_SOURCE, OTHER_ETHERTYPE, DHCP_SERVER, ROUTER, UNSPECIFIED_SOURCE, NO_IP6 } = sharedRules();
   const rules: Array<(w: NfWriter) => void> = [(w) => w.raw(GROUP_SOURCE), (w) => w.raw(OTHER_ETHERTYPE)];
   if ("set" in mine) {
     rules.push(

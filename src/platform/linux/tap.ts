@@ -67,9 +67,10 @@ export function openTap(opts: TapOptions = {}): Tap {
   try {
     const ifname = tunSetIff(fd, name, IFF_TAP | IFF_NO_PI | (opts.vnetHdr || opts.offload ? IFF_VNET_HDR : 0));
     if (opts.offload) setOffload(fd, ifname, OFFLOAD_FLAGS[opts.offload]);
-    const index = withNetlink((nl) => {
-      const link = getLink(nl, ifname);
-      if (!link) throw new ConflictError(`TAP ${ifname} vanished right after it was created`);
+    // Its index by name (an ioctl), not its whole link over netlink: on every helper's way to its start line.
+    const index = c.if_nametoindex(Buffer.from(`${ifname}\0`));
+    if (index === 0) throw new ConflictError(`TAP ${ifname} vanished right after it was created`);
+    withNetlink((nl) => {
       let master: number | undefined;
       let mtu: number | undefined;
       if (opts.bridge) {
@@ -79,11 +80,10 @@ export function openTap(opts: TapOptions = {}): Tap {
         mtu = br.mtu; // a port keeps its own MTU (1500) even when the bridge's was set lower
       }
       if (opts.isolated && master !== undefined) {
-        setLink(nl, link.index, ifname, { master, mtu }); // a port first: isolation is a bridge port flag
-        setPortIsolated(nl, link.index, ifname, true);
-        setLink(nl, link.index, ifname, { up: true }); // up only once isolated: no frame slips through before
-      } else setLink(nl, link.index, ifname, { master, mtu, up: true });
-      return link.index;
+        setLink(nl, index, ifname, { master, mtu }); // a port first: isolation is a bridge port flag
+        setPortIsolated(nl, index, ifname, true);
+        setLink(nl, index, ifname, { up: true }); // up only once isolated: no frame slips through before
+      } else setLink(nl, index, ifname, { master, mtu, up: true });
     });
     return { fd, ifname, index, close };
   } catch (e) {
