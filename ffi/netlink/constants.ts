@@ -9,6 +9,8 @@ export const NLMSG_DONE = 3;
 export const NLM_F_REQUEST = 0x01;
 export const NLM_F_MULTI = 0x02;
 export const NLM_F_ACK = 0x04;
+/** Asks for a copy of the notification the request causes (RTM_NEWLINK honours it since Linux 6.1). */
+export const NLM_F_ECHO = 0x08;
 /** Set by the kernel on a dump message when the dump was interrupted by a change; retry it. */
 export const NLM_F_DUMP_INTR = 0x10;
 export const NLM_F_ROOT = 0x100;

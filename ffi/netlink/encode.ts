@@ -2,7 +2,7 @@
  * Pure byte builders and parsers for rtnetlink (no I/O). Host byte order throughout, as netlink is.
  * Alignment: NLMSG_ALIGN and RTA_ALIGN are both 4 (<linux/netlink.h>, <linux/rtnetlink.h>).
  */
-import { type Layout, read, write } from "../layout.ts";
+import { type Layout, offsetOf, read, write } from "../layout.ts";
 import { NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSGERR_ATTR_MSG } from "./constants.ts";
 import { ifaddrmsg, ifinfomsg, nlmsgerr, nlmsghdr, rtattr, rtmsg } from "./structs.ts";
 
@@ -30,6 +30,13 @@ function fixed(layout: Layout, values: Record<string, number | undefined>): Uint
 
 const viewOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
+// The headers every message and attribute has, read and written at offsets taken from their layouts
+// once: read()/write() look a field up by name on each call, and a link's reply has ~60 attributes
+// (a services daemon's ADD parses several, mostly in cold code).
+const RTA_LEN = offsetOf(rtattr, "rta_len"), RTA_TYPE = offsetOf(rtattr, "rta_type");
+const NLMSG_LEN = offsetOf(nlmsghdr, "nlmsg_len"), NLMSG_TYPE = offsetOf(nlmsghdr, "nlmsg_type"), NLMSG_FLAGS = offsetOf(nlmsghdr, "nlmsg_flags");
+const NLMSG_SEQ = offsetOf(nlmsghdr, "nlmsg_seq"), NLMSG_PID = offsetOf(nlmsghdr, "nlmsg_pid");
+
 // ---- attributes -------------------------------------------------------------------------------
 
 /** One rtattr: length (header + payload, unpadded), type, payload, padding to 4. */
@@ -37,8 +44,8 @@ export function attr(type: number, payload: Uint8Array): Uint8Array {
   const len = rtattr.size + payload.length;
   const out = new Uint8Array(align4(len));
   const view = viewOf(out);
-  write(rtattr, view, "rta_len", len);
-  write(rtattr, view, "rta_type", type);
+  view.setUint16(RTA_LEN, len, true);
+  view.setUint16(RTA_TYPE, type, true);
   out.set(payload, rtattr.size);
   return out;
 }
@@ -58,9 +65,9 @@ export function parseAttrs(buf: Uint8Array): Map<number, Uint8Array> {
   const view = viewOf(buf);
   let o = 0;
   while (o + rtattr.size <= buf.length) {
-    const len = read(rtattr, view, "rta_len", o);
+    const len = view.getUint16(o + RTA_LEN, true);
     if (len < rtattr.size || o + len > buf.length) break; // truncated: stop rather than read garbage
-    out.set(read(rtattr, view, "rta_type", o) & NLA_TYPE_MASK, buf.subarray(o + rtattr.size, o + len));
+    out.set(view.getUint16(o + RTA_TYPE, true) & NLA_TYPE_MASK, buf.subarray(o + rtattr.size, o + len));
     o += align4(len);
   }
   return out;
@@ -89,11 +96,11 @@ export function message(type: number, flags: number, seq: number, parts: readonl
   const body = concat(parts);
   const out = new Uint8Array(nlmsghdr.size + body.length);
   const view = viewOf(out);
-  write(nlmsghdr, view, "nlmsg_len", out.length);
-  write(nlmsghdr, view, "nlmsg_type", type);
-  write(nlmsghdr, view, "nlmsg_flags", flags);
-  write(nlmsghdr, view, "nlmsg_seq", seq);
-  write(nlmsghdr, view, "nlmsg_pid", pid);
+  view.setUint32(NLMSG_LEN, out.length, true);
+  view.setUint16(NLMSG_TYPE, type, true);
+  view.setUint16(NLMSG_FLAGS, flags, true);
+  view.setUint32(NLMSG_SEQ, seq >>> 0, true);
+  view.setUint32(NLMSG_PID, pid >>> 0, true);
   out.set(body, nlmsghdr.size);
   return out;
 }
@@ -106,13 +113,13 @@ export function parseMessages(buf: Uint8Array): NlMessage[] {
   const view = viewOf(buf);
   let o = 0;
   while (o + nlmsghdr.size <= buf.length) {
-    const len = read(nlmsghdr, view, "nlmsg_len", o);
+    const len = view.getUint32(o + NLMSG_LEN, true);
     if (len < nlmsghdr.size || o + len > buf.length) break;
     out.push({
-      type: read(nlmsghdr, view, "nlmsg_type", o),
-      flags: read(nlmsghdr, view, "nlmsg_flags", o),
-      seq: read(nlmsghdr, view, "nlmsg_seq", o),
-      pid: read(nlmsghdr, view, "nlmsg_pid", o),
+      type: view.getUint16(o + NLMSG_TYPE, true),
+      flags: view.getUint16(o + NLMSG_FLAGS, true),
+      seq: view.getUint32(o + NLMSG_SEQ, true),
+      pid: view.getUint32(o + NLMSG_PID, true),
       payload: buf.subarray(o + nlmsghdr.size, o + len),
     });
     o += align4(len);

@@ -14,12 +14,12 @@ import { ConflictError, SyscallError } from "../../core/errors.ts";
 import type { ContainerLinker, ContainerLinkSpec, ContainerLinkState } from "../container.ts";
 import { aliasFor } from "./bridge.ts";
 import { formatAddress, parseCidrLoose } from "./ip.ts";
-import { addAddr, deleteLink, getLink, type Link, listAddrs, setLink } from "./links.ts";
+import { addAddrRequest, deleteLink, getLink, type Link, listAddrs, setLink, setLinkRequest } from "./links.ts";
 import { withFileLock } from "./lock.ts";
 import { netlinkIn, netlinkInFd, netnsKind, openNetns } from "./netns.ts";
 import { Netlink } from "./netlink.ts";
 import { forgetPort, guardPort, isGuarded, sweepGuards } from "./port-guard.ts";
-import { addRoute, createVeth, routesVia, type StaticRoute } from "./veth.ts";
+import { addRouteRequest, createVeth, routesVia, type StaticRoute } from "./veth.ts";
 
 const macBytes = (mac: string) => Uint8Array.from(mac.split(":").map((h) => parseInt(h, 16)));
 const macText = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
@@ -63,15 +63,14 @@ function inside<T>(netns: string, fn: (nl: Netlink) => T): T {
  * Creates the pair. A host end left by an ADD that was killed before it finished (its name comes
  * from the attachment, so the same ADD again meets it) makes the creation fail with EEXIST: then,
  * and only then, it is looked up: ours → deleted and the pair made again; someone else's → refused.
- * Any other EEXIST is the container's interface name.
+ * Any other EEXIST is the container's interface name. Returns the host end when the kernel echoed it.
  */
-function createPair(nl: Netlink, s: ContainerLinkSpec, nsfd: number, bridgeIndex: number, hostMac: Uint8Array): void {
+function createPair(nl: Netlink, s: ContainerLinkSpec, nsfd: number, bridgeIndex: number, hostMac: Uint8Array): Link | null {
   const spec = { hostName: s.hostIfname, hostMac, peerName: s.ifname, peerMac: macBytes(s.mac), peerNetnsFd: nsfd, mtu: s.mtu, master: bridgeIndex };
   const taken = (e: unknown) => e instanceof SyscallError && e.errno === EEXIST;
   const ifnameTaken = (e: unknown) => new ConflictError(`interface ${s.ifname} already exists in ${s.netns}`, { cause: e });
   try {
-    createVeth(nl, spec);
-    return;
+    return createVeth(nl, spec);
   } catch (e) {
     if (!taken(e)) throw e;
     const stale = getLink(nl, s.hostIfname);
@@ -80,32 +79,37 @@ function createPair(nl: Netlink, s: ContainerLinkSpec, nsfd: number, bridgeIndex
     deleteLink(nl, stale.index, s.hostIfname);
   }
   try {
-    createVeth(nl, spec);
+    return createVeth(nl, spec);
   } catch (e) {
     throw taken(e) ? ifnameTaken(e) : e;
   }
 }
 
-/** `peer`: the container end's ifindex, as the host end reports it (IFLA_LINK); else it is looked up by name. */
+/**
+ * `peer`: the container end's ifindex, as the host end reports it (IFLA_LINK); else it is looked up
+ * by name. Addresses, up, routes: one datagram, in that order (the kernel runs each in turn, and a
+ * route's gateway is on-link by the address's prefix by then); any failure fails the ADD, whose
+ * caller deletes the pair, except a route that exists: the same destination through another
+ * interface of the container (the first one's default route wins).
+ */
 function configureInside(nl: Netlink, s: ContainerLinkSpec, peer: number | null): StaticRoute[] {
   const index = peer ?? getLink(nl, s.ifname)?.index;
   if (index === undefined) throw new ConflictError(`interface ${s.ifname} vanished from ${s.netns} while it was configured`);
-  for (const a of s.addresses) {
+  const setup = s.addresses.map((a) => {
     const c = parseCidrLoose(a);
     // No DAD for v6: the address is vmlan's by construction and DAD would delay it ~1 s.
-    addAddr(nl, { family: c.family, address: c.bytes, prefixlen: c.prefix, flags: c.family === AF_INET6 ? IFA_F_NODAD : 0, index }, `${a} on ${s.ifname}`);
-  }
-  setLink(nl, index, s.ifname, { up: true });
+    return addAddrRequest({ family: c.family, address: c.bytes, prefixlen: c.prefix, flags: c.family === AF_INET6 ? IFA_F_NODAD : 0, index }, `${a} on ${s.ifname}`);
+  });
+  setup.push(setLinkRequest(index, s.ifname, { up: true }));
+  const errors = nl.requestEach([...setup, ...s.routes.map((r) => addRouteRequest(index, r))]);
+  const failed = errors.slice(0, setup.length).find((e) => e !== null);
+  if (failed) throw failed;
   const installed: StaticRoute[] = [];
-  for (const r of s.routes) {
-    try {
-      addRoute(nl, index, r);
-      installed.push(r);
-    } catch (e) {
-      // The same destination through another interface of the container (the first one's default route wins).
-      if (!(e instanceof SyscallError && e.errno === EEXIST)) throw e;
-    }
-  }
+  s.routes.forEach((r, i) => {
+    const e = errors[setup.length + i];
+    if (!e) installed.push(r);
+    else if (e.errno !== EEXIST) throw e;
+  });
   return installed;
 }
 
@@ -119,8 +123,7 @@ function addContainerLink(s: ContainerLinkSpec): { hostMac: string; routes: Stat
     const nsfd = openNetns(s.netns);
     let host: Link | null = null;
     try {
-      createPair(nl, s, nsfd, bridge.index, hostMac);
-      host = getLink(nl, s.hostIfname);
+      host = createPair(nl, s, nsfd, bridge.index, hostMac) ?? getLink(nl, s.hostIfname);
       if (!host) throw new ConflictError(`veth ${s.hostIfname} vanished right after it was created`);
       // Before the port is up: no frame from the container reaches the bridge unchecked (its MAC, its lease's addresses).
       guardPort(s.bridge, s.hostIfname, s.identity, { sweep: false, ifindex: host.index });

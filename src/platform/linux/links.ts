@@ -14,7 +14,7 @@ import {
   attr, attrNested, attrString, attrStringValue, attrU32, attrU32Value, attrU8, ifaddr, ifinfo, parseAddr, parseAttrs, parseLink,
 } from "../../../ffi/netlink/encode.ts";
 import { SyscallError } from "../../core/errors.ts";
-import type { Netlink } from "./netlink.ts";
+import type { Netlink, NlRequest } from "./netlink.ts";
 
 /** `type` is ifi_type (ARPHRD_*); `mac` is IFLA_ADDRESS (6 bytes on Ethernet-like links). */
 export interface Link {
@@ -25,7 +25,8 @@ export interface Link {
 }
 export interface Addr { family: number; address: Uint8Array; prefixlen: number; flags: number; scope: number; index: number }
 
-function toLink(payload: Uint8Array): Link {
+/** A link as an RTM_NEWLINK message (a reply to RTM_GETLINK, or an echo) describes it. */
+export function toLink(payload: Uint8Array): Link {
   const l = parseLink(payload);
   const info = l.attrs.get(IFLA_LINKINFO);
   const kind = info ? parseAttrs(info).get(IFLA_INFO_KIND) : undefined;
@@ -76,12 +77,17 @@ export function createLink(nl: Netlink, name: string, kind: string, mtu: number,
 export interface LinkChange { up?: boolean; mtu?: number; alias?: string; master?: number; mac?: Uint8Array }
 /** Changes an existing link by index (RTM_NEWLINK without NLM_F_CREATE is a "set"). */
 export function setLink(nl: Netlink, index: number, name: string, c: LinkChange): void {
+  const r = setLinkRequest(index, name, c);
+  nl.request(r.type, r.flags, r.parts, r.what, r.subject);
+}
+
+export function setLinkRequest(index: number, name: string, c: LinkChange): NlRequest {
   const parts = [ifinfo({ index, flags: c.up ? IFF_UP : 0, change: c.up === undefined ? 0 : IFF_UP })];
   if (c.mtu !== undefined) parts.push(attrU32(IFLA_MTU, c.mtu));
   if (c.alias !== undefined) parts.push(attrString(IFLA_IFALIAS, c.alias));
   if (c.master !== undefined) parts.push(attrU32(IFLA_MASTER, c.master));
   if (c.mac !== undefined) parts.push(attr(IFLA_ADDRESS, c.mac));
-  nl.request(RTM_NEWLINK, 0, parts, "RTM_NEWLINK", name);
+  return { type: RTM_NEWLINK, flags: 0, parts, what: "RTM_NEWLINK", subject: name };
 }
 
 /**
@@ -120,10 +126,17 @@ export function listAddrs(nl: Netlink, index?: number): Addr[] {
 
 /** Adds or refreshes (NLM_F_REPLACE) an address; IFA_FLAGS carries flags beyond the 8-bit field. */
 export function addAddr(nl: Netlink, a: Omit<Addr, "scope">, subject: string): void {
-  nl.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, [
-    ifaddr({ family: a.family, prefixlen: a.prefixlen, flags: a.flags & 0xff, scope: RT_SCOPE_UNIVERSE, index: a.index }),
-    attr(IFA_LOCAL, a.address), attr(IFA_ADDRESS, a.address), attrU32(IFA_FLAGS, a.flags),
-  ], "RTM_NEWADDR", subject);
+  const r = addAddrRequest(a, subject);
+  nl.request(r.type, r.flags, r.parts, r.what, r.subject);
+}
+
+export function addAddrRequest(a: Omit<Addr, "scope">, subject: string): NlRequest {
+  return {
+    type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_REPLACE, what: "RTM_NEWADDR", subject, parts: [
+      ifaddr({ family: a.family, prefixlen: a.prefixlen, flags: a.flags & 0xff, scope: RT_SCOPE_UNIVERSE, index: a.index }),
+      attr(IFA_LOCAL, a.address), attr(IFA_ADDRESS, a.address), attrU32(IFA_FLAGS, a.flags),
+    ],
+  };
 }
 
 export function delAddr(nl: Netlink, a: Addr, subject: string): void {

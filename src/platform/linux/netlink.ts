@@ -73,6 +73,34 @@ export class Netlink {
     }
   }
 
+  /**
+   * Several requests in one datagram, each with NLM_F_ACK: the kernel runs them in order and answers
+   * each, whether one before it failed or not. Returns each one's error (null: done), in order. One
+   * send and the acks read back instead of a round trip each (a container's addresses, up, routes).
+   */
+  requestEach(reqs: readonly NlRequest[]): Array<SyscallError | null> {
+    if (this.#fd < 0) throw new HostError("netlink socket used after close");
+    const first = this.nextSeq;
+    const msgs = reqs.map((r, i) => message(r.type, NLM_F_REQUEST | NLM_F_ACK | r.flags, (first + i) >>> 0, r.parts));
+    this.#seq = (first + reqs.length - 1) >>> 0;
+    const datagram = msgs.length === 1 ? msgs[0]! : concatBytes(msgs);
+    const what = reqs.map((r) => r.what).join("+");
+    const n = retryEintr("send", () => Number(libc().send(this.#fd, datagram, datagram.length, 0)), what);
+    if (n !== datagram.length) throw new HostError(`netlink send of ${what} was short (${n} of ${datagram.length} bytes)`);
+    const out: Array<SyscallError | null | undefined> = reqs.map(() => undefined);
+    let left = reqs.length;
+    while (left > 0) {
+      for (const m of this.#recv(what)) {
+        const i = (m.seq - first) >>> 0;
+        if (m.type !== NLMSG_ERROR || i >= reqs.length || out[i] !== undefined) continue; // not an ack to these
+        const { errno: e, text } = parseError(m);
+        out[i] = e === 0 ? null : withText(syscallError(reqs[i]!.what, e, reqs[i]!.subject), text);
+        left--;
+      }
+    }
+    return out as Array<SyscallError | null>;
+  }
+
   /** Dumps (NLM_F_DUMP) and returns every message up to NLMSG_DONE, retrying interrupted dumps. */
   dump(type: number, parts: readonly Uint8Array[], what: string): NlMessage[] {
     for (let attempt = 0; ; attempt++) {
@@ -164,6 +192,19 @@ export class Netlink {
     if (n > RECV_BUF) throw new HostError(`netlink reply to ${what} truncated (${n} bytes > ${RECV_BUF})`);
     return parseMessages(this.#buf.slice(0, n));
   }
+}
+
+/** One request as requestEach takes it: request()'s arguments. */
+export interface NlRequest { type: number; flags: number; parts: readonly Uint8Array[]; what: string; subject?: string }
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /** Appends the kernel's extended-ack text, which often names the real problem. */
