@@ -13,7 +13,7 @@ import { HostError } from "../core/errors.ts";
 import type { Store } from "../core/store/store.ts";
 import { runCni } from "./entry.ts";
 import { type OwnBinary, replaced } from "../services/own-binary.ts";
-import { closeOpened, useResidentStore } from "./network.ts";
+import { closeOpened, linker, useResidentStore } from "./network.ts";
 import { type CniReply, type CniRequest, encodeFrame, takeRequest, SOCKET_FILE } from "./wire.ts";
 
 /** A connection that sends no whole request by then is closed. */
@@ -82,9 +82,17 @@ function flush(s: { write(b: Uint8Array): number; end(): void }, c: Conn): void 
   if (!c.out) s.end();
 }
 
+/** The JIT's warm-up (cni/warm.ts), the request's check included. */
+async function warmUp(): Promise<void> {
+  const [{ warmCni }, links] = await Promise.all([import("./warm.ts"), linker()]);
+  const req = { env: { CNI_COMMAND: "ADD", CNI_CONTAINERID: "warm", CNI_NETNS: "/run/netns/warm", CNI_IFNAME: "eth0" }, stdin: "{}", stateDir: "/var/lib/vmlan", pid: 1 };
+  await warmCni(links, () => isRequest(req));
+}
+
 /** Serves until the returned stop() (which removes the socket). */
 export async function serveCni(o: { stateDir: string; store: Store; log: (line: string) => void; binary?: OwnBinary | null }): Promise<() => void> {
   const path = join(o.stateDir, SOCKET_FILE);
+  let warmed = false;
   const answer = async (req: unknown): Promise<CniReply> => {
     if (!isRequest(req)) return { fallback: "malformed request" };
     // Between an upgrade and the daemon's restart (at most RECONCILE_MS): the new plugin runs its own code.
@@ -95,6 +103,12 @@ export async function serveCni(o: { stateDir: string; store: Store; log: (line: 
       return await runCni(req.env, req.stdin);
     } finally {
       closeOpened();
+      // After the first call (this daemon serves containers), once its reply is out; in slices between
+      // which a call that comes meanwhile runs (it shares nothing with the warm-up).
+      if (!warmed) {
+        warmed = true;
+        setImmediate(() => void warmUp().catch((e) => o.log(`cni: warm-up: ${(e as Error).message}`)));
+      }
     }
   };
   let queue: Promise<unknown> = Promise.resolve();
@@ -124,6 +138,7 @@ export async function serveCni(o: { stateDir: string; store: Store; log: (line: 
   });
   chmodSync(path, 0o600);
   o.log(`cni: serving plugin calls on ${path}`);
+
   return () => {
     server.stop(true);
     useResidentStore(null);

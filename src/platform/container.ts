@@ -58,4 +58,6 @@ export interface ContainerLinker {
   netnsKind(netns: string): "own" | "other" | { problem: string };
   /** Runs fn holding an exclusive lock on `path` (flock; released when the process dies). */
   withLock<T>(path: string, fn: () => Promise<T>): Promise<T>;
+  /** An ADD's host work without I/O, on made-up values, for the JIT (cni/warm.ts); no effect on the host. */
+  warm?(): void;
 }

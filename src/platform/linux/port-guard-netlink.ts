@@ -189,6 +189,12 @@ function socketHere(): Netlink {
   return nl;
 }
 
+/** A made-up port's batch, written and dropped (no I/O): the JIT's warm-up before a daemon's first ADD (cni/warm.ts). */
+export function warmNewPort(): void {
+  const mac = "02:00:00:00:00:02";
+  writeNewPort(new NfWriter(1), "vl-warm", { ifindex: 2, mac, lease: { mac, ipv4: "10.0.0.2", ipv6: ["fe80::2"], static: [] } });
+}
+
 /** Installs a new port's rules in one transaction; throws a SyscallError (ENOENT: the table or one of its sets is missing). */
 export function installNewPort(bridge: string, p: GuardedPort): void {
   const nl = socketHere();

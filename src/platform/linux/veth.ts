@@ -35,18 +35,24 @@ export interface VethSpec {
  * one RTM_GETLINK less for the caller. The echo is sent before the bridge takes the port: no master.
  */
 export function createVeth(nl: Netlink, s: VethSpec): Link | null {
+  const r = vethRequest(s);
+  const echo = nl.request(r.type, r.flags, r.parts, r.what, r.subject).find((m) => m.type === RTM_NEWLINK);
+  const host = echo ? toLink(echo.payload) : null;
+  return host && host.name === s.hostName ? host : null;
+}
+
+export function vethRequest(s: VethSpec): NlRequest {
   const peer = [
     ifinfo({}), attrString(IFLA_IFNAME, s.peerName), attr(IFLA_ADDRESS, s.peerMac), attrU32(IFLA_MTU, s.mtu),
     attrU32(IFLA_NET_NS_FD, s.peerNetnsFd),
   ];
-  const replies = nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, [
-    ifinfo({}), attrString(IFLA_IFNAME, s.hostName), attr(IFLA_ADDRESS, s.hostMac), attrU32(IFLA_MTU, s.mtu),
-    attrU32(IFLA_MASTER, s.master),
-    attrNested(IFLA_LINKINFO, [attrString(IFLA_INFO_KIND, "veth"), attrNested(IFLA_INFO_DATA, [attrNested(VETH_INFO_PEER, peer)])]),
-  ], "RTM_NEWLINK", `veth ${s.hostName}/${s.peerName}`);
-  const echo = replies.find((m) => m.type === RTM_NEWLINK);
-  const host = echo ? toLink(echo.payload) : null;
-  return host && host.name === s.hostName ? host : null;
+  return {
+    type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, what: "RTM_NEWLINK", subject: `veth ${s.hostName}/${s.peerName}`, parts: [
+      ifinfo({}), attrString(IFLA_IFNAME, s.hostName), attr(IFLA_ADDRESS, s.hostMac), attrU32(IFLA_MTU, s.mtu),
+      attrU32(IFLA_MASTER, s.master),
+      attrNested(IFLA_LINKINFO, [attrString(IFLA_INFO_KIND, "veth"), attrNested(IFLA_INFO_DATA, [attrNested(VETH_INFO_PEER, peer)])]),
+    ],
+  };
 }
 
 export interface StaticRoute { dst: string; gw?: string }
