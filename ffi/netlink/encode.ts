@@ -10,7 +10,8 @@ export const align4 = (n: number) => (n + 3) & ~3;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** Parts laid end to end, each padded to 4 bytes (netlink's alignment, for attributes and for messages in one datagram). */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const total = parts.reduce((n, p) => n + align4(p.length), 0);
   const out = new Uint8Array(total);
   let o = 0;

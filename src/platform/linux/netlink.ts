@@ -12,7 +12,7 @@ import { check, EAGAIN, EINTR, errno, retryEintr, syscallError } from "../../../
 import {
   NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
 } from "../../../ffi/netlink/constants.ts";
-import { message, type NlMessage, parseError, parseMessages } from "../../../ffi/netlink/encode.ts";
+import { concat, message, type NlMessage, parseError, parseMessages } from "../../../ffi/netlink/encode.ts";
 import { HostError, SyscallError } from "../../core/errors.ts";
 
 /** 64 KiB: larger than any single dump skb the kernel builds (it caps them at 32 KiB). */
@@ -83,7 +83,7 @@ export class Netlink {
     const first = this.nextSeq;
     const msgs = reqs.map((r, i) => message(r.type, NLM_F_REQUEST | NLM_F_ACK | r.flags, (first + i) >>> 0, r.parts));
     this.#seq = (first + reqs.length - 1) >>> 0;
-    const datagram = msgs.length === 1 ? msgs[0]! : concatBytes(msgs);
+    const datagram = msgs.length === 1 ? msgs[0]! : concat(msgs);
     const what = reqs.map((r) => r.what).join("+");
     const n = retryEintr("send", () => Number(libc().send(this.#fd, datagram, datagram.length, 0)), what);
     if (n !== datagram.length) throw new HostError(`netlink send of ${what} was short (${n} of ${datagram.length} bytes)`);
@@ -196,16 +196,6 @@ export class Netlink {
 
 /** One request as requestEach takes it: request()'s arguments. */
 export interface NlRequest { type: number; flags: number; parts: readonly Uint8Array[]; what: string; subject?: string }
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Appends the kernel's extended-ack text, which often names the real problem. */
 function withText(e: SyscallError, text: string | undefined): SyscallError {
