@@ -6,6 +6,7 @@
 import { UsageError } from "../../core/errors.ts";
 import { checkInterfaceId } from "../../core/resources/interface-id.ts";
 import { applyOption, finishRequest, newRequest, type HelperRequest } from "../compat/helper-options.ts";
+import type { HelperStyle } from "../compat/helper-run.ts";
 
 /** vmnet-helper's options in its own order, so the first bad one is the one reported, as there. */
 const VMNET_VALUE_OPTIONS = ["fd", "socket", "interface-id", "operation-mode", "shared-interface", "start-address", "end-address", "subnet-mask", "network", "stats-interval"] as const;
@@ -59,12 +60,12 @@ export function helperRequest(args: HelperArgs): HelperRequest {
  * Linux (not the tests' darwin-double platform): through the services daemon when it runs (helper-service/), else in this process.
  * VMLAN_HELPER_IN_PROCESS=1 skips the daemon (the bench compares both paths).
  */
-export async function runHelperArgs(r: HelperRequest): Promise<number> {
+export async function runHelperArgs(r: HelperRequest, style: HelperStyle = "vmlan"): Promise<number> {
   if (!r.broker && process.platform === "linux" && !process.env.VMLAN_PLATFORM && process.env.VMLAN_HELPER_IN_PROCESS !== "1") {
     const { runViaDaemon } = await import("../helper-service/run.ts");
-    const code = await runViaDaemon(r);
+    const code = await runViaDaemon(r, style);
     if (code !== null) return code;
   }
   const { runHelperRequest } = await import("../compat/helper-run.ts");
-  return runHelperRequest(r, "vmlan");
+  return runHelperRequest(r, style);
 }

@@ -55,6 +55,11 @@ export async function bringUp(svc: NetworkService, n: Network, created: boolean,
   else if (created) await notifyServices();
 }
 
+/** The line vmnet-helper's style logs about the network a helper uses (vmlan helper's with -v). */
+export function networkNote(network: Network, created: boolean): string {
+  return `network "${network.name}": ${network.mode}, ${network.subnet}, gateway ${network.gateway}${created ? " (created)" : ""}`;
+}
+
 export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Promise<number> {
   Bun.unsafe.setJITPolicy(1000); // as main.ts's fast path does, for the start (the forwarding sets it back)
   const log = style === "vmnet-helper" ? compatLog("main", r.verbose) : vmlanLog(r.verbose);
@@ -72,7 +77,7 @@ export async function runHelperRequest(r: HelperRequest, style: HelperStyle): Pr
     const svc = await networkService(true);
     const { network, bringUp: up, created } = await chooseNetwork(svc, r, style);
     const say = style === "vmnet-helper" ? log.info : log.debug; // vmlan helper stays quiet unless -v
-    say(`network "${network.name}": ${network.mode}, ${network.subnet}, gateway ${network.gateway}${created ? " (created)" : ""}`);
+    say(networkNote(network, created));
     if (up) await bringUp(svc, network, created, log);
     deps = await helperDeps(network.name, id, r.mac, port, svc);
   }

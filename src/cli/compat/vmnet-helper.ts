@@ -80,8 +80,9 @@ export async function main(argv: string[]): Promise<number> {
   for (const word of operands) log.warn(`ignoring argument ${JSON.stringify(word)}`);
   log.info(`running vmnet-helper ${VMNET_HELPER_INTERFACE} (vmlan ${VERSION}) on ${process.platform}, uid ${process.getuid?.() ?? "?"}`);
   try {
-    const { runHelperRequest } = await import("./helper-run.ts");
-    return (await runHelperRequest(r, "vmnet-helper")) === 0 ? 0 : 1;
+    // Through the services daemon when it runs (as `vmlan helper`), else in this process.
+    const { runHelperArgs } = await import("../commands/_helper-args.ts");
+    return (await runHelperArgs(r, "vmnet-helper")) === 0 ? 0 : 1;
   } catch (e) {
     log.error(e instanceof Error ? e.message : String(e));
     if (process.env.VMLAN_DEBUG === "1" && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);

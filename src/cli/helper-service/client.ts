@@ -45,9 +45,15 @@ function awaitReply(fd: number): { reply: HelperPortReply; fd: number | null } |
   return null;
 }
 
+/** Where the reply's lines go: the helper's own log. */
+export interface ReplyLog {
+  info(line: string): void;
+  debug(line: string): void;
+}
+
 /** A request the daemon is working on: `deps` waits for its reply (null: do it in this process). */
 export interface DaemonRequest {
-  deps(debug: (line: string) => void): HelperDeps | null;
+  deps(log: ReplyLog): HelperDeps | null;
 }
 
 /**
@@ -68,10 +74,11 @@ export function askDaemon(stateDir: string, req: Omit<HelperPortRequest, "takeBy
     closeFd(conn); // it hung up already
     return null;
   }
-  return { deps: (debug) => depsFromReply(conn, debug) };
+  return { deps: (log) => depsFromReply(conn, log) };
 }
 
-function depsFromReply(conn: number, debug: (line: string) => void): HelperDeps | null {
+function depsFromReply(conn: number, log: ReplyLog): HelperDeps | null {
+  const debug = log.debug;
   const got = awaitReply(conn);
   if (!got || "fallback" in got.reply) {
     closeFd(conn);
@@ -94,6 +101,7 @@ function depsFromReply(conn: number, debug: (line: string) => void): HelperDeps 
     closeFd(conn);
     throw new VmlanError("the services daemon gave no TAP", { code: "EHOST", exitCode: 6 });
   }
+  for (const note of reply.notes) log.info(note);
   debug(`port ${reply.port.ifname} from the services daemon`);
   const port: HostPort = { fd, ifname: reply.port.ifname, offload: reply.port.offload, close: () => closeFd(fd) };
   const lease: HelperLease = reply.lease;

@@ -9,13 +9,15 @@ import { NotFoundError } from "../../core/errors.ts";
 import type { HelperLease, HostPort } from "../../datapath/helper.ts";
 import { identityOf } from "../../process/identity.ts";
 import { helperDeps } from "../commands/_host-port.ts";
-import { bringUp, chooseNetwork } from "../compat/helper-run.ts";
+import { bringUp, chooseNetwork, networkNote } from "../compat/helper-run.ts";
 import { newRequest, type HelperRequest } from "../compat/helper-options.ts";
 import type { HelperPortRequest } from "./wire.ts";
 
 export interface DaemonPort {
   lease: HelperLease;
   host: HostPort;
+  /** What the helper prints on its stderr as it would have in process (the network chosen, made or brought up). */
+  notes: string[];
   /** The helper's --socket, removed if it died and left it. */
   socket: string | null;
   /** The hold's end: the TAP (the daemon's copy), its rules once it is gone, then the lease unless `keep`. */
@@ -23,11 +25,14 @@ export interface DaemonPort {
 }
 
 export async function openHelperPort(svc: NetworkService, req: HelperPortRequest, pid: number, log: (line: string) => void): Promise<DaemonPort> {
-  const { socket: _socket, v: _v, ...asked } = req;
+  const { socket: _socket, v: _v, style, ...asked } = req;
   const r: HelperRequest = { ...newRequest(), ...asked };
-  const quiet = { info: log, error: log, debug: () => {} };
-  const { network, bringUp: up, created } = await chooseNetwork(svc, r, "vmlan");
-  if (up) await bringUp(svc, network, created, quiet);
+  const notes: string[] = [];
+  const told = { info: (l: string) => (notes.push(l), log(l)), error: log, debug: () => {} };
+  const { network, bringUp: up, created } = await chooseNetwork(svc, r, style);
+  // As runHelperRequest says it: vmnet-helper's log has the network (vmlan helper's only with -v).
+  if (style === "vmnet-helper") notes.push(networkNote(network, created));
+  if (up) await bringUp(svc, network, created, told);
   const port = { isolation: r.isolation, tso: r.tso, checksumOffload: r.checksumOffload, allowSpoofing: r.allowSpoofing };
   const owner = (socket: string | null) => {
     const id = identityOf(pid);
@@ -52,7 +57,7 @@ export async function openHelperPort(svc: NetworkService, req: HelperPortRequest
   }
   let done = false;
   return {
-    lease, host, socket: req.socket,
+    lease, host, notes, socket: req.socket,
     release: () => {
       if (done) return;
       done = true;

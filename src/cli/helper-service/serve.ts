@@ -41,6 +41,7 @@ const REQUEST = v.strictObject({
   tso: v.boolean(),
   checksumOffload: v.boolean(),
   socket: v.nullable(v.pipe(text(4096), v.startsWith("/"))),
+  style: v.picklist(["vmlan", "vmnet-helper"]),
   takeBy: v.pipe(v.number(), v.safeInteger()),
 });
 
@@ -87,7 +88,7 @@ export async function serveHelpers(o: { stateDir: string; networks: NetworkServi
     }
     if (c.closed) return port.release(); // the helper went while its port was being made
     c.port = port;
-    const sent = reply(s, { ok: true, lease: port.lease, port: { ifname: port.host.ifname, ...(port.host.offload ? { offload: port.host.offload } : {}) } }, port.host.fd);
+    const sent = reply(s, { ok: true, lease: port.lease, port: { ifname: port.host.ifname, ...(port.host.offload ? { offload: port.host.offload } : {}) }, notes: port.notes }, port.host.fd);
     if (!sent) end(c);
   };
   const send = (s: Sock, value: HelperPortReply | HelperPortTaken, fd?: number): boolean => {

@@ -11,9 +11,11 @@ import type { OffloadMode } from "../../datapath/offload/steps.ts";
 export const HELPER_SOCKET_FILE = "helper.sock";
 /**
  * 2: the daemon sends `taken` before the reply. 3: the request says when the helper stops waiting
- * for `taken` (`takeBy`). A daemon sends a helper of another version back (`fallback`).
+ * for `taken` (`takeBy`). 4: the request says whose command line it is (`style`: the binary started
+ * as `vmnet-helper` too), the reply carries the lines the helper prints (`notes`). A daemon sends a
+ * helper of another version back (`fallback`).
  */
-export const HELPER_WIRE_VERSION = 3;
+export const HELPER_WIRE_VERSION = 4;
 
 /**
  * A daemon takes a request up only while at least this much of the helper's wait is left: the
@@ -40,6 +42,8 @@ export interface HelperPortRequest {
   checksumOffload: boolean;
   /** The helper's --socket, absolute (the attachment's owner records it), or null with --fd. */
   socket: string | null;
+  /** Whose command line: `vmlan helper`'s, or vmnet-helper's (the binary by that name), which picks and brings up its network as vmnet-helper does. */
+  style: "vmlan" | "vmnet-helper";
   /** When (Date.now() ms) the helper stops waiting for `taken` and does it itself (client.ts TAKEN_MS). */
   takeBy: number;
 }
@@ -57,6 +61,6 @@ export type HelperPortTaken = { taken: true };
 
 /** `fallback`: not served here (another network namespace, a replaced binary): the helper does it itself. */
 export type HelperPortReply =
-  | { ok: true; lease: HelperLease; port: { ifname: string; offload?: OffloadMode } }
+  | { ok: true; lease: HelperLease; port: { ifname: string; offload?: OffloadMode }; notes: string[] }
   | { ok: false; error: HelperFailure }
   | { fallback: string };

@@ -133,7 +133,9 @@ describe("started as vmnet-helper", () => {
       ["vmnet-10.74.0.0-24", "host", "10.74.0.1", "10.74.0.2", "10.74.0.50", "vmnet-helper"],
       ["vmnet-192.168.200.0-24", "shared", "192.168.200.1", "192.168.200.2", "192.168.200.20", "vmnet-helper"],
     ]);
-    const r = await h.run("vmnet-helper", ["--fd", "3", "--operation-mode", "host", ...RANGE]);
+    // A socket of its own: with the services daemon running (the shared network above started it), the
+    // VM side is checked while the daemon chooses the network, so a bad --fd would be the error here.
+    const r = await h.run("vmnet-helper", ["--socket", h.sock("mode"), "--operation-mode", "host", ...RANGE]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`ERROR [main] network "vmnet-192.168.200.0-24" exists with a different configuration (mode: shared -> host)`);
     // The built-in networks' range is the network itself, whatever its name.

@@ -8,16 +8,16 @@
  * (the other helper tests).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runVmlan } from "../../support/binary.ts";
+import { runVmlan, vmlanBin } from "../../support/binary.ts";
 import { createNetns, type Netns } from "../../support/netns.ts";
 import { guardObjects } from "../../support/guard-rules.ts";
 import { acceptUnix, connectUnix, closeFd, listenUnix, recvWithFd, sendWithFd } from "../../../src/ipc/unix-stream.ts";
 import { TAKEN_MS } from "../../../src/cli/helper-service/client.ts";
 import { HELPER_WIRE_VERSION, TAKE_MARGIN_MS } from "../../../src/cli/helper-service/wire.ts";
-import { type LineProc, vmlanIn } from "./proc.ts";
+import { LineProc, vmlanIn } from "./proc.ts";
 
 let ns: Netns;
 let daemon: LineProc;
@@ -94,6 +94,45 @@ describe("vmlan helper through the services daemon", () => {
     }
   });
 
+  test("the binary started as vmnet-helper is served too: vmnet-helper's log lines, its start line, owned by it, no store open in it", async () => {
+    const bin = join(sockDir, "bin");
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(vmlanBin(), join(bin, "vmnet-helper"));
+    const id = "9e4b3c2a-5d6f-4a1b-8c7d-0e1f2a3b4c5d";
+    const run = (e: Record<string, string>, sock: string) => {
+      const p = new LineProc(["ip", "netns", "exec", ns.name, join(bin, "vmnet-helper"), "--socket", join(sockDir, sock), "--network", "d", "--interface-id", id, "-v"], e);
+      procs.push(p);
+      return p;
+    };
+    const h = run(env, "vh.sock");
+    const line = await startLine(h);
+    const err = h.err.join("\n");
+    expect(err).toMatch(/^DEBUG \[main\] port vlt\d+ from the services daemon$/m);
+    // What vmnet-helper's log says in process, in its format: the network the helper uses.
+    expect(err).toContain(`INFO  [main] network "d": host, 10.86.0.0/24, gateway 10.86.0.1`);
+    expect(line).toMatchObject({ vmnet_interface_id: id.toUpperCase(), vmlan_network: "d" }); // as vmnet prints it
+    const ours = (a: Record<string, unknown>) => String(a.id).toLowerCase() === id;
+    const [att] = (await attachments()).filter(ours);
+    expect(att).toMatchObject({ state: "active", address: line.vmlan_address, mac: line.vmnet_mac_address });
+    const open = readdirSync(`/proc/${h.proc.pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${h.proc.pid}/fd/${fd}`); } catch { return ""; } });
+    expect(open.filter((f) => f.startsWith(stateDir) || f.includes("vmlan.db"))).toEqual([]);
+    h.kill("SIGTERM");
+    expect(await h.exited()).toBe(0);
+    expect(await until(async () => !(await attachments()).some(ours))).toBe(true);
+    // In process, for the same inputs: the same line (but for the TAP's name) and the same network line.
+    const again = run(IN_PROCESS, "vh2.sock");
+    expect(withoutTap(await startLine(again))).toEqual(withoutTap(line));
+    expect(again.err.join("\n")).not.toMatch(FROM_DAEMON);
+    expect(again.err.join("\n")).toContain(`INFO  [main] network "d": host, 10.86.0.0/24, gateway 10.86.0.1`);
+    again.kill("SIGTERM");
+    expect(await again.exited()).toBe(0);
+    // A refusal reads as vmnet-helper's: one ERROR line, exit 1 (the daemon's error, as in process).
+    const bad = new LineProc(["ip", "netns", "exec", ns.name, join(bin, "vmnet-helper"), "--socket", join(sockDir, "vh3.sock"), "--network", "no-such-net"], env);
+    procs.push(bad);
+    expect(await bad.exited()).toBe(1);
+    expect(bad.err.filter((l) => l.startsWith("ERROR"))).toEqual([`ERROR [main] no network named "no-such-net"`]);
+  });
+
   test("kill -9 of the helper releases its lease and removes its port's rules; --keep keeps the lease", async () => {
     const h = helper(env, "--network", "d", "--id", "killed", "--socket", join(sockDir, "killed.sock"));
     const port = portChain(await startLine(h));
@@ -153,7 +192,7 @@ describe("vmlan helper through the services daemon", () => {
 
   test("a request the daemon gets to within TAKE_MARGIN_MS of the helper's takeBy: sent back, and nothing is made for it", async () => {
     // As a helper about to give up (and attach the same id itself) would send it; from the daemon's namespace.
-    const req = { v: HELPER_WIRE_VERSION, interfaceId: "late", network: "d", keep: false, isolation: false, tso: false, checksumOffload: false, socket: null, takeBy: Date.now() + TAKE_MARGIN_MS / 2 };
+    const req = { v: HELPER_WIRE_VERSION, interfaceId: "late", network: "d", keep: false, isolation: false, tso: false, checksumOffload: false, socket: null, style: "vmlan", takeBy: Date.now() + TAKE_MARGIN_MS / 2 };
     const taps = () => ns.sh(["ip", "-o", "link", "show", "type", "tun"]);
     const before = taps();
     const r = ns.run([process.execPath, join(import.meta.dir, "../../support/helper-request.ts"), join(stateDir, "helper.sock"), JSON.stringify(req)]);
