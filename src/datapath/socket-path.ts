@@ -18,6 +18,7 @@ import { ConflictError, HostError, UsageError } from "../core/errors.ts";
 const { O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
 /** Acquiring the lock races with a helper that unlinks it on exit; a few tries settle it. */
 const LOCK_TRIES = 5;
+const BUSY_RETRY_MS = 5;
 
 /** "a regular file", "a directory", ...: what a path or fd is, for error lines. */
 export function kindOf(s: Stats): string {
@@ -62,11 +63,16 @@ export function checkSocketPath(path: string, flag: string): void {
   if (st && !st.isSocket()) throw new UsageError(`${flag} ${JSON.stringify(path)} is ${kindOf(st)}, not a socket; choose another path`, { details: { path } });
 }
 
-/** Takes PATH.lock (exclusive, non-blocking) or throws: ConflictError when a live server holds it. */
-export function lockSocketPath(path: string, flag: string): PathLock {
+/**
+ * Takes PATH.lock (exclusive, non-blocking) or throws: ConflictError when a live server holds it.
+ * `busyMs`: how long a lock held by someone else is tried again before that (a server holds it for
+ * its whole life; a tidier, removeStaleSocket, for a moment).
+ */
+export function lockSocketPath(path: string, flag: string, busyMs = 0): PathLock {
   const lockPath = `${path}.lock`;
   const q = JSON.stringify;
-  for (let i = 0; i < LOCK_TRIES; i++) {
+  const giveUp = Date.now() + busyMs;
+  for (let i = 0; i < LOCK_TRIES; ) {
     let fd: number;
     try {
       fd = openSync(lockPath, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600); // Bun adds O_CLOEXEC
@@ -83,12 +89,17 @@ export function lockSocketPath(path: string, flag: string): PathLock {
     if (libcDatapath().flock(fd, LOCK_EX | LOCK_NB) < 0) {
       const e = errno();
       closeSync(fd);
+      if (e === EWOULDBLOCK && Date.now() < giveUp) {
+        Bun.sleepSync(BUSY_RETRY_MS);
+        continue;
+      }
       if (e === EWOULDBLOCK) throw new ConflictError(`socket ${path} is in use by a running helper (${lockPath} is locked)`, { details: { path } });
       throw new HostError(`${flag} ${q(path)}: cannot lock ${q(lockPath)} (errno ${e})`);
     }
     // A server that exited between our open and flock unlinked the file we now hold: lock the new one.
     if (!same(lstatOrNull(lockPath), st)) {
       closeSync(fd);
+      i++;
       continue;
     }
     let released = false;

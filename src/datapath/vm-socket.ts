@@ -33,6 +33,8 @@ export const SEND_BUFFER_SIZE = 65 * 1024;
 export const SEND_BUFFER_SIZE_OFFLOAD_LINUX = 8 * 1024 * 1024;
 const { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, MSG_DONTWAIT, MSG_TRUNC } = OS;
 const ETH_HEADER = 14;
+/** How long a new helper tries again for a --socket lock someone holds (bindVmSocket says why). */
+const TIDIER_WAIT_MS = 200;
 
 /** The sizes vmnet-helper sets on a VM socket, and with offload (--enable-tso) the larger ones. */
 export function bufferSizes(offload = false): { recv: number; send: number } {
@@ -115,7 +117,10 @@ export interface VmSocket {
 export function bindVmSocket(path: string, flag = "--socket", offload = false): VmSocket {
   const sa = sockaddrUn(path);
   checkSocketPath(path, flag);
-  const lock = lockSocketPath(path, flag);
+  // The services daemon tidies a helper's --socket once its connection closes (a dead helper leaves
+  // the files): it holds the lock for a moment, so a helper started on the same path right after
+  // the last one exited may find it taken. A live helper holds it for its whole life.
+  const lock = lockSocketPath(path, flag, TIDIER_WAIT_MS);
   const c = libc();
   let fd = -1;
   let bound: Stats | null = null;

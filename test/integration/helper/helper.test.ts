@@ -139,6 +139,19 @@ describe("vmlan helper", () => {
     g.kill();
   });
 
+  test("a lock held for a moment (the services daemon tidying the last helper's files) does not refuse a new helper", async () => {
+    const sock = join(sockDir, "tidied.sock");
+    // flock(1) holds the lock 150 ms, as a tidier holds it for its check: the helper waits it out.
+    const holder = Bun.spawn(["flock", `${sock}.lock`, "sh", "-c", "echo held; sleep 0.15"], { stdout: "pipe" });
+    const reader = (holder.stdout as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("held\n");
+    const h = helper("--socket", sock, "--id", "tidied");
+    expect((await startLine(h)).vmnet_interface_id).toBeDefined();
+    expect(await holder.exited).toBe(0);
+    h.kill("SIGTERM");
+    expect(await h.exited()).toBe(0);
+  });
+
   test("malformed frames (empty, 4, 13 and 1600 bytes) are dropped and counted; traffic continues", async () => {
     const sock = join(sockDir, "bad.sock");
     const h = helper("--socket", sock, "--id", "bad", "--stats-interval", "1");
