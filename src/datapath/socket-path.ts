@@ -149,6 +149,9 @@ function probe(path: string): number {
  * throws; returns whether the files are gone.
  */
 export function removeStaleSocket(path: string): boolean {
+  // A helper that stopped cleanly removed both: nothing to lock (the lock's O_CREAT would make
+  // PATH.lock again, for a moment a new helper on PATH would find taken).
+  if (!lstatOrNull(path) && !lstatOrNull(`${path}.lock`)) return true;
   try {
     checkSocketPath(path, "--socket");
     const lock = lockSocketPath(path, "--socket");
