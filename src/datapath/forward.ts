@@ -9,8 +9,7 @@ import { HANGUP, type PairPoller } from "./poll.ts";
 
 /** Longest a worker sleeps in poll() before it checks the stop flag again. */
 export const POLL_MS = 200;
-/** Frames per recvmmsg/sendmmsg call (vmnet-helper uses 128; 64 keeps a batch of 1514 B frames under 100 KB). */
-export const BATCH_SIZE = 64;
+export { BATCH_SIZE } from "./sizes.ts";
 /** An Ethernet header: destination MAC, source MAC, EtherType. */
 export const ETH_HEADER = 14;
 

@@ -7,11 +7,10 @@
  * command (the composition root), so this file knows neither.
  */
 import { startLine, maxPacketSize, type StartLine } from "./start-line.ts";
-import { BATCH_SIZE } from "./forward.ts";
-import { TSO_BATCH_SIZE, type OffloadMode } from "./offload/steps.ts";
+import { BATCH_SIZE, TSO_BATCH_SIZE } from "./sizes.ts";
+import type { OffloadMode } from "./offload/steps.ts";
 import type { VmnetDesc } from "./forward-worker.ts";
-import { startForwarding, type Forwarding, type ForwardingOptions } from "./workers.ts";
-import { forwardInline } from "./forward-inline.ts";
+import type { Forwarding, ForwardingOptions } from "./workers.ts";
 import { bindVmSocket, connectFirstPeer, growSendBuffer } from "./vm-socket.ts";
 import { checkVmFd } from "./vm-fd.ts";
 import { FrameFdPort } from "./frame-fd.ts";
@@ -234,7 +233,8 @@ async function forward(vmFd: number, host: HostPort, f: { maxPacket: number; bat
   const offload = host.offload ? { mode: host.offload, mtu: f.mtu } : undefined;
   const hostDesc = host.vmnet ? { fd: host.fd, kind: "vmnet" as const, vmnet: host.vmnet } : { fd: host.fd, kind: "frame-fd" as const, offload };
   const o: ForwardingOptions = { vm: { fd: vmFd, kind: "dgram" }, host: hostDesc, maxPacketSize: f.maxPacket, batchSize: f.batchSize };
-  const fw = hostDesc.kind === "frame-fd" ? await forwardInline(o) : startForwarding(o);
+  // Loaded here, after the start line: the forwarding code is most of the helper's modules (bench helper).
+  const fw = hostDesc.kind === "frame-fd" ? await (await import("./forward-inline.ts")).forwardInline(o) : (await import("./workers.ts")).startForwarding(o);
   life.onClose(() => fw.stop()); // registered after the ports, so it runs before they close
   void fw.firstDone.then((d) => {
     if (d.reason === "error") {

@@ -5,8 +5,7 @@
  * docs/protocol.md. Pure: the caller passes the lease as plain values.
  */
 import { ipv4Range } from "../core/ipam/ipv4.ts";
-import { BATCH_SIZE } from "./forward.ts";
-import { TSO_MAX_PACKET_SIZE } from "./offload/steps.ts";
+import { BATCH_SIZE, TSO_MAX_PACKET_SIZE } from "./sizes.ts";
 
 export interface StartLineInput {
   mac: string;

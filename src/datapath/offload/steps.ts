@@ -10,10 +10,7 @@ import { finishForVm } from "./to-vm.ts";
 /** What an offload port does: unfinished checksums only, or also 64 KiB TSO segments. */
 export type OffloadMode = "checksum" | "tso";
 
-/** vmnet's vmnet_max_packet_size with TSO (vmnet-helper's docs/integration.md: 64 KiB frames). */
-export const TSO_MAX_PACKET_SIZE = 65550;
-/** Frames per batch when frames may be 64 KiB (vmnet-helper allocates 16 then, against 128). */
-export const TSO_BATCH_SIZE = 16;
+export { TSO_BATCH_SIZE, TSO_MAX_PACKET_SIZE } from "../sizes.ts";
 
 /** VM socket → offload TAP: a virtio-net header for each frame (`mtu`: the network's). */
 export function toHostStep(mtu: number): FrameStep {
