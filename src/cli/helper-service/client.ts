@@ -8,7 +8,7 @@ import { VmlanError } from "../../core/errors.ts";
 import type { HelperDeps, HelperLease, HostPort } from "../../datapath/helper.ts";
 import { closeFd, connectUnix, recvWithFd, sendWithFd, waitReadable } from "../../ipc/unix-stream.ts";
 import { encodeFrame, gatherFrame } from "../../cni/wire.ts";
-import { HELPER_SOCKET_FILE, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
+import { HELPER_SOCKET_FILE, type HelperFailure, type HelperPortGuarded, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
 
 /**
  * A daemon takes a helper's request up within milliseconds (it serves them one at a time, a few ms
@@ -21,28 +21,55 @@ import { HELPER_SOCKET_FILE, type HelperPortReply, type HelperPortRequest, type 
 export const TAKEN_MS = 2000;
 const ANSWER_MS = 30_000;
 
-/** The reply and the fd passed with it; null if the daemon hung up, or did not take the request or answer in time. */
-function awaitReply(fd: number): { reply: HelperPortReply; fd: number | null } | null {
-  const chunk = new Uint8Array(64 * 1024);
-  const sofar = { buf: new Uint8Array(0) };
-  let passed: number | null = null;
-  let taken = false;
-  for (;;) {
-    if (!waitReadable(fd, taken ? ANSWER_MS : TAKEN_MS)) break;
-    const got = recvWithFd(fd, chunk, false);
-    if (got.fd !== null) passed = got.fd;
-    if (got.n <= 0) {
-      if (got.n === 0) break;
-      continue;
-    }
-    // `taken` and the reply may come in one read.
-    for (let frame = gatherFrame<HelperPortReply | HelperPortTaken>(sofar, chunk.subarray(0, got.n)); frame; frame = gatherFrame(sofar, new Uint8Array(0))) {
-      if (!("taken" in frame)) return { reply: frame, fd: passed };
-      taken = true;
+type Frame = HelperPortReply | HelperPortTaken | HelperPortGuarded;
+
+/** The daemon's frames on one connection, in order (several may come in one read, one over several reads). */
+class Frames {
+  readonly #chunk = new Uint8Array(64 * 1024);
+  readonly #sofar = { buf: new Uint8Array(0) };
+  readonly #queue: Frame[] = [];
+  /** The fd passed with what was read so far (the reply's TAP). */
+  passed: number | null = null;
+  constructor(readonly fd: number) {}
+
+  /** The next frame; null if the daemon hung up, or sent nothing for `ms`. */
+  next(ms: number): Frame | null {
+    for (;;) {
+      const queued = this.#queue.shift();
+      if (queued) return queued;
+      if (!waitReadable(this.fd, ms)) return null;
+      const got = recvWithFd(this.fd, this.#chunk, false);
+      if (got.fd !== null) this.passed = got.fd;
+      if (got.n === 0) return null;
+      if (got.n < 0) continue;
+      for (let f = gatherFrame<Frame>(this.#sofar, this.#chunk.subarray(0, got.n)); f; f = gatherFrame(this.#sofar, new Uint8Array(0))) this.#queue.push(f);
     }
   }
-  if (passed !== null) closeFd(passed);
+}
+
+/** The reply and the fd passed with it; null if the daemon hung up, or did not take the request or answer in time. */
+function awaitReply(frames: Frames): { reply: HelperPortReply; fd: number | null } | null {
+  let taken = false;
+  for (;;) {
+    const frame = frames.next(taken ? ANSWER_MS : TAKEN_MS);
+    if (!frame || "guarded" in frame) break;
+    if (!("taken" in frame)) return { reply: frame, fd: frames.passed };
+    taken = true;
+  }
+  if (frames.passed !== null) closeFd(frames.passed);
   return null;
+}
+
+const errorOf = (e: HelperFailure) => new VmlanError(e.message, { code: e.code, exitCode: e.exitCode, details: e.details, lines: e.lines });
+
+/** After an ok reply: returns once the daemon has the port's rules in; throws if it could not, or says nothing in time. */
+function awaitGuarded(frames: Frames): void {
+  const frame = frames.next(ANSWER_MS);
+  if (frame && "guarded" in frame) {
+    if (frame.guarded) return;
+    throw errorOf(frame.error);
+  }
+  throw new VmlanError("the services daemon did not confirm the rules of the port", { code: "EHOST", exitCode: 6 });
 }
 
 /** Where the reply's lines go: the helper's own log. */
@@ -79,7 +106,8 @@ export function askDaemon(stateDir: string, req: Omit<HelperPortRequest, "takeBy
 
 function depsFromReply(conn: number, log: ReplyLog): HelperDeps | null {
   const debug = log.debug;
-  const got = awaitReply(conn);
+  const frames = new Frames(conn);
+  const got = awaitReply(frames);
   if (!got || "fallback" in got.reply) {
     closeFd(conn);
     debug(`in process: ${got ? (got.reply as { fallback: string }).fallback : "the services daemon did not answer"}`);
@@ -94,8 +122,7 @@ function depsFromReply(conn: number, log: ReplyLog): HelperDeps | null {
   }
   if (!reply.ok) {
     closeFd(conn);
-    const e = reply.error;
-    throw new VmlanError(e.message, { code: e.code, exitCode: e.exitCode, details: e.details, lines: e.lines });
+    throw errorOf(reply.error);
   }
   if (fd === null) {
     closeFd(conn);
@@ -103,7 +130,8 @@ function depsFromReply(conn: number, log: ReplyLog): HelperDeps | null {
   }
   for (const note of reply.notes) log.info(note);
   debug(`port ${reply.port.ifname} from the services daemon`);
-  const port: HostPort = { fd, ifname: reply.port.ifname, offload: reply.port.offload, close: () => closeFd(fd) };
+  // No frame to the TAP before the daemon has its rules in (they go in after this reply: wire.ts).
+  const port: HostPort = { fd, ifname: reply.port.ifname, offload: reply.port.offload, close: () => closeFd(fd), beforeFirstFrame: () => awaitGuarded(frames) };
   const lease: HelperLease = reply.lease;
   // The hold: closing it (here at the end, or this process's death) releases what the daemon did.
   return { attach: () => lease, openHostPort: () => port, release: () => closeFd(conn) };

@@ -20,6 +20,11 @@ export interface DaemonPort {
   notes: string[];
   /** The helper's --socket, removed if it died and left it. */
   socket: string | null;
+  /**
+   * The port's rules (and the follower of its MAC), after the reply: the helper writes no frame to
+   * the TAP before it hears they are in. A failure undoes the port (as release does) and throws.
+   */
+  guard(): void;
   /** The hold's end: the TAP (the daemon's copy), its rules once it is gone, then the lease unless `keep`. */
   release(): void;
 }
@@ -48,23 +53,24 @@ export async function openHelperPort(svc: NetworkService, req: HelperPortRequest
     if (!req.keep) deps.release(lease);
     throw e;
   }
-  try {
-    host.beforeFirstFrame?.(); // the port's rules: before its fd leaves this process
-  } catch (e) {
-    host.close();
-    if (!req.keep) deps.release(lease);
-    throw e;
-  }
   let done = false;
+  const release = () => {
+    if (done) return;
+    done = true;
+    try {
+      host.close();
+    } finally {
+      if (!req.keep) deps.release(lease);
+    }
+  };
   return {
-    lease, host, notes, socket: req.socket,
-    release: () => {
-      if (done) return;
-      done = true;
+    lease, host, notes, socket: req.socket, release,
+    guard: () => {
       try {
-        host.close();
-      } finally {
-        if (!req.keep) deps.release(lease);
+        host.beforeFirstFrame?.();
+      } catch (e) {
+        release();
+        throw e;
       }
     },
   };

@@ -2,7 +2,8 @@
  * The services daemon's side of `vmlan helper` (client.ts): `<stateDir>/helper.sock`, 0600 in the
  * 0700 state dir as cni.sock is. Each connection is one helper: its request is checked, run on the
  * daemon's store and platform one at a time (port.ts), answered with the TAP's fd (SCM_RIGHTS on
- * Bun's own socket fd), and then held: when the helper closes it or dies, its rules and lease go.
+ * Bun's own socket fd), the port's rules installed and confirmed (`guarded`), and then held: when
+ * the helper closes it or dies, its rules and lease go.
  * A helper in another network namespace, or any request while the binary was replaced, is sent
  * back (`fallback`): it then does it all itself.
  */
@@ -18,7 +19,7 @@ import { replaceStaleSocket } from "../../ipc/stale-socket.ts";
 import { type OwnBinary, replaced } from "../../services/own-binary.ts";
 import { removeStaleSocket } from "../../datapath/socket-path.ts";
 import { type DaemonPort, openHelperPort } from "./port.ts";
-import { HELPER_SOCKET_FILE, HELPER_WIRE_VERSION, TAKE_MARGIN_MS, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
+import { HELPER_SOCKET_FILE, HELPER_WIRE_VERSION, TAKE_MARGIN_MS, type HelperFailure, type HelperPortGuarded, type HelperPortReply, type HelperPortRequest, type HelperPortTaken } from "./wire.ts";
 
 /** A connection that sends no whole request by then is closed. */
 const REQUEST_S = 30;
@@ -56,10 +57,12 @@ const netnsOf = (pid: number | "self") => {
   }
 };
 
-function failure(e: unknown): HelperPortReply {
-  if (e instanceof VmlanError) return { ok: false, error: { message: e.message, code: e.code, exitCode: e.exitCode, details: e.details, lines: [...e.lines] } };
-  return { ok: false, error: { message: `internal error: ${(e as Error)?.message ?? String(e)}`, code: "EINTERNAL", exitCode: 1 } };
+function failureOf(e: unknown): HelperFailure {
+  if (e instanceof VmlanError) return { message: e.message, code: e.code, exitCode: e.exitCode, details: e.details, lines: [...e.lines] };
+  return { message: `internal error: ${(e as Error)?.message ?? String(e)}`, code: "EINTERNAL", exitCode: 1 };
 }
+
+const failure = (e: unknown): HelperPortReply => ({ ok: false, error: failureOf(e) });
 
 export async function serveHelpers(o: { stateDir: string; networks: NetworkService; log: (line: string) => void; binary?: OwnBinary | null }): Promise<() => void> {
   const path = join(o.stateDir, HELPER_SOCKET_FILE);
@@ -89,9 +92,19 @@ export async function serveHelpers(o: { stateDir: string; networks: NetworkServi
     if (c.closed) return port.release(); // the helper went while its port was being made
     c.port = port;
     const sent = reply(s, { ok: true, lease: port.lease, port: { ifname: port.host.ifname, ...(port.host.offload ? { offload: port.host.offload } : {}) }, notes: port.notes }, port.host.fd);
-    if (!sent) end(c);
+    if (!sent) return end(c);
+    // The rules after the reply, off the helper's way to its start line (it prints the line, then
+    // waits for this before its first frame), as the in-process path installs them after its line.
+    try {
+      port.guard();
+    } catch (e) {
+      c.port = null; // undone by guard()
+      send(s, { guarded: false, error: failureOf(e) });
+      return void s.end();
+    }
+    if (!send(s, { guarded: true })) end(c);
   };
-  const send = (s: Sock, value: HelperPortReply | HelperPortTaken, fd?: number): boolean => {
+  const send = (s: Sock, value: HelperPortReply | HelperPortTaken | HelperPortGuarded, fd?: number): boolean => {
     const frame = encodeFrame(value);
     let n = -1;
     try {

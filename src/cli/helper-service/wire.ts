@@ -1,8 +1,9 @@
 /**
  * What `vmlan helper` and the services daemon say over `<stateDir>/helper.sock` (client.ts,
  * serve.ts): one request; `{ taken: true }` once the daemon takes it up (so a helper tells a daemon
- * that works on it from one that is hung); one reply (the TAP's fd on it as SCM_RIGHTS); framed as
- * cni/wire.ts frames them. Then the connection stays open as the hold: when it closes, the daemon
+ * that works on it from one that is hung); one reply (the TAP's fd on it as SCM_RIGHTS); after an ok
+ * reply, `guarded` once the port's rules are in (the helper writes no frame to the TAP before it);
+ * framed as cni/wire.ts frames them. Then the connection stays open as the hold: when it closes, the daemon
  * removes the port's rules and releases the lease unless `keep`. Types only: the helper loads no valibot.
  */
 import type { HelperLease } from "../../datapath/helper.ts";
@@ -13,9 +14,10 @@ export const HELPER_SOCKET_FILE = "helper.sock";
  * 2: the daemon sends `taken` before the reply. 3: the request says when the helper stops waiting
  * for `taken` (`takeBy`). 4: the request says whose command line it is (`style`: the binary started
  * as `vmnet-helper` too), the reply carries the lines the helper prints (`notes`). A daemon sends a
- * helper of another version back (`fallback`).
+ * helper of another version back (`fallback`). 5: the port's rules go in after the reply (off the
+ * helper's way to its start line), confirmed by `guarded`.
  */
-export const HELPER_WIRE_VERSION = 4;
+export const HELPER_WIRE_VERSION = 5;
 
 /**
  * A daemon takes a request up only while at least this much of the helper's wait is left: the
@@ -58,6 +60,9 @@ export interface HelperFailure {
 
 /** Sent before the reply, when the daemon starts on the request (and only if the helper is still there to hear it). */
 export type HelperPortTaken = { taken: true };
+
+/** After an ok reply: the port's rules are in, or they could not be installed (the daemon then undoes the port and hangs up). */
+export type HelperPortGuarded = { guarded: true } | { guarded: false; error: HelperFailure };
 
 /** `fallback`: not served here (another network namespace, a replaced binary): the helper does it itself. */
 export type HelperPortReply =

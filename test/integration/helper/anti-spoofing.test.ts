@@ -1,6 +1,7 @@
 /**
  * Anti-spoofing on vmlan's ports (issue #12 item 2), in the kernel: a hostile guest behind a helper
- * (--socket; --fd with its frames queued before the helper started) or a native TAP (`run --native`) sends forged frames (another MAC, another address,
+ * (--socket; --fd with its frames queued before the helper started, in process and through the services
+ * daemon) or a native TAP (`run --native`) sends forged frames (another MAC, another address,
  * lying ARP, a VLAN tag, a DHCP server, a DHCP request for another MAC, a router advertisement,
  * foreign IPv6 sources, a group source MAC) and a sniffer on the bridge sees only its honest ones;
  * with --allow-spoofing it sees them all. A guest that picks its own MAC gets it (the lease follows),
@@ -103,6 +104,30 @@ describe("forged frames are dropped in the kernel", () => {
     expect(arp).toEqual([]);
     h.kill("SIGTERM");
     expect(await h.exited()).toBe(0);
+  });
+
+  test("behind a helper on --fd through the services daemon: the queued frames meet the rules too (the daemon installs them after its reply, the helper forwards only once they are in)", async () => {
+    const daemon = track(vmlanIn(ns.name, ["services", "run"], env));
+    await daemon.waitFor(/serving helpers' ports on /, { stream: "err" });
+    try {
+      const a = JSON.parse((await vmlan("attach", "g", "--id", "queued-d", "--format", "json")).stdout) as { mac: string; address: string };
+      const [vmEnd, helperEnd] = vmSocketpair();
+      const g = track(new LineProc([BUN, join(SUPPORT, "spoof-guest.ts"), "--fd", "3", "--mac", a.mac, "--ip", a.address, "--other-mac", other.mac, "--other-ip", other.ip], {}, [vmEnd]));
+      await g.waitFor(/^sent/);
+      const from = sniffer.out.length;
+      const h = track(vmlanIn(ns.name, ["helper", "-v", "--network", "g", "--id", "queued-d", "--fd", "3"], env, [helperEnd]));
+      for (const fd of [vmEnd, helperEnd]) libc().close(fd);
+      await h.waitFor(/^\{/);
+      expect(h.err.join("\n")).toMatch(/port vlt\d+ from the services daemon/);
+      const { seen, arp } = await sniffed(from);
+      expect(seen).toEqual(HONEST);
+      expect(arp).toEqual([]);
+      h.kill("SIGTERM");
+      expect(await h.exited()).toBe(0);
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon.exited();
+    }
   });
 
   test("behind a native TAP (vmlan run --native): the same", async () => {

@@ -4,8 +4,9 @@
  * as in process, is recorded as its attachment's owner, and loads no store; the connection is the
  * hold (kill -9 releases the lease and the port's rules, --keep keeps the lease); errors read as in
  * process; a malformed request does not hurt the daemon; a daemon that takes the connection but never
- * answers (hung, stopped) costs a helper TAKEN_MS, then it does it in process. No daemon: in process
- * (the other helper tests).
+ * answers (hung, stopped) costs a helper TAKEN_MS, then it does it in process; the port's rules go in
+ * after the reply, and the helper writes no frame to the TAP before the daemon says they are in. No
+ * daemon: in process (the other helper tests).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from "node:fs";
@@ -16,6 +17,8 @@ import { createNetns, type Netns } from "../../support/netns.ts";
 import { guardObjects } from "../../support/guard-rules.ts";
 import { acceptUnix, connectUnix, closeFd, listenUnix, recvWithFd, sendWithFd } from "../../../src/ipc/unix-stream.ts";
 import { TAKEN_MS } from "../../../src/cli/helper-service/client.ts";
+import { encodeFrame, gatherFrame } from "../../../src/cni/wire.ts";
+import { vmSocketpair } from "../../../src/datapath/vm-socket.ts";
 import { HELPER_WIRE_VERSION, TAKE_MARGIN_MS } from "../../../src/cli/helper-service/wire.ts";
 import { LineProc, vmlanIn } from "./proc.ts";
 
@@ -201,6 +204,80 @@ describe("vmlan helper through the services daemon", () => {
     expect((await attachments()).filter((a) => a.id === "late")).toEqual([]);
     expect(taps()).toBe(before);
   });
+
+  test("the rules go in after the reply: the helper prints its line, writes no frame to the TAP until the daemon says they are in, and a failure to install them is its error", async () => {
+    // A daemon of the test's own that answers with a datagram pair as the "TAP", then says `guarded` when the test wants.
+    const fakeDir = mkdtempSync(join(tmpdir(), "vmlan-helperd-fake-"));
+    const listening = listenUnix(join(fakeDir, "helper.sock"));
+    const fds: number[] = [listening];
+    const buf = new Uint8Array(65536);
+    const nextConn = async () => {
+      for (let i = 0; i < 200; i++) {
+        const fd = acceptUnix(listening);
+        if (fd >= 0) return fds.push(fd), fd;
+        await Bun.sleep(25);
+      }
+      throw new Error("no helper connected");
+    };
+    const request = async (fd: number) => {
+      const sofar = { buf: new Uint8Array(0) };
+      for (let i = 0; i < 200; i++) {
+        const got = recvWithFd(fd, buf, true);
+        const req = got.n > 0 ? gatherFrame<{ interfaceId: string }>(sofar, buf.subarray(0, got.n)) : null;
+        if (req) return req;
+        await Bun.sleep(25);
+      }
+      throw new Error("no request");
+    };
+    /** What reached the "TAP" from the helper within `ms`. */
+    const reached = async (tapPeer: number, ms: number) => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const got = recvWithFd(tapPeer, buf, true);
+        if (got.n > 0) return buf.slice(0, got.n);
+        if (Date.now() > end) return null;
+        await Bun.sleep(20);
+      }
+    };
+    const frame = new Uint8Array(60).fill(0xab);
+    frame.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0xfa, 1, 0x08, 0x00]);
+    try {
+      for (const outcome of ["guarded", "refused"] as const) {
+        const [vmEnd, helperEnd] = vmSocketpair();
+        const [tapEnd, tapPeer] = vmSocketpair();
+        fds.push(vmEnd, tapPeer);
+        const h = vmlanIn(ns.name, ["helper", "-v", "--network", "fake", "--id", `fake-${outcome}`, "--fd", "3"], { VMLAN_STATE_DIR: fakeDir }, [helperEnd]);
+        procs.push(h);
+        closeFd(helperEnd);
+        const conn = await nextConn();
+        const req = await request(conn);
+        expect(req.interfaceId).toBe(`fake-${outcome}`);
+        const lease = { id: req.interfaceId, network: "fake", mac: "02:00:00:00:fa:01", address: "10.99.0.2", prefixLength: 24, gateway: "10.99.0.1", hostname: "fake", mtu: 1500 };
+        sendWithFd(conn, encodeFrame({ taken: true }));
+        sendWithFd(conn, encodeFrame({ ok: true, lease, port: { ifname: "fake0" }, notes: [] }), tapEnd);
+        closeFd(tapEnd);
+        const line = await startLine(h);
+        expect(line.vmlan_address).toBe("10.99.0.2");
+        expect(h.err.join("\n")).toContain("port fake0 from the services daemon");
+        sendWithFd(vmEnd, frame); // the VM's first frame: it waits in the socket until the rules are in
+        expect(await reached(tapPeer, 400)).toBe(null);
+        if (outcome === "guarded") {
+          sendWithFd(conn, encodeFrame({ guarded: true }));
+          expect(await reached(tapPeer, 5000)).toEqual(frame);
+          h.kill("SIGTERM");
+          expect(await h.exited()).toBe(0);
+        } else {
+          sendWithFd(conn, encodeFrame({ guarded: false, error: { message: "cannot install the rules of port fake0: no table", code: "EHOST", exitCode: 6 } }));
+          expect(await h.exited()).toBe(6);
+          expect(h.err.filter((l) => l.startsWith("error:"))).toEqual(["error: cannot install the rules of port fake0: no table"]);
+          expect(await reached(tapPeer, 100)).toBe(null);
+        }
+      }
+    } finally {
+      for (const fd of fds) closeFd(fd);
+      rmSync(fakeDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   test("a daemon that takes the connection and never answers: the helper starts in process after TAKEN_MS, not 30 s", async () => {
     // Its own state dir, where helper.sock is a socket that is listened on and accepted, and never answered.
