@@ -9,7 +9,6 @@ import { HANGUP, type PairPoller } from "./poll.ts";
 
 /** Longest a worker sleeps in poll() before it checks the stop flag again. */
 export const POLL_MS = 200;
-export { BATCH_SIZE } from "./sizes.ts";
 /** An Ethernet header: destination MAC, source MAC, EtherType. */
 export const ETH_HEADER = 14;
 

@@ -10,8 +10,6 @@ import { finishForVm } from "./to-vm.ts";
 /** What an offload port does: unfinished checksums only, or also 64 KiB TSO segments. */
 export type OffloadMode = "checksum" | "tso";
 
-export { TSO_BATCH_SIZE, TSO_MAX_PACKET_SIZE } from "../sizes.ts";
-
 /** VM socket → offload TAP: a virtio-net header for each frame (`mtu`: the network's). */
 export function toHostStep(mtu: number): FrameStep {
   const h = new FrameHeaders();
